@@ -1,0 +1,109 @@
+// The task protocol between the driver and the worker (docs/protocol.md).
+//
+// A TaskEvent is the JSON payload of one Lambda invocation; a TaskResult is the
+// JSON the worker returns. Both carry a version field `v` (kProtocolVersion).
+// Only `argv` is required in an event: {"argv":["echo","hi"]} is a whole task.
+//
+// `kind` selects the worker's task handler: "process" (the default) runs argv
+// as a process; later kinds (e.g. "function", a registered C++ function) use
+// `function` and `args` instead. The worker dispatches on `kind` through a
+// registry, never assuming every task is a process.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json_fwd.hpp>
+
+#include "parallelagram/status.h"
+
+namespace parallelagram {
+
+inline constexpr int kProtocolVersion = 1;
+
+// How a task (one attempt of it) ended. Drives the driver's retry policy.
+enum class Outcome {
+  kSucceeded,     // ran and exited 0
+  kFailed,        // ran and exited non-zero (or the program could not be started)
+  kTimedOut,      // killed at its timeout (task's or the function's)
+  kOutOfMemory,   // killed by the kernel OOM killer or over the function's memory
+  kCrashed,       // killed by a signal, or the worker/environment died (function error)
+  kThrottled,     // the invoke was refused with 429: the task did not run
+  kTransport,     // the invoke did not complete (connection, 5xx): may or may not have run
+  kStagingError,  // inputs could not be fetched or outputs could not be stored
+};
+
+const char* OutcomeName(Outcome o);  // "succeeded", "failed", "timed_out", ...
+std::optional<Outcome> ParseOutcome(const std::string& name);
+
+// A file the worker places in the task's scratch directory before it runs.
+struct StagedFile {
+  std::string path;        // relative path inside the scratch directory
+  std::string uri;         // where to fetch it: file:///..., s3://bucket/key
+  std::string sha256;      // hex digest of the content, verified after fetching
+  uint64_t size = 0;
+  bool executable = false;
+  bool cache = false;      // a basefile: keep in the environment's cache across invocations
+};
+
+struct TaskEvent {
+  int v = kProtocolVersion;
+  std::string task_id;                    // driver's id, echoed in the result
+  std::string kind = "process";
+  std::vector<std::string> argv;          // kind "process": program and arguments
+  bool shell = false;                     // run argv[0] with /bin/sh -c, rest as $0.. args
+  std::map<std::string, std::string> env; // added to the worker's environment
+  std::string stdin_data;                 // bytes fed to stdin (then closed)
+  std::string cwd;                        // relative to the scratch directory; "" = scratch
+  int64_t timeout_ms = 0;                 // 0: as long as the invocation's deadline allows
+  int64_t max_output_bytes = 4 << 20;     // per stream; beyond it output is truncated
+  std::vector<StagedFile> files;          // inputs to place before running
+  std::vector<std::string> returns;       // relative paths to bring back after running
+  std::string output_uri;                 // where returned files/spilled output go (prefix)
+  std::string result_uri;                 // async mode: write the result JSON here
+};
+
+struct ReturnedFile {
+  std::string path;    // relative path in the scratch directory
+  std::string uri;     // where the worker stored it
+  std::string sha256;
+  uint64_t size = 0;
+  bool missing = false;  // the task did not produce it
+};
+
+struct TaskResult {
+  int v = kProtocolVersion;
+  std::string task_id;
+  Outcome outcome = Outcome::kSucceeded;
+  std::optional<int> exit_code;  // set when the process exited
+  std::optional<int> signal;     // set when the process was killed by a signal
+  std::string stdout_data;       // raw bytes; encoded as text or base64 in JSON
+  std::string stderr_data;
+  bool stdout_truncated = false;
+  bool stderr_truncated = false;
+  uint64_t stdout_bytes = 0;     // total bytes the task wrote, including truncated ones
+  uint64_t stderr_bytes = 0;
+  std::string stdout_uri;        // set when stdout spilled to the object store
+  std::string stderr_uri;
+  int64_t wall_ms = 0;
+  int64_t cpu_user_ms = 0;
+  int64_t cpu_sys_ms = 0;
+  int64_t max_rss_kb = 0;
+  bool cold = false;             // first invocation of this execution environment
+  int64_t invocation_index = 0;  // 1 for the environment's first invocation
+  std::string error;             // why it could not run / how it ended, for humans
+  std::vector<ReturnedFile> returned;
+  std::string log_tail;          // driver side: the Lambda log tail, if any
+};
+
+// JSON codecs. Parse functions return InvalidArgument with the offending field
+// named when the JSON is not a valid event/result.
+nlohmann::json TaskEventToJson(const TaskEvent& e);
+Result<TaskEvent> TaskEventFromJson(const nlohmann::json& j);
+nlohmann::json TaskResultToJson(const TaskResult& r);
+Result<TaskResult> TaskResultFromJson(const nlohmann::json& j);
+
+}  // namespace parallelagram

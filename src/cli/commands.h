@@ -1,0 +1,16 @@
+// Entry points of the CLI's subcommands. Each gets the arguments after the
+// subcommand name (argv[0] is "parallelagram <name>") and returns the process
+// exit status. Usage errors print one line to stderr and return kExitUsage.
+#pragma once
+
+namespace parallelagram::cli {
+
+inline constexpr int kExitUsage = 255;
+
+int RunMain(int argc, char** argv);          // run_command.cc: fan a command out over inputs
+int JobsMain(int argc, char** argv);         // jobs_command.cc: list past jobs
+int ResultsMain(int argc, char** argv);      // jobs_command.cc: print/export a job's results
+int LocalLambdaMain(int argc, char** argv);  // local_lambda_command.cc: the local Lambda service
+int DoctorMain(int argc, char** argv);       // doctor_command.cc: AWS setup check
+
+}  // namespace parallelagram::cli

@@ -1,0 +1,204 @@
+#include "parallelagram/task.h"
+
+#include <nlohmann/json.hpp>
+
+#include "common/base64.h"
+#include "common/utf8.h"
+
+namespace parallelagram {
+namespace {
+
+using json = nlohmann::json;
+
+constexpr const char* kOutcomeNames[] = {"succeeded", "failed",    "timed_out", "out_of_memory",
+                                         "crashed",   "throttled", "transport", "staging_error"};
+
+// Bytes go out as text when they are valid UTF-8, else as base64 in `<name>_b64`.
+void PutBytes(json& j, const char* name, const std::string& bytes) {
+  if (IsValidUtf8(bytes)) {
+    j[name] = bytes;
+  } else {
+    j[name] = nullptr;
+    j[std::string(name) + "_b64"] = Base64Encode(bytes);
+  }
+}
+
+Result<std::string> GetBytes(const json& j, const char* name) {
+  std::string b64 = std::string(name) + "_b64";
+  if (j.contains(b64) && j[b64].is_string()) {
+    auto d = Base64Decode(j[b64].get<std::string>());
+    if (!d) return Status::InvalidArgument(std::string("field '") + b64 + "' is not valid base64");
+    return *d;
+  }
+  if (!j.contains(name) || j[name].is_null()) return std::string();
+  if (!j[name].is_string()) return Status::InvalidArgument(std::string("field '") + name + "' must be a string");
+  return j[name].get<std::string>();
+}
+
+template <typename T>
+Status GetOpt(const json& j, const char* name, T& out) {
+  if (!j.contains(name) || j[name].is_null()) return Status::Ok();
+  try {
+    out = j[name].get<T>();
+  } catch (const json::exception&) {
+    return Status::InvalidArgument(std::string("field '") + name + "' has the wrong type");
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
+const char* OutcomeName(Outcome o) { return kOutcomeNames[static_cast<int>(o)]; }
+
+std::optional<Outcome> ParseOutcome(const std::string& name) {
+  for (int i = 0; i < 8; ++i) {
+    if (name == kOutcomeNames[i]) return static_cast<Outcome>(i);
+  }
+  return std::nullopt;
+}
+
+json TaskEventToJson(const TaskEvent& e) {
+  json j;
+  j["v"] = e.v;
+  if (!e.task_id.empty()) j["task_id"] = e.task_id;
+  if (e.kind != "process") j["kind"] = e.kind;
+  j["argv"] = e.argv;
+  if (e.shell) j["shell"] = true;
+  if (!e.env.empty()) j["env"] = e.env;
+  if (!e.stdin_data.empty()) PutBytes(j, "stdin", e.stdin_data);
+  if (!e.cwd.empty()) j["cwd"] = e.cwd;
+  if (e.timeout_ms > 0) j["timeout_ms"] = e.timeout_ms;
+  j["max_output_bytes"] = e.max_output_bytes;
+  if (!e.files.empty()) {
+    json fs = json::array();
+    for (const auto& f : e.files) {
+      json fj = {{"path", f.path}, {"uri", f.uri}, {"sha256", f.sha256}, {"size", f.size}};
+      if (f.executable) fj["executable"] = true;
+      if (f.cache) fj["cache"] = true;
+      fs.push_back(std::move(fj));
+    }
+    j["files"] = std::move(fs);
+  }
+  if (!e.returns.empty()) j["returns"] = e.returns;
+  if (!e.output_uri.empty()) j["output_uri"] = e.output_uri;
+  if (!e.result_uri.empty()) j["result_uri"] = e.result_uri;
+  return j;
+}
+
+Result<TaskEvent> TaskEventFromJson(const json& j) {
+  if (!j.is_object()) return Status::InvalidArgument("the task event must be a JSON object");
+  TaskEvent e;
+  PG_RETURN_IF_ERROR(GetOpt(j, "v", e.v));
+  if (e.v > kProtocolVersion) {
+    return Status::InvalidArgument("task event version " + std::to_string(e.v) +
+                                   " is newer than this worker's (" +
+                                   std::to_string(kProtocolVersion) + "); redeploy the worker");
+  }
+  PG_RETURN_IF_ERROR(GetOpt(j, "task_id", e.task_id));
+  PG_RETURN_IF_ERROR(GetOpt(j, "kind", e.kind));
+  PG_RETURN_IF_ERROR(GetOpt(j, "argv", e.argv));
+  PG_RETURN_IF_ERROR(GetOpt(j, "shell", e.shell));
+  PG_RETURN_IF_ERROR(GetOpt(j, "env", e.env));
+  PG_ASSIGN_OR_RETURN(e.stdin_data, GetBytes(j, "stdin"));
+  PG_RETURN_IF_ERROR(GetOpt(j, "cwd", e.cwd));
+  PG_RETURN_IF_ERROR(GetOpt(j, "timeout_ms", e.timeout_ms));
+  PG_RETURN_IF_ERROR(GetOpt(j, "max_output_bytes", e.max_output_bytes));
+  if (j.contains("files") && j["files"].is_array()) {
+    for (const auto& fj : j["files"]) {
+      StagedFile f;
+      PG_RETURN_IF_ERROR(GetOpt(fj, "path", f.path));
+      PG_RETURN_IF_ERROR(GetOpt(fj, "uri", f.uri));
+      PG_RETURN_IF_ERROR(GetOpt(fj, "sha256", f.sha256));
+      PG_RETURN_IF_ERROR(GetOpt(fj, "size", f.size));
+      PG_RETURN_IF_ERROR(GetOpt(fj, "executable", f.executable));
+      PG_RETURN_IF_ERROR(GetOpt(fj, "cache", f.cache));
+      e.files.push_back(std::move(f));
+    }
+  }
+  PG_RETURN_IF_ERROR(GetOpt(j, "returns", e.returns));
+  PG_RETURN_IF_ERROR(GetOpt(j, "output_uri", e.output_uri));
+  PG_RETURN_IF_ERROR(GetOpt(j, "result_uri", e.result_uri));
+  if (e.kind == "process" && e.argv.empty()) {
+    return Status::InvalidArgument("the task event has no 'argv': give the program and its arguments, e.g. {\"argv\":[\"echo\",\"hi\"]}");
+  }
+  return e;
+}
+
+json TaskResultToJson(const TaskResult& r) {
+  json j;
+  j["v"] = r.v;
+  if (!r.task_id.empty()) j["task_id"] = r.task_id;
+  j["outcome"] = OutcomeName(r.outcome);
+  j["exit_code"] = r.exit_code ? json(*r.exit_code) : json(nullptr);
+  j["signal"] = r.signal ? json(*r.signal) : json(nullptr);
+  PutBytes(j, "stdout", r.stdout_data);
+  PutBytes(j, "stderr", r.stderr_data);
+  j["stdout_truncated"] = r.stdout_truncated;
+  j["stderr_truncated"] = r.stderr_truncated;
+  j["stdout_bytes"] = r.stdout_bytes;
+  j["stderr_bytes"] = r.stderr_bytes;
+  if (!r.stdout_uri.empty()) j["stdout_uri"] = r.stdout_uri;
+  if (!r.stderr_uri.empty()) j["stderr_uri"] = r.stderr_uri;
+  j["wall_ms"] = r.wall_ms;
+  j["cpu_user_ms"] = r.cpu_user_ms;
+  j["cpu_sys_ms"] = r.cpu_sys_ms;
+  j["max_rss_kb"] = r.max_rss_kb;
+  j["cold"] = r.cold;
+  j["invocation_index"] = r.invocation_index;
+  if (!r.error.empty()) j["error"] = r.error;
+  if (!r.returned.empty()) {
+    json rs = json::array();
+    for (const auto& f : r.returned) {
+      json fj = {{"path", f.path}, {"uri", f.uri}, {"sha256", f.sha256}, {"size", f.size}};
+      if (f.missing) fj["missing"] = true;
+      rs.push_back(std::move(fj));
+    }
+    j["returned"] = std::move(rs);
+  }
+  if (!r.log_tail.empty()) j["log_tail"] = r.log_tail;
+  return j;
+}
+
+Result<TaskResult> TaskResultFromJson(const json& j) {
+  if (!j.is_object()) return Status::InvalidArgument("the task result must be a JSON object");
+  TaskResult r;
+  PG_RETURN_IF_ERROR(GetOpt(j, "v", r.v));
+  PG_RETURN_IF_ERROR(GetOpt(j, "task_id", r.task_id));
+  std::string outcome;
+  PG_RETURN_IF_ERROR(GetOpt(j, "outcome", outcome));
+  auto o = ParseOutcome(outcome);
+  if (!o) return Status::InvalidArgument("task result has unknown outcome '" + outcome + "'");
+  r.outcome = *o;
+  if (j.contains("exit_code") && j["exit_code"].is_number_integer()) r.exit_code = j["exit_code"].get<int>();
+  if (j.contains("signal") && j["signal"].is_number_integer()) r.signal = j["signal"].get<int>();
+  PG_ASSIGN_OR_RETURN(r.stdout_data, GetBytes(j, "stdout"));
+  PG_ASSIGN_OR_RETURN(r.stderr_data, GetBytes(j, "stderr"));
+  PG_RETURN_IF_ERROR(GetOpt(j, "stdout_truncated", r.stdout_truncated));
+  PG_RETURN_IF_ERROR(GetOpt(j, "stderr_truncated", r.stderr_truncated));
+  PG_RETURN_IF_ERROR(GetOpt(j, "stdout_bytes", r.stdout_bytes));
+  PG_RETURN_IF_ERROR(GetOpt(j, "stderr_bytes", r.stderr_bytes));
+  PG_RETURN_IF_ERROR(GetOpt(j, "stdout_uri", r.stdout_uri));
+  PG_RETURN_IF_ERROR(GetOpt(j, "stderr_uri", r.stderr_uri));
+  PG_RETURN_IF_ERROR(GetOpt(j, "wall_ms", r.wall_ms));
+  PG_RETURN_IF_ERROR(GetOpt(j, "cpu_user_ms", r.cpu_user_ms));
+  PG_RETURN_IF_ERROR(GetOpt(j, "cpu_sys_ms", r.cpu_sys_ms));
+  PG_RETURN_IF_ERROR(GetOpt(j, "max_rss_kb", r.max_rss_kb));
+  PG_RETURN_IF_ERROR(GetOpt(j, "cold", r.cold));
+  PG_RETURN_IF_ERROR(GetOpt(j, "invocation_index", r.invocation_index));
+  PG_RETURN_IF_ERROR(GetOpt(j, "error", r.error));
+  if (j.contains("returned") && j["returned"].is_array()) {
+    for (const auto& fj : j["returned"]) {
+      ReturnedFile f;
+      PG_RETURN_IF_ERROR(GetOpt(fj, "path", f.path));
+      PG_RETURN_IF_ERROR(GetOpt(fj, "uri", f.uri));
+      PG_RETURN_IF_ERROR(GetOpt(fj, "sha256", f.sha256));
+      PG_RETURN_IF_ERROR(GetOpt(fj, "size", f.size));
+      PG_RETURN_IF_ERROR(GetOpt(fj, "missing", f.missing));
+      r.returned.push_back(std::move(f));
+    }
+  }
+  PG_RETURN_IF_ERROR(GetOpt(j, "log_tail", r.log_tail));
+  return r;
+}
+
+}  // namespace parallelagram

@@ -1,0 +1,76 @@
+// HttpClient: asynchronous HTTP/1.1 on libcurl's multi interface, driven by an
+// EventLoop. Thousands of requests can be in flight; connections are reused.
+//
+// Contract of Send(): `done` is called exactly once, on the loop thread, never
+// from inside Send(). A transport failure (connection refused, reset, timeout,
+// DNS) gives a non-OK Status (kUnavailable or kTimeout) naming the URL's host
+// but never a header value; any HTTP status, including 4xx/5xx, is an OK
+// Result holding the response. Retries are not done here (see aws/retry.h).
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "http/event_loop.h"
+#include "parallelagram/status.h"
+
+namespace parallelagram {
+
+using HttpHeaders = std::vector<std::pair<std::string, std::string>>;
+
+struct HttpRequest {
+  std::string method = "GET";
+  std::string url;
+  HttpHeaders headers;
+  std::string body;                // sent as-is (Content-Length set from it)
+  std::string body_file;           // if set: upload this file's bytes instead of `body`
+  uint64_t body_file_offset = 0;   //   starting here
+  int64_t body_file_length = -1;   //   this many bytes (-1: to the end)
+  std::string response_file;       // if set: stream the response body here (written whole
+                                   // to a temporary, renamed on 2xx; removed otherwise)
+  int64_t timeout_ms = 0;          // whole-transfer timeout; 0 = none
+  int64_t connect_timeout_ms = 10000;
+  bool tcp_keepalive = true;       // probes every 60 s: long sync invokes survive NATs
+};
+
+struct HttpResponse {
+  long status = 0;
+  HttpHeaders headers;  // names lower-cased, in arrival order
+  std::string body;     // empty when streamed to response_file
+  double total_seconds = 0;
+
+  // First value of header `name` (case-insensitive), or "" if absent.
+  std::string Header(std::string_view name) const;
+};
+
+class HttpClient {
+ public:
+  virtual ~HttpClient() = default;
+  virtual void Send(HttpRequest request, std::function<void(Result<HttpResponse>)> done) = 0;
+};
+
+// The real implementation. Borrows `loop`, which must outlive it.
+class CurlHttpClient : public HttpClient {
+ public:
+  struct Options {
+    long max_host_connections = 0;  // 0: unlimited
+    long max_total_connections = 0;
+  };
+  explicit CurlHttpClient(EventLoop& loop) : CurlHttpClient(loop, Options{}) {}
+  CurlHttpClient(EventLoop& loop, Options options);
+  ~CurlHttpClient() override;
+  void Send(HttpRequest request, std::function<void(Result<HttpResponse>)> done) override;
+
+ private:
+  EventLoop& loop_;
+  Options options_;
+};
+
+// Convenience for tools and tests: sends one request and runs `loop` until it
+// completes. Must not be called from inside a loop callback.
+Result<HttpResponse> SendAndWait(EventLoop& loop, HttpClient& client, HttpRequest request);
+
+}  // namespace parallelagram
