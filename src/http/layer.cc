@@ -1,0 +1,1 @@
+// layer http (placeholder; remove when a real source lands)
