@@ -1,8 +1,13 @@
 // EventLoop: one thread's loop driving libcurl multi transfers and timers.
 //
-// Thread-safety: every method must be called on the loop's thread, except
-// Post(), which any thread may call to run a function on the loop.
-// Ownership: the loop owns the CURLM handle; HttpClient instances borrow it.
+// It uses libcurl's socket interface (curl_multi_socket_action) on an epoll set,
+// so the cost of an iteration does not grow with the number of transfers in flight.
+//
+// Thread-safety: every method must be called on the loop's thread (the thread
+// that calls Run/RunOnce), except Post(), which any thread may call to run a
+// function on the loop.
+// Ownership: the loop owns the CURLM handle; HttpClient instances borrow it,
+// and must be destroyed before the loop.
 #pragma once
 
 #include <cstdint>
@@ -10,6 +15,7 @@
 #include <memory>
 
 typedef void CURLM;
+typedef void CURL;
 
 namespace parallelagram {
 
@@ -30,7 +36,8 @@ class EventLoop {
   // Runs one iteration: waits at most `max_wait_ms` for I/O or a timer, then
   // completes finished transfers and fires due timers (their callbacks run here).
   void RunOnce(int max_wait_ms);
-  // Runs until Stop() is called or nothing is pending (no transfers, no timers).
+  // Runs until Stop() is called or nothing is pending (no transfers, no timers,
+  // no posted functions).
   void Run();
   // Makes Run() return after the current iteration.
   void Stop();
@@ -40,12 +47,25 @@ class EventLoop {
   // Number of transfers in flight (for tests and progress).
   int active_transfers() const;
 
-  // For HttpClient: the multi handle, and the per-transfer completion hook.
+  // For HttpClient: the multi handle (to set CURLMOPT_* limits).
   CURLM* multi();
+  // For HttpClient: starts `easy` (fully configured, owned by the caller). When
+  // it finishes, the loop removes it from the multi handle and calls
+  // `done(CURLcode)` on the loop thread; the caller may then reuse or free it.
+  void AddTransfer(CURL* easy, std::function<void(int curl_code)> done);
+  // For HttpClient: abandons a transfer started with AddTransfer; its `done`
+  // is destroyed without being called. A no-op for unknown handles.
+  void CancelTransfer(CURL* easy);
+
   struct Impl;
 
  private:
   std::unique_ptr<Impl> impl_;
 };
+
+// Raises this process's RLIMIT_NOFILE soft limit to its hard limit (each
+// request in flight holds a socket). Returns the new soft limit. Call once at
+// start; safe to call again.
+uint64_t RaiseFileDescriptorLimit();
 
 }  // namespace parallelagram

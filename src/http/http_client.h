@@ -11,6 +11,8 @@
 #include <cstdint>
 #include <functional>
 #include <string>
+#include <string_view>
+#include <unordered_set>
 #include <utility>
 #include <vector>
 
@@ -25,15 +27,15 @@ struct HttpRequest {
   std::string method = "GET";
   std::string url;
   HttpHeaders headers;
-  std::string body;                // sent as-is (Content-Length set from it)
-  std::string body_file;           // if set: upload this file's bytes instead of `body`
-  uint64_t body_file_offset = 0;   //   starting here
-  int64_t body_file_length = -1;   //   this many bytes (-1: to the end)
-  std::string response_file;       // if set: stream the response body here (written whole
-                                   // to a temporary, renamed on 2xx; removed otherwise)
-  int64_t timeout_ms = 0;          // whole-transfer timeout; 0 = none
+  std::string body;               // sent as-is (Content-Length set from it)
+  std::string body_file;          // if set: upload this file's bytes instead of `body`
+  uint64_t body_file_offset = 0;  //   starting here
+  int64_t body_file_length = -1;  //   this many bytes (-1: to the end)
+  std::string response_file;      // if set: stream the response body here (written whole
+                                  // to a temporary, renamed on 2xx; removed otherwise)
+  int64_t timeout_ms = 0;         // whole-transfer timeout; 0 = none
   int64_t connect_timeout_ms = 10000;
-  bool tcp_keepalive = true;       // probes every 60 s: long sync invokes survive NATs
+  bool tcp_keepalive = true;  // probes every 60 s: long sync invokes survive NATs
 };
 
 struct HttpResponse {
@@ -53,20 +55,30 @@ class HttpClient {
 };
 
 // The real implementation. Borrows `loop`, which must outlive it.
+// Send() must be called on the loop's thread. Requests still in flight when
+// the client is destroyed are abandoned: their `done` is never called.
+// Connections are kept alive and reused through the loop's multi handle.
 class CurlHttpClient : public HttpClient {
  public:
   struct Options {
-    long max_host_connections = 0;  // 0: unlimited
+    long max_host_connections = 0;  // 0: unlimited (set on the loop's multi handle)
     long max_total_connections = 0;
+    long max_idle_connections = 0;  // connection cache size; 0: libcurl's default
   };
   explicit CurlHttpClient(EventLoop& loop) : CurlHttpClient(loop, Options{}) {}
   CurlHttpClient(EventLoop& loop, Options options);
   ~CurlHttpClient() override;
   void Send(HttpRequest request, std::function<void(Result<HttpResponse>)> done) override;
 
+  struct Transfer;
+
  private:
+  void Finish(Transfer* t, int curl_code);
+
   EventLoop& loop_;
   Options options_;
+  std::vector<void*> idle_handles_;     // CURL* easy handles kept for reuse
+  std::unordered_set<Transfer*> live_;  // transfers in flight (owned)
 };
 
 // Convenience for tools and tests: sends one request and runs `loop` until it

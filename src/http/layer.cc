@@ -1,1 +1,0 @@
-// layer http (placeholder; remove when a real source lands)
