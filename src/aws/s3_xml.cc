@@ -1,0 +1,228 @@
+#include "aws/s3_xml.h"
+
+#include <openssl/evp.h>
+
+#include <cstdlib>
+#include <pugixml.hpp>
+#include <sstream>
+
+#include "common/base64.h"
+
+namespace parallelagram::aws {
+namespace {
+
+constexpr const char* kS3Ns = "http://s3.amazonaws.com/doc/2006-03-01/";
+
+bool Unreserved(unsigned char c) {
+  return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' ||
+         c == '.' || c == '_' || c == '~';
+}
+
+std::string Encode(std::string_view in, bool keep_slash) {
+  static const char kHex[] = "0123456789ABCDEF";
+  std::string out;
+  out.reserve(in.size() * 3 / 2);
+  for (unsigned char c : in) {
+    if (Unreserved(c) || (keep_slash && c == '/')) {
+      out.push_back(static_cast<char>(c));
+    } else {
+      out.push_back('%');
+      out.push_back(kHex[c >> 4]);
+      out.push_back(kHex[c & 15]);
+    }
+  }
+  return out;
+}
+
+int HexVal(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+Status ParseDoc(pugi::xml_document& doc, std::string_view xml, const char* op) {
+  pugi::xml_parse_result r = doc.load_buffer(xml.data(), xml.size());
+  if (!r) {
+    return Status::ProtocolError(std::string("S3 ") + op + ": response is not XML (" +
+                                 r.description() + ")");
+  }
+  return Status::Ok();
+}
+
+std::string Text(const pugi::xml_node& n, const char* child) {
+  return n.child(child).text().as_string();
+}
+
+StatusCode CodeForS3Error(std::string_view code) {
+  if (code == "AccessDenied" || code == "InvalidAccessKeyId" || code == "SignatureDoesNotMatch" ||
+      code == "InvalidToken" || code == "ExpiredToken")
+    return StatusCode::kPermissionDenied;
+  if (code == "NoSuchUpload" || code == "NoSuchKey" || code == "NoSuchBucket")
+    return StatusCode::kNotFound;
+  if (code == "SlowDown") return StatusCode::kThrottled;
+  if (code == "InternalError" || code == "ServiceUnavailable") return StatusCode::kUnavailable;
+  return StatusCode::kInvalidArgument;
+}
+
+}  // namespace
+
+std::string S3EncodeKey(std::string_view key) { return Encode(key, true); }
+std::string S3EncodeQuery(std::string_view value) { return Encode(value, false); }
+
+std::string S3DecodeUrlForm(std::string_view value) {
+  std::string out;
+  out.reserve(value.size());
+  for (size_t i = 0; i < value.size(); ++i) {
+    char c = value[i];
+    if (c == '+') {
+      out.push_back(' ');
+    } else if (c == '%' && i + 2 < value.size() && HexVal(value[i + 1]) >= 0 &&
+               HexVal(value[i + 2]) >= 0) {
+      out.push_back(static_cast<char>(HexVal(value[i + 1]) * 16 + HexVal(value[i + 2])));
+      i += 2;
+    } else {
+      out.push_back(c);
+    }
+  }
+  return out;
+}
+
+bool IsValidBucketName(std::string_view name) {
+  if (name.size() < 3 || name.size() > 63) return false;
+  auto alnum = [](char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'); };
+  if (!alnum(name.front()) || !alnum(name.back())) return false;
+  int dots = 0;
+  bool all_digits_and_dots = true;
+  for (size_t i = 0; i < name.size(); ++i) {
+    char c = name[i];
+    if (!alnum(c) && c != '.' && c != '-') return false;
+    if (c == '.') {
+      ++dots;
+      if (i > 0 && (name[i - 1] == '.' || name[i - 1] == '-')) return false;
+      if (i + 1 < name.size() && name[i + 1] == '-') return false;
+    }
+    if (!(c == '.' || (c >= '0' && c <= '9'))) all_digits_and_dots = false;
+  }
+  if (dots == 3 && all_digits_and_dots) return false;  // looks like an IPv4 address
+  return true;
+}
+
+bool IsVirtualHostable(std::string_view name) {
+  return IsValidBucketName(name) && name.find('.') == std::string_view::npos;
+}
+
+std::string ContentMd5(std::string_view body) {
+  unsigned char md[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  EVP_Digest(body.data(), body.size(), md, &len, EVP_md5(), nullptr);
+  return Base64Encode(std::string_view(reinterpret_cast<char*>(md), len));
+}
+
+Result<ListObjectsPage> ParseListObjectsV2(std::string_view xml) {
+  pugi::xml_document doc;
+  PG_RETURN_IF_ERROR(ParseDoc(doc, xml, "ListObjectsV2"));
+  pugi::xml_node root = doc.child("ListBucketResult");
+  if (!root) return Status::ProtocolError("S3 ListObjectsV2: no <ListBucketResult> in the answer");
+  bool url = std::string_view(Text(root, "EncodingType")) == "url";
+  auto dec = [url](std::string s) { return url ? S3DecodeUrlForm(s) : s; };
+  ListObjectsPage page;
+  for (pugi::xml_node c : root.children("Contents")) {
+    S3Object o;
+    o.key = dec(Text(c, "Key"));
+    o.size = c.child("Size").text().as_llong(0);
+    o.etag = Text(c, "ETag");
+    o.last_modified = Text(c, "LastModified");
+    o.storage_class = Text(c, "StorageClass");
+    page.objects.push_back(std::move(o));
+  }
+  for (pugi::xml_node p : root.children("CommonPrefixes")) {
+    page.common_prefixes.push_back(dec(Text(p, "Prefix")));
+  }
+  page.is_truncated = std::string_view(Text(root, "IsTruncated")) == "true";
+  page.next_continuation_token = Text(root, "NextContinuationToken");
+  if (page.is_truncated && page.next_continuation_token.empty()) {
+    return Status::ProtocolError(
+        "S3 ListObjectsV2: truncated page without a NextContinuationToken");
+  }
+  return page;
+}
+
+std::string BuildDeleteObjectsXml(const std::vector<std::string>& keys, bool quiet) {
+  pugi::xml_document doc;
+  pugi::xml_node del = doc.append_child("Delete");
+  del.append_attribute("xmlns") = kS3Ns;
+  for (const std::string& k : keys) {
+    del.append_child("Object").append_child("Key").text().set(k.c_str());
+  }
+  if (quiet) del.append_child("Quiet").text().set("true");
+  std::ostringstream os;
+  doc.save(os, "", pugi::format_raw | pugi::format_no_declaration);
+  return os.str();
+}
+
+Result<DeleteObjectsResult> ParseDeleteObjectsResult(std::string_view xml) {
+  pugi::xml_document doc;
+  PG_RETURN_IF_ERROR(ParseDoc(doc, xml, "DeleteObjects"));
+  pugi::xml_node root = doc.child("DeleteResult");
+  if (!root) return Status::ProtocolError("S3 DeleteObjects: no <DeleteResult> in the answer");
+  DeleteObjectsResult out;
+  for (pugi::xml_node d : root.children("Deleted")) out.deleted.push_back(Text(d, "Key"));
+  for (pugi::xml_node e : root.children("Error")) {
+    out.errors.push_back({Text(e, "Key"), Text(e, "Code"), Text(e, "Message")});
+  }
+  return out;
+}
+
+Result<std::string> ParseCreateMultipartUpload(std::string_view xml) {
+  pugi::xml_document doc;
+  PG_RETURN_IF_ERROR(ParseDoc(doc, xml, "CreateMultipartUpload"));
+  std::string id = Text(doc.child("InitiateMultipartUploadResult"), "UploadId");
+  if (id.empty())
+    return Status::ProtocolError("S3 CreateMultipartUpload: no UploadId in the answer");
+  return id;
+}
+
+std::string BuildCompleteMultipartUploadXml(const std::vector<CompletedPart>& parts) {
+  pugi::xml_document doc;
+  pugi::xml_node root = doc.append_child("CompleteMultipartUpload");
+  root.append_attribute("xmlns") = kS3Ns;
+  for (const CompletedPart& p : parts) {
+    pugi::xml_node n = root.append_child("Part");
+    n.append_child("PartNumber").text().set(p.part_number);
+    n.append_child("ETag").text().set(p.etag.c_str());
+  }
+  std::ostringstream os;
+  doc.save(os, "", pugi::format_raw | pugi::format_no_declaration);
+  return os.str();
+}
+
+Result<std::string> ParseCompleteMultipartUpload(std::string_view xml) {
+  pugi::xml_document doc;
+  PG_RETURN_IF_ERROR(ParseDoc(doc, xml, "CompleteMultipartUpload"));
+  if (pugi::xml_node err = doc.child("Error")) {
+    std::string code = Text(err, "Code");
+    return Status(CodeForS3Error(code), "S3 CompleteMultipartUpload failed: " + code + ": " +
+                                            Text(err, "Message") + " (request id " +
+                                            Text(err, "RequestId") + ")");
+  }
+  pugi::xml_node root = doc.child("CompleteMultipartUploadResult");
+  if (!root) {
+    return Status::ProtocolError(
+        "S3 CompleteMultipartUpload: no <CompleteMultipartUploadResult> in the answer");
+  }
+  return Text(root, "ETag");
+}
+
+std::string BuildCreateBucketConfiguration(std::string_view region) {
+  if (region.empty() || region == "us-east-1") return "";
+  pugi::xml_document doc;
+  pugi::xml_node root = doc.append_child("CreateBucketConfiguration");
+  root.append_attribute("xmlns") = kS3Ns;
+  root.append_child("LocationConstraint").text().set(std::string(region).c_str());
+  std::ostringstream os;
+  doc.save(os, "", pugi::format_raw | pugi::format_no_declaration);
+  return os.str();
+}
+
+}  // namespace parallelagram::aws
