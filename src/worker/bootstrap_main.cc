@@ -1,2 +1,4 @@
-// bootstrap: the Lambda custom runtime (placeholder until the worker lands).
-int main() { return 1; }
+// bootstrap: the Lambda custom runtime (provided.al2023). See docs/protocol.md.
+#include "parallelagram/worker.h"
+
+int main() { return parallelagram::RunWorker(); }

@@ -1,0 +1,48 @@
+// FakeProcessRunner: a scripted ProcessRunner for unit tests of the task handlers.
+// Records every spec it was given and answers with the queued outcomes in order (a
+// default, successful outcome when the queue is empty). Not thread-safe.
+#pragma once
+
+#include <deque>
+#include <functional>
+#include <vector>
+
+#include "worker/process_runner.h"
+
+namespace parallelagram {
+
+class FakeProcessRunner : public ProcessRunner {
+ public:
+  // Called with each spec before answering (e.g. to create files in spec.cwd).
+  std::function<void(const ProcessSpec&)> on_run;
+
+  void Push(ProcessOutcome o) { queue_.push_back(std::move(o)); }
+  void PushError(Status s) { errors_.push_back(std::move(s)); }
+  const std::vector<ProcessSpec>& specs() const { return specs_; }
+
+  Result<ProcessOutcome> Run(const ProcessSpec& spec) override {
+    specs_.push_back(spec);
+    if (on_run) on_run(spec);
+    if (!errors_.empty()) {
+      Status s = errors_.front();
+      errors_.pop_front();
+      return s;
+    }
+    if (queue_.empty()) {
+      ProcessOutcome o;
+      o.started = true;
+      o.exit_code = 0;
+      return o;
+    }
+    ProcessOutcome o = std::move(queue_.front());
+    queue_.pop_front();
+    return o;
+  }
+
+ private:
+  std::deque<ProcessOutcome> queue_;
+  std::deque<Status> errors_;
+  std::vector<ProcessSpec> specs_;
+};
+
+}  // namespace parallelagram

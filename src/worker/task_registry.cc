@@ -1,0 +1,119 @@
+#include "worker/task_registry.h"
+
+#include <exception>
+#include <nlohmann/json.hpp>
+
+namespace parallelagram {
+
+using json = nlohmann::json;
+
+namespace {
+
+std::string Dump(const json& j) { return j.dump(-1, ' ', false, json::error_handler_t::replace); }
+
+Reply Error(const char* type, std::string message) { return Reply{true, type, std::move(message)}; }
+
+// Drops bytes from the end of `s` so that it is `keep` long, backing off to a UTF-8
+// character boundary so that text stays text.
+void CutTo(std::string& s, size_t keep) {
+  if (keep >= s.size()) return;
+  while (keep > 0 && (static_cast<unsigned char>(s[keep]) & 0xC0) == 0x80) --keep;
+  s.resize(keep);
+}
+
+}  // namespace
+
+void TaskRegistry::Register(std::string kind, std::unique_ptr<TaskHandler> handler) {
+  handlers_[std::move(kind)] = std::move(handler);
+}
+
+TaskHandler* TaskRegistry::Find(const std::string& kind) const {
+  auto it = handlers_.find(kind);
+  return it == handlers_.end() ? nullptr : it->second.get();
+}
+
+std::string TaskRegistry::KindsList() const {
+  std::string out;
+  for (const auto& [k, h] : handlers_) out += (out.empty() ? "" : ", ") + k;
+  return out;
+}
+
+Status TaskRegistry::InitAll(const InvocationContext& env) {
+  for (const auto& [k, h] : handlers_) {
+    Status s;
+    try {
+      s = h->Init(env);
+    } catch (const std::exception& e) {
+      s = Status::Internal(std::string("exception: ") + e.what());
+    }
+    if (!s.ok()) return s.WithContext("task kind '" + k + "' cannot start");
+  }
+  return Status::Ok();
+}
+
+TaskRegistry& GlobalTaskRegistry() {
+  static TaskRegistry registry;
+  return registry;
+}
+
+void RegisterTaskHandler(std::string kind, std::unique_ptr<TaskHandler> handler) {
+  GlobalTaskRegistry().Register(std::move(kind), std::move(handler));
+}
+
+std::string FitResultJson(TaskResult& r, size_t limit) {
+  std::string out = Dump(TaskResultToJson(r));
+  for (int i = 0; i < 64 && out.size() > limit; ++i) {
+    std::string& big = r.stdout_data.size() >= r.stderr_data.size() ? r.stdout_data : r.stderr_data;
+    if (big.empty()) break;  // nothing left to cut: the caller's other fields are too big
+    (&big == &r.stdout_data ? r.stdout_truncated : r.stderr_truncated) = true;
+    size_t excess = out.size() - limit + 64;
+    CutTo(big, big.size() > excess ? big.size() - excess : 0);
+    out = Dump(TaskResultToJson(r));
+  }
+  return out;
+}
+
+Reply Dispatch(TaskRegistry& registry, Blobs& blobs, std::string_view event_body,
+               const InvocationContext& ctx) {
+  json j;
+  try {
+    j = json::parse(event_body);
+  } catch (const json::parse_error& e) {
+    return Error(kErrInvalidTaskEvent, "the task event is not valid JSON (error at byte " +
+                                           std::to_string(e.byte) + "); send a JSON object such as {\"argv\":[\"echo\",\"hi\"]}");
+  }
+  auto event = TaskEventFromJson(j);
+  if (!event.ok()) return Error(kErrInvalidTaskEvent, event.status().message());
+  TaskHandler* handler = registry.Find(event->kind);
+  if (!handler) {
+    return Error(kErrUnknownTaskKind, "this worker has no handler for task kind '" + event->kind +
+                                          "' (it knows: " + registry.KindsList() + ")");
+  }
+  Result<TaskResult> result = Status::Internal("not run");
+  try {
+    result = handler->Run(*event, ctx);
+  } catch (const std::exception& e) {
+    return Error(kErrHandlerError, "the '" + event->kind + "' handler threw: " + e.what());
+  } catch (...) {
+    return Error(kErrHandlerError, "the '" + event->kind + "' handler threw a non-standard exception");
+  }
+  if (!result.ok()) {
+    const Status& s = result.status();
+    return Error(s.code() == StatusCode::kInvalidArgument ? kErrInvalidTaskEvent : kErrHandlerError,
+                 s.message());
+  }
+  TaskResult& r = result.value();
+  r.v = kProtocolVersion;
+  if (r.task_id.empty()) r.task_id = event->task_id;
+  r.cold = ctx.cold;
+  r.invocation_index = ctx.invocation_index;
+  if (!event->result_uri.empty()) {
+    Status s = blobs.PutBytes(Dump(TaskResultToJson(r)), event->result_uri);
+    if (!s.ok()) {
+      return Error(kErrResultStore, "cannot store the result at " + event->result_uri + ": " + s.message());
+    }
+  }
+  return Reply{false, "", FitResultJson(r, kMaxResponseBytes)};
+}
+
+}  // namespace parallelagram

@@ -1,0 +1,90 @@
+#include "worker/worker_loop.h"
+
+#include <signal.h>
+#include <stdlib.h>
+
+#include <cstdio>
+#include <string>
+
+#include "worker/process_task.h"
+
+namespace parallelagram {
+
+InvocationContext EnvironmentContext() {
+  InvocationContext env;
+  if (const char* m = ::getenv("AWS_LAMBDA_FUNCTION_MEMORY_SIZE")) env.memory_limit_mb = ::atoll(m);
+  const char* t = ::getenv("TMPDIR");
+  env.tmp_dir = (t && *t) ? t : "/tmp";
+  while (env.tmp_dir.size() > 1 && env.tmp_dir.back() == '/') env.tmp_dir.pop_back();
+  return env;
+}
+
+int ServeInvocations(RuntimeApi& api, TaskRegistry& registry, Blobs& blobs,
+                     const InvocationContext& env, int64_t max_invocations) {
+  int64_t index = 0;
+  while (max_invocations < 0 || index < max_invocations) {
+    Result<NextInvocation> next = api.Next();
+    if (!next.ok()) {
+      std::fprintf(stderr, "parallelagram worker: stopping: %s\n", next.status().message().c_str());
+      return 1;
+    }
+    if (next->request_id.empty()) {
+      std::fprintf(stderr, "parallelagram worker: invocation without %s; skipped\n", kHeaderRequestId);
+      continue;
+    }
+    InvocationContext ctx = env;
+    ctx.request_id = next->request_id;
+    ctx.deadline_epoch_ms = next->deadline_epoch_ms;
+    ctx.invoked_function_arn = next->invoked_function_arn;
+    ctx.trace_id = next->trace_id;
+    ctx.invocation_index = ++index;
+    ctx.cold = index == 1;
+    if (!ctx.trace_id.empty()) {
+      ::setenv(kTraceEnv, ctx.trace_id.c_str(), 1);
+    } else {
+      ::unsetenv(kTraceEnv);
+    }
+    Reply reply = Dispatch(registry, blobs, next->body, ctx);
+    Status posted = reply.is_error ? api.PostError(ctx.request_id, reply.error_type, reply.body)
+                                   : api.PostResponse(ctx.request_id, reply.body);
+    if (reply.is_error) {
+      std::fprintf(stderr, "parallelagram worker: request %s: %s: %s\n", ctx.request_id.c_str(),
+                   reply.error_type.c_str(), reply.body.c_str());
+    }
+    if (!posted.ok()) {
+      std::fprintf(stderr, "parallelagram worker: request %s: cannot post the reply: %s\n",
+                   ctx.request_id.c_str(), posted.message().c_str());
+    }
+  }
+  return 0;
+}
+
+int RunWorker() {
+  const char* api_addr = ::getenv(kRuntimeApiEnv);
+  if (!api_addr || !*api_addr) {
+    std::fprintf(stderr,
+                 "parallelagram worker: %s is not set; this is a Lambda bootstrap, run it under "
+                 "Lambda or `parallelagram local-lambda`\n",
+                 kRuntimeApiEnv);
+    return 2;
+  }
+  ::signal(SIGPIPE, SIG_IGN);
+  TaskRegistry& registry = GlobalTaskRegistry();
+  if (!registry.Find("process")) registry.Register("process", MakeDefaultProcessHandler());
+  std::unique_ptr<Blobs> blobs = Blobs::WithDefaults();
+  BeastRuntimeApi api(api_addr);
+  InvocationContext env = EnvironmentContext();
+  Status init = registry.InitAll(env);
+  if (!init.ok()) {
+    std::fprintf(stderr, "parallelagram worker: cannot start: %s\n", init.message().c_str());
+    Status posted = api.PostInitError(kErrInit, init.message());
+    if (!posted.ok()) {
+      std::fprintf(stderr, "parallelagram worker: cannot report the init error: %s\n",
+                   posted.message().c_str());
+    }
+    return 1;
+  }
+  return ServeInvocations(api, registry, *blobs, env);
+}
+
+}  // namespace parallelagram
