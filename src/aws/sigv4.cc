@@ -277,7 +277,7 @@ std::string DeriveSigningKey(std::string_view secret_access_key, std::string_vie
 SigningResult ComputeSignature(const CanonicalInput& in, std::string_view secret_access_key,
                                const std::string& region, const std::string& service,
                                const std::string& amz_date, bool normalize, bool double_encode,
-                               std::string_view skip_query_key) {
+                               std::string_view skip_query_key, bool drop_unsignable_headers) {
   SigningResult r;
   r.amz_date = amz_date;
   r.payload_hash = in.payload_hash;
@@ -288,7 +288,7 @@ SigningResult ComputeSignature(const CanonicalInput& in, std::string_view secret
   hs.reserve(in.headers.size());
   for (const auto& [name, value] : in.headers) {
     std::string lname = ToLower(TrimAll(name));
-    if (IsUnsignableHeader(lname)) continue;
+    if (drop_unsignable_headers && IsUnsignableHeader(lname)) continue;
     hs.emplace_back(std::move(lname), TrimAll(value));
   }
   std::stable_sort(hs.begin(), hs.end(),

@@ -95,12 +95,14 @@ struct CanonicalInput {
 };
 
 // Builds the canonical request signing exactly the headers in `headers`
-// (except unsignable ones), the string to sign and the signature.
+// (except unsignable ones when drop_unsignable_headers; a verifier passes false
+// and the headers the client listed), the string to sign and the signature.
 // `normalize`/`double_encode` as for CanonicalUri; `skip_query_key` as for CanonicalQuery.
 SigningResult ComputeSignature(const CanonicalInput& in, std::string_view secret_access_key,
                                const std::string& region, const std::string& service,
                                const std::string& amz_date, bool normalize, bool double_encode,
-                               std::string_view skip_query_key = {});
+                               std::string_view skip_query_key = {},
+                               bool drop_unsignable_headers = true);
 
 // The derived signing key (raw bytes) for a date "YYYYMMDD".
 std::string DeriveSigningKey(std::string_view secret_access_key, std::string_view date,
