@@ -1,7 +1,10 @@
 #include "worker/task_registry.h"
 
+#include <algorithm>
 #include <exception>
 #include <nlohmann/json.hpp>
+
+#include "common/utf8.h"
 
 namespace parallelagram {
 
@@ -66,8 +69,12 @@ std::string FitResultJson(TaskResult& r, size_t limit) {
     std::string& big = r.stdout_data.size() >= r.stderr_data.size() ? r.stdout_data : r.stderr_data;
     if (big.empty()) break;  // nothing left to cut: the caller's other fields are too big
     (&big == &r.stdout_data ? r.stdout_truncated : r.stderr_truncated) = true;
-    size_t excess = out.size() - limit + 64;
-    CutTo(big, big.size() > excess ? big.size() - excess : 0);
+    // Encoded bytes per raw byte of this stream (JSON escapes, or base64), to cut enough
+    // raw bytes in one step without cutting much more than needed.
+    double enc = IsValidUtf8(big) ? static_cast<double>(Dump(json(big)).size()) : big.size() * 4.0 / 3;
+    double ratio = std::max(1.0, enc / static_cast<double>(big.size()));
+    size_t cut = static_cast<size_t>(static_cast<double>(out.size() - limit + 64) / ratio) + 1;
+    CutTo(big, big.size() > cut ? big.size() - cut : 0);
     out = Dump(TaskResultToJson(r));
   }
   return out;
