@@ -111,21 +111,29 @@ TEST_F(DispatchTest, ResultUriGetsTheResultAndAFailureIsAnError) {
 }
 
 TEST(FitResultJsonTest, CutsOutputToFitTheResponseLimit) {
+  constexpr size_t kLimit = 100'000;  // the same code path as kMaxResponseBytes, faster
   TaskResult r;
-  r.stdout_data = std::string(7'000'000, 'a');
+  r.stdout_data = std::string(150'000, 'a');
   r.stderr_data = std::string(100, 'e');
-  std::string out = FitResultJson(r, kMaxResponseBytes);
-  EXPECT_LE(out.size(), kMaxResponseBytes);
-  EXPECT_GT(out.size(), kMaxResponseBytes - 4096);
+  std::string out = FitResultJson(r, kLimit);
+  EXPECT_LE(out.size(), kLimit);
+  EXPECT_GT(out.size(), kLimit - 1024);
   json j = json::parse(out);
   EXPECT_TRUE(j["stdout_truncated"]);
   EXPECT_FALSE(j["stderr_truncated"]);
-  // Escaped text (6 bytes per control character) also fits.
+  EXPECT_EQ(j["stderr"], std::string(100, 'e'));
+  // Escaped text (6 bytes per control character) also fits, without cutting much more.
   TaskResult ctl;
-  ctl.stdout_data = std::string(2'000'000, '\x01');
-  out = FitResultJson(ctl, kMaxResponseBytes);
-  EXPECT_LE(out.size(), kMaxResponseBytes);
-  EXPECT_GT(out.size(), kMaxResponseBytes - 4096);
+  ctl.stdout_data = std::string(50'000, '\x01');
+  out = FitResultJson(ctl, kLimit);
+  EXPECT_LE(out.size(), kLimit);
+  EXPECT_GT(out.size(), kLimit - 1024);
+  // Binary (base64) output likewise.
+  TaskResult bin;
+  bin.stdout_data = std::string(200'000, '\xff');
+  out = FitResultJson(bin, kLimit);
+  EXPECT_LE(out.size(), kLimit);
+  EXPECT_TRUE(json::parse(out)["stdout_truncated"]);
   // A small result is untouched.
   TaskResult small;
   small.stdout_data = "hi\n";
