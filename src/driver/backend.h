@@ -1,0 +1,48 @@
+// Backend: where a job's tasks run and its files are staged. The local backend (an embedded
+// LocalLambda with the real worker, a directory object store) is built by
+// StartLocalBackend (local_backend.h); the AWS backend (Lambda + S3) differs only in the
+// endpoint and the store. RunJob receives a factory so tests can substitute a fake.
+//
+// Loop: the driver's one event loop as RunJob needs it (timers, run, stop). The real one
+// wraps http's EventLoop (EventLoopDriver in local_backend.h).
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "driver/invoker.h"
+#include "driver/object_store.h"
+#include "parallelagram/status.h"
+
+namespace parallelagram::driver {
+
+class Loop : public Timers {
+ public:
+  // Runs callbacks until Stop() is called.
+  virtual void Run() = 0;
+  // Makes Run() return after the current callback.
+  virtual void Stop() = 0;
+};
+
+struct BackendConfig {
+  int concurrency = 1;           // -j: environments (local) / in-flight invokes
+  int64_t memory_mb = 1024;      // the function's MemorySize
+  int64_t function_timeout_s = 900;
+  std::string state_root;        // the local store lives in state_root/store
+  std::string job_id;
+};
+
+class Backend {
+ public:
+  virtual ~Backend() = default;
+  virtual Invoker& invoker() = 0;
+  virtual ObjectStore& store() = 0;
+  // The joblog's Host column (":" for the local backend, as GNU parallel logs local jobs).
+  virtual std::string host() const = 0;
+};
+
+using BackendFactory = std::function<Result<std::unique_ptr<Backend>>(const BackendConfig&)>;
+
+}  // namespace parallelagram::driver

@@ -1,0 +1,225 @@
+#include "driver/command_template.h"
+
+#include <cctype>
+
+namespace parallelagram::driver {
+namespace {
+
+bool SafeUnquoted(char c) {
+  return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '+' || c == '-' ||
+         c == '.' || c == '/';
+}
+
+std::string RemoveExtension(const std::string& v) {
+  // GNU parallel: s:\.[^/.]*$::
+  size_t dot = v.find_last_of("./");
+  if (dot == std::string::npos || v[dot] != '.') return v;
+  return v.substr(0, dot);
+}
+
+std::string Basename(const std::string& v) {
+  size_t slash = v.rfind('/');
+  return slash == std::string::npos ? v : v.substr(slash + 1);
+}
+
+// Perl's File::Basename::dirname, which GNU parallel uses for {//}.
+std::string Dirname(std::string v) {
+  while (v.size() > 1 && v.back() == '/') v.pop_back();
+  size_t slash = v.rfind('/');
+  if (slash == std::string::npos) return ".";
+  v.resize(slash);
+  while (v.size() > 1 && v.back() == '/') v.pop_back();
+  if (v.empty()) return "/";
+  return v;
+}
+
+const char* kKnown = "{} {.} {/} {//} {/.} {#} {%} {N} {N.} {N/} {N//} {N/.}";
+
+bool IsOp(const std::string& s) {
+  return s.empty() || s == "." || s == "/" || s == "//" || s == "/.";
+}
+
+// Looks like someone meant a replacement string: {word} with no spaces or shell syntax.
+bool LooksLikeReplacement(const std::string& inner) {
+  if (inner.empty()) return true;
+  for (char c : inner) {
+    if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '.' || c == '/' ||
+          c == '#' || c == '%' || c == '-')) {
+      return false;
+    }
+  }
+  return true;
+}
+
+}  // namespace
+
+std::string ShellQuote(const std::string& s) {
+  bool safe = !s.empty();
+  for (char c : s) {
+    if (!SafeUnquoted(c)) {
+      safe = false;
+      break;
+    }
+  }
+  if (safe) return s;
+  std::string out = "'";
+  for (char c : s) {
+    if (c == '\'') {
+      out += "'\"'\"'";
+    } else {
+      out += c;
+    }
+  }
+  out += "'";
+  return out;
+}
+
+std::string CommandTemplate::Transform(const std::string& value, const std::string& op) {
+  if (op.empty()) return value;
+  if (op == ".") return RemoveExtension(value);
+  if (op == "/") return Basename(value);
+  if (op == "//") return Dirname(value);
+  if (op == "/.") return RemoveExtension(Basename(value));
+  return value;
+}
+
+Result<CommandTemplate> CommandTemplate::Parse(std::vector<std::string> words, int num_sources,
+                                               bool shell) {
+  if (words.empty()) {
+    return Status::InvalidArgument(
+        "no command given; write it after the options, e.g. 'parallelagram run -- gzip ::: a b'");
+  }
+  CommandTemplate t;
+  t.shell_ = shell;
+  for (const std::string& w : words) {
+    std::vector<Piece> pieces;
+    std::string lit;
+    size_t i = 0;
+    while (i < w.size()) {
+      if (w[i] != '{') {
+        lit += w[i++];
+        continue;
+      }
+      size_t close = w.find('}', i + 1);
+      if (close == std::string::npos) {
+        lit += w[i++];
+        continue;
+      }
+      std::string inner = w.substr(i + 1, close - i - 1);
+      if (!LooksLikeReplacement(inner)) {
+        lit += w[i++];
+        continue;
+      }
+      Piece p;
+      p.literal = false;
+      if (inner == "#" || inner == "%") {
+        p.op = inner;
+      } else {
+        size_t digits = 0;
+        while (digits < inner.size() && std::isdigit(static_cast<unsigned char>(inner[digits]))) {
+          ++digits;
+        }
+        std::string op = inner.substr(digits);
+        if (!IsOp(op) || (digits > 0 && inner[0] == '0') || digits > 6) {
+          return Status::InvalidArgument("unknown replacement string '{" + inner +
+                                         "}' in the command; use one of " + kKnown);
+        }
+        p.op = op;
+        if (digits > 0) {
+          p.source = std::stoi(inner.substr(0, digits));
+          if (p.source > num_sources) {
+            return Status::InvalidArgument(
+                "replacement string '{" + inner + "}' refers to input source " +
+                std::to_string(p.source) + " but there " +
+                (num_sources == 1 ? "is 1 source" : "are " + std::to_string(num_sources) +
+                                                        " sources") +
+                "; add more ':::' or '::::' sources or use {1}..{" + std::to_string(num_sources) +
+                "}");
+          }
+        }
+      }
+      if (!lit.empty()) pieces.push_back(Piece{true, std::move(lit), 0, ""});
+      lit.clear();
+      if (p.op == "%") t.uses_slot_ = true;
+      t.has_replacements_ = true;
+      pieces.push_back(std::move(p));
+      i = close + 1;
+    }
+    if (!lit.empty() || pieces.empty()) pieces.push_back(Piece{true, std::move(lit), 0, ""});
+    t.words_.push_back(std::move(pieces));
+  }
+  return t;
+}
+
+std::string CommandTemplate::ExpandWord(const std::vector<Piece>& word, const TaskInputs& in,
+                                        bool quote) const {
+  std::string out;
+  for (const Piece& p : word) {
+    if (p.literal) {
+      out += p.text;
+      continue;
+    }
+    std::string v;
+    if (p.op == "#") {
+      v = std::to_string(in.seq);
+    } else if (p.op == "%") {
+      v = std::to_string(in.slot);
+    } else if (p.source > 0) {
+      v = Transform(in.values[p.source - 1], p.op);
+    } else {
+      // {} with several sources: the values joined by a space, each transformed (and
+      // quoted) on its own, as GNU parallel does.
+      for (size_t k = 0; k < in.values.size(); ++k) {
+        if (k) v += ' ';
+        std::string one = Transform(in.values[k], p.op);
+        v += quote ? ShellQuote(one) : one;
+      }
+      out += v;
+      continue;
+    }
+    out += quote ? ShellQuote(v) : v;
+  }
+  return out;
+}
+
+std::vector<std::string> CommandTemplate::Expand(const TaskInputs& in) const {
+  if (shell_) {
+    std::string line;
+    for (size_t i = 0; i < words_.size(); ++i) {
+      if (i) line += ' ';
+      line += ExpandWord(words_[i], in, true);
+    }
+    if (!has_replacements_) {
+      for (const auto& v : in.values) line += ' ' + ShellQuote(v);
+    }
+    return {line};
+  }
+  std::vector<std::string> argv;
+  argv.reserve(words_.size() + (has_replacements_ ? 0 : in.values.size()));
+  for (const auto& w : words_) argv.push_back(ExpandWord(w, in, false));
+  if (!has_replacements_) {
+    for (const auto& v : in.values) argv.push_back(v);
+  }
+  return argv;
+}
+
+std::string CommandTemplate::Describe(const TaskInputs& in) const {
+  std::vector<std::string> e = Expand(in);
+  if (shell_) return e[0];
+  std::string out;
+  for (size_t i = 0; i < e.size(); ++i) {
+    if (i) out += ' ';
+    out += ShellQuote(e[i]);
+  }
+  return out;
+}
+
+Result<std::string> ExpandPath(const std::string& path_template, const TaskInputs& in,
+                               int num_sources) {
+  PG_ASSIGN_OR_RETURN(CommandTemplate t,
+                      CommandTemplate::Parse({path_template}, num_sources, false));
+  if (!t.has_replacements()) return path_template;
+  return t.Expand(in)[0];
+}
+
+}  // namespace parallelagram::driver

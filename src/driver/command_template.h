@@ -1,0 +1,80 @@
+// CommandTemplate: the COMMAND ARGS... of `parallelagram run`, with GNU parallel's
+// replacement strings, expanded once per task.
+//
+// Replacement strings: {} {.} {/} {//} {/.} {#} {%} and, per input source N (1-based),
+// {N} {N.} {N/} {N//} {N/.}. `{}` and friends stand for all of a task's inputs joined by
+// a space (GNU parallel); with several sources use {1} {2}. When the template holds no
+// replacement string, each input is appended as one more argument.
+//
+// Without a shell every template word becomes exactly one argv word: inputs are substituted
+// literally and never re-split or interpreted. With a shell (`--shell`) the words are joined
+// by spaces into one shell command line and every substituted input is shell-quoted as GNU
+// parallel quotes it, so that the shell sees it as one word.
+//
+// Unknown replacement strings (`{foo}`, `{3}` with two sources) are rejected by Parse with
+// InvalidArgument. Braces that cannot be a replacement string (`{print $1}`) stay literal.
+// Thread-safety: immutable after Parse; Expand is const.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "parallelagram/status.h"
+
+namespace parallelagram::driver {
+
+// Quotes `s` for a POSIX shell as GNU parallel does: unchanged when it is non-empty and
+// made only of [A-Za-z0-9_+-./], otherwise in single quotes with ' written as '"'"'.
+std::string ShellQuote(const std::string& s);
+
+// What one task's inputs look like to the expander.
+struct TaskInputs {
+  int64_t seq = 1;                  // {#}: 1-based position in the job
+  int slot = 1;                     // {%}: 1-based job slot
+  std::vector<std::string> values;  // one per input source
+};
+
+class CommandTemplate {
+ public:
+  // `words` is COMMAND ARGS...; `num_sources` the number of input sources.
+  static Result<CommandTemplate> Parse(std::vector<std::string> words, int num_sources,
+                                       bool shell);
+
+  // Without a shell: the argv to exec. With a shell: one element, the command line.
+  std::vector<std::string> Expand(const TaskInputs& in) const;
+  // A human- and shell-readable rendering of Expand(in): the shell line itself, or the
+  // argv with each word shell-quoted. Used by --dry-run and the joblog's Command column.
+  std::string Describe(const TaskInputs& in) const;
+
+  bool shell() const { return shell_; }
+  bool has_replacements() const { return has_replacements_; }
+  // True when {%} is used (the slot must be known before expanding).
+  bool uses_slot() const { return uses_slot_; }
+
+  // Replacement-string-free helpers, exposed for tests and --return/--transferfile paths.
+  // Applies the {.} {/} {//} {/.} transformations to one value; `op` is "", ".", "/", "//", "/.".
+  static std::string Transform(const std::string& value, const std::string& op);
+
+ private:
+  // A word is a list of pieces: literal text, or a replacement.
+  struct Piece {
+    bool literal = true;
+    std::string text;  // literal text
+    int source = 0;    // 0: all sources ({}), N: {N}
+    std::string op;    // "", ".", "/", "//", "/.", "#", "%"
+  };
+  std::string ExpandWord(const std::vector<Piece>& word, const TaskInputs& in, bool quote) const;
+
+  std::vector<std::vector<Piece>> words_;
+  bool shell_ = false;
+  bool has_replacements_ = false;
+  bool uses_slot_ = false;
+};
+
+// Expands a path template such as "{}.out" or "out/{1/.}.txt" for one task, without quoting
+// (used by --transferfile and --return). Fails like CommandTemplate::Parse.
+Result<std::string> ExpandPath(const std::string& path_template, const TaskInputs& in,
+                               int num_sources);
+
+}  // namespace parallelagram::driver

@@ -1,0 +1,115 @@
+#include "driver/job_record.h"
+
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+
+#include "common/base64.h"
+#include "common/utf8.h"
+
+namespace parallelagram::driver {
+namespace fs = std::filesystem;
+
+namespace {
+
+void PutOutput(nlohmann::json& j, const char* name, const std::string& data) {
+  if (IsValidUtf8(data)) {
+    j[name] = data;
+  } else {
+    j[std::string(name) + "_b64"] = Base64Encode(data);
+  }
+}
+
+}  // namespace
+
+nlohmann::json ResultLine(const std::string& job_id, const FinishedTask& t,
+                          const std::string& stdout_file, const std::string& stderr_file) {
+  const TaskRecord& rec = *t.rec;
+  const TaskResult& r = rec.result;
+  nlohmann::json j = nlohmann::json::object();
+  j["job_id"] = job_id;
+  j["seq"] = rec.seq;
+  j["args"] = t.args;
+  j["command"] = t.command;
+  j["outcome"] = OutcomeName(r.outcome);
+  j["exit_code"] = r.exit_code ? nlohmann::json(*r.exit_code) : nlohmann::json(nullptr);
+  j["signal"] = r.signal ? nlohmann::json(*r.signal) : nlohmann::json(nullptr);
+  j["attempts"] = rec.attempt;
+  j["start"] = static_cast<double>(rec.start_epoch_ms) / 1000.0;
+  j["runtime_s"] = static_cast<double>(rec.runtime_ms) / 1000.0;
+  j["stdout_bytes"] = r.stdout_bytes;
+  j["stderr_bytes"] = r.stderr_bytes;
+  if (r.stdout_truncated) j["stdout_truncated"] = true;
+  if (r.stderr_truncated) j["stderr_truncated"] = true;
+  if (!r.error.empty()) j["error"] = r.error;
+  if (!t.returned.empty()) {
+    nlohmann::json a = nlohmann::json::array();
+    for (const auto& [path, dest] : t.returned) a.push_back({{"path", path}, {"dest", dest}});
+    j["returned"] = std::move(a);
+  }
+  if (stdout_file.empty()) {
+    PutOutput(j, "stdout", r.stdout_data);
+  } else {
+    j["stdout_file"] = stdout_file;
+  }
+  if (stderr_file.empty()) {
+    PutOutput(j, "stderr", r.stderr_data);
+  } else {
+    j["stderr_file"] = stderr_file;
+  }
+  return j;
+}
+
+Status WriteFileAll(const std::string& path, const std::string& data) {
+  std::error_code ec;
+  fs::path p(path);
+  if (p.has_parent_path()) fs::create_directories(p.parent_path(), ec);
+  std::FILE* f = std::fopen(path.c_str(), "wb");
+  if (!f) return Status::IoError("cannot write '" + path + "': " + std::strerror(errno));
+  size_t n = data.empty() ? 0 : std::fwrite(data.data(), 1, data.size(), f);
+  bool bad = std::fclose(f) != 0 || n != data.size();
+  if (bad) return Status::IoError("cannot write '" + path + "' (disk full?)");
+  return Status::Ok();
+}
+
+ResultsDir::~ResultsDir() {
+  if (jsonl_) std::fclose(jsonl_);
+}
+
+Status ResultsDir::Open(const std::string& dir) {
+  dir_ = dir;
+  std::error_code ec;
+  fs::create_directories(dir, ec);
+  if (ec) return Status::IoError("cannot create --results '" + dir + "': " + ec.message());
+  std::string path = dir + "/results.jsonl";
+  jsonl_ = std::fopen(path.c_str(), "w");
+  if (!jsonl_) return Status::IoError("cannot write '" + path + "': " + std::strerror(errno));
+  return Status::Ok();
+}
+
+Status ResultsDir::Write(const FinishedTask& t, const nlohmann::json& line) {
+  const TaskRecord& rec = *t.rec;
+  std::string d = TaskDir(rec.seq);
+  PG_RETURN_IF_ERROR(WriteFileAll(d + "/stdout", rec.result.stdout_data));
+  PG_RETURN_IF_ERROR(WriteFileAll(d + "/stderr", rec.result.stderr_data));
+  nlohmann::json full = TaskResultToJson(rec.result);
+  full.erase("stdout");
+  full.erase("stdout_b64");
+  full.erase("stderr");
+  full.erase("stderr_b64");
+  full["seq"] = rec.seq;
+  full["args"] = t.args;
+  full["command"] = t.command;
+  full["attempts"] = rec.attempt;
+  full["slot"] = rec.slot;
+  full["start"] = static_cast<double>(rec.start_epoch_ms) / 1000.0;
+  full["runtime_s"] = static_cast<double>(rec.runtime_ms) / 1000.0;
+  PG_RETURN_IF_ERROR(WriteFileAll(d + "/result.json", full.dump(2) + "\n"));
+  std::string s = line.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  s += '\n';
+  std::fwrite(s.data(), 1, s.size(), jsonl_);
+  std::fflush(jsonl_);
+  return Status::Ok();
+}
+
+}  // namespace parallelagram::driver

@@ -1,0 +1,49 @@
+// The status display, separate from scheduling (ninja style). It only reads counters.
+//
+// On a terminal (mode kTty) it keeps one line on stderr, redrawn in place:
+//   [ 412/3000] 2 running, 410 done, 3 failed, 1 retried | 180.2/s | ETA 14s
+// Task output written meanwhile goes through Clear()/Redraw() so lines never interleave.
+// In mode kLines (--progress when stderr is not a terminal) it prints the same text as plain
+// lines, at most one per `interval`. In mode kOff it prints nothing.
+// Not thread-safe; loop thread only.
+#pragma once
+
+#include <cstdint>
+#include <cstdio>
+#include <string>
+
+namespace parallelagram::driver {
+
+struct ProgressCounts {
+  int64_t total = 0;
+  int64_t running = 0;
+  int64_t succeeded = 0;
+  int64_t failed = 0;
+  int64_t retried = 0;
+};
+
+// The status text for `c` after `elapsed_ms` (no newline).
+std::string FormatProgress(const ProgressCounts& c, int64_t elapsed_ms);
+
+class Progress {
+ public:
+  enum class Mode { kOff, kTty, kLines };
+  Progress(Mode mode, std::FILE* out) : mode_(mode), out_(out) {}
+  Mode mode() const { return mode_; }
+  // Shows the current state (rate-limited in kLines mode unless `force`).
+  void Update(const ProgressCounts& c, int64_t elapsed_ms, bool force = false);
+  // kTty: erases the status line before other output; Redraw() puts it back.
+  void Clear();
+  void Redraw();
+  // Final state, ending the line.
+  void Finish(const ProgressCounts& c, int64_t elapsed_ms);
+
+ private:
+  Mode mode_;
+  std::FILE* out_;
+  std::string last_;
+  bool shown_ = false;
+  int64_t last_line_ms_ = -1000000;
+};
+
+}  // namespace parallelagram::driver

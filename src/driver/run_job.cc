@@ -1,0 +1,484 @@
+#include "driver/run_job.h"
+
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <memory>
+#include <sstream>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "driver/command_template.h"
+#include "driver/job_record.h"
+#include "driver/joblog.h"
+#include "driver/ordered_output.h"
+#include "driver/progress.h"
+#include "driver/scheduler.h"
+#include "driver/staging.h"
+#include "driver/state_dir.h"
+
+namespace parallelagram::driver {
+namespace {
+
+namespace fs = std::filesystem;
+using json = nlohmann::json;
+
+std::string Dump(const json& j) {
+  return j.dump(-1, ' ', false, json::error_handler_t::replace);
+}
+
+void WriteAll(std::FILE* f, const std::string& data) {
+  if (!data.empty()) std::fwrite(data.data(), 1, data.size(), f);
+}
+
+std::string NowIso() {
+  std::time_t t = std::time(nullptr);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  return fmt::format("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}Z", tm.tm_year + 1900, tm.tm_mon + 1,
+                     tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
+}
+
+// A task as planned up front.
+struct PlannedTask {
+  std::vector<std::string> values;
+  std::vector<std::string> transfer;  // expanded --transferfile paths
+  std::vector<std::string> returns;   // expanded --return paths
+};
+
+// The job while it runs: the Scheduler's listener, recording and printing each task.
+class Job : public Scheduler::Listener {
+ public:
+  Job(const RunOptions& o, RunEnv& env, const CommandTemplate& tmpl,
+      const std::vector<PlannedTask>& tasks, const std::string& job_id, JobState& state,
+      Backend& backend, ResultsDir* results, JoblogWriter* joblog, Progress& progress)
+      : o_(o),
+        env_(env),
+        tmpl_(tmpl),
+        tasks_(tasks),
+        job_id_(job_id),
+        state_(state),
+        backend_(backend),
+        results_(results),
+        joblog_(joblog),
+        progress_(progress),
+        output_(o.keep_order) {}
+
+  void set_scheduler(Scheduler* s) { sched_ = s; }
+  int64_t start_us = 0;
+
+  void OnStart(int64_t seq, int attempt, int slot) override {
+    if (o_.json) Emit({{"event", "start"}, {"seq", seq}, {"attempt", attempt}, {"slot", slot}});
+  }
+
+  void OnRetry(const TaskRecord& a) override {
+    if (o_.json) {
+      Emit({{"event", "retry"},
+            {"seq", a.seq},
+            {"attempt", a.attempt},
+            {"outcome", OutcomeName(a.result.outcome)},
+            {"exit_code", a.result.exit_code ? json(*a.result.exit_code) : json(nullptr)},
+            {"error", a.result.error}});
+    }
+  }
+
+  void OnFinish(const TaskRecord& rec_in) override {
+    auto rec = std::make_shared<TaskRecord>(rec_in);
+    const PlannedTask& t = tasks_[static_cast<size_t>(rec->seq - 1)];
+    FetchSpilled(*rec);
+    FinishedTask ft;
+    ft.rec = rec.get();
+    ft.args = t.values;
+    ft.command = tmpl_.Describe(TaskInputs{rec->seq, rec->slot, t.values});
+    BringBack(*rec, ft);
+
+    // The manifest: outputs inline when small, else in the state dir's output/.
+    std::string so, se;
+    if (rec->result.stdout_data.size() > kInlineOutputMax) {
+      so = state_.dir() + "/output/" + std::to_string(rec->seq) + ".stdout";
+      Report(WriteFileAll(so, rec->result.stdout_data));
+    }
+    if (rec->result.stderr_data.size() > kInlineOutputMax) {
+      se = state_.dir() + "/output/" + std::to_string(rec->seq) + ".stderr";
+      Report(WriteFileAll(se, rec->result.stderr_data));
+    }
+    json line = ResultLine(job_id_, ft, so, se);
+    state_.AppendResult(Dump(line));
+    if (results_) {
+      std::string d = results_->TaskDir(rec->seq);
+      Report(results_->Write(ft, ResultLine(job_id_, ft, so.empty() ? "" : d + "/stdout",
+                                            se.empty() ? "" : d + "/stderr")));
+    }
+    if (joblog_) {
+      joblog_->Write(JoblogLine(*rec, backend_.host(),
+                                0 /* no stdin is sent */, ft.command));
+    }
+
+    std::string warning = Warning(*rec, ft.command);
+    json event;
+    if (o_.json) {
+      event = ResultLine(job_id_, ft, "", "");
+      event["event"] = "finish";
+    }
+    output_.Add(rec->seq, [this, rec, warning, event = std::move(event)] {
+      progress_.Clear();
+      if (o_.json) {
+        Emit(event);
+      } else {
+        WriteAll(env_.out, rec->result.stdout_data);
+        std::fflush(env_.out);
+        WriteAll(env_.err, rec->result.stderr_data);
+      }
+      if (!warning.empty() && !o_.quiet) std::fputs(warning.c_str(), env_.err);
+      std::fflush(env_.err);
+      progress_.Redraw();
+    });
+    UpdateProgress();
+  }
+
+  void OnHalt(const std::string& why) override {
+    halted_ = true;
+    if (o_.json) Emit({{"event", "halt"}, {"reason", why}});
+    if (!o_.quiet) {
+      progress_.Clear();
+      std::fprintf(env_.err, "parallelagram: halting (%s, --halt %s): %s\n", why.c_str(),
+                   o_.halt.when == HaltPolicy::When::kNow ? "now" : "soon",
+                   o_.halt.when == HaltPolicy::When::kNow
+                       ? "running tasks are abandoned"
+                       : "waiting for running tasks, starting no new ones");
+      progress_.Redraw();
+    }
+  }
+
+  void OnDone() override { env_.loop->Stop(); }
+
+  void Tick() {
+    if (sched_ && sched_->done()) return;
+    UpdateProgress();
+    int64_t every = progress_.mode() == Progress::Mode::kTty ? 100 : 1000;
+    env_.loop->After(every, [this] { Tick(); });
+  }
+
+  void Flush() { output_.Flush(); }
+  bool halted() const { return halted_; }
+  std::vector<std::string> returned_uris;  // objects to delete (--return copies)
+
+  ProgressCounts Counts() const {
+    ProgressCounts c;
+    c.total = sched_->total();
+    c.running = sched_->running();
+    c.succeeded = sched_->succeeded();
+    c.failed = sched_->failed();
+    c.retried = sched_->retried();
+    return c;
+  }
+  int64_t ElapsedMs() const { return (env_.clock->NowMonoUs() - start_us) / 1000; }
+
+  void Emit(const json& j) {
+    std::string s = Dump(j);
+    s += '\n';
+    WriteAll(env_.out, s);
+    std::fflush(env_.out);
+  }
+
+ private:
+
+  void UpdateProgress() {
+    if (sched_) progress_.Update(Counts(), ElapsedMs());
+  }
+
+  void Report(const Status& s) {
+    if (!s.ok() && !o_.quiet) {
+      progress_.Clear();
+      std::fprintf(env_.err, "parallelagram: %s\n", s.message().c_str());
+    }
+  }
+
+  // Output the worker stored instead of returning inline.
+  void FetchSpilled(TaskRecord& rec) {
+    auto fetch = [&](const std::string& uri, std::string& data) {
+      if (uri.empty()) return;
+      std::string tmp = state_.dir() + "/output/.spill" + std::to_string(rec.seq);
+      Status s = backend_.store().GetFile(uri, tmp);
+      if (s.ok()) {
+        std::ifstream f(tmp, std::ios::binary);
+        std::ostringstream ss;
+        ss << f.rdbuf();
+        data = ss.str();
+        std::error_code ec;
+        fs::remove(tmp, ec);
+        (void)backend_.store().Delete(uri);
+      } else {
+        Report(s.WithContext("task " + std::to_string(rec.seq) + " output"));
+      }
+    };
+    fetch(rec.result.stdout_uri, rec.result.stdout_data);
+    fetch(rec.result.stderr_uri, rec.result.stderr_data);
+  }
+
+  // --return: copies each returned object to where GNU parallel puts it (relative to the
+  // current directory), or under --results DIR/<seq>/.
+  void BringBack(TaskRecord& rec, FinishedTask& ft) {
+    for (const ReturnedFile& r : rec.result.returned) {
+      if (r.missing || r.uri.empty()) continue;
+      std::string dest = results_ ? results_->TaskDir(rec.seq) + "/" + r.path : r.path;
+      Status s = backend_.store().GetFile(r.uri, dest);
+      if (s.ok()) {
+        ft.returned.emplace_back(r.path, dest);
+        (void)backend_.store().Delete(r.uri);
+      } else {
+        Report(s.WithContext("--return " + r.path + " of task " + std::to_string(rec.seq)));
+      }
+    }
+  }
+
+  std::string Warning(const TaskRecord& rec, const std::string& command) const {
+    const TaskResult& r = rec.result;
+    std::string what;
+    switch (r.outcome) {
+      case Outcome::kSucceeded:
+      case Outcome::kFailed:
+        if (r.exit_code || r.error.empty()) return "";
+        what = "could not run: " + r.error;
+        break;
+      case Outcome::kTimedOut:
+        what = "was killed because it timed out";
+        break;
+      case Outcome::kOutOfMemory:
+        what = "ran out of memory (raise --memory)";
+        break;
+      case Outcome::kCrashed:
+        what = r.signal ? fmt::format("was killed by signal {}", *r.signal)
+                        : "crashed: " + r.error;
+        break;
+      default:
+        what = std::string(OutcomeName(r.outcome)) + ": " + r.error;
+    }
+    std::string cmd = command.size() > 200 ? command.substr(0, 200) + "..." : command;
+    return fmt::format("parallelagram: task {} {}: {}\n", rec.seq, what, cmd);
+  }
+
+  const RunOptions& o_;
+  RunEnv& env_;
+  const CommandTemplate& tmpl_;
+  const std::vector<PlannedTask>& tasks_;
+  std::string job_id_;
+  JobState& state_;
+  Backend& backend_;
+  ResultsDir* results_;
+  JoblogWriter* joblog_;
+  Progress& progress_;
+  OrderedOutput output_;
+  Scheduler* sched_ = nullptr;
+  bool halted_ = false;
+};
+
+int Usage(RunEnv& env, const Status& s) {
+  std::fprintf(env.err, "parallelagram run: %s\n", s.message().c_str());
+  return kExitUsage;
+}
+
+}  // namespace
+
+int RunJob(const RunOptions& o, RunEnv& env) {
+  const int num_sources = static_cast<int>(o.sources.size());
+  auto tmpl_r = CommandTemplate::Parse(o.command, num_sources, o.shell);
+  if (!tmpl_r.ok()) return Usage(env, tmpl_r.status());
+  const CommandTemplate& tmpl = *tmpl_r;
+  const int jobs = o.jobs > 0 ? o.jobs : std::max(1, env.default_jobs);
+  const int64_t total = CountTasks(o.sources, o.link);
+
+  // Plan every task; check per-task files before anything starts.
+  std::vector<PlannedTask> tasks(static_cast<size_t>(total));
+  for (int64_t i = 0; i < total; ++i) {
+    PlannedTask& t = tasks[static_cast<size_t>(i)];
+    t.values = TaskValues(o.sources, o.link, i);
+    TaskInputs in{i + 1, 1, t.values};
+    for (const auto& tf : o.transferfiles) {
+      auto p = ExpandPath(tf, in, num_sources);
+      if (!p.ok()) return Usage(env, p.status().WithContext("--transferfile"));
+      auto rel = NormaliseRelative(*p, "--transferfile");
+      if (!rel.ok()) return Usage(env, rel.status());
+      std::error_code ec;
+      if (!fs::is_regular_file(*rel, ec)) {
+        return Usage(env, Status::NotFound("input file '" + *p + "' (--transferfile " + tf +
+                                           ", task " + std::to_string(i + 1) +
+                                           ") does not exist; nothing was started"));
+      }
+      t.transfer.push_back(*rel);
+    }
+    for (const auto& rf : o.returns) {
+      auto p = ExpandPath(rf, in, num_sources);
+      if (!p.ok()) return Usage(env, p.status().WithContext("--return"));
+      auto rel = NormaliseRelative(*p, "--return");
+      if (!rel.ok()) return Usage(env, rel.status());
+      t.returns.push_back(*rel);
+    }
+  }
+  for (const auto& b : o.basefiles) {
+    auto rel = NormaliseRelative(b, "--basefile");
+    if (!rel.ok()) return Usage(env, rel.status());
+    std::error_code ec;
+    if (!fs::exists(*rel, ec)) {
+      return Usage(env, Status::NotFound("--basefile '" + b + "' does not exist; nothing was started"));
+    }
+  }
+
+  if (o.dry_run) {
+    for (int64_t i = 0; i < total; ++i) {
+      TaskInputs in{i + 1, static_cast<int>(i % jobs) + 1, tasks[static_cast<size_t>(i)].values};
+      if (o.json) {
+        json j = {{"event", "task"}, {"seq", i + 1}, {"args", in.values},
+                  {"command", tmpl.Describe(in)}, {"shell", o.shell}};
+        j["argv"] = tmpl.Expand(in);
+        std::string s = Dump(j) + "\n";
+        WriteAll(env.out, s);
+      } else {
+        std::string s = tmpl.Describe(in) + "\n";
+        WriteAll(env.out, s);
+      }
+    }
+    std::fflush(env.out);
+    return 0;
+  }
+
+  // State directory, joblog, results.
+  auto root = ResolveStateRoot(o.state_dir);
+  if (!root.ok()) return Usage(env, root.status());
+  std::string job_id = o.job_id.empty() ? NewJobId() : o.job_id;
+  JobState state;
+  if (Status s = state.Create(*root, job_id); !s.ok()) return Usage(env, s);
+  JoblogWriter joblog;
+  if (!o.joblog.empty()) {
+    if (Status s = joblog.Open(o.joblog); !s.ok()) return Usage(env, s);
+  }
+  std::unique_ptr<ResultsDir> results;
+  if (!o.results_dir.empty()) {
+    results = std::make_unique<ResultsDir>();
+    if (Status s = results->Open(o.results_dir); !s.ok()) return Usage(env, s);
+  }
+
+  json info = {{"job_id", job_id},
+               {"created_at", NowIso()},
+               {"status", "starting"},
+               {"pid", static_cast<int>(::getpid())},
+               {"cwd", fs::current_path().string()},
+               {"command", o.command},
+               {"shell", o.shell},
+               {"command_line", env.argv_line},
+               {"backend", o.backend},
+               {"jobs", jobs},
+               {"total", total},
+               {"sources", num_sources},
+               {"link", o.link},
+               {"retries", o.retries},
+               {"timeout_s", o.timeout_s},
+               {"results_dir", o.results_dir},
+               {"joblog", o.joblog}};
+  if (Status s = state.WriteJobInfo(info); !s.ok()) return Usage(env, s);
+  std::vector<std::string> task_lines;
+  task_lines.reserve(tasks.size());
+  for (int64_t i = 0; i < total; ++i) {
+    TaskInputs in{i + 1, 1, tasks[static_cast<size_t>(i)].values};
+    task_lines.push_back(Dump({{"seq", i + 1}, {"args", in.values}, {"command", tmpl.Describe(in)}}));
+  }
+  if (Status s = state.WriteTasks(task_lines); !s.ok()) return Usage(env, s);
+
+  // Backend and staging.
+  BackendConfig cfg;
+  cfg.concurrency = jobs;
+  cfg.memory_mb = o.memory_mb;
+  cfg.function_timeout_s = o.timeout_s > 0 ? std::min<int64_t>(900, static_cast<int64_t>(o.timeout_s) + 5) : 900;
+  cfg.state_root = *root;
+  cfg.job_id = job_id;
+  auto backend_r = env.backend(cfg);
+  if (!backend_r.ok()) {
+    info["status"] = "failed";
+    (void)state.WriteJobInfo(info);
+    return Usage(env, backend_r.status());
+  }
+  Backend& backend = **backend_r;
+  Staging staging(backend.store());
+  Status st = staging.AddBasefiles(o.basefiles);
+  for (size_t i = 0; st.ok() && i < tasks.size(); ++i) {
+    for (const auto& p : tasks[i].transfer) {
+      st = staging.AddTransferFile(p);
+      if (!st.ok()) break;
+    }
+  }
+  if (!st.ok()) {
+    info["status"] = "failed";
+    (void)state.WriteJobInfo(info);
+    return Usage(env, st);
+  }
+
+  Progress::Mode mode = Progress::Mode::kOff;
+  if (!o.quiet && env.err_is_tty) mode = Progress::Mode::kTty;
+  if (o.progress && !env.err_is_tty) mode = Progress::Mode::kLines;
+  Progress progress(mode, env.err);
+
+  Job job(o, env, tmpl, tasks, job_id, state, backend, results.get(),
+          joblog.is_open() ? &joblog : nullptr, progress);
+  const int64_t timeout_ms = static_cast<int64_t>(o.timeout_s * 1000);
+  const int64_t max_output =
+      o.max_output_bytes > 0 ? o.max_output_bytes : int64_t{1} << 30;
+  auto build = [&](int64_t seq, int slot) -> Result<TaskEvent> {
+    const PlannedTask& t = tasks[static_cast<size_t>(seq - 1)];
+    TaskEvent e;
+    e.task_id = job_id + "/" + std::to_string(seq);
+    e.argv = tmpl.Expand(TaskInputs{seq, slot, t.values});
+    e.shell = o.shell;
+    e.timeout_ms = timeout_ms;
+    e.max_output_bytes = max_output;
+    e.files = staging.FilesFor(t.transfer);
+    e.returns = t.returns;
+    e.output_uri = backend.store().Uri("jobs/" + job_id + "/out/" + std::to_string(seq));
+    return e;
+  };
+  Scheduler::Options so;
+  so.jobs = jobs;
+  so.max_attempts = o.retries;
+  so.halt = o.halt;
+  Scheduler sched(so, total, build, backend.invoker(), *env.loop, *env.clock, job);
+  job.set_scheduler(&sched);
+  job.start_us = env.clock->NowMonoUs();
+
+  info["status"] = "running";
+  (void)state.WriteJobInfo(info);
+  if (o.json) {
+    job.Emit({{"event", "job"}, {"job_id", job_id}, {"total", total}, {"jobs", jobs},
+              {"state_dir", state.dir()}});
+  }
+  sched.Start();
+  if (!sched.done()) {
+    job.Tick();
+    env.loop->Run();
+  }
+  job.Flush();
+  progress.Finish(job.Counts(), job.ElapsedMs());
+
+  if (o.cleanup) {
+    for (const auto& uri : staging.TransferUris()) (void)backend.store().Delete(uri);
+  }
+  const int64_t failed = sched.failed();
+  const int64_t not_run = total - sched.finished();
+  int exit_status = static_cast<int>(std::min<int64_t>(failed, 101));
+  info["status"] = job.halted() ? "halted" : "finished";
+  info["finished_at"] = NowIso();
+  info["succeeded"] = sched.succeeded();
+  info["failed"] = failed;
+  info["not_run"] = not_run;
+  info["exit_status"] = exit_status;
+  info["elapsed_s"] = static_cast<double>(job.ElapsedMs()) / 1000.0;
+  (void)state.WriteJobInfo(info);
+  if (o.json) {
+    job.Emit({{"event", "done"}, {"job_id", job_id}, {"succeeded", sched.succeeded()},
+              {"failed", failed}, {"not_run", not_run}, {"exit_status", exit_status},
+              {"elapsed_s", static_cast<double>(job.ElapsedMs()) / 1000.0}});
+  }
+  return exit_status;
+}
+
+}  // namespace parallelagram::driver

@@ -1,0 +1,235 @@
+#include "driver/run_options.h"
+
+#include <unistd.h>
+
+#include <cerrno>
+#include <cmath>
+#include <cstdlib>
+#include <functional>
+#include <map>
+
+namespace parallelagram::driver {
+namespace {
+
+const char* kHint = "; see 'parallelagram run --help'";
+
+bool IsSeparator(const std::string& w) { return w == ":::" || w == "::::"; }
+
+Result<int64_t> ParseInt(const std::string& opt, const std::string& v, int64_t lo, int64_t hi) {
+  char* end = nullptr;
+  errno = 0;
+  long long x = std::strtoll(v.c_str(), &end, 10);
+  if (v.empty() || *end != '\0' || errno != 0 || x < lo || x > hi) {
+    return Status::InvalidArgument(opt + " needs a whole number from " + std::to_string(lo) +
+                                   " to " + std::to_string(hi) + ", not '" + v + "'" + kHint);
+  }
+  return static_cast<int64_t>(x);
+}
+
+Result<double> ParseSeconds(const std::string& opt, const std::string& v) {
+  char* end = nullptr;
+  double x = std::strtod(v.c_str(), &end);
+  if (v.empty() || *end != '\0' || !std::isfinite(x) || x <= 0 || x > 900) {
+    return Status::InvalidArgument(opt + " needs seconds, more than 0 and at most 900 (Lambda's "
+                                   "limit), not '" + v + "'" + kHint);
+  }
+  return x;
+}
+
+}  // namespace
+
+Status ValidateJobId(const std::string& id) {
+  bool ok = !id.empty() && id.size() <= 64 && id[0] != '.' && id[0] != '-';
+  for (char c : id) {
+    if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '_' || c == '-')) {
+      ok = false;
+    }
+  }
+  if (ok) return Status::Ok();
+  return Status::InvalidArgument("job id '" + id +
+                                 "' is not valid; use 1-64 letters, digits, '.', '_' or '-' "
+                                 "(not starting with '.' or '-')");
+}
+
+Result<RunOptions> ParseRunArgs(const std::vector<std::string>& args) {
+  RunOptions o;
+  size_t i = 0;
+  using Setter = std::function<Status(const std::string& opt, const std::string& value)>;
+  // Options that take a value.
+  std::map<std::string, Setter> valued = {
+      {"--jobs",
+       [&](const std::string& opt, const std::string& v) {
+         PG_ASSIGN_OR_RETURN(int64_t n, ParseInt(opt, v, 1, 100000));
+         o.jobs = static_cast<int>(n);
+         return Status::Ok();
+       }},
+      {"--timeout",
+       [&](const std::string& opt, const std::string& v) {
+         PG_ASSIGN_OR_RETURN(o.timeout_s, ParseSeconds(opt, v));
+         return Status::Ok();
+       }},
+      {"--retries",
+       [&](const std::string& opt, const std::string& v) {
+         PG_ASSIGN_OR_RETURN(int64_t n, ParseInt(opt, v, 0, 100));
+         o.retries = n == 0 ? 1 : static_cast<int>(n);
+         return Status::Ok();
+       }},
+      {"--results", [&](const std::string&, const std::string& v) { o.results_dir = v; return Status::Ok(); }},
+      {"--joblog", [&](const std::string&, const std::string& v) { o.joblog = v; return Status::Ok(); }},
+      {"--halt",
+       [&](const std::string&, const std::string& v) {
+         PG_ASSIGN_OR_RETURN(o.halt, HaltPolicy::Parse(v));
+         return Status::Ok();
+       }},
+      {"--job-id",
+       [&](const std::string&, const std::string& v) {
+         PG_RETURN_IF_ERROR(ValidateJobId(v));
+         o.job_id = v;
+         return Status::Ok();
+       }},
+      {"--state-dir", [&](const std::string&, const std::string& v) { o.state_dir = v; return Status::Ok(); }},
+      {"--backend",
+       [&](const std::string& opt, const std::string& v) {
+         if (v != "local" && v != "aws") {
+           return Status::InvalidArgument(opt + " must be 'local' or 'aws', not '" + v + "'");
+         }
+         o.backend = v;
+         return Status::Ok();
+       }},
+      {"--basefile", [&](const std::string&, const std::string& v) { o.basefiles.push_back(v); return Status::Ok(); }},
+      {"--transferfile", [&](const std::string&, const std::string& v) { o.transferfiles.push_back(v); return Status::Ok(); }},
+      {"--return", [&](const std::string&, const std::string& v) { o.returns.push_back(v); return Status::Ok(); }},
+      {"--memory",
+       [&](const std::string& opt, const std::string& v) {
+         PG_ASSIGN_OR_RETURN(o.memory_mb, ParseInt(opt, v, 128, 10240));
+         return Status::Ok();
+       }},
+      {"--max-output",
+       [&](const std::string& opt, const std::string& v) {
+         PG_ASSIGN_OR_RETURN(o.max_output_bytes, ParseInt(opt, v, 1, int64_t{1} << 32));
+         return Status::Ok();
+       }},
+  };
+  std::map<std::string, std::string> aliases = {
+      {"-j", "--jobs"}, {"-P", "--jobs"}, {"--bf", "--basefile"}, {"--tf", "--transferfile"},
+  std::map<std::string, bool*> flags = {
+      {"--keep-order", &o.keep_order}, {"--dry-run", &o.dry_run}, {"--json", &o.json},
+      {"--progress", &o.progress},     {"--quiet", &o.quiet},     {"--shell", &o.shell},
+      {"--link", &o.link},             {"--cleanup", &o.cleanup}, {"--help", &o.help},
+      {"--xapply", &o.link}};
+
+  // 1. Options.
+  for (; i < args.size(); ++i) {
+    std::string a = args[i];
+    if (a == "--") {
+      ++i;
+      break;
+    }
+    if (a.empty() || a[0] != '-' || a == "-") break;
+    if (IsSeparator(a)) break;
+    std::string value;
+    bool has_value = false;
+    size_t eq = a.find('=');
+    if (a.rfind("--", 0) == 0 && eq != std::string::npos) {
+      value = a.substr(eq + 1);
+      a = a.substr(0, eq);
+      has_value = true;
+    } else if (a.size() > 2 && a[1] != '-' && (a[1] == 'j' || a[1] == 'P')) {
+      value = a.substr(2);  // -j4
+      a = a.substr(0, 2);
+      has_value = true;
+    }
+    if (auto al = aliases.find(a); al != aliases.end()) a = al->second;
+    if (auto f = flags.find(a); f != flags.end()) {
+      if (has_value) {
+        return Status::InvalidArgument("option " + a + " takes no value" + std::string(kHint));
+      }
+      *f->second = true;
+      continue;
+    }
+    auto v = valued.find(a);
+    if (v == valued.end()) {
+      return Status::InvalidArgument("unknown option '" + args[i] +
+                                     "'; put the command after '--' if it starts with '-'" +
+                                     kHint);
+    }
+    if (!has_value) {
+      if (i + 1 >= args.size() || IsSeparator(args[i + 1])) {
+        return Status::InvalidArgument("option " + a + " needs a value" + std::string(kHint));
+      }
+      value = args[++i];
+    }
+    PG_RETURN_IF_ERROR(v->second(a, value));
+  }
+  if (o.help) return o;
+
+  // 2. The command, up to the first separator.
+  for (; i < args.size() && !IsSeparator(args[i]); ++i) o.command.push_back(args[i]);
+
+  // 3. Input sources.
+  while (i < args.size()) {
+    std::string sep = args[i++];
+    size_t start = i;
+    while (i < args.size() && !IsSeparator(args[i])) ++i;
+    if (sep == ":::") {
+      if (i == start) {
+        return Status::InvalidArgument(
+            "':::' must be followed by at least one input, e.g. '::: a.txt b.txt'" +
+            std::string(kHint));
+      }
+      InputSource s;
+      s.origin = "::: source " + std::to_string(o.sources.size() + 1);
+      s.values.assign(args.begin() + static_cast<long>(start), args.begin() + static_cast<long>(i));
+      o.sources.push_back(std::move(s));
+    } else {
+      if (i == start) {
+        return Status::InvalidArgument(
+            "'::::' must be followed by a file of inputs, one per line ('-' for stdin)" +
+            std::string(kHint));
+      }
+      for (size_t k = start; k < i; ++k) {
+        PG_ASSIGN_OR_RETURN(InputSource s, ReadInputFile(args[k]));
+        o.sources.push_back(std::move(s));
+      }
+    }
+  }
+
+  if (o.command.empty()) {
+    return Status::InvalidArgument(
+        "no command given; write it after the options, e.g. 'parallelagram run -- gzip -k ::: "
+        "a.txt b.txt'" + std::string(kHint));
+  }
+  if (o.sources.empty()) {
+    if (isatty(0)) {
+      return Status::InvalidArgument(
+          "no inputs: give them after ':::' (e.g. '::: a b c') or in a file with ':::: FILE'" +
+          std::string(kHint));
+    }
+    o.sources.push_back(ReadInputStream(stdin, "stdin"));
+  }
+
+  // 4. Conflicts.
+  if (o.quiet && o.progress) {
+    return Status::InvalidArgument("--quiet and --progress contradict each other; pick one");
+  }
+  if (o.cleanup && o.transferfiles.empty() && o.returns.empty()) {
+    return Status::InvalidArgument(
+        "--cleanup removes --transferfile and --return files after each task; give one of "
+        "those, or drop --cleanup");
+  }
+  if (o.backend == "aws") {
+    return Status::InvalidArgument(
+        "--backend aws is not available in this version yet; use the local backend (the "
+        "default)");
+  }
+  for (const auto& b : o.basefiles) {
+    if (b.find('{') != std::string::npos && b.find('}') != std::string::npos) {
+      return Status::InvalidArgument("--basefile '" + b +
+                                     "' holds a replacement string; a basefile is the same for "
+                                     "every task: use --transferfile for per-task files");
+    }
+  }
+  return o;
+}
+
+}  // namespace parallelagram::driver

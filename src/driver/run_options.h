@@ -1,0 +1,58 @@
+// The command line of `parallelagram run`, parsed GNU parallel style:
+//
+//   parallelagram run [options] [--] COMMAND ARGS... ::: A B C [::: ...] [:::: FILE ...]
+//
+// Options come first; the first word that is not an option (or the word after `--`) starts
+// the command, which runs to the first `:::` or `::::`. Every value is validated here, so a
+// successful parse means the job can be set up; errors are one-line InvalidArgument
+// messages saying what was wrong and what to do. Reading `::::` files happens here too (an
+// unreadable file is a usage error). Thread-safety: plain values and free functions.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "driver/halt_policy.h"
+#include "driver/inputs.h"
+#include "parallelagram/status.h"
+
+namespace parallelagram::driver {
+
+struct RunOptions {
+  std::vector<std::string> command;   // COMMAND ARGS... (templates)
+  std::vector<InputSource> sources;   // in order
+  bool link = false;                  // --link: pairwise instead of the cartesian product
+  bool shell = false;                 // --shell: run the command line with /bin/sh -c
+
+  int jobs = 0;                       // -j; 0 = the default (number of cores)
+  double timeout_s = 0;               // --timeout; 0 = none (the function's limit)
+  int retries = 1;                    // --retries: attempts per task in total (GNU parallel)
+  bool keep_order = false;            // -k
+  std::string results_dir;            // --results
+  std::string joblog;                 // --joblog
+  HaltPolicy halt;                    // --halt
+  bool dry_run = false;               // --dry-run
+  bool json = false;                  // --json
+  bool progress = false;              // --progress: plain progress lines even if not a TTY
+  bool quiet = false;                 // -q
+  std::string job_id;                 // --job-id ("" = generate)
+  std::string state_dir;              // --state-dir: the state root ("" = XDG default)
+  std::string backend = "local";      // --backend local|aws
+  std::vector<std::string> basefiles;      // --basefile/--bf
+  std::vector<std::string> transferfiles;  // --transferfile/--tf (templates)
+  std::vector<std::string> returns;        // --return (templates)
+  bool cleanup = false;               // --cleanup
+  int64_t memory_mb = 1024;           // --memory: the function's MemorySize
+  int64_t max_output_bytes = 0;       // --max-output: per stream per task; 0 = the default
+  bool help = false;                  // --help: print help, run nothing
+};
+
+// Parses argv[1..argc) of `parallelagram run`. Reads `::::` files (and stdin for `:::: -`).
+Result<RunOptions> ParseRunArgs(const std::vector<std::string>& args);
+
+// Validates a job id: 1-64 characters of [A-Za-z0-9._-], not starting with '.' or '-'.
+Status ValidateJobId(const std::string& id);
+
+}  // namespace parallelagram::driver
