@@ -112,6 +112,7 @@ Result<RunOptions> ParseRunArgs(const std::vector<std::string>& args) {
   };
   std::map<std::string, std::string> aliases = {
       {"-j", "--jobs"}, {"-P", "--jobs"}, {"--bf", "--basefile"}, {"--tf", "--transferfile"},
+      {"-k", "--keep-order"}, {"-q", "--quiet"}, {"-h", "--help"}};
   std::map<std::string, bool*> flags = {
       {"--keep-order", &o.keep_order}, {"--dry-run", &o.dry_run}, {"--json", &o.json},
       {"--progress", &o.progress},     {"--quiet", &o.quiet},     {"--shell", &o.shell},

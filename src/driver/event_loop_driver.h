@@ -1,0 +1,24 @@
+// EventLoopDriver: the driver's Loop on http's EventLoop (timers, Run until Stop).
+// Borrows `loop`, which must outlive it. Loop thread only.
+#pragma once
+
+#include "driver/backend.h"
+#include "http/event_loop.h"
+
+namespace parallelagram::driver {
+
+class EventLoopDriver : public Loop {
+ public:
+  explicit EventLoopDriver(EventLoop& loop) : loop_(loop) {}
+  void After(int64_t delay_ms, std::function<void()> fn) override {
+    loop_.AddTimer(delay_ms, std::move(fn));
+  }
+  void Run() override { loop_.Run(); }
+  void Stop() override { loop_.Stop(); }
+  EventLoop& loop() { return loop_; }
+
+ private:
+  EventLoop& loop_;
+};
+
+}  // namespace parallelagram::driver

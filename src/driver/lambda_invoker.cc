@@ -1,0 +1,113 @@
+#include "driver/lambda_invoker.h"
+
+#include <nlohmann/json.hpp>
+
+namespace parallelagram::driver {
+namespace {
+
+std::string UrlEncodeName(const std::string& s) {
+  std::string out;
+  for (unsigned char c : s) {
+    if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
+      out += static_cast<char>(c);
+    } else {
+      static const char* hex = "0123456789ABCDEF";
+      out += '%';
+      out += hex[c >> 4];
+      out += hex[c & 15];
+    }
+  }
+  return out;
+}
+
+std::pair<std::string, std::string> ErrorBody(const std::string& body) {
+  try {
+    auto j = nlohmann::json::parse(body);
+    std::string type = j.value("errorType", j.value("__type", j.value("Type", std::string())));
+    std::string msg = j.value("errorMessage", j.value("message", j.value("Message", std::string())));
+    return {type, msg};
+  } catch (const std::exception&) {
+    return {"", body.substr(0, 200)};
+  }
+}
+
+}  // namespace
+
+LambdaInvoker::LambdaInvoker(HttpClient& http, Options options)
+    : http_(http), opt_(std::move(options)) {}
+
+LambdaInvoker::~LambdaInvoker() { *alive_ = false; }
+
+TaskResult LambdaInvoker::Classify(const std::string& task_id,
+                                   const Result<HttpResponse>& response) {
+  TaskResult r;
+  r.task_id = task_id;
+  if (!response.ok()) {
+    r.outcome = Outcome::kTransport;
+    r.error = "invoke failed: " + response.status().message();
+    return r;
+  }
+  const HttpResponse& h = *response;
+  if (h.status == 200) {
+    std::string fe = h.Header("x-amz-function-error");
+    if (fe.empty()) {
+      try {
+        auto parsed = TaskResultFromJson(nlohmann::json::parse(h.body));
+        if (parsed.ok()) {
+          TaskResult out = std::move(parsed).value();
+          if (out.task_id.empty()) out.task_id = task_id;
+          return out;
+        }
+        r.error = "the worker's result is not valid: " + parsed.status().message();
+      } catch (const std::exception&) {
+        r.error = "the worker's result is not JSON";
+      }
+      r.outcome = Outcome::kCrashed;
+      return r;
+    }
+    auto [type, msg] = ErrorBody(h.body);
+    r.error = type.empty() ? msg : type + ": " + msg;
+    if (msg.find("Task timed out after") != std::string::npos) {
+      r.outcome = Outcome::kTimedOut;
+    } else if (type.find("OutOfMemory") != std::string::npos) {
+      r.outcome = Outcome::kOutOfMemory;
+    } else {
+      r.outcome = Outcome::kCrashed;
+    }
+    return r;
+  }
+  auto [type, msg] = ErrorBody(h.body);
+  std::string etype = h.Header("x-amzn-errortype");
+  if (etype.empty()) etype = type;
+  if (auto colon = etype.find(':'); colon != std::string::npos) etype.resize(colon);
+  r.error = "Lambda answered " + std::to_string(h.status) + " " + etype + ": " + msg;
+  if (h.status == 429) {
+    r.outcome = Outcome::kThrottled;
+  } else if (h.status >= 500) {
+    r.outcome = Outcome::kTransport;
+  } else {
+    r.outcome = Outcome::kFailed;
+  }
+  return r;
+}
+
+void LambdaInvoker::Invoke(TaskEvent event, std::function<void(TaskResult)> done) {
+  HttpRequest req;
+  req.method = "POST";
+  req.url = opt_.endpoint + "/2015-03-31/functions/" + UrlEncodeName(opt_.function_name) +
+            "/invocations";
+  req.headers = {{"Content-Type", "application/json"},
+                 {"X-Amz-Invocation-Type", "RequestResponse"}};
+  req.body = TaskEventToJson(event).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  int64_t task_ms = event.timeout_ms > 0 ? event.timeout_ms : opt_.function_timeout_s * 1000;
+  req.timeout_ms = task_ms + 60000;  // the function's own timeout answers before this
+  if (opt_.sign) opt_.sign(req);
+  std::weak_ptr<bool> alive = alive_;
+  http_.Send(std::move(req), [alive, id = event.task_id, done = std::move(done)](
+                                 Result<HttpResponse> resp) {
+    if (alive.expired()) return;
+    done(Classify(id, resp));
+  });
+}
+
+}  // namespace parallelagram::driver

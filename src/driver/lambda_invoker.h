@@ -1,0 +1,47 @@
+// LambdaInvoker: the real Invoker. One synchronous Lambda Invoke (RequestResponse) per task
+// attempt, over HTTP on the driver's EventLoop: the same code path for the embedded local
+// Lambda and for AWS (only the endpoint and the request signer differ).
+//
+// Classification of the answer (docs/protocol.md has the result schema):
+//   200, no X-Amz-Function-Error   the worker's TaskResult JSON (its own outcome)
+//   200 + X-Amz-Function-Error     "Task timed out after" -> kTimedOut; an OutOfMemory error
+//                                  type -> kOutOfMemory; otherwise kCrashed (worker died)
+//   429                            kThrottled (did not run)
+//   5xx, or no HTTP answer          kTransport (may have run)
+//   other 4xx                      kFailed with the AWS error type and message
+// Contract: as Invoker. Thread-safety: loop thread only. Borrows `http`, which must outlive
+// it; callbacks after destruction are dropped.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "driver/invoker.h"
+#include "http/http_client.h"
+
+namespace parallelagram::driver {
+
+class LambdaInvoker : public Invoker {
+ public:
+  struct Options {
+    std::string endpoint;             // "http://127.0.0.1:PORT" or the AWS Lambda endpoint
+    std::string function_name;
+    int64_t function_timeout_s = 900;  // bounds the HTTP timeout when the task has none
+    // Signs a request in place (SigV4 for AWS); empty for the unsigned local service.
+    std::function<void(HttpRequest&)> sign;
+  };
+  LambdaInvoker(HttpClient& http, Options options);
+  ~LambdaInvoker() override;
+  void Invoke(TaskEvent event, std::function<void(TaskResult)> done) override;
+
+  // Maps one Invoke answer to the attempt's TaskResult (exposed for tests).
+  static TaskResult Classify(const std::string& task_id, const Result<HttpResponse>& response);
+
+ private:
+  HttpClient& http_;
+  Options opt_;
+  std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
+};
+
+}  // namespace parallelagram::driver
