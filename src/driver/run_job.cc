@@ -67,6 +67,9 @@ class Job : public Scheduler::Listener {
         output_(o.keep_order) {}
 
   void set_scheduler(Scheduler* s) { sched_ = s; }
+  std::string ResultUri(int64_t seq) const {
+    return backend_.store().Uri("jobs/" + job_id_ + "/results/" + std::to_string(seq) + ".json");
+  }
   int64_t start_us = 0;
 
   void OnStart(int64_t seq, int attempt, int slot) override {
@@ -87,7 +90,7 @@ class Job : public Scheduler::Listener {
   void OnFinish(const TaskRecord& rec_in) override {
     auto rec = std::make_shared<TaskRecord>(rec_in);
     const PlannedTask& t = tasks_[static_cast<size_t>(rec->seq - 1)];
-    FetchSpilled(*rec);
+    FetchFullResult(*rec, ResultUri(rec->seq));
     FinishedTask ft;
     ft.rec = rec.get();
     ft.args = t.values;
@@ -196,26 +199,34 @@ class Job : public Scheduler::Listener {
     }
   }
 
-  // Output the worker stored instead of returning inline.
-  void FetchSpilled(TaskRecord& rec) {
-    auto fetch = [&](const std::string& uri, std::string& data) {
-      if (uri.empty()) return;
-      std::string tmp = state_.dir() + "/output/.spill" + std::to_string(rec.seq);
-      Status s = backend_.store().GetFile(uri, tmp);
+  // A sync response must fit Lambda's 6 MB limit, so the worker cuts large output there; its
+  // full result is also stored at the event's result_uri, read back here when needed.
+  void FetchFullResult(TaskRecord& rec, const std::string& result_uri) {
+    TaskResult& r = rec.result;
+    bool cut = (r.stdout_truncated && r.stdout_data.size() < r.stdout_bytes) ||
+               (r.stderr_truncated && r.stderr_data.size() < r.stderr_bytes);
+    if (cut) {
+      std::string tmp = state_.dir() + "/output/.result" + std::to_string(rec.seq);
+      Status s = backend_.store().GetFile(result_uri, tmp);
       if (s.ok()) {
         std::ifstream f(tmp, std::ios::binary);
-        std::ostringstream ss;
-        ss << f.rdbuf();
-        data = ss.str();
+        try {
+          auto full = TaskResultFromJson(nlohmann::json::parse(f));
+          if (full.ok()) {
+            r.stdout_data = std::move(full->stdout_data);
+            r.stderr_data = std::move(full->stderr_data);
+            r.stdout_truncated = full->stdout_truncated;
+            r.stderr_truncated = full->stderr_truncated;
+          }
+        } catch (const std::exception&) {
+          Report(Status::ProtocolError("task " + std::to_string(rec.seq) +
+                                       ": the stored result is not JSON"));
+        }
         std::error_code ec;
         fs::remove(tmp, ec);
-        (void)backend_.store().Delete(uri);
-      } else {
-        Report(s.WithContext("task " + std::to_string(rec.seq) + " output"));
       }
-    };
-    fetch(rec.result.stdout_uri, rec.result.stdout_data);
-    fetch(rec.result.stderr_uri, rec.result.stderr_data);
+    }
+    (void)backend_.store().Delete(result_uri);
   }
 
   // --return: copies each returned object to where GNU parallel puts it (relative to the
@@ -435,6 +446,7 @@ int RunJob(const RunOptions& o, RunEnv& env) {
     e.files = staging.FilesFor(t.transfer);
     e.returns = t.returns;
     e.output_uri = backend.store().Uri("jobs/" + job_id + "/out/" + std::to_string(seq));
+    e.result_uri = job.ResultUri(seq);
     return e;
   };
   Scheduler::Options so;
