@@ -1,6 +1,5 @@
 #include "worker/runtime_api.h"
 
-#include <boost/asio/connect.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
@@ -68,14 +67,13 @@ struct BeastRuntimeApi::Impl {
     beast::error_code ec;
     unsigned short port_num = 0;
     auto [p, perr] = std::from_chars(port.data(), port.data() + port.size(), port_num);
-    auto addr = asio::ip::make_address(host, ec);
-    if (!ec && perr == std::errc() && p == port.data() + port.size()) {
-      socket.connect(tcp::endpoint(addr, port_num), ec);  // the usual case: no resolver
-    } else {
-      tcp::resolver resolver(io);
-      auto results = resolver.resolve(host, port, ec);
-      if (!ec) asio::connect(socket, results, ec);
+    // Numeric addresses only (Lambda gives 127.0.0.1:9001): a name resolver would cost
+    // cold-start time and cannot be linked statically. "localhost" is the one name known.
+    auto addr = asio::ip::make_address(host == "localhost" ? "127.0.0.1" : host, ec);
+    if (ec || perr != std::errc() || p != port.data() + port.size()) {
+      return ec ? ec : asio::error::invalid_argument;
     }
+    socket.connect(tcp::endpoint(addr, port_num), ec);
     if (!ec) socket.set_option(tcp::no_delay(true), ec);
     return ec;
   }
