@@ -9,6 +9,8 @@
 #include <boost/beast/http/write.hpp>
 #include <nlohmann/json.hpp>
 
+#include <fcntl.h>
+
 #include <charconv>
 #include <chrono>
 #include <thread>
@@ -75,6 +77,8 @@ struct BeastRuntimeApi::Impl {
     }
     socket.connect(tcp::endpoint(addr, port_num), ec);
     if (!ec) socket.set_option(tcp::no_delay(true), ec);
+    // Tasks must not inherit the Runtime API connection.
+    if (!ec) ::fcntl(socket.native_handle(), F_SETFD, FD_CLOEXEC);
     return ec;
   }
 

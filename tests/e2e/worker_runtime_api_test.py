@@ -230,6 +230,11 @@ class WorkerServesEvents(unittest.TestCase):
         self.assertTrue(line2.endswith("/sub/dir"), line2)
         self.assertFalse(os.path.exists(os.path.dirname(os.path.dirname(line2))), "scratch dir not removed")
 
+    def test_05b_task_inherits_no_worker_fds(self):
+        r = self.response({"argv": ["ls", "-1", "/proc/self/fd"]})
+        fds = set(r["stdout"].split())
+        self.assertTrue(fds <= {"0", "1", "2", "3"}, fds)  # 3: ls's own directory handle
+
     def test_06_dropped_connection_and_long_next(self):
         # The server closes the connection after handing out this event...
         r = self.response({"argv": ["echo", "x"]}, close=True)
