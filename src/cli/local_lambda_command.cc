@@ -1,11 +1,88 @@
-// Placeholder until this command is implemented.
+// parallelagram local-lambda: serves the AWS Lambda API locally until SIGINT/SIGTERM.
+#include <signal.h>
+
+#include <CLI/CLI.hpp>
+#include <boost/asio/ip/address.hpp>
 #include <cstdio>
+#include <string>
 
 #include "cli/commands.h"
+#include "local/local_lambda.h"
 
 namespace parallelagram::cli {
-int LocalLambdaMain(int /*argc*/, char** argv) {
-  std::fprintf(stderr, "%s: not implemented yet\n", argv[0]);
-  return kExitUsage;
+
+int LocalLambdaMain(int argc, char** argv) {
+  CLI::App app{"Serve the AWS Lambda API locally: functions run as real processes speaking the "
+               "Lambda Runtime API.",
+               argv[0]};
+  local::LocalLambdaOptions opts;
+  bool allow_remote = false;
+  std::string work_dir;
+  app.add_option("--host", opts.host, "address to listen on (loopback unless --allow-remote)")
+      ->capture_default_str();
+  app.add_option("--port", opts.port, "port to listen on; 0 picks a free one and prints it")
+      ->capture_default_str()
+      ->check(CLI::Range(0, 65535));
+  app.add_option("--concurrency", opts.concurrency, "account concurrency limit")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 1000000));
+  app.add_option("--access-key-id", opts.access_key_id,
+                 "verify every request's SigV4 signature with this key (with --secret-access-key)");
+  app.add_option("--secret-access-key", opts.secret_access_key,
+                 "the secret for --access-key-id");
+  app.add_option("--region", opts.region, "the region served")->capture_default_str();
+  app.add_option("--work-dir", work_dir,
+                 "where function code and environments live (default: a temporary directory, "
+                 "removed on exit)");
+  app.add_flag("--allow-remote", allow_remote, "allow a --host that is not a loopback address");
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    std::fprintf(stderr, "%s: %s; see --help\n", argv[0], e.what());
+    return kExitUsage;
+  }
+  opts.work_dir = work_dir;
+  boost::system::error_code ec;
+  auto addr = boost::asio::ip::make_address(opts.host, ec);
+  if (ec) {
+    std::fprintf(stderr, "%s: --host '%s' is not an IP address; use e.g. 127.0.0.1\n", argv[0],
+                 opts.host.c_str());
+    return kExitUsage;
+  }
+  if (!addr.is_loopback() && !allow_remote) {
+    std::fprintf(stderr,
+                 "%s: --host %s is not a loopback address; anyone who can reach it could run "
+                 "code here: add --allow-remote if you mean it\n",
+                 argv[0], opts.host.c_str());
+    return kExitUsage;
+  }
+  if (opts.access_key_id.empty() != opts.secret_access_key.empty()) {
+    std::fprintf(stderr, "%s: give both --access-key-id and --secret-access-key, or neither\n",
+                 argv[0]);
+    return kExitUsage;
+  }
+
+  // Block the stop signals before the service thread exists so only sigwait sees them.
+  sigset_t stop;
+  sigemptyset(&stop);
+  sigaddset(&stop, SIGINT);
+  sigaddset(&stop, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &stop, nullptr);
+  signal(SIGPIPE, SIG_IGN);
+
+  auto server = local::LocalLambda::Start(std::move(opts));
+  if (!server.ok()) {
+    std::fprintf(stderr, "%s: %s\n", argv[0], server.status().message().c_str());
+    return 1;
+  }
+  std::printf("local-lambda listening on %s\n", (*server)->endpoint().c_str());
+  std::fflush(stdout);
+  int sig = 0;
+  sigwait(&stop, &sig);
+  (*server)->Stop();
+  return 0;
 }
+
 }  // namespace parallelagram::cli

@@ -1,0 +1,293 @@
+// Tests of the local Lambda service with small shell-script runtimes (curl speaking the
+// Runtime API). AWS's own clients and runtime client are exercised in tests/e2e and
+// tests/node; these cover the service's mechanics under the sanitizers.
+#include "local/local_lambda.h"
+
+#include <gtest/gtest.h>
+#include <sys/stat.h>
+
+#include <boost/asio/connect.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/http.hpp>
+#include <chrono>
+#include <filesystem>
+#include <nlohmann/json.hpp>
+#include <thread>
+
+#include "common/base64.h"
+#include "local/lambda_types.h"
+#include "local/zip_util.h"
+
+namespace parallelagram::local {
+namespace {
+
+namespace http = boost::beast::http;
+using json = nlohmann::json;
+
+struct Resp {
+  int status = 0;
+  std::map<std::string, std::string> headers;
+  std::string body;
+  std::string H(const std::string& n) const {
+    auto it = headers.find(n);
+    return it == headers.end() ? "" : it->second;
+  }
+};
+
+Resp Call(int port, http::verb verb, const std::string& target, const std::string& body = "",
+          std::map<std::string, std::string> headers = {}) {
+  boost::asio::io_context io;
+  boost::asio::ip::tcp::socket sock(io);
+  sock.connect({boost::asio::ip::make_address("127.0.0.1"), static_cast<unsigned short>(port)});
+  http::request<http::string_body> req{verb, target, 11};
+  req.set(http::field::host, "127.0.0.1");
+  for (auto& [k, v] : headers) req.set(k, v);
+  req.body() = body;
+  req.prepare_payload();
+  http::write(sock, req);
+  boost::beast::flat_buffer buf;
+  http::response_parser<http::string_body> parser;
+  parser.body_limit(64 << 20);
+  http::read(sock, buf, parser);
+  Resp r;
+  auto& res = parser.get();
+  r.status = res.result_int();
+  for (auto& f : res) r.headers[std::string(f.name_string())] = std::string(f.value());
+  r.body = res.body();
+  return r;
+}
+
+// A runtime in sh + curl: echoes the event, or runs it as a shell command when it starts
+// with "cmd:" (the JSON string's content), posting the command's stdout as the response.
+const char* kEchoRuntime = R"(#!/bin/sh
+api="http://$AWS_LAMBDA_RUNTIME_API/2018-06-01/runtime"
+echo "runtime started" >&2
+while true; do
+  hdr=$(mktemp); ev=$(mktemp)
+  curl -sS -D "$hdr" -o "$ev" "$api/invocation/next" || exit 3
+  id=$(grep -i '^lambda-runtime-aws-request-id:' "$hdr" | tr -d '\r' | cut -d' ' -f2)
+  body=$(cat "$ev")
+  case "$body" in
+    '"cmd:'*) c=${body#\"cmd:}; c=${c%\"}; out=$(sh -c "$c"); 
+              curl -sS -o /dev/null -X POST --data-binary "\"$out\"" "$api/invocation/$id/response" ;;
+    '"fail"') curl -sS -o /dev/null -X POST -H 'Lambda-Runtime-Function-Error-Type: Custom.Fail' \
+               --data-binary '{"errorType":"Custom.Fail","errorMessage":"asked to fail"}' "$api/invocation/$id/error" ;;
+    *) echo "event for $id" >&2
+       curl -sS -o /dev/null -X POST --data-binary "@$ev" "$api/invocation/$id/response" ;;
+  esac
+  rm -f "$hdr" "$ev"
+done
+)";
+
+class LocalLambdaTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    LocalLambdaOptions o;
+    o.concurrency = 4;
+    o.event_retry_delays_ms = {50, 50};
+    Customize(o);
+    auto s = LocalLambda::Start(o);
+    ASSERT_TRUE(s.ok()) << s.status().ToString();
+    ll_ = std::move(s).value();
+  }
+  virtual void Customize(LocalLambdaOptions&) {}
+  void TearDown() override { ll_.reset(); }
+
+  Resp Create(const std::string& name, const std::string& runtime_script, int timeout = 5,
+              json extra = json::object()) {
+    auto zip = MakeZip({{"bootstrap", runtime_script, 0755}});
+    EXPECT_TRUE(zip.ok());
+    json body = {{"FunctionName", name},
+                 {"Runtime", "provided.al2023"},
+                 {"Role", "arn:aws:iam::123456789012:role/r"},
+                 {"Handler", "h"},
+                 {"Timeout", timeout},
+                 {"Code", {{"ZipFile", Base64Encode(*zip)}}}};
+    body.update(extra);
+    return Call(ll_->port(), http::verb::post, "/2015-03-31/functions", body.dump());
+  }
+  Resp Invoke(const std::string& name, const std::string& payload,
+              std::map<std::string, std::string> h = {}) {
+    return Call(ll_->port(), http::verb::post, "/2015-03-31/functions/" + name + "/invocations",
+                payload, std::move(h));
+  }
+  std::unique_ptr<LocalLambda> ll_;
+};
+
+TEST(ZipUtil, RoundTripKeepsModes) {
+  auto zip = MakeZip({{"bootstrap", "#!/bin/sh\n", 0755}, {"lib/", "", 0755}, {"lib/a", "x", 0644}});
+  ASSERT_TRUE(zip.ok());
+  auto dir = std::filesystem::temp_directory_path() / ("ziptest-" + NewRequestId());
+  std::filesystem::create_directories(dir);
+  auto r = UnpackZip(*zip, dir.string());
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_TRUE(r->has_executable_bootstrap);
+  struct stat st;
+  ASSERT_EQ(stat((dir / "bootstrap").c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0755u);
+  EXPECT_TRUE(std::filesystem::exists(dir / "lib/a"));
+  auto bad = UnpackZip("this is not a zip", dir.string());
+  EXPECT_EQ(bad.status().code(), StatusCode::kInvalidArgument);
+  auto evil = MakeZip({{"../escape", "x", 0644}});
+  ASSERT_TRUE(evil.ok());
+  EXPECT_FALSE(UnpackZip(*evil, dir.string()).ok());
+  auto noexec = MakeZip({{"bootstrap", "x", 0644}});
+  ASSERT_TRUE(noexec.ok());
+  auto r2 = UnpackZip(*noexec, dir.string());
+  ASSERT_TRUE(r2.ok());
+  EXPECT_FALSE(r2->has_executable_bootstrap);
+  std::filesystem::remove_all(dir);
+}
+
+TEST(LambdaTypes, ParseFunctionName) {
+  std::string q;
+  EXPECT_EQ(ParseFunctionName("f", &q).value_or(""), "f");
+  EXPECT_EQ(ParseFunctionName("f:$LATEST", &q).value_or(""), "f");
+  EXPECT_EQ(q, "$LATEST");
+  EXPECT_EQ(ParseFunctionName("arn:aws:lambda:us-east-1:123456789012:function:my-fn", &q)
+                .value_or(""),
+            "my-fn");
+  EXPECT_EQ(ParseFunctionName("123456789012:function:x_y", &q).value_or(""), "x_y");
+  EXPECT_FALSE(ParseFunctionName("bad name", &q));
+  EXPECT_FALSE(ParseFunctionName("", &q));
+}
+
+TEST_F(LocalLambdaTest, CreateInvokeReuseAndTail) {
+  Resp c = Create("echo", kEchoRuntime);
+  ASSERT_EQ(c.status, 201) << c.body;
+  EXPECT_EQ(json::parse(c.body)["State"], "Active");
+  Resp r = Invoke("echo", R"({"a":1})", {{"X-Amz-Log-Type", "Tail"}});
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(json::parse(r.body), json::parse(R"({"a":1})"));
+  EXPECT_EQ(r.H("X-Amz-Executed-Version"), "$LATEST");
+  EXPECT_FALSE(r.H("x-amzn-RequestId").empty());
+  auto log = Base64Decode(r.H("X-Amz-Log-Result"));
+  ASSERT_TRUE(log);
+  EXPECT_NE(log->find("START RequestId: " + r.H("x-amzn-RequestId")), std::string::npos) << *log;
+  EXPECT_NE(log->find("event for " + r.H("x-amzn-RequestId")), std::string::npos) << *log;
+  EXPECT_NE(log->find("REPORT RequestId:"), std::string::npos);
+  // Warm reuse: TMPDIR is per environment, so the same value means the same environment.
+  Resp r2 = Invoke("echo", R"("cmd:echo $TMPDIR")");
+  Resp r3 = Invoke("echo", R"("cmd:echo $TMPDIR")");
+  EXPECT_EQ(r2.body, r3.body);
+  EXPECT_NE(r2.body.find("/envs/"), std::string::npos) << r2.body;
+  // Environment variables Lambda sets.
+  Resp e = Invoke("echo", R"("cmd:echo $AWS_LAMBDA_FUNCTION_NAME/$AWS_REGION/$_HANDLER/$AWS_LAMBDA_FUNCTION_MEMORY_SIZE")");
+  EXPECT_EQ(json::parse(e.body), "echo/us-east-1/h/128");
+}
+
+TEST_F(LocalLambdaTest, ErrorsHaveAwsShapes) {
+  Resp nf = Invoke("nope", "{}");
+  EXPECT_EQ(nf.status, 404);
+  EXPECT_EQ(nf.H("x-amzn-ErrorType"), "ResourceNotFoundException");
+  EXPECT_EQ(json::parse(nf.body)["Message"],
+            "Function not found: arn:aws:lambda:us-east-1:123456789012:function:nope");
+  ASSERT_EQ(Create("echo", kEchoRuntime).status, 201);
+  EXPECT_EQ(Create("echo", kEchoRuntime).status, 409);
+  Resp bad = Invoke("echo", "{not json");
+  EXPECT_EQ(bad.status, 400);
+  EXPECT_EQ(bad.H("x-amzn-ErrorType"), "InvalidRequestContentException");
+  Resp big = Invoke("echo", "\"" + std::string(6291456, 'x') + "\"");
+  EXPECT_EQ(big.status, 413);
+  EXPECT_EQ(big.H("x-amzn-ErrorType"), "RequestTooLargeException");
+  Resp bigev = Invoke("echo", "\"" + std::string(1048576, 'x') + "\"",
+                      {{"X-Amz-Invocation-Type", "Event"}});
+  EXPECT_EQ(bigev.status, 413);
+  Resp fe = Invoke("echo", R"("fail")");
+  EXPECT_EQ(fe.status, 200);
+  EXPECT_EQ(fe.H("X-Amz-Function-Error"), "Unhandled");
+  EXPECT_EQ(json::parse(fe.body)["errorType"], "Custom.Fail");
+  // Not a zip; a zip without an executable bootstrap.
+  json body = {{"FunctionName", "z"}, {"Runtime", "provided.al2023"}, {"Role", "r"},
+               {"Code", {{"ZipFile", Base64Encode("garbage")}}}};
+  Resp nz = Call(ll_->port(), http::verb::post, "/2015-03-31/functions", body.dump());
+  EXPECT_EQ(nz.status, 400);
+  EXPECT_EQ(nz.H("x-amzn-ErrorType"), "InvalidParameterValueException");
+  body["Code"]["ZipFile"] = Base64Encode(*MakeZip({{"bootstrap", "x", 0644}}));
+  Resp nb = Call(ll_->port(), http::verb::post, "/2015-03-31/functions", body.dump());
+  EXPECT_EQ(nb.status, 400);
+  EXPECT_NE(json::parse(nb.body)["message"].get<std::string>().find("bootstrap"),
+            std::string::npos);
+  // Still serving.
+  EXPECT_EQ(Invoke("echo", "1").status, 200);
+}
+
+TEST_F(LocalLambdaTest, TimeoutKillsAndReplaces) {
+  ASSERT_EQ(Create("slow", kEchoRuntime, 1).status, 201);
+  auto t0 = std::chrono::steady_clock::now();
+  Resp r = Invoke("slow", R"("cmd:sleep 30")");
+  auto secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  EXPECT_LT(secs, 5);
+  EXPECT_EQ(r.H("X-Amz-Function-Error"), "Unhandled");
+  auto j = json::parse(r.body);
+  EXPECT_EQ(j["errorType"], "Sandbox.Timedout");
+  EXPECT_NE(j["errorMessage"].get<std::string>().find("Task timed out after 1."),
+            std::string::npos);
+  EXPECT_EQ(Invoke("slow", "2").body, "2");
+}
+
+TEST_F(LocalLambdaTest, CrashesGiveRuntimeExitError) {
+  ASSERT_EQ(Create("crashstart", "#!/bin/sh\necho dying >&2\nexit 1\n").status, 201);
+  Resp r = Invoke("crashstart", "{}");
+  EXPECT_EQ(r.status, 200);
+  EXPECT_EQ(r.H("X-Amz-Function-Error"), "Unhandled");
+  auto j = json::parse(r.body);
+  EXPECT_EQ(j["errorType"], "Runtime.ExitError");
+  EXPECT_EQ(j["errorMessage"], "RequestId: " + r.H("x-amzn-RequestId") +
+                                   " Error: Runtime exited with error: exit status 1");
+  ASSERT_EQ(Create("crashmid", kEchoRuntime).status, 201);
+  Resp m = Invoke("crashmid", R"("cmd:kill -9 $PPID")");
+  EXPECT_EQ(json::parse(m.body)["errorMessage"],
+            "RequestId: " + m.H("x-amzn-RequestId") + " Error: Runtime exited with error: signal: killed");
+  EXPECT_EQ(Invoke("crashmid", "3").body, "3");  // replaced
+}
+
+TEST_F(LocalLambdaTest, ConcurrencyLimitsAndEvents) {
+  ASSERT_EQ(Create("c", kEchoRuntime).status, 201);
+  Resp put = Call(ll_->port(), http::verb::put, "/2017-10-31/functions/c/concurrency",
+                  R"({"ReservedConcurrentExecutions":0})");
+  ASSERT_EQ(put.status, 200) << put.body;
+  Resp get = Call(ll_->port(), http::verb::get, "/2019-09-30/functions/c/concurrency");
+  EXPECT_EQ(json::parse(get.body)["ReservedConcurrentExecutions"], 0);
+  Resp t = Invoke("c", "{}");
+  EXPECT_EQ(t.status, 429);
+  EXPECT_EQ(t.H("x-amzn-ErrorType"), "TooManyRequestsException");
+  EXPECT_EQ(json::parse(t.body)["Reason"], "ReservedFunctionConcurrentInvocationLimitExceeded");
+  EXPECT_FALSE(t.H("Retry-After").empty());
+  // An Event invoke while throttled stays queued and runs once the limit is lifted.
+  std::string marker = (std::filesystem::temp_directory_path() / NewRequestId()).string();
+  Resp ev = Invoke("c", "\"cmd:touch " + marker + "\"", {{"X-Amz-Invocation-Type", "Event"}});
+  EXPECT_EQ(ev.status, 202);
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  EXPECT_FALSE(std::filesystem::exists(marker));
+  EXPECT_EQ(Call(ll_->port(), http::verb::delete_, "/2017-10-31/functions/c/concurrency").status,
+            204);
+  for (int i = 0; i < 100 && !std::filesystem::exists(marker); ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  EXPECT_TRUE(std::filesystem::exists(marker));
+  std::filesystem::remove(marker);
+  Resp acct = Call(ll_->port(), http::verb::get, "/2016-08-19/account-settings");
+  EXPECT_EQ(json::parse(acct.body)["AccountLimit"]["ConcurrentExecutions"], 4);
+  Resp dry = Invoke("c", "{}", {{"X-Amz-Invocation-Type", "DryRun"}});
+  EXPECT_EQ(dry.status, 204);
+}
+
+TEST_F(LocalLambdaTest, AccountLimitThrottlesSyncInvokes) {
+  ASSERT_EQ(Create("busy", kEchoRuntime, 10).status, 201);
+  std::vector<std::thread> threads;
+  for (int i = 0; i < 4; ++i) {
+    threads.emplace_back([&] { Invoke("busy", R"("cmd:sleep 1")"); });
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(400));
+  Resp t = Invoke("busy", "{}");
+  EXPECT_EQ(t.status, 429);
+  EXPECT_EQ(json::parse(t.body)["Reason"], "ConcurrentInvocationLimitExceeded");
+  for (auto& th : threads) th.join();
+  EXPECT_EQ(Invoke("busy", "5").status, 200);
+}
+
+}  // namespace
+}  // namespace parallelagram::local

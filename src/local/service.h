@@ -1,0 +1,106 @@
+// Service: the local Lambda service's state and request handling: the Lambda API (control
+// plane in control_plane.cc, Invoke and scheduling in service.cc), functions, execution
+// environments, concurrency accounting and the Event queue.
+//
+// Thread-safety: none; every method runs on the io_context's one thread (Listen() may run
+// before that thread starts). Ownership: owns functions, environments and listeners.
+#pragma once
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <deque>
+#include <map>
+#include <memory>
+#include <set>
+#include <string>
+
+#include <nlohmann/json_fwd.hpp>
+
+#include "local/environment.h"
+#include "local/http_server.h"
+#include "local/lambda_types.h"
+#include "local/local_lambda.h"
+
+namespace parallelagram::local {
+
+class Service {
+ public:
+  Service(boost::asio::io_context& io, LocalLambdaOptions options, std::string work_dir);
+  ~Service();
+
+  Status Listen();
+  int port() const { return api_ ? api_->port() : 0; }
+  // Closes the listeners, kills and reaps every environment's processes. Idempotent.
+  void Shutdown();
+
+ private:
+  using ExPtr = std::shared_ptr<HttpExchange>;
+
+  void OnApiRequest(const ExPtr& ex);
+  void Reply(const ExPtr& ex, HttpResponseMsg res, const std::string& rid);
+  void ReplyJson(const ExPtr& ex, int status, const nlohmann::json& body, const std::string& rid);
+  void ReplyError(const ExPtr& ex, int status, const std::string& type, const std::string& msg,
+                  const std::string& rid);
+  // Finds the function named by a path parameter, or replies 404 and returns null.
+  std::shared_ptr<Function> FindOr404(const ExPtr& ex, const std::string& ref,
+                                      const std::string& rid, bool allow_qualifier);
+  std::string FunctionArn(const std::string& name) const;
+  nlohmann::json ConfigJson(const Function& f) const;
+  // Parses the body as a JSON object or replies 400 InvalidRequestContentException.
+  bool ParseBody(const ExPtr& ex, const std::string& rid, nlohmann::json* out);
+  // Validates and applies configuration fields; replies with the error on failure.
+  bool ApplyConfig(const ExPtr& ex, const std::string& rid, const nlohmann::json& body,
+                   FunctionConfig* cfg, bool creating);
+  // Decodes and unpacks Code.ZipFile into a new generation directory of `f`.
+  bool InstallCode(const ExPtr& ex, const std::string& rid, const nlohmann::json& zip_field,
+                   Function* f, int generation);
+
+  // Control plane (control_plane.cc).
+  void CreateFunction(const ExPtr& ex, const std::string& rid);
+  void GetFunction(const ExPtr& ex, const std::string& rid, const std::string& ref);
+  void GetFunctionConfiguration(const ExPtr& ex, const std::string& rid, const std::string& ref);
+  void UpdateFunctionCode(const ExPtr& ex, const std::string& rid, const std::string& ref);
+  void UpdateFunctionConfiguration(const ExPtr& ex, const std::string& rid,
+                                   const std::string& ref);
+  void DeleteFunction(const ExPtr& ex, const std::string& rid, const std::string& ref);
+  void ListFunctions(const ExPtr& ex, const std::string& rid);
+  void PutFunctionConcurrency(const ExPtr& ex, const std::string& rid, const std::string& ref);
+  void GetFunctionConcurrency(const ExPtr& ex, const std::string& rid, const std::string& ref);
+  void DeleteFunctionConcurrency(const ExPtr& ex, const std::string& rid,
+                                 const std::string& ref);
+  void GetAccountSettings(const ExPtr& ex, const std::string& rid);
+  // After a code/config change or delete: idle environments of older generations go.
+  void RetireIdle(Function& f);
+
+  // Data plane (service.cc).
+  void Invoke(const ExPtr& ex, const std::string& rid, const std::string& ref);
+  int ReservedTotal() const;
+  int MinUnreserved() const;
+  // Whether `f` may start one more invocation now; else sets *reason (a ThrottleReason).
+  bool Admit(const Function& f, std::string* reason) const;
+  void Dispatch(std::unique_ptr<Invocation> inv);
+  void OnIdle(const std::shared_ptr<Environment>& env);
+  void OnFinished(const std::shared_ptr<Environment>& env, std::unique_ptr<Invocation> inv,
+                  InvocationResult result);
+  void OnDead(const std::shared_ptr<Environment>& env);
+  void PumpEvents();
+  void ArmPump(int64_t at_ms);
+  void PollMemory();
+  std::vector<std::string> BaseEnvironment(const Function& f, const std::string& env_dir) const;
+
+  boost::asio::io_context& io_;
+  LocalLambdaOptions options_;
+  std::string work_dir_;
+  std::shared_ptr<HttpServer> api_;
+  std::map<std::string, std::shared_ptr<Function>> functions_;
+  std::set<std::shared_ptr<Environment>> envs_;
+  std::deque<std::unique_ptr<Invocation>> events_;
+  boost::asio::steady_timer pump_timer_;
+  int64_t pump_at_ms_ = 0;
+  boost::asio::steady_timer memory_timer_;
+  bool memory_polling_ = false;
+  int64_t next_env_id_ = 0;
+  bool shut_down_ = false;
+};
+
+}  // namespace parallelagram::local

@@ -1,0 +1,180 @@
+#include "local/zip_util.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <zip.h>
+
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+#include <iterator>
+#include <memory>
+
+#include "local/local_lambda.h"
+
+namespace parallelagram::local {
+namespace {
+
+std::string ZipErrorText(int code) {
+  zip_error_t e;
+  zip_error_init_with_code(&e, code);
+  std::string s = zip_error_strerror(&e);
+  zip_error_fini(&e);
+  return s;
+}
+
+bool SafeName(const std::string& name) {
+  if (name.empty() || name[0] == '/') return false;
+  size_t start = 0;
+  while (start <= name.size()) {
+    size_t end = name.find('/', start);
+    if (end == std::string::npos) end = name.size();
+    if (name.compare(start, end - start, "..") == 0) return false;
+    start = end + 1;
+  }
+  return true;
+}
+
+Status MakeDirs(const std::string& path) {
+  for (size_t i = 1; i <= path.size(); ++i) {
+    if (i == path.size() || path[i] == '/') {
+      std::string p = path.substr(0, i);
+      if (mkdir(p.c_str(), 0755) != 0 && errno != EEXIST) {
+        return Status::IoError("cannot create directory " + p + ": " + std::strerror(errno));
+      }
+    }
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
+Result<std::string> MakeZip(const std::vector<ZipEntry>& entries) {
+  zip_error_t err;
+  zip_error_init(&err);
+  zip_source_t* src = zip_source_buffer_create(nullptr, 0, 0, &err);
+  if (src == nullptr) return Status::Internal("zip: cannot create a buffer");
+  zip_t* za = zip_open_from_source(src, ZIP_TRUNCATE, &err);
+  if (za == nullptr) {
+    zip_source_free(src);
+    return Status::Internal("zip: cannot open a buffer for writing");
+  }
+  zip_source_keep(src);
+  for (const auto& e : entries) {
+    zip_int64_t idx;
+    if (!e.name.empty() && e.name.back() == '/') {
+      idx = zip_dir_add(za, e.name.c_str(), ZIP_FL_ENC_UTF_8);
+    } else {
+      zip_source_t* fs = zip_source_buffer(za, e.content.data(), e.content.size(), 0);
+      idx = fs ? zip_file_add(za, e.name.c_str(), fs, ZIP_FL_OVERWRITE | ZIP_FL_ENC_UTF_8) : -1;
+      if (idx < 0 && fs) zip_source_free(fs);
+    }
+    uint32_t type = (!e.name.empty() && e.name.back() == '/') ? S_IFDIR : S_IFREG;
+    if (idx < 0 || zip_file_set_external_attributes(za, static_cast<zip_uint64_t>(idx), 0,
+                                                    ZIP_OPSYS_UNIX, (type | e.mode) << 16) != 0) {
+      std::string msg = zip_strerror(za);
+      zip_discard(za);
+      zip_source_free(src);
+      return Status::Internal("zip: cannot add " + e.name + ": " + msg);
+    }
+  }
+  if (zip_close(za) != 0) {
+    std::string msg = zip_strerror(za);
+    zip_discard(za);
+    zip_source_free(src);
+    return Status::Internal("zip: cannot finish the archive: " + msg);
+  }
+  std::string out;
+  zip_stat_t st;
+  if (zip_source_open(src) != 0 || zip_source_stat(src, &st) != 0) {
+    zip_source_free(src);
+    return Status::Internal("zip: cannot read the archive back");
+  }
+  out.resize(st.size);
+  zip_int64_t n = zip_source_read(src, out.data(), out.size());
+  zip_source_close(src);
+  zip_source_free(src);
+  if (n < 0 || static_cast<zip_uint64_t>(n) != st.size) {
+    return Status::Internal("zip: short read of the archive");
+  }
+  return out;
+}
+
+Result<UnpackedZip> UnpackZip(const std::string& zip_bytes, const std::string& dir,
+                              uint64_t max_unzipped_bytes) {
+  zip_error_t err;
+  zip_error_init(&err);
+  zip_source_t* src = zip_source_buffer_create(zip_bytes.data(), zip_bytes.size(), 0, &err);
+  if (src == nullptr) return Status::Internal("zip: cannot create a buffer");
+  zip_t* za = zip_open_from_source(src, ZIP_RDONLY | ZIP_CHECKCONS, &err);
+  if (za == nullptr) {
+    zip_source_free(src);
+    std::string why = ZipErrorText(zip_error_code_zip(&err));
+    zip_error_fini(&err);
+    return Status::InvalidArgument("not a zip file (" + why + ")");
+  }
+  std::unique_ptr<zip_t, void (*)(zip_t*)> guard(za, [](zip_t* z) { zip_discard(z); });
+  UnpackedZip result;
+  zip_int64_t n = zip_get_num_entries(za, 0);
+  std::string buf;
+  for (zip_int64_t i = 0; i < n; ++i) {
+    zip_stat_t st;
+    if (zip_stat_index(za, static_cast<zip_uint64_t>(i), 0, &st) != 0 || st.name == nullptr) {
+      return Status::InvalidArgument("zip entry " + std::to_string(i) + " is unreadable");
+    }
+    std::string name = st.name;
+    if (!SafeName(name)) {
+      return Status::InvalidArgument("zip entry '" + name + "' escapes the package directory");
+    }
+    zip_uint8_t opsys = 0;
+    zip_uint32_t attr = 0;
+    zip_file_get_external_attributes(za, static_cast<zip_uint64_t>(i), 0, &opsys, &attr);
+    uint32_t mode = (opsys == ZIP_OPSYS_UNIX) ? (attr >> 16) & 07777 : 0;
+    std::string path = dir + "/" + name;
+    if (name.back() == '/') {
+      PG_RETURN_IF_ERROR(MakeDirs(path.substr(0, path.size() - 1)));
+      continue;
+    }
+    if ((opsys == ZIP_OPSYS_UNIX) && S_ISLNK(attr >> 16)) {
+      return Status::InvalidArgument("zip entry '" + name + "' is a symbolic link");
+    }
+    result.unzipped_bytes += st.size;
+    if (result.unzipped_bytes > max_unzipped_bytes) {
+      return Status::InvalidArgument("unzipped size exceeds " + std::to_string(max_unzipped_bytes) +
+                                     " bytes");
+    }
+    size_t slash = path.rfind('/');
+    PG_RETURN_IF_ERROR(MakeDirs(path.substr(0, slash)));
+    zip_file_t* zf = zip_fopen_index(za, static_cast<zip_uint64_t>(i), 0);
+    if (zf == nullptr) return Status::InvalidArgument("zip entry '" + name + "' cannot be read");
+    if (mode == 0) mode = 0644;
+    int fd = open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode & 0777);
+    if (fd < 0) {
+      zip_fclose(zf);
+      return Status::IoError("cannot write " + path + ": " + std::strerror(errno));
+    }
+    buf.resize(1 << 16);
+    zip_int64_t got;
+    bool ok = true;
+    while ((got = zip_fread(zf, buf.data(), buf.size())) > 0) {
+      if (write(fd, buf.data(), static_cast<size_t>(got)) != got) ok = false;
+    }
+    if (got < 0) ok = false;
+    zip_fclose(zf);
+    fchmod(fd, mode & 07777);
+    close(fd);
+    if (!ok) return Status::InvalidArgument("zip entry '" + name + "' is corrupt");
+    if (name == "bootstrap" && (mode & 0100)) result.has_executable_bootstrap = true;
+  }
+  return result;
+}
+
+Result<std::string> MakeBootstrapZip(const std::string& bootstrap_path) {
+  std::ifstream in(bootstrap_path, std::ios::binary);
+  if (!in) return Status::IoError("cannot read " + bootstrap_path + "; build it first");
+  std::string content((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  return MakeZip({{"bootstrap", std::move(content), 0755}});
+}
+
+}  // namespace parallelagram::local

@@ -1,0 +1,33 @@
+// Zip packages of Lambda functions: building one (for tests, the driver and benchmarks)
+// and unpacking one into an environment's code directory. Pure functions; thread-safe.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "parallelagram/status.h"
+
+namespace parallelagram::local {
+
+struct ZipEntry {
+  std::string name;      // path inside the zip ("bootstrap", "lib/x.so"); "dir/" = directory
+  std::string content;
+  uint32_t mode = 0644;  // Unix permission bits, stored in the external attributes
+};
+
+// The bytes of a zip holding `entries`. Errors: Internal (libzip failure).
+Result<std::string> MakeZip(const std::vector<ZipEntry>& entries);
+
+struct UnpackedZip {
+  uint64_t unzipped_bytes = 0;
+  bool has_executable_bootstrap = false;  // a regular file `bootstrap` at the root, mode u+x
+};
+
+// Extracts `zip_bytes` into the existing directory `dir`, keeping Unix modes.
+// Errors: InvalidArgument when the bytes are not a zip, an entry escapes `dir` (absolute
+// path or ".."), or the unzipped size exceeds `max_unzipped_bytes`; IoError on write errors.
+Result<UnpackedZip> UnpackZip(const std::string& zip_bytes, const std::string& dir,
+                              uint64_t max_unzipped_bytes = 262144000);
+
+}  // namespace parallelagram::local
