@@ -1,6 +1,6 @@
 // SigV4 verification of Lambda API requests, as AWS answers them: a missing signature,
-// an unknown access key and a wrong signature each get AWS's 403 error type.
-// Pure and thread-safe.
+// an unknown access key and a wrong signature each get AWS's 403 error type. Built on the
+// aws layer's verifier (aws/sigv4_verify.h). Pure and thread-safe.
 #pragma once
 
 #include <string>
@@ -19,7 +19,7 @@ struct AuthFailure {
 
 // True when `req` carries a valid SigV4 Authorization header made with
 // options.access_key_id/secret_access_key for service "lambda" in options.region, within
-// 15 minutes of now. `body_unread`: the body exceeded the limit and was not read (then the
+// 5 minutes of now. `body_unread`: the body exceeded the limit and was not read (then the
 // signature is checked against the x-amz-content-sha256 header alone).
 bool VerifyRequestSignature(const HttpRequestMsg& req, bool body_unread,
                             const LocalLambdaOptions& options, AuthFailure* failure);

@@ -329,6 +329,16 @@ void Environment::Kill() {
   if (alive_) KillSession(pid_, SIGKILL);
 }
 
+void Environment::KillAndReap() {
+  if (!alive_) return;
+  KillSession(pid_, SIGKILL);
+  int st;
+  waitpid(pid_, &st, 0);
+  alive_ = false;
+  dead_reported_ = true;
+  hooks_ = Hooks{};
+}
+
 std::string Environment::ExitErrorMessage() const {
   if (WIFEXITED(wait_status_)) {
     return fmt::format("exit status {}", WEXITSTATUS(wait_status_));

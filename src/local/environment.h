@@ -52,6 +52,8 @@ class Environment : public std::enable_shared_from_this<Environment> {
   // Kills the process (the current invocation, if any, ends as Runtime.ExitError unless a
   // more specific reason was set). Idempotent.
   void Kill();
+  // Shutdown: kills the session and reaps the process now (blocking), reporting nothing.
+  void KillAndReap();
   // Memory sample for the session (KiB); kills it when over the function's MemorySize.
   void NoteRss(int64_t kb);
 

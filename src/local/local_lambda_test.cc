@@ -244,6 +244,15 @@ TEST_F(LocalLambdaTest, CrashesGiveRuntimeExitError) {
   EXPECT_EQ(Invoke("crashmid", "3").body, "3");  // replaced
 }
 
+TEST_F(LocalLambdaTest, MemoryOverTheLimitIsOutOfMemory) {
+  ASSERT_EQ(Create("mem", kEchoRuntime, 20, {{"MemorySize", 128}}).status, 201);
+  Resp r = Invoke("mem", R"("cmd:python3 -c 'import time; x=bytes(range(256))*(1600<<10); time.sleep(10)'")");
+  EXPECT_EQ(r.H("X-Amz-Function-Error"), "Unhandled");
+  auto j = json::parse(r.body);
+  EXPECT_EQ(j["errorType"], "Runtime.OutOfMemory") << r.body;
+  EXPECT_EQ(Invoke("mem", "4").body, "4");  // replaced
+}
+
 TEST_F(LocalLambdaTest, ConcurrencyLimitsAndEvents) {
   ASSERT_EQ(Create("c", kEchoRuntime).status, 201);
   Resp put = Call(ll_->port(), http::verb::put, "/2017-10-31/functions/c/concurrency",

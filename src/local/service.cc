@@ -87,13 +87,7 @@ void Service::Shutdown() {
     f->idle.clear();
     f->returning.clear();
   }
-  for (const auto& env : envs) {
-    if (env->alive()) {
-      KillSession(env->pid(), SIGKILL);
-      int st;
-      waitpid(env->pid(), &st, 0);
-    }
-  }
+  for (const auto& env : envs) env->KillAndReap();
 }
 
 void Service::Reply(const ExPtr& ex, HttpResponseMsg res, const std::string& rid) {
