@@ -10,6 +10,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <set>
 
@@ -133,13 +134,49 @@ void KillSession(pid_t sid, int sig) {
 }
 
 std::map<pid_t, int64_t> SessionRssKb(const std::vector<pid_t>& sids) {
+  // Walks each leader's process tree through /proc/PID/task/TID/children rather than
+  // scanning all of /proc: the cost is proportional to the environments' own processes,
+  // which matters because this runs on the service thread.
   std::map<pid_t, int64_t> out;
-  if (sids.empty()) return out;
-  std::set<pid_t> want(sids.begin(), sids.end());
   static const long kPageKb = sysconf(_SC_PAGESIZE) / 1024;
-  ForEachProcess([&](const ProcStat& st) {
-    if (want.count(st.session)) out[st.session] += st.rss_pages * kPageKb;
-  });
+  for (pid_t sid : sids) {
+    std::vector<pid_t> todo = {sid};
+    std::set<pid_t> seen;
+    int64_t total = 0;
+    while (!todo.empty() && seen.size() < 4096) {
+      pid_t pid = todo.back();
+      todo.pop_back();
+      if (!seen.insert(pid).second) continue;
+      ProcStat st;
+      if (!ReadStat(pid, &st) || st.session != sid) continue;
+      total += st.rss_pages * kPageKb;
+      char dir[64];
+      std::snprintf(dir, sizeof dir, "/proc/%d/task", static_cast<int>(pid));
+      DIR* d = opendir(dir);
+      if (d == nullptr) continue;
+      while (dirent* e = readdir(d)) {
+        if (e->d_name[0] < '0' || e->d_name[0] > '9') continue;
+        char path[128];
+        std::snprintf(path, sizeof path, "%s/%s/children", dir, e->d_name);
+        int fd = open(path, O_RDONLY | O_CLOEXEC);
+        if (fd < 0) continue;
+        char buf[4096];
+        ssize_t n = read(fd, buf, sizeof buf - 1);
+        close(fd);
+        if (n <= 0) continue;
+        buf[n] = 0;
+        for (char* p = buf; *p;) {
+          char* end = nullptr;
+          long child = std::strtol(p, &end, 10);
+          if (end == p) break;
+          todo.push_back(static_cast<pid_t>(child));
+          p = end;
+        }
+      }
+      closedir(d);
+    }
+    out[sid] = total;
+  }
   return out;
 }
 

@@ -32,7 +32,8 @@ int OpenPidfd(pid_t pid);
 // any process groups its children made). Safe to call for a session that has ended.
 void KillSession(pid_t sid, int sig);
 
-// Resident set size in KiB summed per session id, for the given sessions (one /proc scan).
+// Resident set size in KiB per session leader, summed over the processes of its tree that
+// are still in its session (best effort: processes reparented away are not counted).
 std::map<pid_t, int64_t> SessionRssKb(const std::vector<pid_t>& sids);
 
 }  // namespace parallelagram::local
