@@ -156,7 +156,7 @@ std::map<pid_t, int64_t> SessionRssKb(const std::vector<pid_t>& sids) {
       if (d == nullptr) continue;
       while (dirent* e = readdir(d)) {
         if (e->d_name[0] < '0' || e->d_name[0] > '9') continue;
-        char path[128];
+        char path[512];
         std::snprintf(path, sizeof path, "%s/%s/children", dir, e->d_name);
         int fd = open(path, O_RDONLY | O_CLOEXEC);
         if (fd < 0) continue;
