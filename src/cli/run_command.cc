@@ -1,11 +1,125 @@
-// Placeholder until this command is implemented.
+// parallelagram run: fan a command out over inputs (GNU parallel's conventions).
+#include <unistd.h>
+
 #include <cstdio>
+#include <string>
+#include <thread>
+#include <vector>
 
 #include "cli/commands.h"
+#include "common/clock.h"
+#include "driver/command_template.h"
+#include "driver/event_loop_driver.h"
+#include "driver/local_backend.h"
+#include "driver/run_job.h"
+#include "driver/run_options.h"
+#include "http/event_loop.h"
 
 namespace parallelagram::cli {
-int RunMain(int /*argc*/, char** argv) {
-  std::fprintf(stderr, "%s: not implemented yet\n", argv[0]);
-  return kExitUsage;
+namespace {
+
+constexpr const char* kHelp = R"(usage: parallelagram run [options] [--] COMMAND [ARGS...] ::: INPUTS... [::: INPUTS...] [:::: FILE...]
+
+Runs COMMAND once per input, many at a time, and prints each task's output whole when it
+finishes. Tasks run on the embedded local Lambda (no AWS account needed), each in its own
+scratch directory, with the real Lambda worker. The conventions are GNU parallel's.
+
+Inputs
+  ::: A B C          the inputs, one task each
+  :::: FILE          inputs from FILE, one per line ('-' reads stdin); with no ::: or ::::
+                     the inputs are read from stdin
+  several sources    every combination (cartesian product), or pairwise with --link
+Replacement strings (in COMMAND and ARGS)
+  {}   the input               {.}  without extension      {/}  basename
+  {//} directory               {/.} basename without extension
+  {#}  task number (1..N)      {%}  job slot (1..-j)
+  {1} {2} ...  input of source 1, 2 ...; also {1.} {1/} {1//} {1/.}
+  With no replacement string the inputs are appended as the last arguments.
+  Without --shell each word of COMMAND ARGS is one argument: inputs are never split, and
+  quotes, $, *, > mean nothing. With --shell, COMMAND ARGS form one /bin/sh command line
+  and every input is quoted so the shell sees it as one word.
+
+Options
+  -j, --jobs N         tasks at a time (default: the number of cores)
+  --timeout SECONDS    kill a task after this long (it counts as failed, timed out)
+  --retries N          run a failed task up to N times in all (default 1)
+  -k, --keep-order     print outputs in input order (default: as tasks finish)
+  --results DIR        keep DIR/<task#>/{stdout,stderr,result.json} and DIR/results.jsonl
+                       (one JSON line per task, appended as each finishes)
+  --joblog FILE        GNU parallel's job log: Seq Host Starttime JobRuntime Send Receive
+                       Exitval Signal Command
+  --halt WHEN,fail=N   stop after N failed tasks (or N%); WHEN is 'now' (abandon running
+                       tasks) or 'soon' (let them finish); success=N stops after successes
+  --dry-run            print the tasks' command lines, run nothing
+  --json               machine-readable events on stdout, one JSON object per line
+                       (job, start, retry, finish with the task's output, halt, done)
+  --progress           progress lines on stderr even when it is not a terminal
+                       (on a terminal a status line is always shown unless -q)
+  -q, --quiet          no progress, no warnings
+  --shell              run COMMAND ARGS as one shell command line (pipes, >, $VAR, ...)
+  --link               pair the sources (1st with 1st, ...) instead of all combinations
+  --basefile, --bf PATH        ship a file or directory once to every worker
+  --transferfile, --tf FILE    ship a per-task input file, usually {}
+  --return FILE        bring back a file the task made (to FILE here, or under --results)
+  --cleanup            remove shipped per-task files from the store when done
+  --job-id ID          name the job (default: generated, e.g. 20261125-194233-7f3a)
+  --state-dir DIR      where jobs are recorded (default $XDG_STATE_HOME/parallelagram,
+                       i.e. ~/.local/state/parallelagram); see 'parallelagram jobs'
+  --memory MB          the function's memory (default 1024)
+  --max-output BYTES   keep at most this much stdout/stderr per task (default 1 GiB)
+  --backend local      where tasks run (only 'local' in this version)
+
+Files: paths for --basefile/--transferfile/--return are relative to the current directory;
+the task finds them at the same relative path in its scratch directory.
+
+Exit status: 0 if every task succeeded, else the number of failed tasks (at most 101);
+255 for a usage or setup error (nothing is started then).
+
+Examples
+  parallelagram run -- echo hello ::: alice bob               # echo hello alice; ...
+  parallelagram run -k -- gzip -k ::: *.log                   # compress logs, in order
+  parallelagram run -- convert {} {.}.png ::: *.jpg           # {.}: input minus extension
+  parallelagram run -- echo {1} {2} ::: a b ::: 1 2           # a 1, a 2, b 1, b 2
+  parallelagram run --link -- echo {1}={2} ::: a b ::: 1 2    # a=1, b=2
+  parallelagram run --shell -- 'grep -c ERROR {} > {/}.count' ::: logs/*.txt
+  parallelagram run --tf {} --return {}.wc --shell -- 'wc -l {} > {}.wc' ::: data/*.csv
+  find . -name '*.txt' | parallelagram run -j 8 --results out -- wc -w
+  parallelagram run --dry-run -- echo {#} {} ::: a b
+)";
+
+}  // namespace
+
+int RunMain(int argc, char** argv) {
+  std::vector<std::string> args(argv + 1, argv + argc);
+  auto opts = driver::ParseRunArgs(args);
+  if (!opts.ok()) {
+    std::fprintf(stderr, "parallelagram run: %s\n", opts.status().message().c_str());
+    return kExitUsage;
+  }
+  if (opts->help) {
+    std::fputs(kHelp, stdout);
+    return 0;
+  }
+  std::string line = "parallelagram";
+  for (int i = 0; i < argc; ++i) {
+    line += ' ';
+    line += driver::ShellQuote(i == 0 ? "run" : argv[i]);
+  }
+  RaiseFileDescriptorLimit();
+  EventLoop loop;
+  driver::EventLoopDriver loop_driver(loop);
+  driver::RunEnv env;
+  env.out = stdout;
+  env.err = stderr;
+  env.err_is_tty = isatty(2) == 1;
+  env.loop = &loop_driver;
+  env.clock = &SystemClock::Get();
+  env.argv_line = line;
+  env.default_jobs = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  env.backend = [&loop](const driver::BackendConfig& cfg) {
+    return driver::StartLocalBackend(loop, cfg);
+  };
+  return driver::RunJob(*opts, env);
 }
+
 }  // namespace parallelagram::cli

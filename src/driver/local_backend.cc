@@ -1,0 +1,117 @@
+#include "driver/local_backend.h"
+
+#include <unistd.h>
+
+#include <climits>
+#include <cstdlib>
+#include <filesystem>
+
+#include <nlohmann/json.hpp>
+
+#include "common/base64.h"
+#include "driver/lambda_invoker.h"
+#include "http/http_client.h"
+#include "local/local_lambda.h"
+
+namespace parallelagram::driver {
+namespace {
+
+namespace fs = std::filesystem;
+
+constexpr const char* kFunctionName = "parallelagram-local";
+
+class LocalBackend : public Backend {
+ public:
+  LocalBackend(std::unique_ptr<local::LocalLambda> service, EventLoop& loop,
+               CurlHttpClient::Options http_options, LambdaInvoker::Options invoke_options,
+               std::string store_root)
+      : service_(std::move(service)),
+        http_(loop, http_options),
+        invoker_(http_, std::move(invoke_options)),
+        store_(std::move(store_root)) {}
+  Invoker& invoker() override { return invoker_; }
+  ObjectStore& store() override { return store_; }
+  std::string host() const override { return ":"; }
+  CurlHttpClient& http() { return http_; }
+
+ private:
+  // Order matters: the service outlives the client and invoker (destroyed first).
+  std::unique_ptr<local::LocalLambda> service_;
+  CurlHttpClient http_;
+  LambdaInvoker invoker_;
+  DirectoryObjectStore store_;
+};
+
+}  // namespace
+
+Result<std::string> FindBootstrap() {
+  if (const char* env = std::getenv("PG_BOOTSTRAP"); env && *env) {
+    if (::access(env, X_OK) != 0) {
+      return Status::NotFound(std::string("PG_BOOTSTRAP names '") + env +
+                              "', which is not an executable file; fix or unset it");
+    }
+    return std::string(env);
+  }
+  char buf[PATH_MAX];
+  ssize_t n = ::readlink("/proc/self/exe", buf, sizeof buf - 1);
+  if (n <= 0) {
+    return Status::NotFound("cannot locate this executable (/proc/self/exe); set PG_BOOTSTRAP "
+                            "to the worker binary 'bootstrap'");
+  }
+  std::string path = (fs::path(std::string(buf, static_cast<size_t>(n))).parent_path() / "bootstrap").string();
+  if (::access(path.c_str(), X_OK) != 0) {
+    return Status::NotFound("the worker '" + path +
+                            "' is missing; build it (cmake --build --preset release) or set "
+                            "PG_BOOTSTRAP to its path");
+  }
+  return path;
+}
+
+Result<std::unique_ptr<Backend>> StartLocalBackend(EventLoop& loop, const BackendConfig& config) {
+  PG_ASSIGN_OR_RETURN(std::string bootstrap, FindBootstrap());
+  PG_ASSIGN_OR_RETURN(std::string zip, local::MakeBootstrapZip(bootstrap));
+  local::LocalLambdaOptions lo;
+  lo.concurrency = std::max(1, config.concurrency);
+  lo.min_unreserved_concurrency = 0;
+  auto service = local::LocalLambda::Start(lo);
+  if (!service.ok()) {
+    return Status(service.status().code(),
+                  "cannot start the embedded local Lambda: " + service.status().message());
+  }
+  std::string endpoint = (*service)->endpoint();
+
+  CurlHttpClient::Options ho;
+  ho.max_host_connections = config.concurrency + 4;
+  LambdaInvoker::Options io;
+  io.endpoint = endpoint;
+  io.function_name = kFunctionName;
+  io.function_timeout_s = config.function_timeout_s;
+  auto backend = std::make_unique<LocalBackend>(std::move(service).value(), loop, ho, io,
+                                                config.state_root + "/store");
+
+  nlohmann::json create = {
+      {"FunctionName", kFunctionName},
+      {"Runtime", "provided.al2023"},
+      {"Role", "arn:aws:iam::123456789012:role/parallelagram-local"},
+      {"Handler", "parallelagram"},
+      {"Timeout", config.function_timeout_s},
+      {"MemorySize", config.memory_mb},
+      {"Code", {{"ZipFile", Base64Encode(zip)}}}};
+  HttpRequest req;
+  req.method = "POST";
+  req.url = endpoint + "/2015-03-31/functions";
+  req.headers = {{"Content-Type", "application/json"}};
+  req.body = create.dump();
+  req.timeout_ms = 30000;
+  auto resp = SendAndWait(loop, backend->http(), std::move(req));
+  if (!resp.ok()) {
+    return Status::Unavailable("cannot reach the embedded local Lambda: " + resp.status().message());
+  }
+  if (resp->status != 201 && resp->status != 200) {
+    return Status::Internal("the embedded local Lambda refused CreateFunction (" +
+                            std::to_string(resp->status) + "): " + resp->body.substr(0, 300));
+  }
+  return std::unique_ptr<Backend>(std::move(backend));
+}
+
+}  // namespace parallelagram::driver
