@@ -1,0 +1,69 @@
+// StsClient: AWS STS over the query protocol (XML responses):
+// GetCallerIdentity, AssumeRole, AssumeRoleWithWebIdentity (sent unsigned,
+// as the SDKs do). The credential providers (source_profile + role_arn, web
+// identity) build on the synchronous *AndWait forms, on their own EventLoop.
+//
+// Thread-safety and lifetime as AwsClient: loop thread only; the AwsClient
+// (whose ServiceConfig must have service "sts" and protocol kQuery) must
+// outlive the StsClient and every call in flight.
+// Secrets: returned Credentials hold secrets; their `source` names the role.
+#pragma once
+
+#include <functional>
+#include <string>
+
+#include "aws/aws_client.h"
+#include "aws/credentials.h"
+
+namespace parallelagram::aws {
+
+struct CallerIdentity {
+  std::string account;
+  std::string arn;
+  std::string user_id;
+};
+
+struct AssumeRoleRequest {
+  std::string role_arn;
+  std::string role_session_name;
+  int duration_seconds = 0;  // 0: STS's default (3600)
+  std::string external_id;   // optional
+  std::string policy;        // optional inline session policy (JSON)
+};
+
+struct AssumeRoleWithWebIdentityRequest {
+  std::string role_arn;
+  std::string role_session_name;
+  std::string web_identity_token;  // secret: never logged
+  int duration_seconds = 0;
+};
+
+struct AssumedRole {
+  Credentials credentials;  // expiration_epoch_ms set; source "sts AssumeRole <role arn>"
+  std::string assumed_role_arn;
+  std::string assumed_role_id;
+};
+
+class StsClient {
+ public:
+  explicit StsClient(AwsClient& client) : client_(client) {}
+
+  void GetCallerIdentity(std::function<void(AwsResult<CallerIdentity>)> done);
+  void AssumeRole(const AssumeRoleRequest& request,
+                  std::function<void(AwsResult<AssumedRole>)> done);
+  void AssumeRoleWithWebIdentity(const AssumeRoleWithWebIdentityRequest& request,
+                                 std::function<void(AwsResult<AssumedRole>)> done);
+
+  // Synchronous forms: run the client's loop until done.
+  AwsResult<CallerIdentity> GetCallerIdentityAndWait();
+  AwsResult<AssumedRole> AssumeRoleAndWait(const AssumeRoleRequest& request);
+  AwsResult<AssumedRole> AssumeRoleWithWebIdentityAndWait(
+      const AssumeRoleWithWebIdentityRequest& request);
+
+  static constexpr const char* kVersion = "2011-06-15";
+
+ private:
+  AwsClient& client_;
+};
+
+}  // namespace parallelagram::aws

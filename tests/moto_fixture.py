@@ -1,0 +1,131 @@
+#!/usr/bin/env python3
+"""Starts moto_server with SigV4 checking on, and makes the credentials to use.
+
+moto checks signatures once INITIAL_NO_AUTH_ACTION_COUNT free calls are spent.
+We spend exactly those on: CreateUser, PutUserPolicy (allow *), CreateAccessKey.
+From then on every call must be signed with the returned key.
+
+As a module (Python e2e tests):
+    from moto_fixture import MotoServer
+    with MotoServer() as m:  # m.endpoint, m.access_key_id, m.secret_access_key, m.env()
+        ...
+As a command (the C++ fixture src/aws/moto_fixture_test_util.h uses this):
+    python3 tests/moto_fixture.py bootstrap http://127.0.0.1:PORT
+        prints {"access_key_id": ..., "secret_access_key": ..., "user": ...}
+"""
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+
+FREE_CALLS = 3  # the three bootstrap calls below
+
+
+def free_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+def wait_for_port(port, proc, timeout=30.0):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError("moto_server exited with %s" % proc.returncode)
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                return
+        except OSError:
+            time.sleep(0.1)
+    raise RuntimeError("moto_server did not listen on port %d" % port)
+
+
+def bootstrap(endpoint, user="pg-test"):
+    import boto3
+
+    iam = boto3.client(
+        "iam",
+        endpoint_url=endpoint,
+        region_name="us-east-1",
+        aws_access_key_id="bootstrap",
+        aws_secret_access_key="bootstrap",
+    )
+    iam.create_user(UserName=user)
+    iam.put_user_policy(
+        UserName=user,
+        PolicyName="allow-all",
+        PolicyDocument=json.dumps(
+            {
+                "Version": "2012-10-17",
+                "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}],
+            }
+        ),
+    )
+    key = iam.create_access_key(UserName=user)["AccessKey"]
+    return {
+        "access_key_id": key["AccessKeyId"],
+        "secret_access_key": key["SecretAccessKey"],
+        "user": user,
+    }
+
+
+class MotoServer:
+    """moto_server on 127.0.0.1:<free port>, signatures enforced after bootstrap."""
+
+    def __init__(self, free_calls=FREE_CALLS):
+        self.port = free_port()
+        self.endpoint = "http://127.0.0.1:%d" % self.port
+        env = dict(os.environ)
+        env["INITIAL_NO_AUTH_ACTION_COUNT"] = str(free_calls)
+        self.proc = subprocess.Popen(
+            ["moto_server", "-H", "127.0.0.1", "-p", str(self.port)],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        try:
+            wait_for_port(self.port, self.proc)
+            creds = bootstrap(self.endpoint)
+        except Exception:
+            self.close()
+            raise
+        self.access_key_id = creds["access_key_id"]
+        self.secret_access_key = creds["secret_access_key"]
+
+    def env(self):
+        """Environment for a child that should talk to this moto (no other AWS config)."""
+        e = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+        e.update(
+            AWS_ACCESS_KEY_ID=self.access_key_id,
+            AWS_SECRET_ACCESS_KEY=self.secret_access_key,
+            AWS_REGION="us-east-1",
+            AWS_ENDPOINT_URL=self.endpoint,
+            AWS_EC2_METADATA_DISABLED="true",
+        )
+        return e
+
+    def close(self):
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+
+if __name__ == "__main__":
+    if len(sys.argv) == 3 and sys.argv[1] == "bootstrap":
+        print(json.dumps(bootstrap(sys.argv[2])))
+    else:
+        sys.exit("usage: moto_fixture.py bootstrap ENDPOINT")
