@@ -63,7 +63,11 @@ class CurlHttpClient : public HttpClient {
   struct Options {
     long max_host_connections = 0;  // 0: unlimited (set on the loop's multi handle)
     long max_total_connections = 0;
-    long max_idle_connections = 0;  // connection cache size; 0: libcurl's default
+    // Connection cache size (CURLMOPT_MAXCONNECTS; it counts connections in use too).
+    // libcurl's default, 4 x the transfers added *at that moment*, closes most
+    // connections whenever the number in flight drops, so ours is large: keep it
+    // above the concurrency you want connections reused at.
+    long max_idle_connections = 10000;
   };
   explicit CurlHttpClient(EventLoop& loop) : CurlHttpClient(loop, Options{}) {}
   CurlHttpClient(EventLoop& loop, Options options);

@@ -119,6 +119,30 @@ TEST(CurlHttpClientTest, SequentialRequestsReuseOneConnection) {
   EXPECT_EQ(server.connections(), 1u);
 }
 
+// libcurl's default cache (4 x the transfers added at that moment) would close
+// most connections once the burst drains; the next burst must reuse them.
+TEST(CurlHttpClientTest, ConnectionsSurviveWhenConcurrencyDrops) {
+  TestHttpServer server([](const TestHttpServer::Request& r) {
+    TestHttpServer::Reply rep = Echo(r);
+    rep.delay_ms = 100;  // hold them so the burst really is concurrent
+    return rep;
+  });
+  EventLoop loop;
+  CurlHttpClient client(loop);
+  for (int burst = 0; burst < 3; ++burst) {
+    int ok = 0;
+    for (int i = 0; i < 16; ++i) {
+      HttpRequest req;
+      req.url = server.url() + "/b";
+      client.Send(req, [&](Result<HttpResponse> r) { ok += r.ok() ? 1 : 0; });
+    }
+    loop.Run();
+    EXPECT_EQ(ok, 16);
+  }
+  EXPECT_EQ(server.requests(), 48u);
+  EXPECT_EQ(server.connections(), 16u);
+}
+
 TEST(CurlHttpClientTest, ThousandsOfRequestsInFlightOnOneLoop) {
   RaiseFileDescriptorLimit();
   TestHttpServer server([](const TestHttpServer::Request& r) {
