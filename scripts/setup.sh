@@ -4,6 +4,8 @@
 # Idempotent: safe to run again. Needs root (or sudo) for apt-get.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# ccache keys on paths relative to the checkout, so clones share one cache.
+export CCACHE_BASEDIR="$PWD" CCACHE_NOHASHDIR=1
 
 SUDO=""
 if [ "$(id -u)" != 0 ]; then SUDO="sudo"; fi
