@@ -14,7 +14,7 @@ PKGS=(
   build-essential g++ cmake ninja-build ccache pkg-config git
   libcurl4-openssl-dev libssl-dev nlohmann-json3-dev libcli11-dev libfmt-dev
   libboost-dev libzip-dev libpugixml-dev libgtest-dev libgmock-dev libbenchmark-dev
-  zip unzip python3 nodejs npm busybox-static
+  zip unzip python3 busybox-static
   autoconf automake libtool make
   parallel wrk nginx-light hyperfine
   clang-format clang-tidy
@@ -23,6 +23,9 @@ missing=()
 for p in "${PKGS[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
+# Node.js and npm (for the JS-client tests): Debian's, unless a Node.js with its own npm is
+# already there (Debian's npm package conflicts with NodeSource's nodejs).
+if ! command -v node >/dev/null || ! command -v npm >/dev/null; then missing+=(nodejs npm); fi
 if [ ${#missing[@]} -gt 0 ]; then
   echo "setup: installing ${missing[*]}"
   $SUDO apt-get update -q
