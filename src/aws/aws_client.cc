@@ -7,7 +7,7 @@
 
 namespace parallelagram::aws {
 
-CredentialsProvider StaticCredentials(Credentials c) {
+CredentialsFn StaticCredentials(Credentials c) {
   return [c = std::move(c)]() -> Result<Credentials> { return c; };
 }
 
@@ -19,11 +19,11 @@ struct AwsClient::Call {
   std::string credential_source;
 };
 
-AwsClient::AwsClient(EventLoop& loop, HttpClient& http, CredentialsProvider credentials,
+AwsClient::AwsClient(EventLoop& loop, HttpClient& http, CredentialsFn credentials,
                      ServiceConfig config)
     : AwsClient(loop, http, std::move(credentials), std::move(config), Options{}) {}
 
-AwsClient::AwsClient(EventLoop& loop, HttpClient& http, CredentialsProvider credentials,
+AwsClient::AwsClient(EventLoop& loop, HttpClient& http, CredentialsFn credentials,
                      ServiceConfig config, Options options)
     : loop_(loop),
       http_(http),

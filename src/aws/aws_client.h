@@ -31,10 +31,10 @@ namespace parallelagram::aws {
 
 // Returns the credentials to sign with now (cached and refreshed by the
 // provider as it sees fit). Called on the loop thread once per attempt.
-using CredentialsProvider = std::function<Result<Credentials>()>;
+using CredentialsFn = std::function<Result<Credentials>()>;
 
 // A provider that always returns `c` (tests, tools).
-CredentialsProvider StaticCredentials(Credentials c);
+CredentialsFn StaticCredentials(Credentials c);
 
 struct ServiceConfig {
   std::string service;   // signing name: "lambda", "s3", "iam", "sts"
@@ -83,9 +83,9 @@ class AwsClient {
     Scheduler schedule;                        // empty: loop.AddTimer
   };
 
-  AwsClient(EventLoop& loop, HttpClient& http, CredentialsProvider credentials,
+  AwsClient(EventLoop& loop, HttpClient& http, CredentialsFn credentials,
             ServiceConfig config);
-  AwsClient(EventLoop& loop, HttpClient& http, CredentialsProvider credentials,
+  AwsClient(EventLoop& loop, HttpClient& http, CredentialsFn credentials,
             ServiceConfig config, Options options);
   ~AwsClient();
   AwsClient(const AwsClient&) = delete;
@@ -113,7 +113,7 @@ class AwsClient {
 
   EventLoop& loop_;
   HttpClient& http_;
-  CredentialsProvider credentials_;
+  CredentialsFn credentials_;
   ServiceConfig config_;
   Options options_;
   RetryPolicy retry_;
