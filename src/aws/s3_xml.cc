@@ -206,8 +206,9 @@ Result<std::string> ParseCompleteMultipartUpload(std::string_view xml) {
                                             Text(err, "Message") + " (request id " +
                                             Text(err, "RequestId") + ")");
   }
-  pugi::xml_node root = doc.child("CompleteMultipartUploadResult");
-  if (!root) {
+  // S3 says <CompleteMultipartUploadResult>; moto <CompleteMultipartUploadResponse>.
+  pugi::xml_node root = doc.document_element();
+  if (!root || !root.child("ETag")) {
     return Status::ProtocolError(
         "S3 CompleteMultipartUpload: no <CompleteMultipartUploadResult> in the answer");
   }
