@@ -57,8 +57,7 @@ DoctorReport BuildDoctorReport(const DoctorFacts& f) {
   if (f.identity_status.ok()) {
     r.lines.push_back(fmt::format("identity: {} (account {})", f.caller_arn, f.account));
   } else if (f.credentials_status.ok() && f.region_status.ok()) {
-    problem(fmt::format("sts GetCallerIdentity failed: {}; check the credentials named above",
-                        f.identity_status.message()));
+    problem(fmt::format("{}; check the credentials named above", f.identity_status.message()));
   }
 
   if (f.account_settings_status.ok()) {
@@ -73,7 +72,7 @@ DoctorReport BuildDoctorReport(const DoctorFacts& f) {
     }
   } else if (f.identity_status.ok()) {
     problem(
-        fmt::format("lambda GetAccountSettings failed: {}; the credentials need "
+        fmt::format("{}; the credentials need "
                     "lambda:GetAccountSettings and Lambda must be reachable",
                     f.account_settings_status.message()));
   }

@@ -1,0 +1,196 @@
+#!/usr/bin/env python3
+"""End-to-end test of `parallelagram doctor` against real servers we did not write
+for STS and IAM (moto_server, signatures enforced) and against local-lambda with
+signature checking on (same key as moto's test user) for Lambda.
+
+Checks: exit 0 on a healthy setup with every source printed; the seed's pitfalls
+as warnings; a wrong secret key, an unknown session token, a missing function and
+a missing region each as one problem line (naming the credential source and
+AWS's error code) with exit 1; no secret in any output.
+"""
+import io
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import zipfile
+
+SRC = os.environ.get("PG_SOURCE_DIR", os.path.join(os.path.dirname(__file__), "..", ".."))
+sys.path.insert(0, os.path.join(SRC, "tests"))
+from moto_fixture import MotoServer  # noqa: E402
+
+import boto3  # noqa: E402
+import botocore.config  # noqa: E402
+
+PG = os.environ.get("PG_BIN", os.path.join(SRC, "build", "parallelagram"))
+failures = []
+
+
+def check(cond, what, out=""):
+    if not cond:
+        failures.append(what)
+        print("FAIL:", what, "\n" + out)
+    else:
+        print("ok:", what)
+
+
+class LocalLambda:
+    def __init__(self, key, secret, concurrency):
+        self.proc = subprocess.Popen(
+            [PG, "local-lambda", "--port", "0", "--access-key-id", key,
+             "--secret-access-key", secret, "--concurrency", str(concurrency)],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        line = self.proc.stdout.readline()
+        if "listening on" not in line:
+            self.close()
+            raise RuntimeError("local-lambda did not start: %r %s" % (line, self.proc.stderr.read()))
+        self.endpoint = line.strip().split()[-1]
+
+    def close(self):
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        # the log may hold anything local-lambda printed: returned for the secret check
+        return (self.proc.stdout.read() or "") + (self.proc.stderr.read() or "")
+
+
+def zip_with_bootstrap():
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as z:
+        info = zipfile.ZipInfo("bootstrap")
+        info.external_attr = 0o755 << 16
+        z.writestr(info, "#!/bin/sh\nexit 1\n")
+    return buf.getvalue()
+
+
+def doctor(env, *args):
+    p = subprocess.run([PG, "doctor", *args], env=env, capture_output=True, text=True, timeout=120)
+    return p.returncode, p.stdout + p.stderr
+
+
+def main():
+    all_output = []
+    with MotoServer() as moto:
+        key, secret = moto.access_key_id, moto.secret_access_key
+        ll = LocalLambda(key, secret, concurrency=50)
+        try:
+            kw = dict(region_name="us-east-1", aws_access_key_id=key, aws_secret_access_key=secret)
+            iam = boto3.client("iam", endpoint_url=moto.endpoint, **kw)
+            trust = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {
+                "Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}]}
+            quiet = iam.create_role(RoleName="pg-quiet", AssumeRolePolicyDocument=json.dumps(trust))
+            chatty = iam.create_role(RoleName="pg-chatty", AssumeRolePolicyDocument=json.dumps(trust))
+            iam.put_role_policy(RoleName="pg-quiet", PolicyName="s3", PolicyDocument=json.dumps({
+                "Version": "2012-10-17", "Statement": [
+                    {"Effect": "Allow", "Action": "s3:*", "Resource": "*"}]}))
+            iam.put_role_policy(RoleName="pg-chatty", PolicyName="logs", PolicyDocument=json.dumps({
+                "Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": [
+                    "logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"],
+                    "Resource": "*"}]}))
+
+            lam = boto3.client("lambda", endpoint_url=ll.endpoint, **kw,
+                               config=botocore.config.Config(retries={"max_attempts": 1}))
+            code = {"ZipFile": zip_with_bootstrap()}
+            lam.create_function(FunctionName="pg-good", Runtime="provided.al2023",
+                                Role=quiet["Role"]["Arn"], Handler="x", Code=code,
+                                MemorySize=1769, Timeout=900, Architectures=["arm64"])
+            lam.put_function_concurrency(FunctionName="pg-good", ReservedConcurrentExecutions=20)
+            lam.create_function(FunctionName="pg-risky", Runtime="provided.al2023",
+                                Role=chatty["Role"]["Arn"], Handler="x", Code=code)
+
+            env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+            env.update(AWS_ACCESS_KEY_ID=key, AWS_SECRET_ACCESS_KEY=secret, AWS_REGION="us-east-1",
+                       AWS_ENDPOINT_URL=moto.endpoint, AWS_ENDPOINT_URL_LAMBDA=ll.endpoint,
+                       AWS_EC2_METADATA_DISABLED="true",
+                       AWS_CONFIG_FILE="/nonexistent/config",
+                       AWS_SHARED_CREDENTIALS_FILE="/nonexistent/credentials")
+
+            rc, out = doctor(env, "--function", "pg-good", "-j", "10")
+            all_output.append(out)
+            check(rc == 0, "healthy setup exits 0", out)
+            check("credentials: environment variables" in out, "credential source printed", out)
+            check("****" + key[-4:] in out, "access key id masked to its last 4", out)
+            check("region: us-east-1 (from AWS_REGION)" in out, "region source printed", out)
+            check(("endpoint lambda: %s (from AWS_ENDPOINT_URL_LAMBDA)" % ll.endpoint) in out,
+                  "lambda endpoint and source printed", out)
+            check(("endpoint s3: %s (from AWS_ENDPOINT_URL)" % moto.endpoint) in out,
+                  "s3 endpoint and source printed", out)
+            check("endpoint iam:" in out and "endpoint sts:" in out, "iam and sts endpoints", out)
+            check("user/pg-test" in out, "caller identity from STS", out)
+            check("concurrency limit 50" in out, "account concurrency limit from Lambda", out)
+            check("1769 MB, timeout 900 s, arm64" in out, "function configuration", out)
+            check("reserved concurrency 20" in out, "function reserved concurrency", out)
+            check("role/pg-quiet" in out and "does not allow logs:CreateLogStream" in out,
+                  "role and its logs permission", out)
+            check("warning:" not in out, "no warnings on a healthy setup", out)
+
+            rc, out = doctor(env, "--function", "pg-risky", "-j", "5000", "--no-logs")
+            all_output.append(out)
+            check(rc == 0, "warnings alone exit 0", out)
+            check(out.count("warning:") == 3, "three warnings", out)
+            check("no reserved concurrency" in out, "warns: no reserved concurrency", out)
+            check("far below -j 5000" in out, "warns: account limit below -j", out)
+            check("--no-logs" in out and "allows logs:CreateLogStream" in out,
+                  "warns: role creates log streams despite --no-logs", out)
+
+            rc, out = doctor(env, "--function", "pg-missing")
+            all_output.append(out)
+            check(rc == 1, "missing function exits 1", out)
+            check(out.count("problem:") == 1 and "ResourceNotFoundException" in out,
+                  "missing function is one problem with Lambda's code", out)
+
+            bad = dict(env, AWS_SECRET_ACCESS_KEY="wrong" + secret[5:])
+            rc, out = doctor(bad, "--function", "pg-good")
+            all_output.append(out)
+            check(rc == 1, "wrong secret exits 1", out)
+            probs = [l for l in out.splitlines() if l.startswith("problem:")]
+            check(len(probs) == 1 and "SignatureDoesNotMatch" in probs[0]
+                  and "environment variables" in probs[0],
+                  "wrong secret: one problem naming the code and the credential source", out)
+            check(bad["AWS_SECRET_ACCESS_KEY"] not in out, "wrong secret not printed", out)
+
+            tok = dict(env, AWS_SESSION_TOKEN="FQoGZXIvYXdzEJr//////////unknown-session-token")
+            rc, out = doctor(tok)
+            all_output.append(out)
+            probs = [l for l in out.splitlines() if l.startswith("problem:")]
+            check(rc == 1 and len(probs) == 1 and "InvalidClientTokenId" in probs[0]
+                  and "environment variables" in probs[0],
+                  "unknown session token: one problem naming the code and the source", out)
+            check(tok["AWS_SESSION_TOKEN"] not in out, "session token not printed", out)
+
+            with tempfile.TemporaryDirectory() as d:
+                cred_file = os.path.join(d, "credentials")
+                with open(cred_file, "w") as f:
+                    f.write("[ci]\naws_access_key_id = %s\naws_secret_access_key = %s\n" % (key, secret))
+                prof = {k: v for k, v in env.items()
+                        if k not in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY")}
+                prof.update(AWS_PROFILE="ci", AWS_SHARED_CREDENTIALS_FILE=cred_file)
+                rc, out = doctor(prof)
+                all_output.append(out)
+                check(rc == 0 and "profile 'ci'" in out and cred_file in out,
+                      "credentials from a profile name the profile and file", out)
+
+            noreg = {k: v for k, v in env.items() if k != "AWS_REGION"}
+            rc, out = doctor(noreg)
+            all_output.append(out)
+            check(rc == 1 and "AWS_REGION" in out, "missing region is a problem saying what to do",
+                  out)
+        finally:
+            all_output.append(ll.close())
+
+    joined = "\n".join(all_output)
+    check(secret not in joined, "the secret key appears in no output or log")
+    check(secret[5:] not in joined, "no part of the secret key appears")
+    if failures:
+        print("%d check(s) failed" % len(failures))
+        sys.exit(1)
+    print("all doctor checks passed")
+
+
+if __name__ == "__main__":
+    main()
