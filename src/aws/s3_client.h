@@ -136,14 +136,4 @@ class S3Client {
   Options options_;
 };
 
-// Runs `start(done)` and `loop` until `done` was called; returns its value.
-// For tools and tests; must not be called from inside a loop callback.
-template <typename T, typename Start>
-AwsResult<T> AwaitAws(EventLoop& loop, Start start) {
-  std::optional<AwsResult<T>> out;
-  start([&out](AwsResult<T> r) { out.emplace(std::move(r)); });
-  while (!out) loop.RunOnce(1000);
-  return std::move(*out);
-}
-
 }  // namespace parallelagram::aws

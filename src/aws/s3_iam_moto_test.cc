@@ -68,7 +68,7 @@ struct S3Env {
   }
   template <typename T, typename F>
   AwsResult<T> Wait(F f) {
-    return AwaitAws<T>(loop, f);
+    return RunUntilDone<T>(loop, f);
   }
   EventLoop loop;
   CurlHttpClient http;
@@ -287,9 +287,9 @@ TEST(S3Moto, FailedPartAbortsTheMultipartUpload) {
   so.path_style = true;
   so.part_size = 5 * kMiB;
   S3Client s3(aws, so);
-  ASSERT_TRUE(AwaitAws<Empty>(loop, [&](auto d) { s3.CreateBucket("pg-abort", d); }).ok());
+  ASSERT_TRUE(RunUntilDone<Empty>(loop, [&](auto d) { s3.CreateBucket("pg-abort", d); }).ok());
   auto data = std::make_shared<std::string>(16 * kMiB, 'q');
-  auto up = AwaitAws<std::string>(loop, [&](auto d) { s3.UploadBuffer("pg-abort", "k", data, d); });
+  auto up = RunUntilDone<std::string>(loop, [&](auto d) { s3.UploadBuffer("pg-abort", "k", data, d); });
   ASSERT_FALSE(up.ok());
   EXPECT_NE(up.status().message().find("injected"), std::string::npos) << up.status().message();
   // No upload is left behind.
@@ -299,7 +299,7 @@ TEST(S3Moto, FailedPartAbortsTheMultipartUpload) {
   auto r = aws.SendAndWait(list);
   ASSERT_TRUE(r.ok()) << r.status().ToString();
   EXPECT_EQ(r->body.find("<UploadId>"), std::string::npos) << r->body;
-  EXPECT_TRUE(AwaitAws<Empty>(loop, [&](auto d) { s3.DeleteBucket("pg-abort", d); }).ok());
+  EXPECT_TRUE(RunUntilDone<Empty>(loop, [&](auto d) { s3.DeleteBucket("pg-abort", d); }).ok());
 }
 
 TEST(S3Moto, ListsMoreThanOneThousandKeysAndDeletesInBatches) {
@@ -378,7 +378,7 @@ struct IamEnv {
         iam(aws) {}
   template <typename T, typename F>
   AwsResult<T> Wait(F f) {
-    return AwaitAws<T>(loop, f);
+    return RunUntilDone<T>(loop, f);
   }
   EventLoop loop;
   CurlHttpClient http;

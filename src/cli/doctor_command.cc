@@ -4,7 +4,6 @@
 #include <CLI/CLI.hpp>
 #include <cstdio>
 #include <memory>
-#include <nlohmann/json.hpp>
 #include <string>
 
 #include "aws/aws_client.h"
@@ -13,8 +12,7 @@
 #include "aws/endpoints.h"
 #include "aws/iam_client.h"
 #include "aws/iam_policy.h"
-#include "aws/s3_client.h"
-#include "aws/sigv4.h"
+#include "aws/lambda_client.h"
 #include "aws/sts_client.h"
 #include "cli/commands.h"
 #include "cli/doctor_report.h"
@@ -25,49 +23,32 @@ namespace {
 
 const Status kSkipped = Status::Cancelled("skipped: an earlier check failed");
 
-// Lambda's REST-JSON answers for GetAccountSettings and GetFunction.
-void ReadAccountSettings(const std::string& body, DoctorFacts& f) {
-  auto j = nlohmann::json::parse(body, nullptr, false);
-  if (j.is_discarded() || !j.contains("AccountLimit")) {
-    f.account_settings_status =
-        Status::ProtocolError("lambda GetAccountSettings: answer without AccountLimit");
-    return;
-  }
-  f.concurrency_limit = j["AccountLimit"].value("ConcurrentExecutions", int64_t{-1});
-  f.unreserved_concurrency = j["AccountLimit"].value("UnreservedConcurrentExecutions", int64_t{-1});
-}
-
-void ReadFunction(const std::string& body, DoctorFacts& f) {
-  auto j = nlohmann::json::parse(body, nullptr, false);
-  if (j.is_discarded() || !j.contains("Configuration") || !j["Configuration"].is_object()) {
-    f.function_status = Status::ProtocolError("lambda GetFunction: answer without Configuration");
-    return;
-  }
-  const auto& c = j["Configuration"];
-  f.memory_mb = c.value("MemorySize", int64_t{0});
-  f.timeout_s = c.value("Timeout", int64_t{0});
-  if (c.contains("Architectures") && c["Architectures"].is_array() && !c["Architectures"].empty() &&
-      c["Architectures"][0].is_string()) {
-    f.architecture = c["Architectures"][0].get<std::string>();
-  }
-  f.runtime = c.value("Runtime", "");
-  f.state = c.value("State", "");
-  f.last_update_status = c.value("LastUpdateStatus", "");
-  f.role_arn = c.value("Role", "");
-  if (j.contains("Concurrency") && j["Concurrency"].is_object() &&
-      j["Concurrency"].contains("ReservedConcurrentExecutions")) {
-    f.reserved_concurrency = j["Concurrency"]["ReservedConcurrentExecutions"].get<int64_t>();
-  }
+void ReadFunction(const aws::GetFunctionResult& fn, DoctorFacts& f) {
+  const aws::FunctionConfiguration& c = fn.configuration;
+  f.memory_mb = c.memory_mb;
+  f.timeout_s = c.timeout_seconds;
+  if (!c.architectures.empty()) f.architecture = c.architectures.front();
+  f.runtime = c.runtime;
+  f.state = c.state;
+  f.last_update_status = c.last_update_status;
+  f.role_arn = c.role;
+  if (fn.reserved_concurrency) f.reserved_concurrency = *fn.reserved_concurrency;
 }
 
 }  // namespace
 
 int DoctorMain(int argc, char** argv) {
   CLI::App app{
-      "Checks the AWS setup `parallelagram run --backend aws` needs: credentials, "
-      "region, endpoints (and where each came from), the caller's identity, the "
-      "account's Lambda concurrency and, with --function, the function and its role. "
-      "Exits 0 only when everything is in place.",
+      "Checks the AWS setup `parallelagram run --backend aws` needs and prints where the "
+      "credentials, region and each endpoint (s3, lambda, iam, sts) came from; never a secret.\n"
+      "Exit 0 means everything is in place: credentials resolve, a region is set, every "
+      "endpoint resolves, STS GetCallerIdentity accepts the credentials, Lambda "
+      "GetAccountSettings answers, and, with --function, the function exists, is State Active, "
+      "its last update did not fail and its reserved concurrency is not 0. Anything else is a "
+      "'problem:' line and exit 1. Pitfalls that do not stop a run are 'warning:' lines (exit "
+      "0): no reserved concurrency on the function, an account concurrency limit below -j, a "
+      "role that allows logs:CreateLogStream under --no-logs, a role whose policies cannot be "
+      "read.",
       argv[0]};
   DoctorFacts f;
   app.add_option("--function", f.function_name, "the Lambda function `run` will invoke");
@@ -163,26 +144,24 @@ int DoctorMain(int argc, char** argv) {
       f.caller_arn = id->arn;
 
       auto lambda_aws = client("lambda", aws::AwsProtocol::kRestJson);
-      aws::AwsRequest settings;
-      settings.operation = "GetAccountSettings";
-      settings.http.url = "/2016-08-19/account-settings/";
-      auto s = lambda_aws->SendAndWait(settings);
-      f.account_settings_status = s.status();
-      if (s.ok()) ReadAccountSettings(s->body, f);
+      aws::LambdaClient lambda(*lambda_aws);
+      auto settings = lambda.GetAccountSettingsAndWait();
+      f.account_settings_status = settings.status();
+      if (settings.ok()) {
+        f.concurrency_limit = settings->concurrent_executions;
+        f.unreserved_concurrency = settings->unreserved_concurrent_executions;
+      }
 
       if (!f.function_name.empty()) {
-        aws::AwsRequest get;
-        get.operation = "GetFunction";
-        get.http.url = "/2015-03-31/functions/" + aws::UriEncode(f.function_name, false);
-        auto fn = lambda_aws->SendAndWait(get);
+        auto fn = lambda.GetFunctionAndWait(f.function_name);
         f.function_status = fn.status();
-        if (fn.ok()) ReadFunction(fn->body, f);
+        if (fn.ok()) ReadFunction(*fn, f);
       }
       if (f.function_status.ok() && !f.role_arn.empty()) {
         std::string role = aws::RoleNameFromArn(f.role_arn);
         auto iam_aws = client("iam", aws::AwsProtocol::kQuery);
         aws::IamClient iam(*iam_aws);
-        auto docs = aws::AwaitAws<std::vector<std::string>>(
+        auto docs = aws::RunUntilDone<std::vector<std::string>>(
             loop, [&](auto d) { iam.GetRolePolicyDocuments(role, d); });
         f.role_status = docs.status();
         if (docs.ok()) {

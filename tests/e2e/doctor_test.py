@@ -98,7 +98,7 @@ def main():
             code = {"ZipFile": zip_with_bootstrap()}
             lam.create_function(FunctionName="pg-good", Runtime="provided.al2023",
                                 Role=quiet["Role"]["Arn"], Handler="x", Code=code,
-                                MemorySize=1769, Timeout=900, Architectures=["arm64"])
+                                MemorySize=1769, Timeout=900, Architectures=["x86_64"])
             lam.put_function_concurrency(FunctionName="pg-good", ReservedConcurrentExecutions=20)
             lam.create_function(FunctionName="pg-risky", Runtime="provided.al2023",
                                 Role=chatty["Role"]["Arn"], Handler="x", Code=code)
@@ -123,7 +123,7 @@ def main():
             check("endpoint iam:" in out and "endpoint sts:" in out, "iam and sts endpoints", out)
             check("user/pg-test" in out, "caller identity from STS", out)
             check("concurrency limit 50" in out, "account concurrency limit from Lambda", out)
-            check("1769 MB, timeout 900 s, arm64" in out, "function configuration", out)
+            check("1769 MB, timeout 900 s, x86_64" in out, "function configuration", out)
             check("reserved concurrency 20" in out, "function reserved concurrency", out)
             check("role/pg-quiet" in out and "does not allow logs:CreateLogStream" in out,
                   "role and its logs permission", out)
