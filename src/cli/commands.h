@@ -12,5 +12,6 @@ int JobsMain(int argc, char** argv);         // jobs_command.cc: list past jobs
 int ResultsMain(int argc, char** argv);      // jobs_command.cc: print/export a job's results
 int LocalLambdaMain(int argc, char** argv);  // local_lambda_command.cc: the local Lambda service
 int DoctorMain(int argc, char** argv);       // doctor_command.cc: AWS setup check
+int PackageMain(int argc, char** argv);      // package_command.cc: build the function zip
 
 }  // namespace parallelagram::cli

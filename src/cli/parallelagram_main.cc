@@ -19,6 +19,7 @@ constexpr Command kCommands[] = {
     {"results", parallelagram::cli::ResultsMain, "print or export a job's results"},
     {"local-lambda", parallelagram::cli::LocalLambdaMain, "serve the AWS Lambda API locally"},
     {"doctor", parallelagram::cli::DoctorMain, "check AWS credentials, region, endpoints and function"},
+    {"package", parallelagram::cli::PackageMain, "build the Lambda function zip (worker and its libraries)"},
 };
 
 void Usage(FILE* out) {

@@ -71,8 +71,16 @@ Result<std::string> MakeZip(const std::vector<ZipEntry>& entries) {
       if (idx < 0 && fs) zip_source_free(fs);
     }
     uint32_t type = (!e.name.empty() && e.name.back() == '/') ? S_IFDIR : S_IFREG;
-    if (idx < 0 || zip_file_set_external_attributes(za, static_cast<zip_uint64_t>(idx), 0,
-                                                    ZIP_OPSYS_UNIX, (type | e.mode) << 16) != 0) {
+    const auto uidx = static_cast<zip_uint64_t>(idx);
+    if (idx >= 0 && type == S_IFREG && !e.compress &&
+        zip_set_file_compression(za, uidx, ZIP_CM_STORE, 0) != 0) {
+      idx = -1;
+    }
+    if (idx >= 0 && zip_file_set_mtime(za, uidx, static_cast<time_t>(kZipEntryMtime), 0) != 0) {
+      idx = -1;
+    }
+    if (idx < 0 ||
+        zip_file_set_external_attributes(za, uidx, 0, ZIP_OPSYS_UNIX, (type | e.mode) << 16) != 0) {
       std::string msg = zip_strerror(za);
       zip_discard(za);
       zip_source_free(src);

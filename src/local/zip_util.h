@@ -11,12 +11,18 @@
 namespace parallelagram::local {
 
 struct ZipEntry {
-  std::string name;      // path inside the zip ("bootstrap", "lib/x.so"); "dir/" = directory
+  std::string name;  // path inside the zip ("bootstrap", "lib/x.so"); "dir/" = directory
   std::string content;
   uint32_t mode = 0644;  // Unix permission bits, stored in the external attributes
+  bool compress = true;  // deflate; false stores the bytes as they are (fast to unpack)
 };
 
-// The bytes of a zip holding `entries`. Errors: Internal (libzip failure).
+// Every entry gets this modification time (2000-01-01T00:00:00Z), so that the same entries
+// always give byte-identical zips (and the same Lambda CodeSha256).
+inline constexpr int64_t kZipEntryMtime = 946684800;
+
+// The bytes of a zip holding `entries`, in that order; deterministic. Errors: Internal (libzip
+// failure).
 Result<std::string> MakeZip(const std::vector<ZipEntry>& entries);
 
 struct UnpackedZip {

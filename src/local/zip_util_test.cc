@@ -1,0 +1,73 @@
+#include "local/zip_util.h"
+
+#include <gtest/gtest.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+namespace parallelagram::local {
+namespace {
+
+std::string TempDir() {
+  std::string tmpl = testing::TempDir() + "/zip-XXXXXX";
+  return mkdtemp(tmpl.data());
+}
+
+std::string ReadFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+TEST(ZipUtilTest, SameEntriesGiveIdenticalBytes) {
+  std::vector<ZipEntry> entries = {{"bootstrap", "#!/bin/sh\n", 0755},
+                                   {"lib/", "", 0755},
+                                   {"lib/libx.so.1", std::string(100000, 'x'), 0755, false}};
+  auto a = MakeZip(entries);
+  ASSERT_TRUE(a.ok()) << a.status().ToString();
+  sleep(1);  // a zip that recorded the current time would differ now
+  auto b = MakeZip(entries);
+  ASSERT_TRUE(b.ok());
+  EXPECT_EQ(*a, *b);
+}
+
+TEST(ZipUtilTest, StoredAndDeflatedEntriesRoundTripWithModes) {
+  std::string big(1 << 20, 'a');
+  auto stored = MakeZip({{"bootstrap", big, 0755, false}});
+  auto deflated = MakeZip({{"bootstrap", big, 0755, true}});
+  ASSERT_TRUE(stored.ok() && deflated.ok());
+  EXPECT_GT(stored->size(), big.size());         // stored as is
+  EXPECT_LT(deflated->size(), big.size() / 10);  // compressed
+  for (const std::string* zip : {&*stored, &*deflated}) {
+    std::string dir = TempDir();
+    auto unpacked = UnpackZip(*zip, dir);
+    ASSERT_TRUE(unpacked.ok()) << unpacked.status().ToString();
+    EXPECT_TRUE(unpacked->has_executable_bootstrap);
+    EXPECT_EQ(unpacked->unzipped_bytes, big.size());
+    EXPECT_EQ(ReadFile(dir + "/bootstrap"), big);
+    struct stat st {};
+    ASSERT_EQ(stat((dir + "/bootstrap").c_str(), &st), 0);
+    EXPECT_EQ(st.st_mode & 0777, 0755u);
+    std::filesystem::remove_all(dir);
+  }
+}
+
+TEST(ZipUtilTest, RejectsNonZipAndEscapingEntries) {
+  std::string dir = TempDir();
+  auto not_zip = UnpackZip("this is not a zip", dir);
+  EXPECT_EQ(not_zip.status().code(), StatusCode::kInvalidArgument);
+  auto escaping = MakeZip({{"../evil", "x", 0644}});
+  ASSERT_TRUE(escaping.ok());
+  auto r = UnpackZip(*escaping, dir);
+  EXPECT_EQ(r.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_FALSE(std::filesystem::exists(std::filesystem::path(dir).parent_path() / "evil"));
+  std::filesystem::remove_all(dir);
+}
+
+}  // namespace
+}  // namespace parallelagram::local
