@@ -53,8 +53,9 @@ Options
   --dry-run            print the tasks' command lines, run nothing
   --json               machine-readable events on stdout, one JSON object per line
                        (job, start, retry, finish with the task's output, halt, done)
-  --progress           progress lines on stderr even when it is not a terminal
-                       (on a terminal a status line is always shown unless -q)
+  --progress           when stderr is not a terminal, a progress line every second and
+                       a final one (default: a plain line every 5 s, so short jobs print
+                       none); on a terminal a live status line is always shown unless -q
   -q, --quiet          no progress, no warnings
   --shell              run COMMAND ARGS as one shell command line (pipes, >, $VAR, ...)
   --link               pair the sources (1st with 1st, ...) instead of all combinations

@@ -9,9 +9,11 @@
 #include <nlohmann/json.hpp>
 
 #include "common/base64.h"
+#include "driver/command_template.h"
 #include "driver/lambda_invoker.h"
 #include "http/http_client.h"
 #include "local/local_lambda.h"
+#include "local/zip_util.h"
 
 namespace parallelagram::driver {
 namespace {
@@ -69,7 +71,12 @@ Result<std::string> FindBootstrap() {
 
 Result<std::unique_ptr<Backend>> StartLocalBackend(EventLoop& loop, const BackendConfig& config) {
   PG_ASSIGN_OR_RETURN(std::string bootstrap, FindBootstrap());
-  PG_ASSIGN_OR_RETURN(std::string zip, local::MakeBootstrapZip(bootstrap));
+  // The package is a one-line launcher that execs the worker where it is: the embedded
+  // service runs on this machine, so shipping (zipping, base64-encoding, posting, unpacking)
+  // the multi-megabyte binary on every run is pure start-up cost.
+  std::string launcher =
+      "#!/bin/sh\nexec " + ShellQuote(fs::absolute(bootstrap).string()) + " \"$@\"\n";
+  PG_ASSIGN_OR_RETURN(std::string zip, local::MakeZip({{"bootstrap", launcher, 0755}}));
   local::LocalLambdaOptions lo;
   lo.concurrency = std::max(1, config.concurrency);
   lo.min_unreserved_concurrency = 0;

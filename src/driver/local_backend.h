@@ -1,5 +1,5 @@
 // The local backend: an embedded LocalLambda (concurrency = -j) running the real worker,
-// a function created from a zip of `bootstrap`, a LambdaInvoker on the driver's EventLoop,
+// a function whose package is a launcher script that execs `bootstrap` in place (no copy), a LambdaInvoker on the driver's EventLoop,
 // and a DirectoryObjectStore under STATE_ROOT/store.
 //
 // The worker binary is `bootstrap` next to the running parallelagram executable (found via

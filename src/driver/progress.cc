@@ -42,10 +42,11 @@ void Progress::Update(const ProgressCounts& c, int64_t elapsed_ms, bool force) {
     shown_ = true;
     return;
   }
-  if (!force && elapsed_ms - last_line_ms_ < 1000) return;
+  if (!force && elapsed_ms - last_line_ms_ < interval_ms_) return;
   if (text == last_) return;
   last_ = text;
   last_line_ms_ = elapsed_ms;
+  ++lines_;
   std::fprintf(out_, "parallelagram: %s\n", text.c_str());
   std::fflush(out_);
 }
@@ -65,7 +66,7 @@ void Progress::Redraw() {
 }
 
 void Progress::Finish(const ProgressCounts& c, int64_t elapsed_ms) {
-  if (mode_ == Mode::kOff) return;
+  if (mode_ == Mode::kOff || (mode_ == Mode::kLines && !eager_ && lines_ == 0)) return;
   std::string text = FormatProgress(c, elapsed_ms);
   if (mode_ == Mode::kTty) {
     std::fprintf(out_, "\r\033[K%s\n", text.c_str());

@@ -3,8 +3,11 @@
 // On a terminal (mode kTty) it keeps one line on stderr, redrawn in place:
 //   [ 412/3000] 2 running, 410 done, 3 failed, 1 retried | 180.2/s | ETA 14s
 // Task output written meanwhile goes through Clear()/Redraw() so lines never interleave.
-// In mode kLines (--progress when stderr is not a terminal) it prints the same text as plain
-// lines, at most one per `interval`. In mode kOff it prints nothing.
+// In mode kLines (stderr is not a terminal) it prints the same text as plain lines, at most
+// one per `line_interval_ms`. When `eager` (--progress) the first line comes at once and a
+// final line always ends the run; otherwise the first line waits a full interval and the
+// final line is printed only if a line was, so short jobs add nothing to stderr.
+// In mode kOff it prints nothing.
 // Not thread-safe; loop thread only.
 #pragma once
 
@@ -28,7 +31,12 @@ std::string FormatProgress(const ProgressCounts& c, int64_t elapsed_ms);
 class Progress {
  public:
   enum class Mode { kOff, kTty, kLines };
-  Progress(Mode mode, std::FILE* out) : mode_(mode), out_(out) {}
+  Progress(Mode mode, std::FILE* out, int64_t line_interval_ms = 1000, bool eager = true)
+      : mode_(mode),
+        out_(out),
+        interval_ms_(line_interval_ms),
+        eager_(eager),
+        last_line_ms_(eager ? -line_interval_ms : 0) {}
   Mode mode() const { return mode_; }
   // Shows the current state (rate-limited in kLines mode unless `force`).
   void Update(const ProgressCounts& c, int64_t elapsed_ms, bool force = false);
@@ -43,7 +51,10 @@ class Progress {
   std::FILE* out_;
   std::string last_;
   bool shown_ = false;
-  int64_t last_line_ms_ = -1000000;
+  int64_t interval_ms_;
+  bool eager_;
+  int64_t last_line_ms_;
+  int64_t lines_ = 0;  // plain lines printed
 };
 
 }  // namespace parallelagram::driver

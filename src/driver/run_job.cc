@@ -286,6 +286,9 @@ class Job : public Scheduler::Listener {
   bool halted_ = false;
 };
 
+// Without --progress, plain progress lines (stderr not a terminal) come this often.
+constexpr int64_t kQuietLineIntervalMs = 5000;
+
 int Usage(RunEnv& env, const Status& s) {
   std::fprintf(env.err, "parallelagram run: %s\n", s.message().c_str());
   return kExitUsage;
@@ -425,10 +428,11 @@ int RunJob(const RunOptions& o, RunEnv& env) {
     return Usage(env, st);
   }
 
+  // A live status line on a terminal; otherwise plain lines, every second with --progress,
+  // else every kQuietLineIntervalMs (so short jobs print none).
   Progress::Mode mode = Progress::Mode::kOff;
-  if (!o.quiet && env.err_is_tty) mode = Progress::Mode::kTty;
-  if (o.progress && !env.err_is_tty) mode = Progress::Mode::kLines;
-  Progress progress(mode, env.err);
+  if (!o.quiet) mode = env.err_is_tty ? Progress::Mode::kTty : Progress::Mode::kLines;
+  Progress progress(mode, env.err, o.progress ? 1000 : kQuietLineIntervalMs, o.progress);
 
   Job job(o, env, tmpl, tasks, job_id, state, backend, results.get(),
           joblog.is_open() ? &joblog : nullptr, progress);

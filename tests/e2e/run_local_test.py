@@ -138,7 +138,7 @@ class RunTest(unittest.TestCase):
         # Fails until its counter file (in a directory outside the scratch dir) reaches 3.
         counter = os.path.join(self.dir, "count")
         rc, out, err = self.run_pg("--job-id", "r", "--retries", "3", "--shell", "--",
-                                   "echo x >> %s; [ $(wc -l < %s) -ge 3 ]" % (counter, counter), ":::", "a")
+                                   "echo x >> %s; [ $(wc -l < %s) -ge {} ]" % (counter, counter), ":::", "3")
         self.assertEqual(rc, 0, err)
         self.assertEqual(open(counter).read().count("x"), 3)
         self.assertEqual(self.manifest("r")[0]["attempts"], 3)
@@ -159,7 +159,7 @@ class RunTest(unittest.TestCase):
         self.assertEqual((rc, out), (0, b"\x00\x01\xffz"), err)
         size = 12 * 1024 * 1024
         rc, out, err = self.run_pg("--job-id", "big", "--results", "res", "--shell", "--",
-                                   "yes 0123456789abcde | head -c %d" % size, ":::", "x", timeout=300)
+                                   "yes 0123456789abcde | head -c {}", ":::", str(size), timeout=300)
         self.assertEqual(rc, 0, err)
         self.assertEqual(len(out), size)
         self.assertEqual(hashlib.sha256(out).hexdigest(),
