@@ -111,7 +111,9 @@ int main(int argc, char** argv) {
   }
   std::sort(ms.begin(), ms.end());
   auto at = [&](double q) { return ms[static_cast<size_t>(q * (ms.size() - 1))]; };
-  std::printf("exec to first /next over %d runs of %s: min %.2f ms, median %.2f ms, p90 %.2f ms, max %.2f ms\n",
-              runs, cmd[0].c_str(), ms.front(), at(0.5), at(0.9), ms.back());
+  std::printf(
+      "exec to first /next over %d runs of %s: min %.2f ms, median %.2f ms, p90 %.2f ms, max %.2f "
+      "ms\n",
+      runs, cmd[0].c_str(), ms.front(), at(0.5), at(0.9), ms.back());
   return 0;
 }

@@ -41,11 +41,11 @@ TEST(Base64Test, AgreesWithOpenSslAndRoundTrips) {
 }
 
 TEST(Base64Test, RejectsInvalidText) {
-  EXPECT_FALSE(Base64Decode("Zm9"));         // not a multiple of 4
-  EXPECT_FALSE(Base64Decode("Zm9v!A=="));    // bad character
-  EXPECT_FALSE(Base64Decode("Z===" ));       // too much padding
-  EXPECT_FALSE(Base64Decode("Zg==Zm9v"));    // padding in the middle
-  EXPECT_FALSE(Base64Decode("Zm=v"));        // padding before data
+  EXPECT_FALSE(Base64Decode("Zm9"));       // not a multiple of 4
+  EXPECT_FALSE(Base64Decode("Zm9v!A=="));  // bad character
+  EXPECT_FALSE(Base64Decode("Z==="));      // too much padding
+  EXPECT_FALSE(Base64Decode("Zg==Zm9v"));  // padding in the middle
+  EXPECT_FALSE(Base64Decode("Zm=v"));      // padding before data
 }
 
 }  // namespace

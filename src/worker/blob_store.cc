@@ -23,7 +23,8 @@ Status EnsureParent(const std::string& path) {
   fs::path parent = fs::path(path).parent_path();
   if (parent.empty()) return Status::Ok();
   fs::create_directories(parent, ec);
-  if (ec) return Status::IoError("cannot create directory " + parent.string() + ": " + ec.message());
+  if (ec)
+    return Status::IoError("cannot create directory " + parent.string() + ": " + ec.message());
   return Status::Ok();
 }
 
@@ -43,7 +44,8 @@ Result<std::string> FileUriPath(const std::string& uri) {
   std::string rest = uri.substr(kPrefix.size());
   if (rest.compare(0, 9, "localhost") == 0) rest = rest.substr(9);
   if (rest.empty() || rest[0] != '/') {
-    return Status::InvalidArgument("file URI must hold an absolute path (file:///dir/file): " + uri);
+    return Status::InvalidArgument("file URI must hold an absolute path (file:///dir/file): " +
+                                   uri);
   }
   return rest;
 }

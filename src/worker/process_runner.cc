@@ -6,9 +6,9 @@
 #include <signal.h>
 #include <spawn.h>
 #include <string.h>
-#include <sys/syscall.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -131,7 +131,8 @@ std::optional<std::string> FindInPath(const std::string& argv0, const std::strin
     if (dir.empty()) dir = ".";
     std::string cand = dir + "/" + argv0;
     struct stat st;
-    if (::stat(cand.c_str(), &st) == 0 && S_ISREG(st.st_mode) && ::access(cand.c_str(), X_OK) == 0) {
+    if (::stat(cand.c_str(), &st) == 0 && S_ISREG(st.st_mode) &&
+        ::access(cand.c_str(), X_OK) == 0) {
       return cand;
     }
     if (end == std::string::npos) break;
@@ -199,8 +200,8 @@ Result<ProcessOutcome> PosixProcessRunner::Run(const ProcessSpec& spec) {
   posix_spawnattr_setsigmask(&attr, &none);
   posix_spawnattr_setsigdefault(&attr, &defaults);
   posix_spawnattr_setpgroup(&attr, 0);
-  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK |
-                                      POSIX_SPAWN_SETSIGDEF);
+  posix_spawnattr_setflags(&attr,
+                           POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
   pid_t pid = -1;
   int rc = ::posix_spawn(&pid, program.c_str(), &fa, &attr, argv_c.data(), envp_c.data());
   posix_spawn_file_actions_destroy(&fa);
@@ -224,7 +225,8 @@ Result<ProcessOutcome> PosixProcessRunner::Run(const ProcessSpec& spec) {
   }
   out.started = true;
 
-  Fd pidfd(static_cast<int>(::syscall(SYS_pidfd_open, pid, 0)));  // -1 on old kernels: we poll instead
+  Fd pidfd(
+      static_cast<int>(::syscall(SYS_pidfd_open, pid, 0)));  // -1 on old kernels: we poll instead
   SetNonBlocking(in_w.get());
   SetNonBlocking(out_r.get());
   SetNonBlocking(err_r.get());
@@ -235,7 +237,7 @@ Result<ProcessOutcome> PosixProcessRunner::Run(const ProcessSpec& spec) {
   Capture cerr_cap{&out.stderr_data, &out.stderr_truncated, &out.stderr_bytes, limit};
   size_t stdin_off = 0;
   const int64_t deadline = spec.timeout_ms > 0 ? t0 + spec.timeout_ms * 1000 : INT64_MAX;
-  bool exited = false;     // the main process is a zombie (or reaped)
+  bool exited = false;      // the main process is a zombie (or reaped)
   int64_t drain_until = 0;  // after exit: stop waiting for EOF at this time
 
   for (;;) {
@@ -260,11 +262,24 @@ Result<ProcessOutcome> PosixProcessRunner::Run(const ProcessSpec& spec) {
     pollfd fds[4];
     int n = 0;
     int i_out = -1, i_err = -1, i_in = -1, i_pid = -1;
-    if (out_r.get() >= 0) { fds[n] = {out_r.get(), POLLIN, 0}; i_out = n++; }
-    if (err_r.get() >= 0) { fds[n] = {err_r.get(), POLLIN, 0}; i_err = n++; }
-    if (in_w.get() >= 0) { fds[n] = {in_w.get(), POLLOUT, 0}; i_in = n++; }
-    if (!exited && pidfd.get() >= 0) { fds[n] = {pidfd.get(), POLLIN, 0}; i_pid = n++; }
-    int64_t wait_us = exited ? drain_until - now : (out.timed_out ? kPollTickMs * 1000 : deadline - now);
+    if (out_r.get() >= 0) {
+      fds[n] = {out_r.get(), POLLIN, 0};
+      i_out = n++;
+    }
+    if (err_r.get() >= 0) {
+      fds[n] = {err_r.get(), POLLIN, 0};
+      i_err = n++;
+    }
+    if (in_w.get() >= 0) {
+      fds[n] = {in_w.get(), POLLOUT, 0};
+      i_in = n++;
+    }
+    if (!exited && pidfd.get() >= 0) {
+      fds[n] = {pidfd.get(), POLLIN, 0};
+      i_pid = n++;
+    }
+    int64_t wait_us =
+        exited ? drain_until - now : (out.timed_out ? kPollTickMs * 1000 : deadline - now);
     if (!exited && pidfd.get() < 0) wait_us = std::min<int64_t>(wait_us, kPollTickMs * 1000);
     int wait_ms = static_cast<int>(std::clamp<int64_t>((wait_us + 999) / 1000, 0, 60'000));
     int pr = ::poll(fds, static_cast<nfds_t>(n), wait_ms);

@@ -76,7 +76,8 @@ TEST_F(ProcessRunnerTest, TimeoutKillsTheWholeGroupIncludingGrandchildren) {
   std::ifstream in(pidfile);
   pid_t grandchild = 0;
   ASSERT_TRUE(in >> grandchild) << "the grandchild did not start";
-  for (int i = 0; i < 100 && Alive(grandchild); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  for (int i = 0; i < 100 && Alive(grandchild); ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
   EXPECT_FALSE(Alive(grandchild)) << "grandchild " << grandchild << " survived the timeout";
 }
 
@@ -90,7 +91,8 @@ TEST_F(ProcessRunnerTest, LeftoverBackgroundProcessDoesNotHoldTheTask) {
   std::ifstream in(pidfile);
   pid_t bg = 0;
   ASSERT_TRUE(in >> bg);
-  for (int i = 0; i < 100 && Alive(bg); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  for (int i = 0; i < 100 && Alive(bg); ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
   EXPECT_FALSE(Alive(bg));
 }
 
@@ -107,7 +109,9 @@ TEST_F(ProcessRunnerTest, TruncatesAndCountsOutput) {
 
 TEST_F(ProcessRunnerTest, BinaryOutputIsExact) {
   auto o = Run({.argv = {"printf", "\\000\\377\\001a"}});
-  EXPECT_EQ(o.stdout_data, std::string("\0\xff\x01" "a", 4));
+  EXPECT_EQ(o.stdout_data, std::string("\0\xff\x01"
+                                       "a",
+                                       4));
 }
 
 TEST_F(ProcessRunnerTest, StdinLargerThanAPipeIsFedAndClosed) {
@@ -126,7 +130,8 @@ TEST_F(ProcessRunnerTest, ChildIgnoringStdinDoesNotHang) {
 
 TEST_F(ProcessRunnerTest, EnvironmentAndPath) {
   ::setenv("PG_RUNNER_INHERITED", "yes", 1);
-  auto o = Run({.argv = {"sh", "-c", "echo $FOO $PG_RUNNER_INHERITED"}, .env = {{"FOO", "bar baz"}}});
+  auto o =
+      Run({.argv = {"sh", "-c", "echo $FOO $PG_RUNNER_INHERITED"}, .env = {{"FOO", "bar baz"}}});
   EXPECT_EQ(o.stdout_data, "bar baz yes\n");
   // The event's PATH is where a bare program name is looked up.
   std::string bin = dir_ + "/bin";

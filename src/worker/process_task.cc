@@ -28,14 +28,16 @@ void RemoveTree(const std::string& dir) {
   std::error_code ec;
   fs::remove_all(dir, ec);
   if (!ec) return;
-  for (auto it = fs::recursive_directory_iterator(
-           dir, fs::directory_options::skip_permission_denied, ec);
+  for (auto it =
+           fs::recursive_directory_iterator(dir, fs::directory_options::skip_permission_denied, ec);
        !ec && it != fs::recursive_directory_iterator(); it.increment(ec)) {
     if (it->is_directory(ec)) ::chmod(it->path().c_str(), 0700);
   }
   ::chmod(dir.c_str(), 0700);
   fs::remove_all(dir, ec);
-  if (ec) std::fprintf(stderr, "parallelagram worker: cannot remove %s: %s\n", dir.c_str(), ec.message().c_str());
+  if (ec)
+    std::fprintf(stderr, "parallelagram worker: cannot remove %s: %s\n", dir.c_str(),
+                 ec.message().c_str());
 }
 
 int64_t RoundMs(int64_t us) { return (us + 500) / 1000; }
@@ -73,16 +75,19 @@ Status ProcessTaskHandler::Init(const InvocationContext& env) {
 
 Result<TaskResult> ProcessTaskHandler::Run(const TaskEvent& e, const InvocationContext& ctx) {
   if (e.argv.empty() || e.argv[0].empty()) {
-    return Status::InvalidArgument("the task event has no program: 'argv' must start with a non-empty string");
+    return Status::InvalidArgument(
+        "the task event has no program: 'argv' must start with a non-empty string");
   }
   if (!e.cwd.empty()) PG_RETURN_IF_ERROR(CheckRelativePath(e.cwd, "cwd"));
   for (const auto& f : e.files) PG_RETURN_IF_ERROR(CheckRelativePath(f.path, "files[].path"));
   for (const auto& p : e.returns) PG_RETURN_IF_ERROR(CheckRelativePath(p, "returns[]"));
   if (!e.returns.empty() && e.output_uri.empty()) {
-    return Status::InvalidArgument("the event lists 'returns' but no 'output_uri' to store them at");
+    return Status::InvalidArgument(
+        "the event lists 'returns' but no 'output_uri' to store them at");
   }
   if (e.timeout_ms < 0) return Status::InvalidArgument("'timeout_ms' must not be negative");
-  if (e.max_output_bytes < 0) return Status::InvalidArgument("'max_output_bytes' must not be negative");
+  if (e.max_output_bytes < 0)
+    return Status::InvalidArgument("'max_output_bytes' must not be negative");
   for (const auto& [k, v] : e.env) {
     if (k.empty() || k.find('=') != std::string::npos || k.find('\0') != std::string::npos ||
         v.find('\0') != std::string::npos) {
@@ -90,7 +95,8 @@ Result<TaskResult> ProcessTaskHandler::Run(const TaskEvent& e, const InvocationC
     }
   }
   for (const auto& a : e.argv) {
-    if (a.find('\0') != std::string::npos) return Status::InvalidArgument("an argv string holds a NUL byte");
+    if (a.find('\0') != std::string::npos)
+      return Status::InvalidArgument("an argv string holds a NUL byte");
   }
   if (!stager_) stager_ = std::make_unique<Stager>(blobs_, ctx.tmp_dir + "/pg-cache");
 
@@ -128,7 +134,9 @@ void ProcessTaskHandler::RunInScratch(const TaskEvent& e, const InvocationContex
   const bool deadline_bound = timeout > 0 && (e.timeout_ms <= 0 || timeout < e.timeout_ms);
   if (timeout < 0) {
     r.outcome = Outcome::kTimedOut;
-    r.error = "not started: the invocation deadline leaves no time to run and report; raise the function timeout";
+    r.error =
+        "not started: the invocation deadline leaves no time to run and report; raise the function "
+        "timeout";
     return;
   }
   spec.timeout_ms = timeout;
@@ -169,7 +177,8 @@ void ProcessTaskHandler::RunInScratch(const TaskEvent& e, const InvocationContex
     if (*o.exit_code != 0) r.error = "exited with status " + std::to_string(*o.exit_code);
   } else if (o.signal) {
     bool near_limit = ctx.memory_limit_mb > 0 &&
-                      static_cast<double>(o.max_rss_kb) >= kOomRssShare * 1024.0 * static_cast<double>(ctx.memory_limit_mb);
+                      static_cast<double>(o.max_rss_kb) >=
+                          kOomRssShare * 1024.0 * static_cast<double>(ctx.memory_limit_mb);
     if (*o.signal == SIGKILL && near_limit) {
       r.outcome = Outcome::kOutOfMemory;
       r.error = "killed by SIGKILL with peak RSS " + std::to_string(o.max_rss_kb / 1024) +

@@ -16,13 +16,13 @@ namespace fs = std::filesystem;
 
 TEST(TaskTimeoutTest, PlacesTheTimeoutBeforeTheDeadline) {
   const int64_t now = 1'700'000'000'000;
-  EXPECT_EQ(TaskTimeoutMs(0, 0, now), 0);                       // no limit at all
-  EXPECT_EQ(TaskTimeoutMs(5000, 0, now), 5000);                 // only the task's
-  EXPECT_EQ(TaskTimeoutMs(0, now + 10'000, now), 9000);         // 10% margin
-  EXPECT_EQ(TaskTimeoutMs(3000, now + 10'000, now), 3000);      // the task's is shorter
-  EXPECT_EQ(TaskTimeoutMs(0, now + 1000, now), 800);            // margin at least 200 ms
-  EXPECT_EQ(TaskTimeoutMs(0, now + 900'000, now), 898'000);     // margin at most 2 s
-  EXPECT_LT(TaskTimeoutMs(0, now + 150, now), 0);               // no time left
+  EXPECT_EQ(TaskTimeoutMs(0, 0, now), 0);                    // no limit at all
+  EXPECT_EQ(TaskTimeoutMs(5000, 0, now), 5000);              // only the task's
+  EXPECT_EQ(TaskTimeoutMs(0, now + 10'000, now), 9000);      // 10% margin
+  EXPECT_EQ(TaskTimeoutMs(3000, now + 10'000, now), 3000);   // the task's is shorter
+  EXPECT_EQ(TaskTimeoutMs(0, now + 1000, now), 800);         // margin at least 200 ms
+  EXPECT_EQ(TaskTimeoutMs(0, now + 900'000, now), 898'000);  // margin at most 2 s
+  EXPECT_LT(TaskTimeoutMs(0, now + 150, now), 0);            // no time left
   EXPECT_LT(TaskTimeoutMs(1000, now - 5, now), 0);
   EXPECT_EQ(DeadlineMarginMs(50'000), 2000);
   EXPECT_EQ(DeadlineMarginMs(5'000), 500);

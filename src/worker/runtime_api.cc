@@ -1,5 +1,7 @@
 #include "worker/runtime_api.h"
 
+#include <fcntl.h>
+
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
@@ -7,12 +9,9 @@
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/string_body.hpp>
 #include <boost/beast/http/write.hpp>
-#include <nlohmann/json.hpp>
-
-#include <fcntl.h>
-
 #include <charconv>
 #include <chrono>
+#include <nlohmann/json.hpp>
 #include <thread>
 
 namespace parallelagram {
@@ -34,7 +33,8 @@ constexpr char kUserAgent[] = "parallelagram-worker/1";
 }  // namespace
 
 std::string RuntimeErrorBody(const std::string& type, const std::string& message) {
-  nlohmann::json j = {{"errorType", type}, {"errorMessage", message}, {"stackTrace", nlohmann::json::array()}};
+  nlohmann::json j = {
+      {"errorType", type}, {"errorMessage", message}, {"stackTrace", nlohmann::json::array()}};
   return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
@@ -55,7 +55,8 @@ struct BeastRuntimeApi::Impl {
       host = host_port.substr(0, colon);
       port = host_port.substr(colon + 1);
     }
-    if (host.size() >= 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
+    if (host.size() >= 2 && host.front() == '[' && host.back() == ']')
+      host = host.substr(1, host.size() - 2);
   }
 
   void Close() {
@@ -111,7 +112,8 @@ struct BeastRuntimeApi::Impl {
       if (!res.keep_alive()) Close();
       return res;
     }
-    return Status::Unavailable("cannot reach the Lambda Runtime API at " + host_port + ": " + ec.message());
+    return Status::Unavailable("cannot reach the Lambda Runtime API at " + host_port + ": " +
+                               ec.message());
   }
 
   http::request<http::string_body> MakeRequest(http::verb verb, const std::string& target) {
@@ -132,8 +134,8 @@ struct BeastRuntimeApi::Impl {
     unsigned code = res.result_int();
     if (code < 200 || code >= 300) {
       std::string snippet = res.body().substr(0, 200);
-      return Status::ProtocolError("the Runtime API answered " + std::to_string(code) + " to POST " +
-                                   target + ": " + snippet);
+      return Status::ProtocolError("the Runtime API answered " + std::to_string(code) +
+                                   " to POST " + target + ": " + snippet);
     }
     return Status::Ok();
   }
@@ -156,7 +158,8 @@ Result<NextInvocation> BeastRuntimeApi::Next() {
   auto deadline = res[kHeaderDeadlineMs];
   int64_t d = 0;
   auto [p, err] = std::from_chars(deadline.data(), deadline.data() + deadline.size(), d);
-  if (err == std::errc() && p == deadline.data() + deadline.size() && d > 0) inv.deadline_epoch_ms = d;
+  if (err == std::errc() && p == deadline.data() + deadline.size() && d > 0)
+    inv.deadline_epoch_ms = d;
   inv.invoked_function_arn = std::string(res[kHeaderFunctionArn]);
   inv.trace_id = std::string(res[kHeaderTraceId]);
   inv.body = std::move(res.body());

@@ -29,28 +29,33 @@ bool IsHexSha256(const std::string& s) {
 Status CheckRelativePath(const std::string& rel, const std::string& what) {
   if (rel.empty()) return Status::InvalidArgument(what + " is empty");
   if (rel[0] == '/') {
-    return Status::InvalidArgument(what + " '" + rel + "' must be relative to the scratch directory");
+    return Status::InvalidArgument(what + " '" + rel +
+                                   "' must be relative to the scratch directory");
   }
   size_t start = 0;
   for (;;) {
     size_t end = rel.find('/', start);
     std::string part = rel.substr(start, end == std::string::npos ? end : end - start);
     if (part == ".." || part == ".") {
-      return Status::InvalidArgument(what + " '" + rel + "' must not contain '.' or '..' components");
+      return Status::InvalidArgument(what + " '" + rel +
+                                     "' must not contain '.' or '..' components");
     }
     if (end == std::string::npos) break;
     start = end + 1;
   }
-  if (rel.find('\0') != std::string::npos) return Status::InvalidArgument(what + " holds a NUL byte");
+  if (rel.find('\0') != std::string::npos)
+    return Status::InvalidArgument(what + " holds a NUL byte");
   return Status::Ok();
 }
 
-Stager::Stager(Blobs* blobs, std::string cache_dir) : blobs_(blobs), cache_dir_(std::move(cache_dir)) {}
+Stager::Stager(Blobs* blobs, std::string cache_dir)
+    : blobs_(blobs), cache_dir_(std::move(cache_dir)) {}
 
 Status Stager::FetchVerified(const StagedFile& f, const std::string& dest) {
   PG_RETURN_IF_ERROR(blobs_->Fetch(f.uri, dest));
   struct stat st;
-  if (::stat(dest.c_str(), &st) != 0) return Status::IoError("fetched " + f.uri + " but cannot stat it");
+  if (::stat(dest.c_str(), &st) != 0)
+    return Status::IoError("fetched " + f.uri + " but cannot stat it");
   if (f.size != 0 && static_cast<uint64_t>(st.st_size) != f.size) {
     ::unlink(dest.c_str());
     return Status::InvalidArgument(f.uri + " has " + std::to_string(st.st_size) +
@@ -61,8 +66,8 @@ Status Stager::FetchVerified(const StagedFile& f, const std::string& dest) {
     PG_ASSIGN_OR_RETURN(std::string got, Sha256LiteFile(dest));
     if (got != f.sha256) {
       ::unlink(dest.c_str());
-      return Status::InvalidArgument(f.uri + " has sha256 " + got + ", the event says " +
-                                     f.sha256 + ": restage the input");
+      return Status::InvalidArgument(f.uri + " has sha256 " + got + ", the event says " + f.sha256 +
+                                     ": restage the input");
     }
   }
   return Status::Ok();
@@ -79,7 +84,8 @@ Status Stager::StageCached(const StagedFile& f, const std::string& dest) {
   if (!fresh) {
     std::error_code ec;
     fs::create_directories(cache_dir_, ec);
-    if (ec) return Status::IoError("cannot create cache directory " + cache_dir_ + ": " + ec.message());
+    if (ec)
+      return Status::IoError("cannot create cache directory " + cache_dir_ + ": " + ec.message());
     PG_RETURN_IF_ERROR(FetchVerified(f, cached));
     ::chmod(cached.c_str(), f.executable ? 0555 : 0444);
     if (::stat(cached.c_str(), &st) != 0) return Status::IoError("cannot stat " + cached);
@@ -97,12 +103,15 @@ Status Stager::StageInputs(const std::vector<StagedFile>& files, const std::stri
     PG_RETURN_IF_ERROR(CheckRelativePath(f.path, "files[].path"));
     if (f.uri.empty()) return Status::InvalidArgument("input '" + f.path + "' has no uri");
     if (!f.sha256.empty() && !IsHexSha256(f.sha256)) {
-      return Status::InvalidArgument("input '" + f.path + "' has a malformed sha256 (want 64 lower-case hex digits)");
+      return Status::InvalidArgument("input '" + f.path +
+                                     "' has a malformed sha256 (want 64 lower-case hex digits)");
     }
     std::string dest = scratch + "/" + f.path;
     std::error_code ec;
     fs::create_directories(fs::path(dest).parent_path(), ec);
-    if (ec) return Status::IoError("cannot create the directory for input '" + f.path + "': " + ec.message());
+    if (ec)
+      return Status::IoError("cannot create the directory for input '" + f.path +
+                             "': " + ec.message());
     fs::remove(dest, ec);
     Status s;
     if (f.cache && !f.sha256.empty()) {

@@ -44,8 +44,10 @@ class StagingTest : public ::testing::Test {
 
   StagedFile Source(const std::string& name, const std::string& data) {
     WriteAll(tmp_ + "/src/" + name, data);
-    return StagedFile{.path = name, .uri = "file://" + tmp_ + "/src/" + name,
-                      .sha256 = Sha256Hex(data), .size = data.size()};
+    return StagedFile{.path = name,
+                      .uri = "file://" + tmp_ + "/src/" + name,
+                      .sha256 = Sha256Hex(data),
+                      .size = data.size()};
   }
 
   std::string tmp_, scratch_;
@@ -147,7 +149,8 @@ TEST_F(StagingTest, BasefilesAreFetchedOncePerEnvironmentAndLinked) {
 TEST_F(StagingTest, StoresReturnedFilesUnderTheOutputPrefix) {
   WriteAll(scratch_ + "/out/a.bin", std::string("\0\1\2", 3));
   fs::create_directories(scratch_ + "/a-dir");
-  auto r = stager_->StoreReturns({"out/a.bin", "nope.txt", "a-dir"}, scratch_, "file://" + tmp_ + "/results/t7");
+  auto r = stager_->StoreReturns({"out/a.bin", "nope.txt", "a-dir"}, scratch_,
+                                 "file://" + tmp_ + "/results/t7");
   ASSERT_TRUE(r.ok()) << r.status().ToString();
   ASSERT_EQ(r->size(), 3u);
   const ReturnedFile& a = (*r)[0];

@@ -71,7 +71,8 @@ std::string FitResultJson(TaskResult& r, size_t limit) {
     (&big == &r.stdout_data ? r.stdout_truncated : r.stderr_truncated) = true;
     // Encoded bytes per raw byte of this stream (JSON escapes, or base64), to cut enough
     // raw bytes in one step without cutting much more than needed.
-    double enc = IsValidUtf8(big) ? static_cast<double>(Dump(json(big)).size()) : big.size() * 4.0 / 3;
+    double enc =
+        IsValidUtf8(big) ? static_cast<double>(Dump(json(big)).size()) : big.size() * 4.0 / 3;
     double ratio = std::max(1.0, enc / static_cast<double>(big.size()));
     size_t cut = static_cast<size_t>(static_cast<double>(out.size() - limit + 64) / ratio) + 1;
     CutTo(big, big.size() > cut ? big.size() - cut : 0);
@@ -86,8 +87,9 @@ Reply Dispatch(TaskRegistry& registry, Blobs& blobs, std::string_view event_body
   try {
     j = json::parse(event_body);
   } catch (const json::parse_error& e) {
-    return Error(kErrInvalidTaskEvent, "the task event is not valid JSON (error at byte " +
-                                           std::to_string(e.byte) + "); send a JSON object such as {\"argv\":[\"echo\",\"hi\"]}");
+    return Error(kErrInvalidTaskEvent,
+                 "the task event is not valid JSON (error at byte " + std::to_string(e.byte) +
+                     "); send a JSON object such as {\"argv\":[\"echo\",\"hi\"]}");
   }
   auto event = TaskEventFromJson(j);
   if (!event.ok()) return Error(kErrInvalidTaskEvent, event.status().message());
@@ -102,7 +104,8 @@ Reply Dispatch(TaskRegistry& registry, Blobs& blobs, std::string_view event_body
   } catch (const std::exception& e) {
     return Error(kErrHandlerError, "the '" + event->kind + "' handler threw: " + e.what());
   } catch (...) {
-    return Error(kErrHandlerError, "the '" + event->kind + "' handler threw a non-standard exception");
+    return Error(kErrHandlerError,
+                 "the '" + event->kind + "' handler threw a non-standard exception");
   }
   if (!result.ok()) {
     const Status& s = result.status();
@@ -117,7 +120,8 @@ Reply Dispatch(TaskRegistry& registry, Blobs& blobs, std::string_view event_body
   if (!event->result_uri.empty()) {
     Status s = blobs.PutBytes(Dump(TaskResultToJson(r)), event->result_uri);
     if (!s.ok()) {
-      return Error(kErrResultStore, "cannot store the result at " + event->result_uri + ": " + s.message());
+      return Error(kErrResultStore,
+                   "cannot store the result at " + event->result_uri + ": " + s.message());
     }
   }
   return Reply{false, "", FitResultJson(r, kMaxResponseBytes)};

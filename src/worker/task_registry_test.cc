@@ -145,7 +145,9 @@ TEST(FitResultJsonTest, CutsOutputToFitTheResponseLimit) {
 class FailingInit : public TaskHandler {
  public:
   Status Init(const InvocationContext&) override { return Status::IoError("no scratch space"); }
-  Result<TaskResult> Run(const TaskEvent&, const InvocationContext&) override { return TaskResult{}; }
+  Result<TaskResult> Run(const TaskEvent&, const InvocationContext&) override {
+    return TaskResult{};
+  }
 };
 
 TEST(TaskRegistryTest, InitFailureNamesTheKind) {

@@ -29,7 +29,8 @@ int ServeInvocations(RuntimeApi& api, TaskRegistry& registry, Blobs& blobs,
       return 1;
     }
     if (next->request_id.empty()) {
-      std::fprintf(stderr, "parallelagram worker: invocation without %s; skipped\n", kHeaderRequestId);
+      std::fprintf(stderr, "parallelagram worker: invocation without %s; skipped\n",
+                   kHeaderRequestId);
       continue;
     }
     InvocationContext ctx = env;

@@ -30,7 +30,8 @@ class ScriptedRuntimeApi : public RuntimeApi {
     posts.push_back({id, "response", "", body});
     return refuse_posts ? Status::ProtocolError("413") : Status::Ok();
   }
-  Status PostError(const std::string& id, const std::string& type, const std::string& msg) override {
+  Status PostError(const std::string& id, const std::string& type,
+                   const std::string& msg) override {
     posts.push_back({id, "error", type, msg});
     return Status::Ok();
   }

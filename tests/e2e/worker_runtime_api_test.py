@@ -143,6 +143,7 @@ class WorkerServesEvents(unittest.TestCase):
         post = self.invoke(body, **kw)
         self.assertTrue(post["path"].endswith("/response"), post)
         self.assertNotIn("Lambda-Runtime-Function-Error-Type", post["headers"])
+        self.assertEqual(post["headers"].get("Content-Type"), "application/json")
         return json.loads(post["body"])
 
     def error(self, body, want_type):
