@@ -7,15 +7,20 @@ Measures, on one keep-alive HTTP connection (http.client, sequential calls):
                service's posix_spawn of `bootstrap` to its first GET /runtime/invocation/next
                (the function's configuration is updated between samples to force a new one)
   dryrun       a DryRun invoke: HTTP + routing + lookup, no environment (the client baseline)
-  roundtrip    worker, {"kind":"bench-noop"}: the worker parses the event and answers at once
+  roundtrip    worker, {"kind":"noop"}: the worker parses the event and answers at once
                (an unknown kind -> POST /error), no process spawned: the pure service+worker
                round trip
   true         worker, {"argv":["true"]}: a real process task
   ric          aws-lambda-ric + `async () => ({})`
 "service+worker time per invoke" = median(invoke) - median(dryrun).
 
+  exec cold    build/worker_cold_start_bench: exec of the runtime to its first GET /next on a
+               bare socket (no service), for the worker and for aws-lambda-ric
+Prints the JSON of every measure, then a table of ours vs aws-lambda-ric with ratios and
+the targets (cold start < 5 ms; < 300 us service+worker per no-op invoke).
+
 Usage: bench/local_lambda_bench.py [--bin build/parallelagram] [--bootstrap build/bootstrap]
-       [-n 2000] [--cold 20]
+       [-n 2000] [--cold 20]   (bench/run_worker_bench.sh builds and runs it)
 """
 import argparse
 import base64
@@ -88,13 +93,55 @@ def cold_starts(cl, name, samples):
         s, _, b = cl.call("PUT", "/2015-03-31/functions/%s/configuration" % name,
                           json.dumps({"Description": "sample %d" % i}).encode())
         assert s == 200, b
-        s, h, b = cl.invoke(name, b'{"kind":"bench-noop"}' if name == "worker" else b"{}",
+        s, h, b = cl.invoke(name, b'{"kind":"noop"}' if name == "worker" else b"{}",
                             tail=True)
         log = base64.b64decode(h["X-Amz-Log-Result"]).decode()
         m = re.search(r"Init Duration: ([0-9.]+) ms", log)
         assert m, log
         out.append(float(m.group(1)) * 1000)
     return out
+
+
+def exec_cold_start(bench, cmd, runs, cwd=None, env=None):
+    """Median ms from worker_cold_start_bench's line for `cmd` (None: build/bootstrap)."""
+    out = subprocess.run([bench, "--runs", str(runs)] + (cmd or []), cwd=cwd, env=env,
+                         check=True, capture_output=True, text=True).stdout
+    m = re.search(r"min ([0-9.]+) ms, median ([0-9.]+) ms", out)
+    assert m, out
+    return {"min_ms": float(m.group(1)), "median_ms": float(m.group(2)), "n": runs}
+
+
+def ratio(a, b):
+    return "%.2fx" % (a / b) if b else "-"
+
+
+def report(res, have_ric):
+    """The table: ours vs aws-lambda-ric, ratios, targets."""
+    rows = []
+    ec = res["exec_cold_worker"]["median_ms"]
+    ecr = res.get("exec_cold_ric", {}).get("median_ms")
+    rows.append(("cold start, exec -> first /next (median ms)", "%.2f" % ec,
+                 "%.2f" % ecr if ecr else "-", ratio(ec, ecr) if ecr else "-",
+                 "< 5 ms: %s" % ("met" if ec < 5 else "NOT met")))
+    ic = res["cold_start_worker"]["median_us"] / 1000
+    icr = res.get("cold_start_ric", {}).get("median_us", 0) / 1000
+    rows.append(("cold start in local-lambda, Init Duration (median ms)", "%.2f" % ic,
+                 "%.2f" % icr if icr else "-", ratio(ic, icr) if icr else "-", ""))
+    ov = res["roundtrip_worker"]["service_plus_runtime_us"]
+    ovr = res.get("noop_ric", {}).get("service_plus_runtime_us")
+    rows.append(("no-op sync invoke, service+runtime (median us)", "%.0f" % ov,
+                 "%.0f" % ovr if ovr else "-", ratio(ov, ovr) if ovr else "-",
+                 "< 300 us: %s" % ("met" if ov < 300 else "NOT met")))
+    rows.append(("`true` process task, service+worker (median us)",
+                 "%.0f" % res["true_worker"]["service_plus_runtime_us"], "-", "-", ""))
+    rows.append(("DryRun invoke, HTTP baseline (median us)", "%.0f" % res["dryrun"]["median_us"],
+                 "", "", ""))
+    print("| measure | worker (ours) | aws-lambda-ric | ours/ric | target |")
+    print("| --- | --- | --- | --- | --- |")
+    for r in rows:
+        print("| " + " | ".join(r) + " |")
+    if not have_ric:
+        print("(aws-lambda-ric not installed: run `npm ci` in tests/node for the comparison)")
 
 
 def main():
@@ -118,13 +165,25 @@ def main():
                 "bootstrap": ("#!/bin/sh\nexec node %s index.handler\n" % ric, 0o755),
                 "index.mjs": ("export const handler = async () => ({});\n", 0o644)}))
         res = {}
+        bench = os.path.join(os.path.dirname(os.path.abspath(a.bootstrap)), "worker_cold_start_bench")
+        res["exec_cold_worker"] = exec_cold_start(bench, [a.bootstrap], max(30, a.cold * 3))
+        if have_ric:
+            hdir = tempfile.mkdtemp(prefix="pg-ric-bench-")
+            with open(os.path.join(hdir, "index.mjs"), "w") as f:
+                f.write("export const handler = async () => ({});\n")
+            env = dict(os.environ, LAMBDA_TASK_ROOT=hdir, _HANDLER="index.handler")
+            try:
+                res["exec_cold_ric"] = exec_cold_start(
+                    bench, ["node", ric, "index.handler"], max(5, a.cold // 2), cwd=hdir, env=env)
+            finally:
+                shutil.rmtree(hdir, ignore_errors=True)
         res["cold_start_worker"] = summary(cold_starts(cl, "worker", a.cold))
         if have_ric:
             res["cold_start_ric"] = summary(cold_starts(cl, "ric", max(3, a.cold // 4)))
         warmup = 200
         for name, fn in [
             ("dryrun", lambda: cl.invoke("worker", b"{}", "DryRun")),
-            ("roundtrip_worker", lambda: cl.invoke("worker", b'{"kind":"bench-noop"}')),
+            ("roundtrip_worker", lambda: cl.invoke("worker", b'{"kind":"noop"}')),
             ("true_worker", lambda: cl.invoke("worker", b'{"argv":["true"]}')),
         ] + ([("noop_ric", lambda: cl.invoke("ric", b"{}"))] if have_ric else []):
             timed(fn, warmup)
@@ -134,6 +193,7 @@ def main():
             if k in res:
                 res[k]["service_plus_runtime_us"] = round(res[k]["median_us"] - base, 1)
         print(json.dumps(res, indent=2))
+        report(res, have_ric)
     finally:
         p.terminate()
         p.wait(10)

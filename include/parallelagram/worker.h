@@ -12,8 +12,9 @@
 //     return parallelagram::RunWorker();
 //   }
 //
-// The built-in kind "process" (argv as a child process) is always available unless a
-// handler is registered under that name first.
+// The built-in kinds "process" (argv as a child process) and "noop" (no process; echoes
+// stdin as stdout) are always available unless a handler is registered under that name
+// first.
 #pragma once
 
 #include <cstdint>

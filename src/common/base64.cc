@@ -1,77 +1,59 @@
 #include "common/base64.h"
 
-#include <array>
-#include <cstdint>
+#include <openssl/evp.h>
 
-// Plain C++ rather than OpenSSL's EVP_EncodeBlock: the worker (`bootstrap`) is linked
-// fully static and must not pull libcrypto in through the task codec.
+#include <algorithm>
+
 namespace parallelagram {
-namespace {
-
-constexpr char kAlphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-
-constexpr std::array<int8_t, 256> MakeDecodeTable() {
-  std::array<int8_t, 256> t{};
-  for (auto& v : t) v = -1;
-  for (int i = 0; i < 64; ++i) t[static_cast<unsigned char>(kAlphabet[i])] = static_cast<int8_t>(i);
-  return t;
-}
-constexpr std::array<int8_t, 256> kDecode = MakeDecodeTable();
-
-}  // namespace
 
 std::string Base64Encode(std::string_view bytes) {
   std::string out;
-  out.reserve(4 * ((bytes.size() + 2) / 3));
-  const auto* p = reinterpret_cast<const unsigned char*>(bytes.data());
-  size_t n = bytes.size();
-  size_t i = 0;
-  for (; i + 3 <= n; i += 3) {
-    uint32_t v = uint32_t{p[i]} << 16 | uint32_t{p[i + 1]} << 8 | p[i + 2];
-    out.push_back(kAlphabet[v >> 18]);
-    out.push_back(kAlphabet[(v >> 12) & 63]);
-    out.push_back(kAlphabet[(v >> 6) & 63]);
-    out.push_back(kAlphabet[v & 63]);
+  const auto* in = reinterpret_cast<const unsigned char*>(bytes.data());
+  // EVP_EncodeBlock takes an int length: encode in chunks of a multiple of 3 bytes.
+  constexpr size_t kChunk = size_t{3} << 20;
+  out.resize(4 * ((bytes.size() + 2) / 3));
+  size_t done = 0;
+  size_t written = 0;
+  while (done < bytes.size()) {
+    size_t n = std::min(kChunk, bytes.size() - done);
+    int w = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()) + written, in + done,
+                            static_cast<int>(n));
+    written += static_cast<size_t>(w);
+    done += n;
   }
-  if (n - i == 1) {
-    uint32_t v = uint32_t{p[i]} << 16;
-    out.push_back(kAlphabet[v >> 18]);
-    out.push_back(kAlphabet[(v >> 12) & 63]);
-    out += "==";
-  } else if (n - i == 2) {
-    uint32_t v = uint32_t{p[i]} << 16 | uint32_t{p[i + 1]} << 8;
-    out.push_back(kAlphabet[v >> 18]);
-    out.push_back(kAlphabet[(v >> 12) & 63]);
-    out.push_back(kAlphabet[(v >> 6) & 63]);
-    out.push_back('=');
-  }
+  out.resize(written);
   return out;
 }
 
 std::optional<std::string> Base64Decode(std::string_view text) {
+  // EVP_DecodeBlock trims surrounding whitespace and does not report padding: check the
+  // strict form (RFC 4648, padding required) here, then let OpenSSL decode.
   if (text.size() % 4 != 0) return std::nullopt;
+  if (text.empty()) return std::string();
   size_t pad = 0;
-  if (!text.empty() && text.back() == '=') ++pad;
-  if (text.size() >= 2 && text[text.size() - 2] == '=') ++pad;
-  std::string out;
-  out.reserve(3 * text.size() / 4);
-  for (size_t i = 0; i < text.size(); i += 4) {
-    bool last = i + 4 == text.size();
-    uint32_t v = 0;
-    for (size_t k = 0; k < 4; ++k) {
-      unsigned char c = static_cast<unsigned char>(text[i + k]);
-      if (c == '=' && last && k >= 4 - pad) {
-        v <<= 6;
-        continue;
-      }
-      int8_t d = kDecode[c];
-      if (d < 0) return std::nullopt;
-      v = v << 6 | static_cast<uint32_t>(d);
-    }
-    out.push_back(static_cast<char>(v >> 16));
-    if (!(last && pad == 2)) out.push_back(static_cast<char>((v >> 8) & 0xff));
-    if (!(last && pad >= 1)) out.push_back(static_cast<char>(v & 0xff));
+  if (text.back() == '=') ++pad;
+  if (text[text.size() - 2] == '=') ++pad;
+  size_t first_pad = text.find('=');
+  if (first_pad != std::string_view::npos && first_pad != text.size() - pad) {
+    return std::nullopt;  // '=' only as the final padding
   }
+  const auto* in = reinterpret_cast<const unsigned char*>(text.data());
+  for (size_t i = 0; i < text.size(); ++i) {
+    if (in[i] <= ' ') return std::nullopt;  // EVP_DecodeBlock would skip whitespace
+  }
+  std::string out(3 * (text.size() / 4), '\0');
+  constexpr size_t kChunk = size_t{4} << 20;  // a multiple of 4 that fits an int
+  size_t done = 0;
+  size_t written = 0;
+  while (done < text.size()) {
+    size_t n = std::min(kChunk, text.size() - done);
+    int w = EVP_DecodeBlock(reinterpret_cast<unsigned char*>(out.data()) + written, in + done,
+                            static_cast<int>(n));
+    if (w < 0) return std::nullopt;
+    written += static_cast<size_t>(w);
+    done += n;
+  }
+  out.resize(written - pad);
   return out;
 }
 

@@ -5,7 +5,7 @@
 
 #include <filesystem>
 
-#include "worker/sha256_lite.h"
+#include "common/sha256.h"
 
 namespace parallelagram {
 namespace fs = std::filesystem;
@@ -63,7 +63,7 @@ Status Stager::FetchVerified(const StagedFile& f, const std::string& dest) {
                                    ": restage the input");
   }
   if (!f.sha256.empty()) {
-    PG_ASSIGN_OR_RETURN(std::string got, Sha256LiteFile(dest));
+    PG_ASSIGN_OR_RETURN(std::string got, Sha256File(dest));
     if (got != f.sha256) {
       ::unlink(dest.c_str());
       return Status::InvalidArgument(f.uri + " has sha256 " + got + ", the event says " + f.sha256 +
@@ -148,7 +148,7 @@ Result<std::vector<ReturnedFile>> Stager::StoreReturns(const std::vector<std::st
     }
     r.uri = base + "/" + rel;
     r.size = static_cast<uint64_t>(st.st_size);
-    PG_ASSIGN_OR_RETURN(r.sha256, Sha256LiteFile(src));
+    PG_ASSIGN_OR_RETURN(r.sha256, Sha256File(src));
     Status s = blobs_->Put(src, r.uri);
     if (!s.ok()) return s.WithContext("storing returned file '" + rel + "'");
     out.push_back(std::move(r));

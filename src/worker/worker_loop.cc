@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <string>
 
+#include "worker/noop_task.h"
 #include "worker/process_task.h"
 
 namespace parallelagram {
@@ -72,6 +73,7 @@ int RunWorker() {
   ::signal(SIGPIPE, SIG_IGN);
   TaskRegistry& registry = GlobalTaskRegistry();
   if (!registry.Find("process")) registry.Register("process", MakeDefaultProcessHandler());
+  if (!registry.Find("noop")) registry.Register("noop", MakeNoopHandler());
   std::unique_ptr<Blobs> blobs = Blobs::WithDefaults();
   BeastRuntimeApi api(api_addr);
   InvocationContext env = EnvironmentContext();
