@@ -394,13 +394,16 @@ void Service::Dispatch(std::unique_ptr<Invocation> inv) {
 void Service::PollMemory() {
   std::vector<pid_t> sids;
   std::vector<std::shared_ptr<Environment>> running;
+  bool busy = false;  // an invocation is assigned, maybe not yet fetched by a starting runtime
   for (const auto& env : envs_) {
-    if (env->alive() && env->running_invocation()) {
+    if (!env->alive() || !env->busy()) continue;
+    busy = true;
+    if (env->running_invocation()) {
       sids.push_back(env->pid());
       running.push_back(env);
     }
   }
-  if (running.empty()) {
+  if (!busy) {
     memory_polling_ = false;
     return;
   }
