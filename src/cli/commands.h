@@ -13,5 +13,7 @@ int ResultsMain(int argc, char** argv);      // jobs_command.cc: print/export a 
 int LocalLambdaMain(int argc, char** argv);  // local_lambda_command.cc: the local Lambda service
 int DoctorMain(int argc, char** argv);       // doctor_command.cc: AWS setup check
 int PackageMain(int argc, char** argv);      // package_command.cc: build the function zip
+int DeployMain(int argc, char** argv);       // deploy_command.cc: set the function up on AWS
+int DestroyMain(int argc, char** argv);      // deploy_command.cc: remove what deploy made
 
 }  // namespace parallelagram::cli

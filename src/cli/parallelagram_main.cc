@@ -20,6 +20,8 @@ constexpr Command kCommands[] = {
     {"local-lambda", parallelagram::cli::LocalLambdaMain, "serve the AWS Lambda API locally"},
     {"doctor", parallelagram::cli::DoctorMain, "check AWS credentials, region, endpoints and function"},
     {"package", parallelagram::cli::PackageMain, "build the Lambda function zip (worker and its libraries)"},
+    {"deploy", parallelagram::cli::DeployMain, "create or update the worker function on AWS"},
+    {"destroy", parallelagram::cli::DestroyMain, "remove what deploy created"},
 };
 
 void Usage(FILE* out) {

@@ -1,0 +1,66 @@
+// AwsSession: what a command needs to call AWS, resolved once the way the AWS SDKs do:
+// the region, each service's endpoint, and the credentials (with their sources), plus one
+// event loop and HTTP client that every service client of the session shares.
+//
+// Ownership: the session owns the loop, the HTTP client and the AwsClients it hands out
+// (references stay valid for the session's life). Thread-safety: use from one thread; the
+// loop runs only inside the *AndWait/RunUntilDone calls made on that thread.
+// Errors name what is missing and where it was looked for; never a secret.
+#pragma once
+
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "aws/aws_client.h"
+#include "aws/aws_config.h"
+#include "aws/credentials.h"
+#include "aws/endpoints.h"
+#include "http/event_loop.h"
+#include "http/http_client.h"
+#include "parallelagram/status.h"
+
+namespace parallelagram::aws {
+
+class AwsSession {
+ public:
+  // Resolves region, the endpoints of s3, lambda, iam and sts, and the credentials
+  // provider from `env` and the shared config files. The credentials are not fetched yet.
+  // Errors: InvalidArgument (bad config file, no region: "set AWS_REGION ..."),
+  // the credential chain's errors (no credentials: says which sources were tried).
+  static Result<std::unique_ptr<AwsSession>> Open(const Environment& env);
+
+  const std::string& region() const { return region_.region; }
+  const std::string& region_source() const { return region_.source; }
+  const Endpoint& endpoint(const std::string& service) const { return endpoints_.at(service); }
+
+  // The client for `service` ("s3", "lambda", "iam", "sts"), made on first use.
+  AwsClient& Client(const std::string& service);
+  // The credentials now (fetching or refreshing them). Errors name the source.
+  Result<Credentials> GetCredentials() { return credentials_->Get(); }
+  // An S3 client is path-style on custom endpoints, virtual-hosted on AWS.
+  bool s3_path_style() const { return endpoints_.at("s3").custom; }
+
+  EventLoop& loop() { return loop_; }
+
+  // Runs the loop until the operation started by `start` completes.
+  template <typename T, typename Start>
+  AwsResult<T> Wait(Start&& start) {
+    return RunUntilDone<T>(loop_, std::forward<Start>(start));
+  }
+
+ private:
+  explicit AwsSession(Environment env) : env_(std::move(env)), http_(loop_) {}
+
+  Environment env_;                     // kept: providers may refer to it
+  std::optional<SharedConfig> config_;  // likewise
+  ResolvedRegion region_;
+  std::map<std::string, Endpoint> endpoints_;
+  std::shared_ptr<RefreshingCredentials> credentials_;
+  EventLoop loop_;
+  CurlHttpClient http_;
+  std::map<std::string, std::unique_ptr<AwsClient>> clients_;
+};
+
+}  // namespace parallelagram::aws

@@ -1,0 +1,217 @@
+#!/usr/bin/env python3
+"""`parallelagram deploy` / `destroy` against moto_server (S3, IAM, STS; signatures enforced)
+and local-lambda (Lambda; signatures checked with the same key), wired by AWS_ENDPOINT_URL*.
+
+Checks: deploy creates the bucket, a role whose inline policy is limited to the bucket's
+prefix (and has no logs:CreateLogStream with --no-logs), and an Active function running the
+packaged worker with the requested memory/timeout/architecture and reserved concurrency; the
+function really runs a task; a re-deploy with nothing changed uploads nothing; a reserved
+concurrency that would leave under 100 unreserved is refused with why; a missing bucket
+without --create-bucket and wrong credentials are one-line errors; destroy removes exactly
+what deploy created (a pre-existing bucket is kept); no secret in any output.
+"""
+import json
+import os
+import subprocess
+import sys
+import tempfile
+
+SRC = os.environ.get("PG_SOURCE_DIR", os.path.join(os.path.dirname(__file__), "..", ".."))
+sys.path.insert(0, os.path.join(SRC, "tests"))
+sys.path.insert(0, os.path.join(SRC, "tests", "e2e"))
+from moto_fixture import MotoServer  # noqa: E402
+
+import boto3  # noqa: E402
+import botocore.config  # noqa: E402
+import botocore.exceptions  # noqa: E402
+
+PG = os.environ.get("PG_BIN", os.path.join(SRC, "build", "parallelagram"))
+failures = []
+outputs = []
+
+
+def check(cond, what, out=""):
+    if not cond:
+        failures.append(what)
+        print("FAIL:", what, "\n" + out)
+    else:
+        print("ok:", what)
+
+
+class LocalLambda:
+    def __init__(self, key, secret, concurrency):
+        self.proc = subprocess.Popen(
+            [PG, "local-lambda", "--port", "0", "--access-key-id", key,
+             "--secret-access-key", secret, "--concurrency", str(concurrency)],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        line = self.proc.stdout.readline()
+        if "listening on" not in line:
+            self.close()
+            raise RuntimeError("local-lambda did not start: %r" % line)
+        self.endpoint = line.strip().split()[-1]
+
+    def close(self):
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        return (self.proc.stdout.read() or "") + (self.proc.stderr.read() or "")
+
+
+def pg(env, *args):
+    p = subprocess.run([PG, *args], env=env, capture_output=True, text=True, timeout=300)
+    out = p.stdout + p.stderr
+    outputs.append(out)
+    return p.returncode, p.stdout, p.stderr
+
+
+def main():
+    work = tempfile.mkdtemp(prefix="pg-deploy-")
+    with MotoServer() as moto:
+        key, secret = moto.access_key_id, moto.secret_access_key
+        ll = LocalLambda(key, secret, concurrency=400)
+        try:
+            kw = dict(region_name="us-east-1", aws_access_key_id=key, aws_secret_access_key=secret)
+            iam = boto3.client("iam", endpoint_url=moto.endpoint, **kw)
+            s3 = boto3.client("s3", endpoint_url=moto.endpoint, **kw)
+            lam = boto3.client("lambda", endpoint_url=ll.endpoint, **kw,
+                               config=botocore.config.Config(retries={"max_attempts": 1}))
+            env = moto.env()
+            env.update(AWS_ENDPOINT_URL_LAMBDA=ll.endpoint, AWS_CONFIG_FILE="/nonexistent/config",
+                       AWS_SHARED_CREDENTIALS_FILE="/nonexistent/credentials",
+                       XDG_CONFIG_HOME=os.path.join(work, "config"))
+            record_path = os.path.join(work, "config", "parallelagram", "deployment.json")
+
+            # A missing bucket without --create-bucket: one line, nothing created.
+            rc, out, err = pg(env, "deploy", "--function", "pgw", "--bucket", "no-such-bucket")
+            check(rc == 1 and len(err.strip().splitlines()) == 1 and "--create-bucket" in err,
+                  "missing bucket is a one-line error naming --create-bucket", out + err)
+            check(not os.path.exists(record_path), "nothing recorded after a failed deploy")
+
+            # An impossible reserved concurrency is refused before the function is touched
+            # further, saying why (400 concurrency - 100 kept unreserved = 300 at most).
+            rc, out, err = pg(env, "deploy", "--function", "pgw", "--bucket", "pg-jobs",
+                              "--create-bucket", "--reserved-concurrency", "350")
+            check(rc == 1 and "below the 100" in err and "at most 300" in err,
+                  "reserved concurrency pushing unreserved below 100 is refused", out + err)
+
+            # The real deploy.
+            rc, out, err = pg(env, "deploy", "--function", "pgw", "--bucket", "pg-jobs",
+                              "--create-bucket", "--memory", "2048", "--timeout", "120",
+                              "--no-logs", "--reserved-concurrency", "50")
+            print(out, err)
+            check(rc == 0, "deploy succeeds", out + err)
+            rec = json.load(open(record_path))
+            check(rec["created_bucket"] and rec["created_role"] and rec["created_function"],
+                  "the record says deploy created bucket, role and function", json.dumps(rec))
+            check(any(b["Name"] == "pg-jobs" for b in s3.list_buckets()["Buckets"]),
+                  "bucket exists in moto")
+            role = iam.get_role(RoleName="parallelagram-pgw")["Role"]
+            trust = role["AssumeRolePolicyDocument"]
+            if isinstance(trust, str):
+                trust = json.loads(trust)
+            check(trust["Statement"][0]["Principal"]["Service"] == "lambda.amazonaws.com",
+                  "role trusts lambda.amazonaws.com")
+            pol = iam.get_role_policy(RoleName="parallelagram-pgw", PolicyName="parallelagram-worker")
+            doc = pol["PolicyDocument"]
+            if isinstance(doc, str):
+                doc = json.loads(doc)
+            text = json.dumps(doc)
+            check("logs:CreateLogStream" not in text, "--no-logs: no logs:CreateLogStream", text)
+            resources = [s["Resource"] for s in doc["Statement"]]
+            check(resources == ["arn:aws:s3:::pg-jobs/parallelagram/*", "arn:aws:s3:::pg-jobs"],
+                  "policy limited to the bucket's prefix", text)
+            check('"*"' not in text and "s3:*" not in text, "no wildcard resource or action", text)
+            fn = lam.get_function(FunctionName="pgw")
+            cfg = fn["Configuration"]
+            check(cfg["State"] == "Active" and cfg["Runtime"] == "provided.al2023"
+                  and cfg["MemorySize"] == 2048 and cfg["Timeout"] == 120
+                  and cfg["Architectures"] == ["x86_64"] and cfg["Role"] == role["Arn"],
+                  "function Active with the requested configuration", json.dumps(cfg, default=str))
+            check(fn.get("Concurrency", {}).get("ReservedConcurrentExecutions") == 50,
+                  "reserved concurrency 50", json.dumps(fn.get("Concurrency")))
+            r = lam.invoke(FunctionName="pgw",
+                           Payload=json.dumps({"argv": ["echo", "deployed worker"]}))
+            res = json.loads(r["Payload"].read())
+            check(r.get("FunctionError") is None and res.get("stdout") == "deployed worker\n",
+                  "the deployed worker runs a task", json.dumps(res))
+
+            # Re-deploy with nothing changed: nothing uploaded.
+            rc, out, err = pg(env, "deploy", "--function", "pgw", "--bucket", "pg-jobs",
+                              "--create-bucket", "--memory", "2048", "--timeout", "120",
+                              "--no-logs", "--reserved-concurrency", "50")
+            check(rc == 0 and "nothing uploaded" in out and "configuration unchanged" in out,
+                  "re-deploy with nothing changed uploads nothing", out + err)
+            rec2 = json.load(open(record_path))
+            check(rec2["created_bucket"] and rec2["created_role"] and rec2["created_function"],
+                  "re-deploy keeps what the first deploy created", json.dumps(rec2))
+
+            # A changed setting is applied without re-uploading code.
+            rc, out, err = pg(env, "deploy", "--function", "pgw", "--bucket", "pg-jobs",
+                              "--memory", "1024", "--timeout", "120", "--no-logs",
+                              "--reserved-concurrency", "50")
+            check(rc == 0 and "nothing uploaded" in out and "updated the configuration" in out
+                  and lam.get_function_configuration(FunctionName="pgw")["MemorySize"] == 1024,
+                  "changed memory is applied without an upload", out + err)
+
+            # Wrong credentials: one line with AWS's error code.
+            bad = dict(env, AWS_SECRET_ACCESS_KEY="wrong" + secret[5:])
+            rc, out, err = pg(bad, "deploy", "--function", "pgw", "--bucket", "pg-jobs")
+            check(rc == 1 and len(err.strip().splitlines()) == 1
+                  and ("SignatureDoesNotMatch" in err or "InvalidClientTokenId" in err),
+                  "wrong secret: one-line error with AWS's code", out + err)
+
+            # A bucket that existed before deploy is kept by destroy.
+            s3.create_bucket(Bucket="pg-existing")
+            s3.put_object(Bucket="pg-existing", Key="theirs.txt", Body=b"x")
+            cfg2 = os.path.join(work, "other.json")
+            rc, out, err = pg(env, "deploy", "--function", "pgw2", "--bucket", "pg-existing",
+                              "--config", cfg2, "--reserved-concurrency", "10")
+            check(rc == 0, "deploy into an existing bucket", out + err)
+            pol2 = iam.get_role_policy(RoleName="parallelagram-pgw2",
+                                       PolicyName="parallelagram-worker")["PolicyDocument"]
+            check("logs:CreateLogStream" in json.dumps(pol2), "logs permitted without --no-logs")
+            rc, out, err = pg(env, "destroy", "--config", cfg2)
+            check(rc == 0 and "bucket pg-existing was not created by deploy: kept" in out,
+                  "destroy keeps a bucket deploy did not create", out + err)
+            check(s3.get_object(Bucket="pg-existing", Key="theirs.txt")["Body"].read() == b"x",
+                  "their object is untouched")
+
+            # Destroy removes exactly what deploy created.
+            s3.put_object(Bucket="pg-jobs", Key="parallelagram/cas/abc", Body=b"staged")
+            rc, out, err = pg(env, "destroy")
+            print(out, err)
+            check(rc == 0, "destroy succeeds", out + err)
+            try:
+                lam.get_function(FunctionName="pgw")
+                check(False, "function deleted")
+            except botocore.exceptions.ClientError as e:
+                check(e.response["Error"]["Code"] == "ResourceNotFoundException", "function deleted")
+            try:
+                iam.get_role(RoleName="parallelagram-pgw")
+                check(False, "role deleted")
+            except botocore.exceptions.ClientError as e:
+                check(e.response["Error"]["Code"] == "NoSuchEntity", "role deleted")
+            check(not any(b["Name"] == "pg-jobs" for b in s3.list_buckets()["Buckets"]),
+                  "created bucket deleted")
+            check(not os.path.exists(record_path), "deployment record removed")
+            rc, out, err = pg(env, "destroy")
+            check(rc == 1 and "run `parallelagram deploy` first" in err,
+                  "destroy with nothing deployed says what to do", out + err)
+        finally:
+            outputs.append(ll.close())
+    everything = "\n".join(outputs)
+    check(secret not in everything and secret[5:] not in everything,
+          "no secret in any output or log")
+    if failures:
+        print("%d check(s) failed: %s" % (len(failures), failures))
+        return 1
+    print("deploy_test: ok")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
