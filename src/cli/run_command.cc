@@ -1,4 +1,5 @@
 // parallelagram run: fan a command out over inputs (GNU parallel's conventions).
+#include <sched.h>
 #include <unistd.h>
 
 #include <cstdio>
@@ -88,6 +89,13 @@ Examples
   parallelagram run --dry-run -- echo {#} {} ::: a b
 )";
 
+// The cores this process may run on (its CPU affinity, as nproc counts them).
+int UsableCores() {
+  cpu_set_t set;
+  if (sched_getaffinity(0, sizeof set, &set) == 0 && CPU_COUNT(&set) > 0) return CPU_COUNT(&set);
+  return static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+}
+
 }  // namespace
 
 int RunMain(int argc, char** argv) {
@@ -116,7 +124,7 @@ int RunMain(int argc, char** argv) {
   env.loop = &loop_driver;
   env.clock = &SystemClock::Get();
   env.argv_line = line;
-  env.default_jobs = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  env.default_jobs = UsableCores();
   env.backend = [&loop](const driver::BackendConfig& cfg) {
     return driver::StartLocalBackend(loop, cfg);
   };

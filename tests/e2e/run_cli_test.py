@@ -199,6 +199,16 @@ class RunCliTest(unittest.TestCase):
             if HAVE_GNU:
                 self.assertEqual(out, self.gnu(*opts, *cmd)[1], cmd)
 
+    def test_job_slots_and_default_jobs(self):
+        rc, out, err = self.run_pg("-j", "2", "--shell", "--", "sleep 0.2; echo {#} {%}", ":::", *"abcdef")
+        self.assertEqual(rc, 0, err)
+        rows = sorted(tuple(map(int, l.split())) for l in out.decode().splitlines())
+        self.assertEqual([r[0] for r in rows], [1, 2, 3, 4, 5, 6])
+        self.assertEqual({r[1] for r in rows}, {1, 2})  # {%}: the job slot, 1..-j
+        # -j defaults to the number of cores.
+        rc, out, err = self.run_pg("--json", "--", "true", ":::", "a")
+        self.assertEqual(json.loads(out.decode().splitlines()[0])["jobs"], len(os.sched_getaffinity(0)))
+
     # --- results as they arrive ----------------------------------------------------------------
     def test_results_are_appended_as_each_task_finishes(self):
         flag = os.path.join(self.dir, "release")
