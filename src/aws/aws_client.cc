@@ -69,6 +69,9 @@ AwsRequest MakeQueryRequest(const std::string& action, const std::string& versio
 void AwsClient::Attempt(std::shared_ptr<Call> call) {
   call->attempt++;
   const std::string context = config_.service + " " + call->request.operation;
+  if (call->request.http.timeout_ms == 0) {
+    call->request.http.timeout_ms = options_.request_timeout_ms;
+  }
   if (call->request.anonymous) {
     http_.Send(call->request.http,
                [this, call](Result<HttpResponse> r) { OnResponse(call, std::move(r)); });

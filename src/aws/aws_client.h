@@ -81,12 +81,12 @@ class AwsClient {
     RetryOptions retry;
     const Clock* clock = &SystemClock::Get();  // signing time and skew; must outlive the client
     Scheduler schedule;                        // empty: loop.AddTimer
+    int64_t request_timeout_ms = 0;  // per attempt, for requests whose http.timeout_ms is 0
   };
 
-  AwsClient(EventLoop& loop, HttpClient& http, CredentialsFn credentials,
-            ServiceConfig config);
-  AwsClient(EventLoop& loop, HttpClient& http, CredentialsFn credentials,
-            ServiceConfig config, Options options);
+  AwsClient(EventLoop& loop, HttpClient& http, CredentialsFn credentials, ServiceConfig config);
+  AwsClient(EventLoop& loop, HttpClient& http, CredentialsFn credentials, ServiceConfig config,
+            Options options);
   ~AwsClient();
   AwsClient(const AwsClient&) = delete;
   AwsClient& operator=(const AwsClient&) = delete;

@@ -6,6 +6,7 @@
 
 #include "aws/sigv4.h"
 #include "common/sha256.h"
+#include "common/time_parse.h"
 
 namespace parallelagram::aws {
 namespace {

@@ -12,27 +12,6 @@ bool Contains(std::string_view s, std::string_view part) {
   return s.find(part) != std::string_view::npos;
 }
 
-bool IsThrottlingCode(std::string_view c) {
-  static constexpr std::string_view kCodes[] = {"Throttling",
-                                                "ThrottlingException",
-                                                "ThrottledException",
-                                                "RequestThrottledException",
-                                                "TooManyRequestsException",
-                                                "ProvisionedThroughputExceededException",
-                                                "TransactionInProgressException",
-                                                "RequestLimitExceeded",
-                                                "BandwidthLimitExceeded",
-                                                "LimitExceededException",
-                                                "RequestThrottled",
-                                                "SlowDown",
-                                                "PriorRequestNotComplete",
-                                                "EC2ThrottledException"};
-  for (auto k : kCodes) {
-    if (c == k) return true;
-  }
-  return false;
-}
-
 // One line: newlines and tabs become spaces, and a runaway message is cut.
 std::string OneLine(std::string s) {
   for (auto& ch : s) {
@@ -96,6 +75,35 @@ std::string CodeFromStatus(long status) {
 
 }  // namespace
 
+bool IsThrottlingError(std::string_view c, long http_status) {
+  static constexpr std::string_view kCodes[] = {"Throttling",
+                                                "ThrottlingException",
+                                                "ThrottledException",
+                                                "RequestThrottledException",
+                                                "TooManyRequestsException",
+                                                "ProvisionedThroughputExceededException",
+                                                "TransactionInProgressException",
+                                                "RequestLimitExceeded",
+                                                "BandwidthLimitExceeded",
+                                                "LimitExceededException",
+                                                "RequestThrottled",
+                                                "SlowDown",
+                                                "PriorRequestNotComplete",
+                                                "EC2ThrottledException"};
+  for (auto k : kCodes) {
+    if (c == k) return true;
+  }
+  return http_status == 429;
+}
+
+bool IsTransientError(std::string_view c, long http_status) {
+  if (http_status == 0) return true;  // connection error or timeout: no response
+  if (c == "RequestTimeout" || c == "RequestTimeoutException" || c == "PriorRequestNotComplete") {
+    return true;
+  }
+  return http_status == 500 || http_status == 502 || http_status == 503 || http_status == 504;
+}
+
 bool IsAuthErrorCode(std::string_view c) {
   static constexpr std::string_view kCodes[] = {"AccessDenied",
                                                 "AccessDeniedException",
@@ -124,7 +132,7 @@ bool IsAuthErrorCode(std::string_view c) {
 }
 
 StatusCode ToStatusCode(std::string_view code, long http_status) {
-  if (IsThrottlingCode(code) || http_status == 429) return StatusCode::kThrottled;
+  if (IsThrottlingError(code, http_status)) return StatusCode::kThrottled;
   if (IsAuthErrorCode(code) || http_status == 401 || http_status == 403) {
     return StatusCode::kPermissionDenied;
   }
@@ -138,8 +146,14 @@ StatusCode ToStatusCode(std::string_view code, long http_status) {
       code == "ResourceConflictException" || http_status == 409) {
     return StatusCode::kAlreadyExists;
   }
-  if (http_status >= 500) return StatusCode::kUnavailable;
-  if (http_status >= 400) return StatusCode::kInvalidArgument;
+  if (http_status >= 500 || code == "InternalError" || code == "InternalFailure" ||
+      code == "ServiceUnavailable" || code == "ServiceException") {
+    return StatusCode::kUnavailable;
+  }
+  // 0: no status known (S3's error documents inside a 200 answer).
+  if (http_status >= 400 || (http_status == 0 && !code.empty())) {
+    return StatusCode::kInvalidArgument;
+  }
   return StatusCode::kProtocolError;  // 3xx or 1xx: not something we can use
 }
 

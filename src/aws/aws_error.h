@@ -52,8 +52,18 @@ AwsError TransportError(const Status& status, const std::string& context);
 // 429 → kThrottled; auth failures (AccessDenied, InvalidClientTokenId,
 // SignatureDoesNotMatch, ExpiredToken, ...) and 401/403 → kPermissionDenied;
 // *NotFound*, NoSuch*, 404 → kNotFound; *AlreadyExists*, 409 → kAlreadyExists;
-// RequestTimeout, 408 → kTimeout; 5xx → kUnavailable; other 4xx → kInvalidArgument.
+// RequestTimeout, 408 → kTimeout; 5xx, InternalError, ServiceUnavailable, ... →
+// kUnavailable; other 4xx → kInvalidArgument. `http_status` 0 means unknown
+// (an error document inside a 2xx answer): the code alone decides.
 StatusCode ToStatusCode(std::string_view code, long http_status);
+
+// The standard retry mode's classes (one table, used by retry.h and ToStatusCode):
+// throttling: Throttling, ThrottlingException, TooManyRequestsException, SlowDown,
+// RequestLimitExceeded, ... or HTTP 429.
+bool IsThrottlingError(std::string_view code, long http_status);
+// transient: no response at all (http_status 0), RequestTimeout(Exception),
+// PriorRequestNotComplete, HTTP 500/502/503/504 (botocore's standard-mode lists).
+bool IsTransientError(std::string_view code, long http_status);
 
 // True for error codes that mean the credentials were refused.
 bool IsAuthErrorCode(std::string_view code);

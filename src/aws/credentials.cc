@@ -6,6 +6,8 @@
 #include <ctime>
 #include <nlohmann/json.hpp>
 
+#include "common/time_parse.h"
+
 namespace parallelagram::aws {
 
 Result<std::optional<Credentials>> CredentialsFromEnvironment(const Environment& env) {
@@ -26,50 +28,6 @@ Result<std::optional<Credentials>> CredentialsFromEnvironment(const Environment&
   if (c.session_token.empty()) c.session_token = env.Get("AWS_SECURITY_TOKEN");
   c.source = "environment variables";
   return std::optional<Credentials>(std::move(c));
-}
-
-bool ParseIso8601(const std::string& t, int64_t* epoch_ms) {
-  int y, mo, d, h, mi, s;
-  char sep;
-  int n = 0;
-  if (std::sscanf(t.c_str(), "%4d-%2d-%2d%c%2d:%2d:%2d%n", &y, &mo, &d, &sep, &h, &mi, &s, &n) !=
-          7 ||
-      (sep != 'T' && sep != 't' && sep != ' ')) {
-    return false;
-  }
-  if (mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || s > 60) return false;
-  size_t pos = static_cast<size_t>(n);
-  int64_t ms = 0;
-  if (pos < t.size() && t[pos] == '.') {
-    ++pos;
-    int digits = 0;
-    while (pos < t.size() && t[pos] >= '0' && t[pos] <= '9') {
-      if (digits < 3) ms = ms * 10 + (t[pos] - '0');
-      ++digits;
-      ++pos;
-    }
-    if (digits == 0) return false;
-    for (int i = digits; i < 3; ++i) ms *= 10;
-  }
-  int64_t offset_s = 0;
-  std::string rest = t.substr(pos);
-  if (rest == "Z" || rest == "z" || rest.empty()) {
-    offset_s = 0;
-  } else if ((rest[0] == '+' || rest[0] == '-') && rest.size() == 6 && rest[3] == ':') {
-    int oh = std::atoi(rest.substr(1, 2).c_str()), om = std::atoi(rest.substr(4, 2).c_str());
-    offset_s = (oh * 3600 + om * 60) * (rest[0] == '+' ? 1 : -1);
-  } else {
-    return false;
-  }
-  std::tm tm{};
-  tm.tm_year = y - 1900;
-  tm.tm_mon = mo - 1;
-  tm.tm_mday = d;
-  tm.tm_hour = h;
-  tm.tm_min = mi;
-  tm.tm_sec = s;
-  *epoch_ms = (static_cast<int64_t>(timegm(&tm)) - offset_s) * 1000 + ms;
-  return true;
 }
 
 Result<Credentials> ParseProcessCredentials(const std::string& text,

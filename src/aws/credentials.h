@@ -85,10 +85,6 @@ class ProcessCredentialsProvider : public CredentialsProvider {
 Result<Credentials> ParseProcessCredentials(const std::string& json_text,
                                             const std::string& description);
 
-// Parses an ISO 8601 UTC time ("2026-11-25T21:00:00Z", fractional seconds and
-// "+00:00" allowed) to epoch milliseconds. False when malformed.
-bool ParseIso8601(const std::string& text, int64_t* epoch_ms);
-
 // Caches a provider's credentials and refreshes them `refresh_before_ms`
 // before they expire (5 minutes by default, as the SDKs). If a refresh fails
 // while the cached credentials are still valid, they are kept and the next

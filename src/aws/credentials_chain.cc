@@ -4,6 +4,7 @@
 
 #include "aws/credentials_http.h"
 #include "aws/endpoints.h"
+#include "aws/sts_client.h"
 
 namespace parallelagram::aws {
 namespace {
@@ -21,7 +22,7 @@ Result<std::shared_ptr<StsAssumer>> StsFor(const Environment& env, const Profile
   // Without a region the SDKs fall back to the global STS endpoint (us-east-1).
   std::string r = region.ok() ? region->region : "us-east-1";
   PG_ASSIGN_OR_RETURN(Endpoint e, ResolveEndpoint("sts", r, env, profile));
-  return std::shared_ptr<StsAssumer>(std::make_shared<HttpStsAssumer>(e));
+  return MakeStsAssumer(e);
 }
 
 Result<ProviderPtr> ProviderForProfile(const Environment& env, const SharedConfig& config,

@@ -22,7 +22,7 @@
 namespace parallelagram::aws {
 
 struct ChainOptions {
-  // STS for role_arn profiles and web identity; null: an HttpStsAssumer at the STS
+  // STS for role_arn profiles and web identity; null: MakeStsAssumer at the STS
   // endpoint resolved (endpoints.h) for the environment and the profile.
   std::shared_ptr<StsAssumer> sts;
   std::string container_relative_host = "http://169.254.170.2";  // tests replace it

@@ -5,6 +5,7 @@
 #include <sstream>
 
 #include "aws/sigv4.h"
+#include "common/time_parse.h"
 #include "http/http_client.h"
 
 namespace parallelagram::aws {

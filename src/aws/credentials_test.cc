@@ -34,18 +34,6 @@ TEST(CredentialsEnv, BothPartialAndToken) {
   EXPECT_EQ(partial.status().message().find("AKSECRETISH"), std::string::npos);
 }
 
-TEST(Iso8601, Forms) {
-  int64_t ms = 0;
-  ASSERT_TRUE(ParseIso8601("2015-08-30T12:36:00Z", &ms));
-  EXPECT_EQ(ms, 1440938160000);
-  ASSERT_TRUE(ParseIso8601("2015-08-30T12:36:00.5Z", &ms));
-  EXPECT_EQ(ms, 1440938160500);
-  ASSERT_TRUE(ParseIso8601("2015-08-30T14:36:00+02:00", &ms));
-  EXPECT_EQ(ms, 1440938160000);
-  EXPECT_FALSE(ParseIso8601("yesterday", &ms));
-  EXPECT_FALSE(ParseIso8601("2015-08-30T12:36:00 PST", &ms));
-}
-
 TEST(CredentialProcess, RunsCommandParsesJsonAndReportsFailures) {
   ProcessCredentialsProvider ok(
       "printf '%s' '{\"Version\": 1, \"AccessKeyId\": \"AKP\", \"SecretAccessKey\": \"SKP\", "

@@ -35,10 +35,6 @@ enum class RetryClass { kNone, kThrottling, kTransient, kClockSkew };
 RetryClass ClassifyError(const AwsError& error, int64_t local_epoch_ms,
                          int64_t skew_threshold_ms = 4 * 60 * 1000);
 
-// Parses an HTTP-date ("Sun, 06 Nov 1994 08:49:37 GMT") or an ISO-8601 /
-// x-amz-date ("20150830T123600Z", "2015-08-30T12:36:00Z"). Returns false if malformed.
-bool ParseHttpDate(std::string_view s, int64_t* epoch_ms);
-
 struct RetryOptions {
   int max_attempts = 3;
   double max_backoff_seconds = 20;

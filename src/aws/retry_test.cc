@@ -48,18 +48,6 @@ TEST(RetryTest, Classification) {
   EXPECT_EQ(ClassifyError(Err(400, "InvalidParameterValueException"), now), RetryClass::kNone);
 }
 
-TEST(RetryTest, ParseHttpDateForms) {
-  int64_t ms = 0;
-  ASSERT_TRUE(ParseHttpDate("Tue, 14 Nov 2023 22:13:20 GMT", &ms));
-  EXPECT_EQ(ms, 1700000000000);
-  ASSERT_TRUE(ParseHttpDate("20231114T221320Z", &ms));
-  EXPECT_EQ(ms, 1700000000000);
-  ASSERT_TRUE(ParseHttpDate("2023-11-14T22:13:20Z", &ms));
-  EXPECT_EQ(ms, 1700000000000);
-  EXPECT_FALSE(ParseHttpDate("yesterday", &ms));
-  EXPECT_FALSE(ParseHttpDate("Tue, 14 Foo 2023 22:13:20 GMT", &ms));
-}
-
 TEST(RetryTest, FullJitterCappedExponentialBackoff) {
   FakeClock clock;
   RetryOptions o;

@@ -6,6 +6,8 @@
 #include <system_error>
 #include <utility>
 
+#include "aws/sigv4.h"
+
 namespace parallelagram::aws {
 namespace {
 
@@ -67,12 +69,12 @@ std::string S3Client::Url(const std::string& bucket, const std::string& key,
   const std::string& ep = aws_.config().endpoint;
   size_t scheme_end = ep.find("://");
   if (options_.path_style || !IsVirtualHostable(bucket) || scheme_end == std::string::npos) {
-    std::string path = "/" + S3EncodeKey(bucket);
-    if (!key.empty()) path += "/" + S3EncodeKey(key);
+    std::string path = "/" + UriEncode(bucket, false);
+    if (!key.empty()) path += "/" + UriEncode(key, /*keep_slash=*/true);
     return path + q;
   }
   return ep.substr(0, scheme_end + 3) + bucket + "." + ep.substr(scheme_end + 3) + "/" +
-         S3EncodeKey(key) + q;
+         UriEncode(key, /*keep_slash=*/true) + q;
 }
 
 void S3Client::Send(const std::string& operation, HttpRequest http, Done<HttpResponse> done,
@@ -210,7 +212,7 @@ void S3Client::AbortMultipartUpload(const std::string& bucket, const std::string
                                     const std::string& upload_id, Done<Empty> done) {
   HttpRequest http;
   http.method = "DELETE";
-  http.url = Url(bucket, key, "uploadId=" + S3EncodeQuery(upload_id));
+  http.url = Url(bucket, key, "uploadId=" + UriEncode(upload_id, false));
   Send("AbortMultipartUpload", std::move(http),
        [done = std::move(done)](AwsResult<HttpResponse> r) {
          if (!r.ok()) return done(std::move(r.error()));
@@ -238,7 +240,7 @@ void S3Client::PumpParts(std::shared_ptr<Upload> up) {
     http.method = "PUT";
     http.url = Url(up->bucket, up->key,
                    "partNumber=" + std::to_string(part.part_number) +
-                       "&uploadId=" + S3EncodeQuery(up->upload_id));
+                       "&uploadId=" + UriEncode(up->upload_id, false));
     bool unsigned_payload = false;
     if (up->data) {
       http.body =
@@ -280,7 +282,7 @@ void S3Client::PumpParts(std::shared_ptr<Upload> up) {
 void S3Client::FinishUpload(std::shared_ptr<Upload> up) {
   HttpRequest http;
   http.method = "POST";
-  http.url = Url(up->bucket, up->key, "uploadId=" + S3EncodeQuery(up->upload_id));
+  http.url = Url(up->bucket, up->key, "uploadId=" + UriEncode(up->upload_id, false));
   http.body = BuildCompleteMultipartUploadXml(up->completed);
   http.headers.emplace_back("Content-Type", "application/xml");
   Send("CompleteMultipartUpload", std::move(http), [this, up](AwsResult<HttpResponse> r) {
@@ -345,9 +347,9 @@ void S3Client::ListObjectsPage(const std::string& bucket, const std::string& pre
                                Done<aws::ListObjectsPage> done) {
   std::string q =
       "list-type=2&encoding-type=url&max-keys=" + std::to_string(std::clamp(max_keys, 1, 1000));
-  if (!prefix.empty()) q += "&prefix=" + S3EncodeQuery(prefix);
+  if (!prefix.empty()) q += "&prefix=" + UriEncode(prefix, false);
   if (!continuation_token.empty()) {
-    q += "&continuation-token=" + S3EncodeQuery(continuation_token);
+    q += "&continuation-token=" + UriEncode(continuation_token, false);
   }
   HttpRequest http;
   http.method = "GET";

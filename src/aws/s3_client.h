@@ -4,7 +4,7 @@
 // Addressing: path-style ("<endpoint>/<bucket>/<key>") when Options::path_style
 // (custom endpoints: moto, MinIO, LocalStack), else virtual-hosted
 // ("https://<bucket>.<endpoint host>/<key>"); buckets whose names have dots
-// always go path-style. Keys are encoded once (S3EncodeKey), never normalised.
+// always go path-style. Keys are encoded once (UriEncode, keeping '/'), never normalised.
 //
 // Thread-safety: not thread-safe; call on the AwsClient's loop thread only.
 // Every `done` is called exactly once on the loop thread, never from inside the

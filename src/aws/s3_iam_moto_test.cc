@@ -289,7 +289,8 @@ TEST(S3Moto, FailedPartAbortsTheMultipartUpload) {
   S3Client s3(aws, so);
   ASSERT_TRUE(RunUntilDone<Empty>(loop, [&](auto d) { s3.CreateBucket("pg-abort", d); }).ok());
   auto data = std::make_shared<std::string>(16 * kMiB, 'q');
-  auto up = RunUntilDone<std::string>(loop, [&](auto d) { s3.UploadBuffer("pg-abort", "k", data, d); });
+  auto up =
+      RunUntilDone<std::string>(loop, [&](auto d) { s3.UploadBuffer("pg-abort", "k", data, d); });
   ASSERT_FALSE(up.ok());
   EXPECT_NE(up.status().message().find("injected"), std::string::npos) << up.status().message();
   // No upload is left behind.

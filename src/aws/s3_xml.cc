@@ -6,40 +6,14 @@
 #include <pugixml.hpp>
 #include <sstream>
 
+#include "aws/aws_error.h"
+#include "aws/sigv4.h"
 #include "common/base64.h"
 
 namespace parallelagram::aws {
 namespace {
 
 constexpr const char* kS3Ns = "http://s3.amazonaws.com/doc/2006-03-01/";
-
-bool Unreserved(unsigned char c) {
-  return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' ||
-         c == '.' || c == '_' || c == '~';
-}
-
-std::string Encode(std::string_view in, bool keep_slash) {
-  static const char kHex[] = "0123456789ABCDEF";
-  std::string out;
-  out.reserve(in.size() * 3 / 2);
-  for (unsigned char c : in) {
-    if (Unreserved(c) || (keep_slash && c == '/')) {
-      out.push_back(static_cast<char>(c));
-    } else {
-      out.push_back('%');
-      out.push_back(kHex[c >> 4]);
-      out.push_back(kHex[c & 15]);
-    }
-  }
-  return out;
-}
-
-int HexVal(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
 
 Status ParseDoc(pugi::xml_document& doc, std::string_view xml, const char* op) {
   pugi::xml_parse_result r = doc.load_buffer(xml.data(), xml.size());
@@ -54,38 +28,19 @@ std::string Text(const pugi::xml_node& n, const char* child) {
   return n.child(child).text().as_string();
 }
 
-StatusCode CodeForS3Error(std::string_view code) {
-  if (code == "AccessDenied" || code == "InvalidAccessKeyId" || code == "SignatureDoesNotMatch" ||
-      code == "InvalidToken" || code == "ExpiredToken")
-    return StatusCode::kPermissionDenied;
-  if (code == "NoSuchUpload" || code == "NoSuchKey" || code == "NoSuchBucket")
-    return StatusCode::kNotFound;
-  if (code == "SlowDown") return StatusCode::kThrottled;
-  if (code == "InternalError" || code == "ServiceUnavailable") return StatusCode::kUnavailable;
-  return StatusCode::kInvalidArgument;
-}
-
 }  // namespace
 
-std::string S3EncodeKey(std::string_view key) { return Encode(key, true); }
-std::string S3EncodeQuery(std::string_view value) { return Encode(value, false); }
-
 std::string S3DecodeUrlForm(std::string_view value) {
-  std::string out;
-  out.reserve(value.size());
-  for (size_t i = 0; i < value.size(); ++i) {
-    char c = value[i];
+  std::string spaced;
+  spaced.reserve(value.size());
+  for (char c : value) {
     if (c == '+') {
-      out.push_back(' ');
-    } else if (c == '%' && i + 2 < value.size() && HexVal(value[i + 1]) >= 0 &&
-               HexVal(value[i + 2]) >= 0) {
-      out.push_back(static_cast<char>(HexVal(value[i + 1]) * 16 + HexVal(value[i + 2])));
-      i += 2;
+      spaced += "%20";
     } else {
-      out.push_back(c);
+      spaced.push_back(c);
     }
   }
-  return out;
+  return UriDecode(spaced);
 }
 
 bool IsValidBucketName(std::string_view name) {
@@ -202,9 +157,9 @@ Result<std::string> ParseCompleteMultipartUpload(std::string_view xml) {
   PG_RETURN_IF_ERROR(ParseDoc(doc, xml, "CompleteMultipartUpload"));
   if (pugi::xml_node err = doc.child("Error")) {
     std::string code = Text(err, "Code");
-    return Status(CodeForS3Error(code), "S3 CompleteMultipartUpload failed: " + code + ": " +
-                                            Text(err, "Message") + " (request id " +
-                                            Text(err, "RequestId") + ")");
+    return Status(ToStatusCode(code, 0), "S3 CompleteMultipartUpload failed: " + code + ": " +
+                                             Text(err, "Message") + " (request id " +
+                                             Text(err, "RequestId") + ")");
   }
   // S3 says <CompleteMultipartUploadResult>; moto <CompleteMultipartUploadResponse>.
   pugi::xml_node root = doc.document_element();

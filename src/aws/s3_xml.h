@@ -16,13 +16,8 @@
 
 namespace parallelagram::aws {
 
-// AWS URI encoding of an object key for the request path: every byte except
-// A-Z a-z 0-9 - . _ ~ and '/' becomes %XX (upper-case hex). S3 signs the path as
-// sent: no normalisation ("a//b", "./" stay), encoded exactly once.
-std::string S3EncodeKey(std::string_view key);
-// AWS URI encoding of a query-string name or value: like S3EncodeKey but '/' is
-// encoded too.
-std::string S3EncodeQuery(std::string_view value);
+// Object keys in URLs are encoded with UriEncode(key, /*keep_slash=*/true)
+// (sigv4.h); query values with UriEncode(value, false).
 // Decodes %XX escapes, and '+' as a space (S3's encoding-type=url answers).
 std::string S3DecodeUrlForm(std::string_view value);
 

@@ -3,15 +3,16 @@
 #include <gtest/gtest.h>
 
 #include "aws/multipart_plan.h"
+#include "aws/sigv4.h"
 
 namespace parallelagram::aws {
 namespace {
 
 TEST(S3Xml, EncodesKeysOnceKeepingSlashes) {
-  EXPECT_EQ(S3EncodeKey("a b/c+d=e%f~g"), "a%20b/c%2Bd%3De%25f~g");
-  EXPECT_EQ(S3EncodeKey("dir//./x"), "dir//./x");
-  EXPECT_EQ(S3EncodeKey("\xc3\xa9t\xc3\xa9"), "%C3%A9t%C3%A9");
-  EXPECT_EQ(S3EncodeQuery("a/b c"), "a%2Fb%20c");
+  EXPECT_EQ(UriEncode("a b/c+d=e%f~g", true), "a%20b/c%2Bd%3De%25f~g");
+  EXPECT_EQ(UriEncode("dir//./x", true), "dir//./x");
+  EXPECT_EQ(UriEncode("\xc3\xa9t\xc3\xa9", true), "%C3%A9t%C3%A9");
+  EXPECT_EQ(UriEncode("a/b c", false), "a%2Fb%20c");
   EXPECT_EQ(S3DecodeUrlForm("a+b%2Bc%20d%C3%A9"), "a b+c d\xc3\xa9");
   EXPECT_EQ(S3DecodeUrlForm("100%"), "100%");
 }

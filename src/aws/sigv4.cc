@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "common/sha256.h"
+#include "common/time_parse.h"
 
 namespace parallelagram::aws {
 namespace {
@@ -167,29 +168,9 @@ std::string FormatAmzDate(int64_t epoch_seconds) {
 }
 
 bool ParseAmzDate(std::string_view s, int64_t* epoch_seconds) {
-  if (s.size() != 16 || s[8] != 'T' || s[15] != 'Z') return false;
-  auto num = [&](size_t pos, size_t len, int* v) {
-    *v = 0;
-    for (size_t i = pos; i < pos + len; ++i) {
-      if (s[i] < '0' || s[i] > '9') return false;
-      *v = *v * 10 + (s[i] - '0');
-    }
-    return true;
-  };
-  int y, mo, d, h, mi, se;
-  if (!num(0, 4, &y) || !num(4, 2, &mo) || !num(6, 2, &d) || !num(9, 2, &h) || !num(11, 2, &mi) ||
-      !num(13, 2, &se)) {
-    return false;
-  }
-  if (mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || se > 60) return false;
-  std::tm tm{};
-  tm.tm_year = y - 1900;
-  tm.tm_mon = mo - 1;
-  tm.tm_mday = d;
-  tm.tm_hour = h;
-  tm.tm_min = mi;
-  tm.tm_sec = se;
-  *epoch_seconds = static_cast<int64_t>(timegm(&tm));
+  int64_t ms = 0;
+  if (s.size() != 16 || !ParseIso8601(s, &ms)) return false;
+  *epoch_seconds = ms / 1000;
   return true;
 }
 

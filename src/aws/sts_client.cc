@@ -3,6 +3,8 @@
 #include <pugixml.hpp>
 
 #include "aws/retry.h"
+#include "common/time_parse.h"
+#include "http/http_client.h"
 
 namespace parallelagram::aws {
 namespace {
@@ -108,6 +110,62 @@ AwsResult<AssumedRole> StsClient::AssumeRoleWithWebIdentityAndWait(
     const AssumeRoleWithWebIdentityRequest& request) {
   return RunUntilDone<AssumedRole>(client_.loop(),
                                    [&](auto cb) { AssumeRoleWithWebIdentity(request, cb); });
+}
+
+namespace {
+
+class StsClientAssumer : public StsAssumer {
+ public:
+  StsClientAssumer(Endpoint endpoint, int64_t timeout_ms)
+      : endpoint_(std::move(endpoint)), timeout_ms_(timeout_ms) {}
+
+  Result<Credentials> AssumeRole(const Credentials& source,
+                                 const AssumeRoleParams& params) override {
+    AssumeRoleRequest req;
+    req.role_arn = params.role_arn;
+    req.role_session_name = params.session_name;
+    req.duration_seconds = params.duration_seconds;
+    req.external_id = params.external_id;
+    return Run(StaticCredentials(source),
+               [&](StsClient& sts) { return sts.AssumeRoleAndWait(req); });
+  }
+
+  Result<Credentials> AssumeRoleWithWebIdentity(const AssumeRoleParams& params,
+                                                const std::string& token) override {
+    AssumeRoleWithWebIdentityRequest req;
+    req.role_arn = params.role_arn;
+    req.role_session_name = params.session_name;
+    req.duration_seconds = params.duration_seconds;
+    req.web_identity_token = token;
+    // Sent anonymous (AwsRequest::anonymous): these credentials are never used.
+    return Run(StaticCredentials({}),
+               [&](StsClient& sts) { return sts.AssumeRoleWithWebIdentityAndWait(req); });
+  }
+
+ private:
+  template <typename F>
+  Result<Credentials> Run(CredentialsFn creds, F call) {
+    EventLoop loop;
+    CurlHttpClient http(loop);
+    ServiceConfig config{endpoint_.signing_name, endpoint_.signing_region, endpoint_.url,
+                         AwsProtocol::kQuery, false};
+    AwsClient::Options options;
+    options.request_timeout_ms = timeout_ms_;
+    AwsClient aws(loop, http, std::move(creds), std::move(config), options);
+    StsClient sts(aws);
+    AwsResult<AssumedRole> r = call(sts);
+    if (!r.ok()) return r.status();
+    return std::move(r).value().credentials;
+  }
+
+  Endpoint endpoint_;
+  int64_t timeout_ms_;
+};
+
+}  // namespace
+
+std::shared_ptr<StsAssumer> MakeStsAssumer(Endpoint endpoint, int64_t timeout_ms) {
+  return std::make_shared<StsClientAssumer>(std::move(endpoint), timeout_ms);
 }
 
 }  // namespace parallelagram::aws

@@ -10,10 +10,13 @@
 #pragma once
 
 #include <functional>
+#include <memory>
 #include <string>
 
 #include "aws/aws_client.h"
 #include "aws/credentials.h"
+#include "aws/endpoints.h"
+#include "aws/sts_credentials.h"
 
 namespace parallelagram::aws {
 
@@ -65,5 +68,13 @@ class StsClient {
  private:
   AwsClient& client_;
 };
+
+// The StsAssumer the credential providers (source_profile + role_arn, web
+// identity) use: StsClient at `endpoint`. Each call blocks on its own private
+// EventLoop, HTTP client and AwsClient (signed with the given source
+// credentials, or anonymous for web identity), with the standard retry mode.
+// Thread-compatible: calls may run on any thread, one at a time per caller.
+// Errors are StsClient's: "sts AssumeRole: <Code>: <message> (HTTP n, request id x)".
+std::shared_ptr<StsAssumer> MakeStsAssumer(Endpoint endpoint, int64_t timeout_ms = 10000);
 
 }  // namespace parallelagram::aws

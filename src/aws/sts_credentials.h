@@ -2,9 +2,8 @@
 // AssumeRoleWithWebIdentity (AWS_WEB_IDENTITY_TOKEN_FILE + AWS_ROLE_ARN, or a
 // profile's web_identity_token_file).
 //
-// StsAssumer is the seam: HttpStsAssumer speaks STS's query protocol itself
-// (SigV4-signed POST, pugixml), on a private event loop, blocking. A full STS
-// client elsewhere may implement the same interface.
+// StsAssumer is the seam: the real one is StsClient's (MakeStsAssumer in
+// sts_client.h); tests substitute their own.
 #pragma once
 
 #include <memory>
@@ -32,28 +31,6 @@ class StsAssumer {
   virtual Result<Credentials> AssumeRoleWithWebIdentity(const AssumeRoleParams& params,
                                                         const std::string& token) = 0;
 };
-
-// STS over HTTP at `endpoint` (see ResolveEndpoint("sts", ...)). Thread-compatible;
-// each call runs on its own private loop. Uses the system clock to sign.
-class HttpStsAssumer : public StsAssumer {
- public:
-  explicit HttpStsAssumer(Endpoint endpoint, int64_t timeout_ms = 10000)
-      : endpoint_(std::move(endpoint)), timeout_ms_(timeout_ms) {}
-  Result<Credentials> AssumeRole(const Credentials& source,
-                                 const AssumeRoleParams& params) override;
-  Result<Credentials> AssumeRoleWithWebIdentity(const AssumeRoleParams& params,
-                                                const std::string& token) override;
-
- private:
-  Endpoint endpoint_;
-  int64_t timeout_ms_;
-};
-
-// Parses an STS AssumeRole/AssumeRoleWithWebIdentity answer body. For an
-// <ErrorResponse> returns kPermissionDenied "STS <action> failed: <Code>: <Message>
-// (request id ...)". Exposed for tests.
-Result<Credentials> ParseStsCredentials(const std::string& xml, const std::string& action,
-                                        long http_status);
 
 // AssumeRole with credentials from another provider (the source profile).
 class AssumeRoleProvider : public CredentialsProvider {

@@ -25,6 +25,7 @@ import botocore.config  # noqa: E402
 
 PG = os.environ.get("PG_BIN", os.path.join(SRC, "build", "parallelagram"))
 failures = []
+leaked_checks = []
 
 
 def check(cond, what, out=""):
@@ -75,6 +76,7 @@ def doctor(env, *args):
 
 def main():
     all_output = []
+    global leaked_checks
     with MotoServer() as moto:
         key, secret = moto.access_key_id, moto.secret_access_key
         ll = LocalLambda(key, secret, concurrency=50)
@@ -163,6 +165,62 @@ def main():
                   "unknown session token: one problem naming the code and the source", out)
             check(tok["AWS_SESSION_TOKEN"] not in out, "session token not printed", out)
 
+            # Temporary credentials from moto's STS: accepted as issued; with the
+            # session token altered (a session STS no longer knows) refused by AWS's code.
+            sts = boto3.client("sts", endpoint_url=moto.endpoint, **kw)
+            # (moto answers 500 to AssumeRole on a role it holds; any ARN will do here)
+            tmp = sts.assume_role(RoleArn="arn:aws:iam::123456789012:role/pg-session",
+                                  RoleSessionName="pg-doctor", DurationSeconds=900)["Credentials"]
+            ll_tmp = LocalLambda(tmp["AccessKeyId"], tmp["SecretAccessKey"], concurrency=50)
+            leaked_checks.extend([("temporary secret key", tmp["SecretAccessKey"]),
+                                  ("session token", tmp["SessionToken"])])
+            tenv = dict(env, AWS_ACCESS_KEY_ID=tmp["AccessKeyId"],
+                        AWS_SECRET_ACCESS_KEY=tmp["SecretAccessKey"],
+                        AWS_SESSION_TOKEN=tmp["SessionToken"],
+                        AWS_ENDPOINT_URL_LAMBDA=ll_tmp.endpoint)
+            try:
+                rc, out = doctor(tenv)
+            finally:
+                all_output.append(ll_tmp.close())
+            all_output.append(out)
+            check(rc == 0 and "temporary" in out and "assumed-role/pg-session/pg-doctor" in out,
+                  "STS-issued temporary credentials accepted", out)
+            stale = dict(tenv, AWS_SESSION_TOKEN=tmp["SessionToken"][:-8] + "EXPIRED0")
+            rc, out = doctor(stale)
+            all_output.append(out)
+            probs = [l for l in out.splitlines() if l.startswith("problem:")]
+            check(rc == 1 and len(probs) == 1 and "environment variables" in probs[0]
+                  and any(c in probs[0] for c in ("InvalidToken", "InvalidClientTokenId",
+                                                   "ExpiredToken")),
+                  "stale session token: one problem naming AWS's code and the source", out)
+            check(stale["AWS_SESSION_TOKEN"] not in out and tmp["SecretAccessKey"] not in out,
+                  "stale session token and its secret not printed", out)
+
+            # A credential_process that hands out an expired session: refused before
+            # any call, one line naming the source.
+            with tempfile.TemporaryDirectory() as d:
+                proc_json = os.path.join(d, "creds.json")
+                with open(proc_json, "w") as f:
+                    json.dump({"Version": 1, "AccessKeyId": tmp["AccessKeyId"],
+                               "SecretAccessKey": tmp["SecretAccessKey"],
+                               "SessionToken": tmp["SessionToken"],
+                               "Expiration": "2020-01-01T00:00:00Z"}, f)
+                cfg = os.path.join(d, "config")
+                with open(cfg, "w") as f:
+                    f.write("[profile old]\ncredential_process = cat %s\n" % proc_json)
+                penv = {k: v for k, v in env.items()
+                        if k not in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY")}
+                penv.update(AWS_PROFILE="old", AWS_CONFIG_FILE=cfg)
+                rc, out = doctor(penv)
+                all_output.append(out)
+                probs = [l for l in out.splitlines() if l.startswith("problem:")]
+                check(rc == 1 and len(probs) == 1 and "credential_process" in probs[0]
+                      and "expired" in probs[0] and "'old'" in probs[0],
+                      "expired session from credential_process: one problem naming the source",
+                      out)
+                check(tmp["SessionToken"] not in out and tmp["SecretAccessKey"] not in out,
+                      "expired session's token and secret not printed", out)
+
             with tempfile.TemporaryDirectory() as d:
                 cred_file = os.path.join(d, "credentials")
                 with open(cred_file, "w") as f:
@@ -186,6 +244,8 @@ def main():
     joined = "\n".join(all_output)
     check(secret not in joined, "the secret key appears in no output or log")
     check(secret[5:] not in joined, "no part of the secret key appears")
+    for name, value in leaked_checks:
+        check(value not in joined, "no %s in any output or log" % name)
     if failures:
         print("%d check(s) failed" % len(failures))
         sys.exit(1)
