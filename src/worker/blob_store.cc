@@ -8,6 +8,8 @@
 #include <filesystem>
 #include <random>
 
+#include "worker/s3_blobs.h"
+
 namespace parallelagram {
 namespace fs = std::filesystem;
 
@@ -113,6 +115,9 @@ std::unique_ptr<Blobs> Blobs::WithDefaults() {
   auto file = std::make_shared<FileBlobs>();
   b->AddFetcher("file", file);
   b->AddStore("file", file);
+  auto s3 = std::make_shared<S3Blobs>(S3BlobsConfigFromEnvironment());
+  b->AddFetcher("s3", s3);
+  b->AddStore("s3", s3);
   return b;
 }
 

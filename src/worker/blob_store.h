@@ -2,7 +2,7 @@
 //
 // A BlobFetcher brings a blob to a local file; a BlobStore puts a local file (or bytes)
 // at a URI. `Blobs` routes a URI to the implementation registered for its scheme.
-// Implemented now: file:// (FileBlobs). s3:// plugs in later as another scheme.
+// Implemented: file:// (FileBlobs) and s3:// (S3Blobs, s3_blobs.h).
 //
 // file:// URIs are "file://" followed by an absolute path taken literally (no percent
 // decoding; "file://localhost/..." is accepted too). Writes are atomic: a temporary file
@@ -53,7 +53,7 @@ Status CopyFileAtomic(const std::string& src, const std::string& dest);
 // Routes by scheme. Owns its implementations. Not thread-safe to register while in use.
 class Blobs {
  public:
-  // A router with file:// registered.
+  // A router with file:// and s3:// (configured from the environment) registered.
   static std::unique_ptr<Blobs> WithDefaults();
   void AddFetcher(const std::string& scheme, std::shared_ptr<BlobFetcher> f);
   void AddStore(const std::string& scheme, std::shared_ptr<BlobStore> s);

@@ -226,7 +226,7 @@ TEST_F(ProcessTaskTest, ReturnedFilesAreStoredAfterTheRun) {
   std::getline(in, line);
   EXPECT_EQ(line, "result");
   // Storage that fails turns a success into a staging error.
-  e.output_uri = "s3://bucket/prefix";
+  e.output_uri = "s3://bucket/prefix";  // no credentials in the test environment
   r = Run(e);
   EXPECT_EQ(r.outcome, Outcome::kStagingError);
   EXPECT_NE(r.error.find("s3://"), std::string::npos) << r.error;

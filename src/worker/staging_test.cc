@@ -105,7 +105,7 @@ TEST_F(StagingTest, RejectsDigestOrSizeMismatchAndMissingSources) {
   f.uri += ".missing";
   s = stager_->StageInputs({f}, scratch_);
   EXPECT_EQ(s.code(), StatusCode::kNotFound) << s.ToString();
-  f.uri = "s3://bucket/key";
+  f.uri = "gs://bucket/key";
   s = stager_->StageInputs({f}, scratch_);
   EXPECT_NE(s.message().find("unsupported URI scheme"), std::string::npos) << s.message();
   f = Source("a.txt", "abc");
