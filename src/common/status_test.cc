@@ -29,7 +29,8 @@ TEST(StatusTest, ResultPropagates) {
 }
 
 TEST(CommonTest, Base64RoundTrip) {
-  for (const std::string& s : std::vector<std::string>{"", "a", "ab", "abc", "abcd", std::string("\0\xff\x01", 3)}) {
+  for (const std::string& s :
+       std::vector<std::string>{"", "a", "ab", "abc", "abcd", std::string("\0\xff\x01", 3)}) {
     auto d = Base64Decode(Base64Encode(s));
     ASSERT_TRUE(d.has_value());
     EXPECT_EQ(*d, s);

@@ -31,7 +31,8 @@ Result<std::string> GetBytes(const json& j, const char* name) {
     return *d;
   }
   if (!j.contains(name) || j[name].is_null()) return std::string();
-  if (!j[name].is_string()) return Status::InvalidArgument(std::string("field '") + name + "' must be a string");
+  if (!j[name].is_string())
+    return Status::InvalidArgument(std::string("field '") + name + "' must be a string");
   return j[name].get<std::string>();
 }
 
@@ -119,7 +120,9 @@ Result<TaskEvent> TaskEventFromJson(const json& j) {
   PG_RETURN_IF_ERROR(GetOpt(j, "output_uri", e.output_uri));
   PG_RETURN_IF_ERROR(GetOpt(j, "result_uri", e.result_uri));
   if (e.kind == "process" && e.argv.empty()) {
-    return Status::InvalidArgument("the task event has no 'argv': give the program and its arguments, e.g. {\"argv\":[\"echo\",\"hi\"]}");
+    return Status::InvalidArgument(
+        "the task event has no 'argv': give the program and its arguments, e.g. "
+        "{\"argv\":[\"echo\",\"hi\"]}");
   }
   return e;
 }
@@ -169,7 +172,8 @@ Result<TaskResult> TaskResultFromJson(const json& j) {
   auto o = ParseOutcome(outcome);
   if (!o) return Status::InvalidArgument("task result has unknown outcome '" + outcome + "'");
   r.outcome = *o;
-  if (j.contains("exit_code") && j["exit_code"].is_number_integer()) r.exit_code = j["exit_code"].get<int>();
+  if (j.contains("exit_code") && j["exit_code"].is_number_integer())
+    r.exit_code = j["exit_code"].get<int>();
   if (j.contains("signal") && j["signal"].is_number_integer()) r.signal = j["signal"].get<int>();
   PG_ASSIGN_OR_RETURN(r.stdout_data, GetBytes(j, "stdout"));
   PG_ASSIGN_OR_RETURN(r.stderr_data, GetBytes(j, "stderr"));

@@ -40,8 +40,8 @@ bool VerifyRequestSignature(const HttpRequestMsg& req, bool body_unread,
   if (caller.region != options.region) {
     failure->status = 403;
     failure->type = "InvalidSignatureException";
-    failure->message = "Credential should be scoped to a valid region, not '" + caller.region +
-                       "'. ";
+    failure->message =
+        "Credential should be scoped to a valid region, not '" + caller.region + "'. ";
     return false;
   }
   return true;

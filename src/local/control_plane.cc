@@ -1,11 +1,10 @@
 // The Lambda control plane of the local service: functions and concurrency settings.
+#include <fmt/format.h>
 #include <sys/stat.h>
 
-#include <nlohmann/json.hpp>
 #include <filesystem>
+#include <nlohmann/json.hpp>
 #include <set>
-
-#include <fmt/format.h>
 
 #include "common/base64.h"
 #include "common/clock.h"
@@ -21,13 +20,24 @@ namespace {
 constexpr uint64_t kMaxZipBytes = 52428800;  // 50 MB direct upload
 
 const std::set<std::string>& ReservedEnvKeys() {
-  static const std::set<std::string> keys = {
-      "_HANDLER", "_X_AMZN_TRACE_ID", "AWS_DEFAULT_REGION", "AWS_REGION", "AWS_EXECUTION_ENV",
-      "AWS_LAMBDA_FUNCTION_NAME", "AWS_LAMBDA_FUNCTION_MEMORY_SIZE",
-      "AWS_LAMBDA_FUNCTION_VERSION", "AWS_LAMBDA_INITIALIZATION_TYPE",
-      "AWS_LAMBDA_LOG_GROUP_NAME", "AWS_LAMBDA_LOG_STREAM_NAME", "AWS_ACCESS_KEY",
-      "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN",
-      "AWS_LAMBDA_RUNTIME_API", "LAMBDA_TASK_ROOT", "LAMBDA_RUNTIME_DIR"};
+  static const std::set<std::string> keys = {"_HANDLER",
+                                             "_X_AMZN_TRACE_ID",
+                                             "AWS_DEFAULT_REGION",
+                                             "AWS_REGION",
+                                             "AWS_EXECUTION_ENV",
+                                             "AWS_LAMBDA_FUNCTION_NAME",
+                                             "AWS_LAMBDA_FUNCTION_MEMORY_SIZE",
+                                             "AWS_LAMBDA_FUNCTION_VERSION",
+                                             "AWS_LAMBDA_INITIALIZATION_TYPE",
+                                             "AWS_LAMBDA_LOG_GROUP_NAME",
+                                             "AWS_LAMBDA_LOG_STREAM_NAME",
+                                             "AWS_ACCESS_KEY",
+                                             "AWS_ACCESS_KEY_ID",
+                                             "AWS_SECRET_ACCESS_KEY",
+                                             "AWS_SESSION_TOKEN",
+                                             "AWS_LAMBDA_RUNTIME_API",
+                                             "LAMBDA_TASK_ROOT",
+                                             "LAMBDA_RUNTIME_DIR"};
   return keys;
 }
 
@@ -72,8 +82,7 @@ json Service::ConfigJson(const Function& f) const {
             {"Architectures", {"x86_64"}},
             {"EphemeralStorage", {{"Size", 512}}},
             {"SnapStart", {{"ApplyOn", "None"}, {"OptimizationStatus", "Off"}}},
-            {"LoggingConfig",
-             {{"LogFormat", "Text"}, {"LogGroup", "/aws/lambda/" + c.name}}}};
+            {"LoggingConfig", {{"LogFormat", "Text"}, {"LogGroup", "/aws/lambda/" + c.name}}}};
   if (!c.environment.empty()) j["Environment"] = {{"Variables", c.environment}};
   return j;
 }
@@ -106,8 +115,7 @@ bool Service::ApplyConfig(const ExPtr& ex, const std::string& rid, const json& b
                            cfg->runtime.empty() ? "(none)" : cfg->runtime));
   }
   if (creating && cfg->role.empty()) {
-    return bad("ValidationException",
-               Validation("null", "role", "Member must not be null"));
+    return bad("ValidationException", Validation("null", "role", "Member must not be null"));
   }
   if (body.contains("Timeout")) {
     if (!body["Timeout"].is_number_integer()) {
@@ -161,7 +169,8 @@ bool Service::ApplyConfig(const ExPtr& ex, const std::string& rid, const json& b
                    "Lambda was unable to configure your environment variables because the "
                    "environment variables you have provided contains reserved keys that are "
                    "currently not supported for modification. Reserved keys used in this "
-                   "request: " + list);
+                   "request: " +
+                       list);
       }
     }
     cfg->environment = std::move(vars);
@@ -205,8 +214,8 @@ bool Service::InstallCode(const ExPtr& ex, const std::string& rid, const json& z
   if (!unpacked.ok() || !unpacked->has_executable_bootstrap) {
     std::filesystem::remove_all(dir, ec);
     if (!unpacked.ok() && unpacked.status().code() == StatusCode::kIoError) {
-      ReplyError(ex, 500, "ServiceException", "local-lambda could not store the code: " +
-                                                  unpacked.status().message(), rid);
+      ReplyError(ex, 500, "ServiceException",
+                 "local-lambda could not store the code: " + unpacked.status().message(), rid);
       return false;
     }
     std::string msg =
@@ -215,10 +224,11 @@ bool Service::InstallCode(const ExPtr& ex, const std::string& rid, const json& z
                    ? std::string("Could not unzip uploaded file. Please check your file, then "
                                  "try to upload again.")
                    : "Could not unzip uploaded file: " + unpacked.status().message() + ".")
-            : fmt::format("The deployment package must contain an executable file named "
-                          "bootstrap at its root for runtime {}. Add it (chmod 755) and upload "
-                          "again.",
-                          f->config.runtime);
+            : fmt::format(
+                  "The deployment package must contain an executable file named "
+                  "bootstrap at its root for runtime {}. Add it (chmod 755) and upload "
+                  "again.",
+                  f->config.runtime);
     ReplyError(ex, 400, "InvalidParameterValueException", msg, rid);
     return false;
   }
@@ -274,8 +284,8 @@ void Service::GetFunction(const ExPtr& ex, const std::string& rid, const std::st
   json j = {{"Configuration", ConfigJson(*f)},
             {"Code",
              {{"RepositoryType", "S3"},
-              {"Location", fmt::format("http://{}:{}/local-lambda/code/{}", options_.host,
-                                       port(), f->config.name)}}}};
+              {"Location", fmt::format("http://{}:{}/local-lambda/code/{}", options_.host, port(),
+                                       f->config.name)}}}};
   if (f->reserved) j["Concurrency"] = {{"ReservedConcurrentExecutions", *f->reserved}};
   ReplyJson(ex, 200, j, rid);
 }
@@ -294,8 +304,7 @@ void Service::RetireIdle(Function& f) {
   for (const auto& env : idle) env->Kill();
 }
 
-void Service::UpdateFunctionCode(const ExPtr& ex, const std::string& rid,
-                                 const std::string& ref) {
+void Service::UpdateFunctionCode(const ExPtr& ex, const std::string& rid, const std::string& ref) {
   auto f = FindOr404(ex, ref, rid, false);
   if (!f) return;
   json body;
@@ -400,14 +409,15 @@ void Service::DeleteFunctionConcurrency(const ExPtr& ex, const std::string& rid,
 void Service::GetAccountSettings(const ExPtr& ex, const std::string& rid) {
   int64_t code = 0;
   for (const auto& [name, f] : functions_) code += f->config.code_size;
-  json j = {{"AccountLimit",
-             {{"TotalCodeSize", 80530636800LL},
-              {"CodeSizeUnzipped", 262144000},
-              {"CodeSizeZipped", 52428800},
-              {"ConcurrentExecutions", options_.concurrency},
-              {"UnreservedConcurrentExecutions", options_.concurrency - ReservedTotal()}}},
-            {"AccountUsage",
-             {{"TotalCodeSize", code}, {"FunctionCount", static_cast<int64_t>(functions_.size())}}}};
+  json j = {
+      {"AccountLimit",
+       {{"TotalCodeSize", 80530636800LL},
+        {"CodeSizeUnzipped", 262144000},
+        {"CodeSizeZipped", 52428800},
+        {"ConcurrentExecutions", options_.concurrency},
+        {"UnreservedConcurrentExecutions", options_.concurrency - ReservedTotal()}}},
+      {"AccountUsage",
+       {{"TotalCodeSize", code}, {"FunctionCount", static_cast<int64_t>(functions_.size())}}}};
   ReplyJson(ex, 200, j, rid);
 }
 

@@ -1,6 +1,7 @@
 #include "local/environment.h"
 
 #include <fcntl.h>
+#include <fmt/format.h>
 #include <signal.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -11,8 +12,6 @@
 #include <cerrno>
 #include <cstring>
 #include <nlohmann/json.hpp>
-
-#include <fmt/format.h>
 
 #include "common/clock.h"
 #include "local/process_util.h"
@@ -49,9 +48,8 @@ HttpResponseMsg RuntimeError(const HttpRequestMsg& req, int status, const std::s
 
 }  // namespace
 
-Environment::Environment(asio::io_context& io, std::shared_ptr<Function> function,
-                         int generation, std::string dir, std::vector<std::string> env,
-                         Hooks hooks)
+Environment::Environment(asio::io_context& io, std::shared_ptr<Function> function, int generation,
+                         std::string dir, std::vector<std::string> env, Hooks hooks)
     : io_(io),
       function_(std::move(function)),
       generation_(generation),
@@ -185,8 +183,9 @@ void Environment::OnRuntimeRequest(const std::shared_ptr<HttpExchange>& ex) {
     if (!j.is_object()) {
       j = {{"errorType", "Runtime.InitError"}, {"errorMessage", body}};
     }
-    AppendLog(fmt::format("INIT_REPORT Init Duration: {:.2f} ms\tPhase: init\tStatus: error\tError Type: {}\n",
-                          (NowUs() - spawn_us_) / 1000.0, j.value("errorType", std::string("Runtime.InitError"))));
+    AppendLog(fmt::format(
+        "INIT_REPORT Init Duration: {:.2f} ms\tPhase: init\tStatus: error\tError Type: {}\n",
+        (NowUs() - spawn_us_) / 1000.0, j.value("errorType", std::string("Runtime.InitError"))));
     kill_reason_ = KillReason::kInitError;
     if (current_) Finish(true, j.dump());
     Kill();
@@ -211,10 +210,11 @@ void Environment::OnRuntimeRequest(const std::shared_ptr<HttpExchange>& ex) {
         std::string msg = fmt::format("Exceeded maximum allowed payload size ({} bytes).",
                                       kResponseLimitReported);
         ex->Reply(RuntimeError(req, 413, "RequestEntityTooLarge", msg));
-        json err = {{"errorMessage",
-                     fmt::format("Response payload size exceeded maximum allowed payload size ({} bytes).",
-                                 kResponseLimitReported)},
-                    {"errorType", "Function.ResponseSizeTooLarge"}};
+        json err = {
+            {"errorMessage",
+             fmt::format("Response payload size exceeded maximum allowed payload size ({} bytes).",
+                         kResponseLimitReported)},
+            {"errorType", "Function.ResponseSizeTooLarge"}};
         Finish(true, err.dump());
         return;
       }
@@ -261,9 +261,8 @@ void Environment::Deliver(std::shared_ptr<HttpExchange> next) {
   res.set("Lambda-Runtime-Aws-Request-Id", current_->request_id);
   res.set("Lambda-Runtime-Deadline-Ms", std::to_string(deadline));
   res.set("Lambda-Runtime-Invoked-Function-Arn", function_->arn);
-  res.set("Lambda-Runtime-Trace-Id",
-          fmt::format("Root=1-{:08x}-{};Parent={};Sampled=0", NowMs() / 1000, RandomHex(24),
-                      RandomHex(16)));
+  res.set("Lambda-Runtime-Trace-Id", fmt::format("Root=1-{:08x}-{};Parent={};Sampled=0",
+                                                 NowMs() / 1000, RandomHex(24), RandomHex(16)));
   next->Reply(std::move(res));
   ArmTimer(cfg.timeout_s * 1000LL);
 }
@@ -371,7 +370,8 @@ void Environment::OnExit() {
   DrainLog();
   if (current_) {
     std::string why = ExitErrorMessage();
-    std::string type = kill_reason_ == KillReason::kMemory ? "Runtime.OutOfMemory" : "Runtime.ExitError";
+    std::string type =
+        kill_reason_ == KillReason::kMemory ? "Runtime.OutOfMemory" : "Runtime.ExitError";
     std::string msg = fmt::format("RequestId: {} Error: Runtime exited with error: {}",
                                   current_->request_id, why);
     AppendLog(msg + "\n" + type + "\n");

@@ -102,13 +102,18 @@ class Environment : public std::enable_shared_from_this<Environment> {
   std::shared_ptr<HttpExchange> parked_next_;
   bool initialized_ = false;  // the runtime reached its first GET /next
   int64_t spawn_us_ = 0;
-  int64_t init_us_ = -1;      // reported once, in the first invocation's REPORT
+  int64_t init_us_ = -1;  // reported once, in the first invocation's REPORT
   std::unique_ptr<Invocation> current_;
   bool delivered_ = false;
   int64_t start_us_ = 0;
   int64_t max_rss_kb_ = 0;
-  enum class KillReason { kNone, kTimeout, kMemory, kRequested, kInitError } kill_reason_ =
-      KillReason::kNone;
+  enum class KillReason {
+    kNone,
+    kTimeout,
+    kMemory,
+    kRequested,
+    kInitError
+  } kill_reason_ = KillReason::kNone;
   boost::asio::steady_timer timer_;
 };
 

@@ -27,18 +27,18 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
     parser_.emplace();
     parser_->body_limit(body_limit_);
     parser_->header_limit(64 * 1024);
-    http::async_read(socket_, buffer_, *parser_,
-                     [self = shared_from_this()](beast::error_code ec, size_t) { self->OnRead(ec); });
+    http::async_read(
+        socket_, buffer_, *parser_,
+        [self = shared_from_this()](beast::error_code ec, size_t) { self->OnRead(ec); });
   }
 
   void Write(HttpResponseMsg res, bool close_after) {
     res_ = std::make_shared<HttpResponseMsg>(std::move(res));
     if (close_after) res_->keep_alive(false);
     res_->prepare_payload();
-    http::async_write(socket_, *res_,
-                      [self = shared_from_this()](beast::error_code ec, size_t) {
-                        self->OnWrite(ec);
-                      });
+    http::async_write(socket_, *res_, [self = shared_from_this()](beast::error_code ec, size_t) {
+      self->OnWrite(ec);
+    });
   }
 
   void Abandon() {
@@ -128,7 +128,9 @@ Result<std::shared_ptr<HttpServer>> HttpServer::Listen(asio::io_context& io,
                                                        uint64_t body_limit, Handler handler) {
   beast::error_code ec;
   auto addr = asio::ip::make_address(host, ec);
-  if (ec) return Status::InvalidArgument("'" + host + "' is not an IP address; give one such as 127.0.0.1");
+  if (ec)
+    return Status::InvalidArgument("'" + host +
+                                   "' is not an IP address; give one such as 127.0.0.1");
   auto server = std::make_shared<HttpServer>(io, body_limit, std::move(handler));
   tcp::endpoint ep(addr, static_cast<unsigned short>(port));
   server->acceptor_.open(ep.protocol(), ec);

@@ -1,10 +1,10 @@
 #include "local/lambda_types.h"
 
+#include <fmt/format.h>
+
 #include <ctime>
 #include <nlohmann/json.hpp>
 #include <random>
-
-#include <fmt/format.h>
 
 namespace parallelagram::local {
 
@@ -16,8 +16,8 @@ namespace {
 bool CapitalMessage(const std::string& type) {
   return type == "ResourceNotFoundException" || type == "ServiceException" ||
          type == "EC2ThrottledException" || type == "UnknownOperationException" ||
-         type == "MissingAuthenticationTokenException" ||
-         type == "InvalidSignatureException" || type == "UnrecognizedClientException";
+         type == "MissingAuthenticationTokenException" || type == "InvalidSignatureException" ||
+         type == "UnrecognizedClientException";
 }
 }  // namespace
 
@@ -78,8 +78,8 @@ std::string NewRequestId() {
   uint64_t a = rng(), b = rng();
   a = (a & 0xffffffffffff0fffULL) | 0x0000000000004000ULL;
   b = (b & 0x3fffffffffffffffULL) | 0x8000000000000000ULL;
-  return fmt::format("{:08x}-{:04x}-{:04x}-{:04x}-{:012x}", a >> 32, (a >> 16) & 0xffff,
-                     a & 0xffff, b >> 48, b & 0xffffffffffffULL);
+  return fmt::format("{:08x}-{:04x}-{:04x}-{:04x}-{:012x}", a >> 32, (a >> 16) & 0xffff, a & 0xffff,
+                     b >> 48, b & 0xffffffffffffULL);
 }
 
 static std::string FormatTime(int64_t epoch_ms, const char* zone) {

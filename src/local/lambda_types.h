@@ -5,20 +5,19 @@
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <nlohmann/json_fwd.hpp>
 #include <optional>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json_fwd.hpp>
 
 #include "local/http_server.h"
 
 namespace parallelagram::local {
 
-inline constexpr uint64_t kSyncPayloadLimit = 6291456;    // 6 MB, request and response
-inline constexpr uint64_t kEventPayloadLimit = 1048576;   // 1 MB
+inline constexpr uint64_t kSyncPayloadLimit = 6291456;       // 6 MB, request and response
+inline constexpr uint64_t kEventPayloadLimit = 1048576;      // 1 MB
 inline constexpr uint64_t kResponseLimitReported = 6291556;  // the number AWS's message gives
-inline constexpr uint64_t kApiBodyLimit = 80ull << 20;    // 50 MB zip, base64 in JSON
+inline constexpr uint64_t kApiBodyLimit = 80ull << 20;       // 50 MB zip, base64 in JSON
 
 struct FunctionConfig {
   std::string name;
@@ -40,8 +39,8 @@ class Environment;
 struct Function {
   FunctionConfig config;
   std::string arn;
-  std::string code_dir;   // the unpacked zip of the current generation
-  int generation = 0;     // bumped by UpdateFunctionCode/Configuration
+  std::string code_dir;  // the unpacked zip of the current generation
+  int generation = 0;    // bumped by UpdateFunctionCode/Configuration
   std::optional<int> reserved;
   int inflight = 0;
   bool deleted = false;
@@ -83,8 +82,8 @@ HttpResponseMsg AwsErrorWith(const HttpRequestMsg& req, int status, const std::s
 // malformed.
 std::optional<std::string> ParseFunctionName(const std::string& ref, std::string* qualifier);
 
-std::string NewRequestId();          // a random UUID v4
-std::string IsoTimestampMs(int64_t epoch_ms);  // 2024-01-01T00:00:00.000Z
+std::string NewRequestId();                     // a random UUID v4
+std::string IsoTimestampMs(int64_t epoch_ms);   // 2024-01-01T00:00:00.000Z
 std::string LambdaTimestamp(int64_t epoch_ms);  // 2024-01-01T00:00:00.000+0000
 std::string PercentDecode(const std::string& s);
 

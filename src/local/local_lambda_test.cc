@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <boost/asio/connect.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
@@ -13,7 +14,9 @@
 #include <boost/beast/http.hpp>
 #include <chrono>
 #include <filesystem>
+#include <fstream>
 #include <nlohmann/json.hpp>
+#include <sstream>
 #include <thread>
 
 #include "common/base64.h"
@@ -117,7 +120,8 @@ class LocalLambdaTest : public ::testing::Test {
 };
 
 TEST(ZipUtil, RoundTripKeepsModes) {
-  auto zip = MakeZip({{"bootstrap", "#!/bin/sh\n", 0755}, {"lib/", "", 0755}, {"lib/a", "x", 0644}});
+  auto zip =
+      MakeZip({{"bootstrap", "#!/bin/sh\n", 0755}, {"lib/", "", 0755}, {"lib/a", "x", 0644}});
   ASSERT_TRUE(zip.ok());
   auto dir = std::filesystem::temp_directory_path() / ("ziptest-" + NewRequestId());
   std::filesystem::create_directories(dir);
@@ -146,9 +150,9 @@ TEST(LambdaTypes, ParseFunctionName) {
   EXPECT_EQ(ParseFunctionName("f", &q).value_or(""), "f");
   EXPECT_EQ(ParseFunctionName("f:$LATEST", &q).value_or(""), "f");
   EXPECT_EQ(q, "$LATEST");
-  EXPECT_EQ(ParseFunctionName("arn:aws:lambda:us-east-1:123456789012:function:my-fn", &q)
-                .value_or(""),
-            "my-fn");
+  EXPECT_EQ(
+      ParseFunctionName("arn:aws:lambda:us-east-1:123456789012:function:my-fn", &q).value_or(""),
+      "my-fn");
   EXPECT_EQ(ParseFunctionName("123456789012:function:x_y", &q).value_or(""), "x_y");
   EXPECT_FALSE(ParseFunctionName("bad name", &q));
   EXPECT_FALSE(ParseFunctionName("", &q));
@@ -174,7 +178,9 @@ TEST_F(LocalLambdaTest, CreateInvokeReuseAndTail) {
   EXPECT_EQ(r2.body, r3.body);
   EXPECT_NE(r2.body.find("/envs/"), std::string::npos) << r2.body;
   // Environment variables Lambda sets.
-  Resp e = Invoke("echo", R"("cmd:echo $AWS_LAMBDA_FUNCTION_NAME/$AWS_REGION/$_HANDLER/$AWS_LAMBDA_FUNCTION_MEMORY_SIZE")");
+  Resp e = Invoke(
+      "echo",
+      R"("cmd:echo $AWS_LAMBDA_FUNCTION_NAME/$AWS_REGION/$_HANDLER/$AWS_LAMBDA_FUNCTION_MEMORY_SIZE")");
   EXPECT_EQ(json::parse(e.body), "echo/us-east-1/h/128");
 }
 
@@ -192,15 +198,17 @@ TEST_F(LocalLambdaTest, ErrorsHaveAwsShapes) {
   Resp big = Invoke("echo", "\"" + std::string(6291456, 'x') + "\"");
   EXPECT_EQ(big.status, 413);
   EXPECT_EQ(big.H("x-amzn-ErrorType"), "RequestTooLargeException");
-  Resp bigev = Invoke("echo", "\"" + std::string(1048576, 'x') + "\"",
-                      {{"X-Amz-Invocation-Type", "Event"}});
+  Resp bigev =
+      Invoke("echo", "\"" + std::string(1048576, 'x') + "\"", {{"X-Amz-Invocation-Type", "Event"}});
   EXPECT_EQ(bigev.status, 413);
   Resp fe = Invoke("echo", R"("fail")");
   EXPECT_EQ(fe.status, 200);
   EXPECT_EQ(fe.H("X-Amz-Function-Error"), "Unhandled");
   EXPECT_EQ(json::parse(fe.body)["errorType"], "Custom.Fail");
   // Not a zip; a zip without an executable bootstrap.
-  json body = {{"FunctionName", "z"}, {"Runtime", "provided.al2023"}, {"Role", "r"},
+  json body = {{"FunctionName", "z"},
+               {"Runtime", "provided.al2023"},
+               {"Role", "r"},
                {"Code", {{"ZipFile", Base64Encode("garbage")}}}};
   Resp nz = Call(ll_->port(), http::verb::post, "/2015-03-31/functions", body.dump());
   EXPECT_EQ(nz.status, 400);
@@ -240,13 +248,15 @@ TEST_F(LocalLambdaTest, CrashesGiveRuntimeExitError) {
   ASSERT_EQ(Create("crashmid", kEchoRuntime).status, 201);
   Resp m = Invoke("crashmid", R"("cmd:kill -9 $PPID")");
   EXPECT_EQ(json::parse(m.body)["errorMessage"],
-            "RequestId: " + m.H("x-amzn-RequestId") + " Error: Runtime exited with error: signal: killed");
+            "RequestId: " + m.H("x-amzn-RequestId") +
+                " Error: Runtime exited with error: signal: killed");
   EXPECT_EQ(Invoke("crashmid", "3").body, "3");  // replaced
 }
 
 TEST_F(LocalLambdaTest, MemoryOverTheLimitIsOutOfMemory) {
   ASSERT_EQ(Create("mem", kEchoRuntime, 20, {{"MemorySize", 128}}).status, 201);
-  Resp r = Invoke("mem", R"("cmd:python3 -c 'import time; x=bytes(range(256))*(1600<<10); time.sleep(10)'")");
+  Resp r = Invoke(
+      "mem", R"("cmd:python3 -c 'import time; x=bytes(range(256))*(1600<<10); time.sleep(10)'")");
   EXPECT_EQ(r.H("X-Amz-Function-Error"), "Unhandled");
   auto j = json::parse(r.body);
   EXPECT_EQ(j["errorType"], "Runtime.OutOfMemory") << r.body;
@@ -296,6 +306,163 @@ TEST_F(LocalLambdaTest, AccountLimitThrottlesSyncInvokes) {
   EXPECT_EQ(json::parse(t.body)["Reason"], "ConcurrentInvocationLimitExceeded");
   for (auto& th : threads) th.join();
   EXPECT_EQ(Invoke("busy", "5").status, 200);
+}
+
+}  // namespace
+}  // namespace parallelagram::local
+
+namespace parallelagram::local {
+namespace {
+
+std::string ReadAll(const std::string& path) {
+  std::ifstream f(path);
+  std::stringstream ss;
+  ss << f.rdbuf();
+  return ss.str();
+}
+
+// Waits up to ~10 s for `pred`.
+template <typename Pred>
+bool WaitFor(Pred pred) {
+  for (int i = 0; i < 200; ++i) {
+    if (pred()) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  return pred();
+}
+
+// A runtime whose every invocation appends its request id to the file named by the event
+// (a JSON string) and then reports a function error.
+const char* kFailingRuntime = R"(#!/bin/sh
+api="http://$AWS_LAMBDA_RUNTIME_API/2018-06-01/runtime"
+while true; do
+  hdr=$(mktemp)
+  body=$(curl -sS -D "$hdr" "$api/invocation/next") || exit 3
+  id=$(grep -i '^lambda-runtime-aws-request-id:' "$hdr" | tr -d '\r' | cut -d' ' -f2)
+  f=${body#\"}; f=${f%\"}
+  echo "$id" >> "$f"
+  curl -sS -o /dev/null -X POST -H 'Lambda-Runtime-Function-Error-Type: Custom.Fail' \
+    --data-binary '{"errorType":"Custom.Fail","errorMessage":"no"}' "$api/invocation/$id/error"
+  rm -f "$hdr"
+done
+)";
+
+TEST_F(LocalLambdaTest, EventFunctionErrorsAreRetriedTwiceWithTheSameRequestId) {
+  ASSERT_EQ(Create("failing", kFailingRuntime).status, 201);
+  std::string marker = (std::filesystem::temp_directory_path() / NewRequestId()).string();
+  Resp ev = Invoke("failing", "\"" + marker + "\"", {{"X-Amz-Invocation-Type", "Event"}});
+  ASSERT_EQ(ev.status, 202);
+  EXPECT_TRUE(ev.body.empty());
+  auto lines = [&] {
+    std::string s = ReadAll(marker);
+    return std::count(s.begin(), s.end(), '\n');
+  };
+  EXPECT_TRUE(WaitFor([&] { return lines() >= 3; })) << ReadAll(marker);
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));  // no 4th attempt
+  std::string s = ReadAll(marker);
+  EXPECT_EQ(lines(), 3) << s;
+  std::string rid = ev.H("x-amzn-RequestId");
+  EXPECT_EQ(s, rid + "\n" + rid + "\n" + rid + "\n");  // Lambda keeps the id across retries
+  std::filesystem::remove(marker);
+}
+
+TEST_F(LocalLambdaTest, EventsWaitForReservedConcurrencyAndNeverOverlap) {
+  ASSERT_EQ(Create("one", kEchoRuntime).status, 201);
+  ASSERT_EQ(Call(ll_->port(), http::verb::put, "/2017-10-31/functions/one/concurrency",
+                 R"({"ReservedConcurrentExecutions":1})")
+                .status,
+            200);
+  std::string marker = (std::filesystem::temp_directory_path() / NewRequestId()).string();
+  std::string cmd = "\"cmd:echo S >> " + marker + "; sleep 0.3; echo E >> " + marker + "\"";
+  for (int i = 0; i < 3; ++i) {
+    EXPECT_EQ(Invoke("one", cmd, {{"X-Amz-Invocation-Type", "Event"}}).status, 202);
+  }
+  // While an event runs, the function's one slot is taken: a sync invoke is throttled.
+  ASSERT_TRUE(WaitFor([&] { return !ReadAll(marker).empty(); }));
+  Resp t = Invoke("one", "{}");
+  EXPECT_EQ(t.status, 429);
+  EXPECT_EQ(json::parse(t.body)["Reason"], "ReservedFunctionConcurrentInvocationLimitExceeded");
+  EXPECT_TRUE(WaitFor([&] { return ReadAll(marker).size() >= 12; }));
+  EXPECT_EQ(ReadAll(marker), "S\nE\nS\nE\nS\nE\n");  // one at a time, all three ran
+  std::filesystem::remove(marker);
+}
+
+TEST_F(LocalLambdaTest, EventsWaitForTheAccountLimit) {
+  // Account limit 4 (SetUp): 6 events of 0.3 s each run at most 4 at a time.
+  ASSERT_EQ(Create("many", kEchoRuntime).status, 201);
+  std::string dir = (std::filesystem::temp_directory_path() / NewRequestId()).string();
+  std::filesystem::create_directories(dir);
+  // Each event records the number of events running when it started.
+  std::string cmd = "\"cmd:touch " + dir + "/run.$$; ls " + dir + " | grep -c run > " + dir +
+                    "/seen.$$; sleep 0.3; rm " + dir + "/run.$$\"";
+  for (int i = 0; i < 6; ++i) {
+    EXPECT_EQ(Invoke("many", cmd, {{"X-Amz-Invocation-Type", "Event"}}).status, 202);
+  }
+  auto seen = [&] {
+    std::vector<int> v;
+    for (auto& e : std::filesystem::directory_iterator(dir)) {
+      if (e.path().filename().string().rfind("seen.", 0) == 0)
+        v.push_back(std::stoi("0" + ReadAll(e.path())));
+    }
+    return v;
+  };
+  EXPECT_TRUE(WaitFor([&] {
+    bool running = false;
+    for (auto& e : std::filesystem::directory_iterator(dir)) {
+      running |= e.path().filename().string().rfind("run.", 0) == 0;
+    }
+    return seen().size() == 6 && !running;
+  }));
+  for (int n : seen()) {
+    EXPECT_GE(n, 1);
+    EXPECT_LE(n, 4);
+  }
+  std::filesystem::remove_all(dir);
+}
+
+TEST_F(LocalLambdaTest, AResponseOver6MbIsAnError) {
+  const char* big = R"(#!/bin/sh
+api="http://$AWS_LAMBDA_RUNTIME_API/2018-06-01/runtime"
+while true; do
+  hdr=$(mktemp); out=$(mktemp)
+  body=$(curl -sS -D "$hdr" "$api/invocation/next") || exit 3
+  id=$(grep -i '^lambda-runtime-aws-request-id:' "$hdr" | tr -d '\r' | cut -d' ' -f2)
+  printf '"' > "$out"; head -c "$body" /dev/zero | tr '\0' x >> "$out"; printf '"' >> "$out"
+  curl -sS -o /dev/null -X POST --data-binary "@$out" "$api/invocation/$id/response"
+  rm -f "$hdr" "$out"
+done
+)";
+  ASSERT_EQ(Create("big", big).status, 201);
+  Resp r = Invoke("big", "7000000");
+  EXPECT_EQ(r.status, 200);
+  EXPECT_EQ(r.H("X-Amz-Function-Error"), "Unhandled");
+  auto j = json::parse(r.body);
+  EXPECT_EQ(j["errorType"], "Function.ResponseSizeTooLarge");
+  Resp ok = Invoke("big", "6000000");  // the same environment, under the limit
+  EXPECT_EQ(ok.status, 200);
+  EXPECT_EQ(ok.body.size(), 6000002u);
+  EXPECT_TRUE(ok.H("X-Amz-Function-Error").empty());
+}
+
+TEST_F(LocalLambdaTest, InitErrorIsTheInvocationsError) {
+  const char* init_fails = R"(#!/bin/sh
+curl -sS -o /dev/null -X POST -H 'Lambda-Runtime-Function-Error-Type: Custom.Init' \
+  --data-binary '{"errorType":"Custom.Init","errorMessage":"cannot start"}' \
+  "http://$AWS_LAMBDA_RUNTIME_API/2018-06-01/runtime/init/error"
+exit 1
+)";
+  ASSERT_EQ(Create("initfail", init_fails).status, 201);
+  Resp r = Invoke("initfail", "{}", {{"X-Amz-Log-Type", "Tail"}});
+  EXPECT_EQ(r.status, 200);
+  EXPECT_EQ(r.H("X-Amz-Function-Error"), "Unhandled");
+  auto j = json::parse(r.body);
+  EXPECT_EQ(j["errorType"], "Custom.Init");
+  EXPECT_EQ(j["errorMessage"], "cannot start");
+  auto log = Base64Decode(r.H("X-Amz-Log-Result"));
+  ASSERT_TRUE(log);
+  EXPECT_NE(log->find("Status: error\tError Type: Custom.Init"), std::string::npos) << *log;
+  ASSERT_EQ(Create("fine", kEchoRuntime).status, 201);
+  EXPECT_EQ(Invoke("fine", "6").body, "6");  // still serving
 }
 
 }  // namespace

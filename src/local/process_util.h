@@ -18,7 +18,7 @@ struct SpawnSpec {
   std::vector<std::string> argv;  // argv[0] is the program's path
   std::vector<std::string> env;   // "NAME=value", the whole environment
   std::string cwd;
-  int output_fd = -1;             // becomes the child's stdout and stderr; -1: /dev/null
+  int output_fd = -1;  // becomes the child's stdout and stderr; -1: /dev/null
 };
 
 // Starts the program as the leader of a new session (and process group), stdin from

@@ -1,13 +1,12 @@
 #include "local/service.h"
 
+#include <fmt/format.h>
 #include <signal.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 
 #include <cstdlib>
 #include <nlohmann/json.hpp>
-
-#include <fmt/format.h>
 
 #include "common/base64.h"
 #include "common/clock.h"
@@ -161,9 +160,9 @@ void Service::OnApiRequest(const ExPtr& ex) {
   bool is_invoke = p.size() == 4 && p[0] == "2015-03-31" && p[1] == "functions" &&
                    p[3] == "invocations" && verb == http::verb::post;
   if (ex->body_too_large() && !is_invoke) {
-    ReplyError(ex, 413, "RequestEntityTooLargeException",
-               fmt::format("Request must be smaller than {} bytes for the operation", kApiBodyLimit),
-               rid);
+    ReplyError(
+        ex, 413, "RequestEntityTooLargeException",
+        fmt::format("Request must be smaller than {} bytes for the operation", kApiBodyLimit), rid);
     return;
   }
   if (is_invoke) return Invoke(ex, rid, p[2]);
@@ -183,20 +182,22 @@ void Service::OnApiRequest(const ExPtr& ex) {
     }
   }
   if (p.size() == 4 && p[1] == "functions" && p[3] == "concurrency") {
-    if (p[0] == "2017-10-31" && verb == http::verb::put) return PutFunctionConcurrency(ex, rid, p[2]);
+    if (p[0] == "2017-10-31" && verb == http::verb::put)
+      return PutFunctionConcurrency(ex, rid, p[2]);
     if (p[0] == "2017-10-31" && verb == http::verb::delete_) {
       return DeleteFunctionConcurrency(ex, rid, p[2]);
     }
-    if (p[0] == "2019-09-30" && verb == http::verb::get) return GetFunctionConcurrency(ex, rid, p[2]);
+    if (p[0] == "2019-09-30" && verb == http::verb::get)
+      return GetFunctionConcurrency(ex, rid, p[2]);
   }
   if (p.size() == 2 && p[0] == "2016-08-19" && p[1] == "account-settings" &&
       verb == http::verb::get) {
     return GetAccountSettings(ex, rid);
   }
-  ReplyError(ex, 404, "UnknownOperationException",
-             "local-lambda does not serve " + std::string(req.method_string()) + " " +
-                 target.substr(0, q),
-             rid);
+  ReplyError(
+      ex, 404, "UnknownOperationException",
+      "local-lambda does not serve " + std::string(req.method_string()) + " " + target.substr(0, q),
+      rid);
 }
 
 // ---- Invoke ----
@@ -234,8 +235,7 @@ void Service::Invoke(const ExPtr& ex, const std::string& rid, const std::string&
       why = e.what();
     }
     ReplyError(ex, 400, "InvalidRequestContentException",
-               "Could not parse request body into json: Could not parse payload into json: " +
-                   why,
+               "Could not parse request body into json: Could not parse payload into json: " + why,
                rid);
     return;
   }
@@ -322,9 +322,9 @@ std::vector<std::string> Service::BaseEnvironment(const Function& f,
       "LANG=en_US.UTF-8",
       "TMPDIR=" + env_dir + "/tmp",
   };
-  static const char* kInherit[] = {"PATH", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY",
-                                   "AWS_SESSION_TOKEN", "ASAN_OPTIONS", "UBSAN_OPTIONS",
-                                   "LSAN_OPTIONS"};
+  static const char* kInherit[] = {
+      "PATH",         "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN",
+      "ASAN_OPTIONS", "UBSAN_OPTIONS",     "LSAN_OPTIONS"};
   for (const char* name : kInherit) {
     if (const char* v = std::getenv(name)) env.push_back(std::string(name) + "=" + v);
   }
@@ -361,10 +361,8 @@ void Service::Dispatch(std::unique_ptr<Invocation> inv) {
     mkdir((dir + "/tmp").c_str(), 0700);
     Environment::Hooks hooks;
     hooks.on_idle = [this](const std::shared_ptr<Environment>& e) { OnIdle(e); };
-    hooks.on_finished = [this](const std::shared_ptr<Environment>& e,
-                               std::unique_ptr<Invocation> i, InvocationResult r) {
-      OnFinished(e, std::move(i), std::move(r));
-    };
+    hooks.on_finished = [this](const std::shared_ptr<Environment>& e, std::unique_ptr<Invocation> i,
+                               InvocationResult r) { OnFinished(e, std::move(i), std::move(r)); };
     hooks.on_dead = [this](const std::shared_ptr<Environment>& e) { OnDead(e); };
     env = std::make_shared<Environment>(io_, inv->function, f.generation, dir,
                                         BaseEnvironment(f, dir), std::move(hooks));
@@ -373,8 +371,8 @@ void Service::Dispatch(std::unique_ptr<Invocation> inv) {
       InvocationResult r;
       r.function_error = true;
       r.payload = json{{"errorType", "Runtime.InvalidEntrypoint"},
-                       {"errorMessage", fmt::format("RequestId: {} Error: {}", inv->request_id,
-                                                    st.message())}}
+                       {"errorMessage",
+                        fmt::format("RequestId: {} Error: {}", inv->request_id, st.message())}}
                       .dump();
       OnFinished(nullptr, std::move(inv), std::move(r));
       return;
@@ -428,8 +426,8 @@ void Service::OnIdle(const std::shared_ptr<Environment>& env) {
   f.idle.push_back(env);
 }
 
-void Service::OnFinished(const std::shared_ptr<Environment>& env,
-                         std::unique_ptr<Invocation> inv, InvocationResult result) {
+void Service::OnFinished(const std::shared_ptr<Environment>& env, std::unique_ptr<Invocation> inv,
+                         InvocationResult result) {
   Function& f = *inv->function;
   f.inflight--;
   if (env && env->usable() && !f.deleted && env->generation() == f.generation) {

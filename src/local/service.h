@@ -11,10 +11,9 @@
 #include <deque>
 #include <map>
 #include <memory>
+#include <nlohmann/json_fwd.hpp>
 #include <set>
 #include <string>
-
-#include <nlohmann/json_fwd.hpp>
 
 #include "local/environment.h"
 #include "local/http_server.h"
@@ -60,14 +59,12 @@ class Service {
   void GetFunction(const ExPtr& ex, const std::string& rid, const std::string& ref);
   void GetFunctionConfiguration(const ExPtr& ex, const std::string& rid, const std::string& ref);
   void UpdateFunctionCode(const ExPtr& ex, const std::string& rid, const std::string& ref);
-  void UpdateFunctionConfiguration(const ExPtr& ex, const std::string& rid,
-                                   const std::string& ref);
+  void UpdateFunctionConfiguration(const ExPtr& ex, const std::string& rid, const std::string& ref);
   void DeleteFunction(const ExPtr& ex, const std::string& rid, const std::string& ref);
   void ListFunctions(const ExPtr& ex, const std::string& rid);
   void PutFunctionConcurrency(const ExPtr& ex, const std::string& rid, const std::string& ref);
   void GetFunctionConcurrency(const ExPtr& ex, const std::string& rid, const std::string& ref);
-  void DeleteFunctionConcurrency(const ExPtr& ex, const std::string& rid,
-                                 const std::string& ref);
+  void DeleteFunctionConcurrency(const ExPtr& ex, const std::string& rid, const std::string& ref);
   void GetAccountSettings(const ExPtr& ex, const std::string& rid);
   // After a code/config change or delete: idle environments of older generations go.
   void RetireIdle(Function& f);

@@ -66,10 +66,21 @@ def control_and_invoke(lam):
     check(json.loads(env["Payload"].read()) == "hello", "function Environment")
     for name, want in [("AWS_LAMBDA_FUNCTION_NAME", "fn"), ("AWS_REGION", "us-east-1"),
                        ("_HANDLER", "index.handler"), ("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "256"),
-                       ("AWS_ACCESS_KEY_ID", "AKIDPASSED")]:
+                       ("AWS_ACCESS_KEY_ID", "AKIDPASSED"), ("AWS_SECRET_ACCESS_KEY", "x"),
+                       ("AWS_SESSION_TOKEN", "TOKENPASSED"),
+                       ("AWS_ENDPOINT_URL", "http://127.0.0.1:1/all"),
+                       ("AWS_ENDPOINT_URL_S3", "http://127.0.0.1:1/s3"),
+                       ("AWS_ENDPOINT_URL_LAMBDA", "http://127.0.0.1:1/lambda"),
+                       ("NOT_PASSED_THROUGH", None)]:
         v = json.loads(lam.invoke(FunctionName="fn",
                                   Payload=json.dumps({"env": name}))["Payload"].read())
         check(v == want, "%s=%r, want %r" % (name, v, want))
+    root = json.loads(lam.invoke(FunctionName="fn",
+                                 Payload=json.dumps({"env": "LAMBDA_TASK_ROOT"}))["Payload"].read())
+    check(os.path.isfile(os.path.join(root, "bootstrap")), "LAMBDA_TASK_ROOT=%r" % root)
+    api = json.loads(lam.invoke(FunctionName="fn", Payload=json.dumps(
+        {"env": "AWS_LAMBDA_RUNTIME_API"}))["Payload"].read())
+    check(api.startswith("127.0.0.1:") and int(api.split(":")[1]) > 0, "AWS_LAMBDA_RUNTIME_API")
     meta = json.loads(lam.invoke(FunctionName="fn",
                                  Payload=json.dumps({"meta": 1}))["Payload"].read())
     check(meta["arn"] == cfg["FunctionArn"], meta)
@@ -177,7 +188,12 @@ def signatures(endpoint):
 
 
 def main():
-    env = dict(os.environ, AWS_ACCESS_KEY_ID="AKIDPASSED", AWS_SECRET_ACCESS_KEY="x")
+    # As Lambda passes a role's credentials, local-lambda passes its own credentials and
+    # AWS_ENDPOINT_URL* to function environments; nothing else of its environment.
+    env = dict(os.environ, AWS_ACCESS_KEY_ID="AKIDPASSED", AWS_SECRET_ACCESS_KEY="x",
+               AWS_SESSION_TOKEN="TOKENPASSED", AWS_ENDPOINT_URL="http://127.0.0.1:1/all",
+               AWS_ENDPOINT_URL_S3="http://127.0.0.1:1/s3",
+               AWS_ENDPOINT_URL_LAMBDA="http://127.0.0.1:1/lambda", NOT_PASSED_THROUGH="no")
     with LocalLambda("--concurrency", "50", env=env) as ll:
         control_and_invoke(client(ll.endpoint))
     with LocalLambda("--access-key-id", "AKIDLOCAL", "--secret-access-key", "s3cr3t") as ll:
