@@ -5,23 +5,31 @@
 #include <algorithm>
 
 namespace parallelagram {
+namespace {
+
+// OpenSSL's block calls take int lengths: runs `step(offset, length)` over [0, total) in
+// pieces of at most `chunk` bytes and sums what the steps return; a negative step result
+// stops and is returned.
+template <typename Step>
+long long InChunks(size_t total, size_t chunk, Step step) {
+  long long sum = 0;
+  for (size_t off = 0; off < total; off += chunk) {
+    int n = step(off, static_cast<int>(std::min(chunk, total - off)));
+    if (n < 0) return n;
+    sum += n;
+  }
+  return sum;
+}
+
+}  // namespace
 
 std::string Base64Encode(std::string_view bytes) {
-  std::string out;
-  const auto* in = reinterpret_cast<const unsigned char*>(bytes.data());
-  // EVP_EncodeBlock takes an int length: encode in chunks of a multiple of 3 bytes.
-  constexpr size_t kChunk = size_t{3} << 20;
-  out.resize(4 * ((bytes.size() + 2) / 3));
-  size_t done = 0;
-  size_t written = 0;
-  while (done < bytes.size()) {
-    size_t n = std::min(kChunk, bytes.size() - done);
-    int w = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()) + written, in + done,
-                            static_cast<int>(n));
-    written += static_cast<size_t>(w);
-    done += n;
-  }
-  out.resize(written);
+  std::string out(4 * ((bytes.size() + 2) / 3), '\0');
+  auto* dst = reinterpret_cast<unsigned char*>(out.data());
+  const auto* src = reinterpret_cast<const unsigned char*>(bytes.data());
+  // Pieces of a multiple of 3 bytes encode to 4/3 as many characters with no padding.
+  InChunks(bytes.size(), size_t{3} << 20,
+           [&](size_t off, int len) { return EVP_EncodeBlock(dst + off / 3 * 4, src + off, len); });
   return out;
 }
 
@@ -30,30 +38,22 @@ std::optional<std::string> Base64Decode(std::string_view text) {
   // strict form (RFC 4648, padding required) here, then let OpenSSL decode.
   if (text.size() % 4 != 0) return std::nullopt;
   if (text.empty()) return std::string();
-  size_t pad = 0;
-  if (text.back() == '=') ++pad;
-  if (text[text.size() - 2] == '=') ++pad;
+  size_t pad = (text.back() == '=') + (text[text.size() - 2] == '=');
   size_t first_pad = text.find('=');
   if (first_pad != std::string_view::npos && first_pad != text.size() - pad) {
     return std::nullopt;  // '=' only as the final padding
   }
-  const auto* in = reinterpret_cast<const unsigned char*>(text.data());
-  for (size_t i = 0; i < text.size(); ++i) {
-    if (in[i] <= ' ') return std::nullopt;  // EVP_DecodeBlock would skip whitespace
+  const auto* src = reinterpret_cast<const unsigned char*>(text.data());
+  if (std::any_of(src, src + text.size(), [](unsigned char c) { return c <= ' '; })) {
+    return std::nullopt;  // EVP_DecodeBlock would skip whitespace
   }
   std::string out(3 * (text.size() / 4), '\0');
-  constexpr size_t kChunk = size_t{4} << 20;  // a multiple of 4 that fits an int
-  size_t done = 0;
-  size_t written = 0;
-  while (done < text.size()) {
-    size_t n = std::min(kChunk, text.size() - done);
-    int w = EVP_DecodeBlock(reinterpret_cast<unsigned char*>(out.data()) + written, in + done,
-                            static_cast<int>(n));
-    if (w < 0) return std::nullopt;
-    written += static_cast<size_t>(w);
-    done += n;
-  }
-  out.resize(written - pad);
+  auto* dst = reinterpret_cast<unsigned char*>(out.data());
+  long long n = InChunks(text.size(), size_t{4} << 20, [&](size_t off, int len) {
+    return EVP_DecodeBlock(dst + off / 4 * 3, src + off, len);
+  });
+  if (n < 0) return std::nullopt;
+  out.resize(static_cast<size_t>(n) - pad);
   return out;
 }
 
