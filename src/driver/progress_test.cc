@@ -3,19 +3,23 @@
 #include <gtest/gtest.h>
 
 #include <cstdio>
+#include <functional>
 #include <string>
+
+#include "driver/testing.h"
 
 namespace parallelagram::driver {
 namespace {
 
-std::string ReadAll(std::FILE* f) {
-  std::fflush(f);
-  std::rewind(f);
-  std::string s;
-  char buf[512];
-  size_t n;
-  while ((n = std::fread(buf, 1, sizeof buf, f)) > 0) s.append(buf, n);
-  return s;
+// Runs `fn` on a Progress writing to a temporary file; returns what it wrote.
+std::string Output(Progress::Mode mode, int64_t interval_ms, bool eager,
+                   const std::function<void(Progress&, std::FILE*)>& fn) {
+  std::FILE* f = std::tmpfile();
+  {
+    Progress p(mode, f, interval_ms, eager);
+    fn(p, f);
+  }
+  return testing::ReadAndClose(f);
 }
 
 ProgressCounts Counts(int64_t done, int64_t total) {
@@ -34,56 +38,48 @@ TEST(Progress, FormatShowsCountsRateAndEta) {
 }
 
 TEST(Progress, QuietLinesWaitAnIntervalAndSkipTheFinalLineForShortJobs) {
-  std::FILE* f = std::tmpfile();
-  {
-    Progress p(Progress::Mode::kLines, f, 5000, /*eager=*/false);
-    p.Update(Counts(1, 4), 100);
-    p.Update(Counts(4, 4), 900);
-    p.Finish(Counts(4, 4), 1000);
-  }
-  EXPECT_EQ(ReadAll(f), "");
-  std::fclose(f);
+  EXPECT_EQ(Output(Progress::Mode::kLines, 5000, /*eager=*/false,
+                   [](Progress& p, std::FILE*) {
+                     p.Update(Counts(1, 4), 100);
+                     p.Update(Counts(4, 4), 900);
+                     p.Finish(Counts(4, 4), 1000);
+                   }),
+            "");
 }
 
 TEST(Progress, QuietLinesComeEveryIntervalThenAFinalLine) {
-  std::FILE* f = std::tmpfile();
-  Progress p(Progress::Mode::kLines, f, 5000, /*eager=*/false);
-  p.Update(Counts(1, 4), 4000);   // too early
-  p.Update(Counts(2, 4), 5000);   // first line
-  p.Update(Counts(3, 4), 6000);   // within the interval
-  p.Update(Counts(3, 4), 10000);  // second line
-  p.Finish(Counts(4, 4), 11000);
-  std::string out = ReadAll(f);
-  std::fclose(f);
-  EXPECT_EQ(out,
+  EXPECT_EQ(Output(Progress::Mode::kLines, 5000, /*eager=*/false,
+                   [](Progress& p, std::FILE*) {
+                     p.Update(Counts(1, 4), 4000);   // too early
+                     p.Update(Counts(2, 4), 5000);   // first line
+                     p.Update(Counts(3, 4), 6000);   // within the interval
+                     p.Update(Counts(3, 4), 10000);  // second line
+                     p.Finish(Counts(4, 4), 11000);
+                   }),
             "parallelagram: [2/4] 2 running, 2 done, 0 failed | 0.4/s | ETA 5s\n"
             "parallelagram: [3/4] 2 running, 3 done, 0 failed | 0.3/s | ETA 3s\n"
             "parallelagram: [4/4] 0 running, 4 done, 0 failed | 0.4/s\n");
 }
 
 TEST(Progress, EagerLinesStartAtOnceAndAlwaysFinish) {
-  std::FILE* f = std::tmpfile();
-  Progress p(Progress::Mode::kLines, f, 1000, /*eager=*/true);
-  p.Update(Counts(0, 2), 0);
-  p.Finish(Counts(2, 2), 500);
-  std::string out = ReadAll(f);
-  std::fclose(f);
-  EXPECT_EQ(out,
+  EXPECT_EQ(Output(Progress::Mode::kLines, 1000, /*eager=*/true,
+                   [](Progress& p, std::FILE*) {
+                     p.Update(Counts(0, 2), 0);
+                     p.Finish(Counts(2, 2), 500);
+                   }),
             "parallelagram: [0/2] 2 running, 0 done, 0 failed\n"
             "parallelagram: [2/2] 0 running, 2 done, 0 failed | 4.0/s\n");
 }
 
 TEST(Progress, TerminalRedrawsOneLineInPlace) {
-  std::FILE* f = std::tmpfile();
-  Progress p(Progress::Mode::kTty, f);
-  p.Update(Counts(1, 2), 1000);
-  p.Clear();
-  std::fputs("task output\n", f);
-  p.Redraw();
-  p.Finish(Counts(2, 2), 2000);
-  std::string out = ReadAll(f);
-  std::fclose(f);
-  EXPECT_EQ(out,
+  EXPECT_EQ(Output(Progress::Mode::kTty, 1000, /*eager=*/true,
+                   [](Progress& p, std::FILE* f) {
+                     p.Update(Counts(1, 2), 1000);
+                     p.Clear();
+                     std::fputs("task output\n", f);
+                     p.Redraw();
+                     p.Finish(Counts(2, 2), 2000);
+                   }),
             "\r\033[K[1/2] 2 running, 1 done, 0 failed | 1.0/s | ETA 1s"
             "\r\033[Ktask output\n"
             "\r\033[K[1/2] 2 running, 1 done, 0 failed | 1.0/s | ETA 1s"
@@ -91,12 +87,12 @@ TEST(Progress, TerminalRedrawsOneLineInPlace) {
 }
 
 TEST(Progress, OffPrintsNothing) {
-  std::FILE* f = std::tmpfile();
-  Progress p(Progress::Mode::kOff, f);
-  p.Update(Counts(1, 2), 5000, /*force=*/true);
-  p.Finish(Counts(2, 2), 6000);
-  EXPECT_EQ(ReadAll(f), "");
-  std::fclose(f);
+  EXPECT_EQ(Output(Progress::Mode::kOff, 1000, /*eager=*/true,
+                   [](Progress& p, std::FILE*) {
+                     p.Update(Counts(1, 2), 5000, /*force=*/true);
+                     p.Finish(Counts(2, 2), 6000);
+                   }),
+            "");
 }
 
 }  // namespace

@@ -109,17 +109,8 @@ class RunJobTest : public ::testing::Test {
       return std::unique_ptr<Backend>(std::move(b));
     };
     int rc = RunJob(*o, env);
-    auto read = [](std::FILE* f) {
-      std::rewind(f);
-      std::string s;
-      char buf[4096];
-      size_t n;
-      while ((n = std::fread(buf, 1, sizeof buf, f)) > 0) s.append(buf, n);
-      std::fclose(f);
-      return s;
-    };
-    out_ = read(out);
-    err_ = read(err);
+    out_ = testing::ReadAndClose(out);
+    err_ = testing::ReadAndClose(err);
     return rc;
   }
 

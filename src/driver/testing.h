@@ -2,6 +2,7 @@
 // Header-only, for *_test.cc files. Not thread-safe.
 #pragma once
 
+#include <cstdio>
 #include <functional>
 #include <map>
 #include <memory>
@@ -14,6 +15,18 @@
 #include "driver/invoker.h"
 
 namespace parallelagram::driver::testing {
+
+// Everything written to the temporary file `f` (from its start); closes `f`.
+inline std::string ReadAndClose(std::FILE* f) {
+  std::fflush(f);
+  std::rewind(f);
+  std::string s;
+  char buf[4096];
+  size_t n;
+  while ((n = std::fread(buf, 1, sizeof buf, f)) > 0) s.append(buf, n);
+  std::fclose(f);
+  return s;
+}
 
 // Runs timers in virtual time order, advancing a FakeClock.
 class FakeLoop : public Loop {
