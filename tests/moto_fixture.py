@@ -23,6 +23,17 @@ import time
 FREE_CALLS = 3  # the three bootstrap calls below
 
 
+def stop_process(proc, timeout=10):
+    """Terminates `proc` (a subprocess.Popen) if it still runs, killing it after `timeout` s."""
+    if proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
 def free_port():
     s = socket.socket()
     s.bind(("127.0.0.1", 0))
@@ -109,13 +120,7 @@ class MotoServer:
         return e
 
     def close(self):
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        stop_process(self.proc)
 
     def __enter__(self):
         return self

@@ -75,6 +75,13 @@ std::string CodeFromStatus(long status) {
 
 }  // namespace
 
+AwsError ClientError(Status status) {
+  AwsError e;
+  e.status = std::move(status);
+  e.code = "ClientError";
+  return e;
+}
+
 bool IsThrottlingError(std::string_view c, long http_status) {
   static constexpr std::string_view kCodes[] = {"Throttling",
                                                 "ThrottlingException",

@@ -48,6 +48,10 @@ AwsError ParseAwsError(AwsProtocol protocol, const HttpResponse& response,
 // A transport failure (no HTTP response) as an AwsError.
 AwsError TransportError(const Status& status, const std::string& context);
 
+// A failure found on our side (an unparseable answer, a local file), as an
+// AwsError with code "ClientError" and no HTTP status. `status` must not be OK.
+AwsError ClientError(Status status);
+
 // Maps an AWS error code and HTTP status to a StatusCode: throttling codes and
 // 429 → kThrottled; auth failures (AccessDenied, InvalidClientTokenId,
 // SignatureDoesNotMatch, ExpiredToken, ...) and 401/403 → kPermissionDenied;

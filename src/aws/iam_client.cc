@@ -7,16 +7,7 @@
 #include "aws/sigv4.h"
 
 namespace parallelagram::aws {
-namespace {
-
-AwsError LocalError(Status s) {
-  AwsError e;
-  e.status = std::move(s);
-  e.code = "ClientError";
-  return e;
-}
-
-}  // namespace
+namespace {}  // namespace
 
 std::string FormEncode(const QueryParams& params) {
   std::string out;
@@ -56,7 +47,7 @@ void IamClient::CreateRole(const std::string& role_name,
   Call("CreateRole", std::move(p), [done = std::move(done)](AwsResult<HttpResponse> r) {
     if (!r.ok()) return done(std::move(r.error()));
     auto role = ParseIamRole(r->body, "CreateRole");
-    if (!role.ok()) return done(LocalError(role.status()));
+    if (!role.ok()) return done(ClientError(role.status()));
     done(std::move(role).value());
   });
 }
@@ -65,7 +56,7 @@ void IamClient::GetRole(const std::string& role_name, Done<IamRole> done) {
   Call("GetRole", {{"RoleName", role_name}}, [done = std::move(done)](AwsResult<HttpResponse> r) {
     if (!r.ok()) return done(std::move(r.error()));
     auto role = ParseIamRole(r->body, "GetRole");
-    if (!role.ok()) return done(LocalError(role.status()));
+    if (!role.ok()) return done(ClientError(role.status()));
     done(std::move(role).value());
   });
 }
@@ -139,7 +130,7 @@ void IamClient::GetRolePolicyDocuments(const std::string& role_name,
            [one_done](AwsResult<HttpResponse> r) {
              if (!r.ok()) return one_done(std::move(r.error()));
              auto doc = ParseGetRolePolicy(r->body);
-             if (!doc.ok()) return one_done(LocalError(doc.status()));
+             if (!doc.ok()) return one_done(ClientError(doc.status()));
              one_done(std::move(doc).value());
            });
     }
@@ -147,12 +138,12 @@ void IamClient::GetRolePolicyDocuments(const std::string& role_name,
       Call("GetPolicy", {{"PolicyArn", arn}}, [this, arn, one_done](AwsResult<HttpResponse> r) {
         if (!r.ok()) return one_done(std::move(r.error()));
         auto ver = ParseGetPolicyDefaultVersion(r->body);
-        if (!ver.ok()) return one_done(LocalError(ver.status()));
+        if (!ver.ok()) return one_done(ClientError(ver.status()));
         Call("GetPolicyVersion", {{"PolicyArn", arn}, {"VersionId", *ver}},
              [one_done](AwsResult<HttpResponse> r2) {
                if (!r2.ok()) return one_done(std::move(r2.error()));
                auto doc = ParseGetPolicyVersionDocument(r2->body);
-               if (!doc.ok()) return one_done(LocalError(doc.status()));
+               if (!doc.ok()) return one_done(ClientError(doc.status()));
                one_done(std::move(doc).value());
              });
       });
@@ -174,7 +165,7 @@ void IamClient::GetRolePolicyDocuments(const std::string& role_name,
            }
            auto page = ParseListAttachedRolePolicies(r->body);
            if (!page.ok()) {
-             st->failure = LocalError(page.status());
+             st->failure = ClientError(page.status());
              return st->Finish();
            }
            for (auto& a : page->policies) st->attached_arns.push_back(a.arn);
@@ -196,7 +187,7 @@ void IamClient::GetRolePolicyDocuments(const std::string& role_name,
       }
       auto page = ParseListRolePolicies(r->body);
       if (!page.ok()) {
-        st->failure = LocalError(page.status());
+        st->failure = ClientError(page.status());
         return st->Finish();
       }
       for (auto& n : page->names) st->inline_names.push_back(std::move(n));

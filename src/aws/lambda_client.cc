@@ -36,10 +36,7 @@ AwsRequest JsonRequest(const std::string& op, const std::string& method, std::st
 }
 
 AwsError ParseFailure(const std::string& op, const std::string& what) {
-  AwsError e;
-  e.status = Status::ProtocolError("lambda " + op + ": " + what);
-  e.code = "UnparseableResponse";
-  return e;
+  return ClientError(Status::ProtocolError("lambda " + op + ": " + what));
 }
 
 json EnvJson(const std::map<std::string, std::string>& env) {

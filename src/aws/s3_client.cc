@@ -11,13 +11,6 @@
 namespace parallelagram::aws {
 namespace {
 
-AwsError LocalError(Status s) {
-  AwsError e;
-  e.status = std::move(s);
-  e.code = "ClientError";
-  return e;
-}
-
 S3ObjectInfo InfoFromHeaders(const HttpResponse& r) {
   S3ObjectInfo info;
   std::string len = r.Header("content-length");
@@ -127,7 +120,7 @@ void S3Client::PutObjectFromFile(const std::string& bucket, const std::string& k
   std::error_code ec;
   if (!std::filesystem::is_regular_file(path, ec)) {
     aws_.loop().AddTimer(0, [done = std::move(done), path] {
-      done(LocalError(
+      done(ClientError(
           Status::IoError("s3 PutObject: cannot read '" + path + "': not a regular file")));
     });
     return;
@@ -153,7 +146,7 @@ void S3Client::UploadFile(const std::string& bucket, const std::string& key,
   auto size = std::filesystem::file_size(path, ec);
   if (ec) {
     aws_.loop().AddTimer(0, [done = std::move(done), path, msg = ec.message()] {
-      done(LocalError(Status::IoError("s3 upload: cannot read '" + path + "': " + msg)));
+      done(ClientError(Status::IoError("s3 upload: cannot read '" + path + "': " + msg)));
     });
     return;
   }
@@ -168,7 +161,7 @@ void S3Client::UploadFile(const std::string& bucket, const std::string& key,
   up->done = std::move(done);
   auto parts = PlanParts(static_cast<int64_t>(size), options_.part_size);
   if (!parts.ok()) {
-    aws_.loop().AddTimer(0, [up, s = parts.status()] { up->done(LocalError(s)); });
+    aws_.loop().AddTimer(0, [up, s = parts.status()] { up->done(ClientError(s)); });
     return;
   }
   up->parts = std::move(parts).value();
@@ -186,7 +179,7 @@ void S3Client::UploadBuffer(const std::string& bucket, const std::string& key,
   up->done = std::move(done);
   auto parts = PlanParts(static_cast<int64_t>(up->data->size()), options_.part_size);
   if (!parts.ok()) {
-    aws_.loop().AddTimer(0, [up, s = parts.status()] { up->done(LocalError(s)); });
+    aws_.loop().AddTimer(0, [up, s = parts.status()] { up->done(ClientError(s)); });
     return;
   }
   up->parts = std::move(parts).value();
@@ -203,7 +196,7 @@ void S3Client::CreateMultipartUpload(const std::string& bucket, const std::strin
        [done = std::move(done)](AwsResult<HttpResponse> r) {
          if (!r.ok()) return done(std::move(r.error()));
          auto id = ParseCreateMultipartUpload(r->body);
-         if (!id.ok()) return done(LocalError(id.status()));
+         if (!id.ok()) return done(ClientError(id.status()));
          done(std::move(id).value());
        });
 }
@@ -262,7 +255,7 @@ void S3Client::PumpParts(std::shared_ptr<Upload> up) {
           } else {
             std::string etag = r->Header("etag");
             if (etag.empty() && !up->failure) {
-              up->failure = LocalError(
+              up->failure = ClientError(
                   Status::ProtocolError("s3 UploadPart: no ETag in the answer for part " +
                                         std::to_string(part.part_number)));
             }
@@ -288,7 +281,7 @@ void S3Client::FinishUpload(std::shared_ptr<Upload> up) {
   Send("CompleteMultipartUpload", std::move(http), [this, up](AwsResult<HttpResponse> r) {
     if (!r.ok()) return FailUpload(up, std::move(r.error()));
     auto etag = ParseCompleteMultipartUpload(r->body);
-    if (!etag.ok()) return FailUpload(up, LocalError(etag.status()));
+    if (!etag.ok()) return FailUpload(up, ClientError(etag.status()));
     auto done = std::move(up->done);
     done(std::move(etag).value());
   });
@@ -357,7 +350,7 @@ void S3Client::ListObjectsPage(const std::string& bucket, const std::string& pre
   Send("ListObjectsV2", std::move(http), [done = std::move(done)](AwsResult<HttpResponse> r) {
     if (!r.ok()) return done(std::move(r.error()));
     auto page = ParseListObjectsV2(r->body);
-    if (!page.ok()) return done(LocalError(page.status()));
+    if (!page.ok()) return done(ClientError(page.status()));
     done(std::move(page).value());
   });
 }
@@ -429,7 +422,7 @@ void S3Client::DeleteObjects(const std::string& bucket, std::vector<std::string>
       auto res = ParseDeleteObjectsResult(r->body);
       if (!res.ok()) {
         auto d = std::move(st->done);
-        return d(LocalError(res.status()));
+        return d(ClientError(res.status()));
       }
       if (!res->errors.empty()) {
         const auto& f = res->errors.front();

@@ -10,10 +10,7 @@ namespace parallelagram::aws {
 namespace {
 
 AwsError ProtocolError(const std::string& context, const std::string& what) {
-  AwsError e;
-  e.status = Status::ProtocolError(context + ": " + what);
-  e.code = "UnparseableResponse";
-  return e;
+  return ClientError(Status::ProtocolError(context + ": " + what));
 }
 
 // Parses <XResponse><XResult><Credentials>..</Credentials><AssumedRoleUser>.. .

@@ -192,7 +192,11 @@ struct CurlHttpClient::Transfer {
       curl_easy_setopt(e, CURLOPT_TCP_KEEPIDLE, 60L);
       curl_easy_setopt(e, CURLOPT_TCP_KEEPINTVL, 60L);
     }
-    curl_easy_setopt(e, CURLOPT_BUFFERSIZE, 128L * 1024);
+    // Big buffers only for file transfers: a 128 KB buffer per request is at
+    // malloc's mmap threshold and costs an mmap/munmap pair on every small call.
+    if (!request.response_file.empty() || !request.body_file.empty()) {
+      curl_easy_setopt(e, CURLOPT_BUFFERSIZE, 128L * 1024);
+    }
 
     bool has_content_type = false;
     for (const auto& [k, v] : request.headers) {

@@ -18,7 +18,7 @@ import zipfile
 
 SRC = os.environ.get("PG_SOURCE_DIR", os.path.join(os.path.dirname(__file__), "..", ".."))
 sys.path.insert(0, os.path.join(SRC, "tests"))
-from moto_fixture import MotoServer  # noqa: E402
+from moto_fixture import MotoServer, stop_process  # noqa: E402
 
 import boto3  # noqa: E402
 import botocore.config  # noqa: E402
@@ -49,13 +49,7 @@ class LocalLambda:
         self.endpoint = line.strip().split()[-1]
 
     def close(self):
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        stop_process(self.proc)
         # the log may hold anything local-lambda printed: returned for the secret check
         return (self.proc.stdout.read() or "") + (self.proc.stderr.read() or "")
 
