@@ -134,3 +134,24 @@ if __name__ == "__main__":
         print(json.dumps(bootstrap(sys.argv[2])))
     else:
         sys.exit("usage: moto_fixture.py bootstrap ENDPOINT")
+
+
+class LocalLambda:
+    """`parallelagram local-lambda` (binary `pg`) on a free port, checking SigV4 signatures
+    with the given key: the Lambda half of the local AWS stand-ins (moto has no Lambda data
+    plane). close() stops it and returns everything it printed (for secret checks)."""
+
+    def __init__(self, pg, key, secret, concurrency):
+        self.proc = subprocess.Popen(
+            [pg, "local-lambda", "--port", "0", "--access-key-id", key,
+             "--secret-access-key", secret, "--concurrency", str(concurrency)],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        line = self.proc.stdout.readline()
+        if "listening on" not in line:
+            self.close()
+            raise RuntimeError("local-lambda did not start: %r" % line)
+        self.endpoint = line.strip().split()[-1]
+
+    def close(self):
+        stop_process(self.proc)
+        return (self.proc.stdout.read() or "") + (self.proc.stderr.read() or "")

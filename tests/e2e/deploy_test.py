@@ -19,7 +19,7 @@ import tempfile
 SRC = os.environ.get("PG_SOURCE_DIR", os.path.join(os.path.dirname(__file__), "..", ".."))
 sys.path.insert(0, os.path.join(SRC, "tests"))
 sys.path.insert(0, os.path.join(SRC, "tests", "e2e"))
-from moto_fixture import MotoServer  # noqa: E402
+from moto_fixture import LocalLambda, MotoServer  # noqa: E402
 
 import boto3  # noqa: E402
 import botocore.config  # noqa: E402
@@ -38,28 +38,6 @@ def check(cond, what, out=""):
         print("ok:", what)
 
 
-class LocalLambda:
-    def __init__(self, key, secret, concurrency):
-        self.proc = subprocess.Popen(
-            [PG, "local-lambda", "--port", "0", "--access-key-id", key,
-             "--secret-access-key", secret, "--concurrency", str(concurrency)],
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        line = self.proc.stdout.readline()
-        if "listening on" not in line:
-            self.close()
-            raise RuntimeError("local-lambda did not start: %r" % line)
-        self.endpoint = line.strip().split()[-1]
-
-    def close(self):
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        return (self.proc.stdout.read() or "") + (self.proc.stderr.read() or "")
-
 
 def pg(env, *args):
     p = subprocess.run([PG, *args], env=env, capture_output=True, text=True, timeout=300)
@@ -72,7 +50,7 @@ def main():
     work = tempfile.mkdtemp(prefix="pg-deploy-")
     with MotoServer() as moto:
         key, secret = moto.access_key_id, moto.secret_access_key
-        ll = LocalLambda(key, secret, concurrency=400)
+        ll = LocalLambda(PG, key, secret, concurrency=400)
         try:
             kw = dict(region_name="us-east-1", aws_access_key_id=key, aws_secret_access_key=secret)
             iam = boto3.client("iam", endpoint_url=moto.endpoint, **kw)

@@ -18,7 +18,7 @@ import zipfile
 
 SRC = os.environ.get("PG_SOURCE_DIR", os.path.join(os.path.dirname(__file__), "..", ".."))
 sys.path.insert(0, os.path.join(SRC, "tests"))
-from moto_fixture import MotoServer, stop_process  # noqa: E402
+from moto_fixture import LocalLambda, MotoServer, stop_process  # noqa: E402
 
 import boto3  # noqa: E402
 import botocore.config  # noqa: E402
@@ -35,23 +35,6 @@ def check(cond, what, out=""):
     else:
         print("ok:", what)
 
-
-class LocalLambda:
-    def __init__(self, key, secret, concurrency):
-        self.proc = subprocess.Popen(
-            [PG, "local-lambda", "--port", "0", "--access-key-id", key,
-             "--secret-access-key", secret, "--concurrency", str(concurrency)],
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        line = self.proc.stdout.readline()
-        if "listening on" not in line:
-            self.close()
-            raise RuntimeError("local-lambda did not start: %r %s" % (line, self.proc.stderr.read()))
-        self.endpoint = line.strip().split()[-1]
-
-    def close(self):
-        stop_process(self.proc)
-        # the log may hold anything local-lambda printed: returned for the secret check
-        return (self.proc.stdout.read() or "") + (self.proc.stderr.read() or "")
 
 
 def zip_with_bootstrap():
@@ -73,7 +56,7 @@ def main():
     global leaked_checks
     with MotoServer() as moto:
         key, secret = moto.access_key_id, moto.secret_access_key
-        ll = LocalLambda(key, secret, concurrency=50)
+        ll = LocalLambda(PG, key, secret, concurrency=50)
         try:
             kw = dict(region_name="us-east-1", aws_access_key_id=key, aws_secret_access_key=secret)
             iam = boto3.client("iam", endpoint_url=moto.endpoint, **kw)
@@ -165,7 +148,7 @@ def main():
             # (moto answers 500 to AssumeRole on a role it holds; any ARN will do here)
             tmp = sts.assume_role(RoleArn="arn:aws:iam::123456789012:role/pg-session",
                                   RoleSessionName="pg-doctor", DurationSeconds=900)["Credentials"]
-            ll_tmp = LocalLambda(tmp["AccessKeyId"], tmp["SecretAccessKey"], concurrency=50)
+            ll_tmp = LocalLambda(PG, tmp["AccessKeyId"], tmp["SecretAccessKey"], concurrency=50)
             leaked_checks.extend([("temporary secret key", tmp["SecretAccessKey"]),
                                   ("session token", tmp["SessionToken"])])
             tenv = dict(env, AWS_ACCESS_KEY_ID=tmp["AccessKeyId"],
