@@ -7,6 +7,7 @@
 
 #include "aws/aws_session.h"
 #include "cli/commands.h"
+#include "cli/parse_args.h"
 #include "deploy/deployer.h"
 #include "deploy/deployment_record.h"
 #include "driver/local_backend.h"
@@ -66,14 +67,7 @@ int DeployMain(int argc, char** argv) {
   app.add_option("--config", config_path,
                  "where to record the deployment (default: "
                  "$XDG_CONFIG_HOME/parallelagram/deployment.json)");
-  try {
-    app.parse(argc, argv);
-  } catch (const CLI::CallForHelp& e) {
-    return app.exit(e);
-  } catch (const CLI::ParseError& e) {
-    std::fprintf(stderr, "%s: %s; see --help\n", argv[0], e.what());
-    return kExitUsage;
-  }
+  if (auto exit_status = ParseArgs(app, argc, argv)) return *exit_status;
   o.logs = !no_logs;
   o.reserved_concurrency = reserved;
   if (!o.role_arn.empty() && no_logs) {
@@ -138,14 +132,7 @@ int DestroyMain(int argc, char** argv) {
   std::string config_path;
   app.add_option("--config", config_path,
                  "the deployment record (default: $XDG_CONFIG_HOME/parallelagram/deployment.json)");
-  try {
-    app.parse(argc, argv);
-  } catch (const CLI::CallForHelp& e) {
-    return app.exit(e);
-  } catch (const CLI::ParseError& e) {
-    std::fprintf(stderr, "%s: %s; see --help\n", argv[0], e.what());
-    return kExitUsage;
-  }
+  if (auto exit_status = ParseArgs(app, argc, argv)) return *exit_status;
   aws::Environment env = aws::Environment::FromProcess();
   if (config_path.empty()) config_path = deploy::DefaultDeploymentPath(env);
   auto record = deploy::LoadDeployment(config_path);

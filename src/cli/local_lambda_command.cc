@@ -7,6 +7,7 @@
 #include <string>
 
 #include "cli/commands.h"
+#include "cli/parse_args.h"
 #include "local/local_lambda.h"
 
 namespace parallelagram::cli {
@@ -35,14 +36,7 @@ int LocalLambdaMain(int argc, char** argv) {
                  "where function code and environments live (default: a temporary directory, "
                  "removed on exit)");
   app.add_flag("--allow-remote", allow_remote, "allow a --host that is not a loopback address");
-  try {
-    app.parse(argc, argv);
-  } catch (const CLI::CallForHelp& e) {
-    return app.exit(e);
-  } catch (const CLI::ParseError& e) {
-    std::fprintf(stderr, "%s: %s; see --help\n", argv[0], e.what());
-    return kExitUsage;
-  }
+  if (auto exit_status = ParseArgs(app, argc, argv)) return *exit_status;
   opts.work_dir = work_dir;
   boost::system::error_code ec;
   auto addr = boost::asio::ip::make_address(opts.host, ec);

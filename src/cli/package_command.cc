@@ -8,6 +8,7 @@
 #include <string>
 
 #include "cli/commands.h"
+#include "cli/parse_args.h"
 #include "deploy/function_package.h"
 #include "driver/local_backend.h"
 #include "worker/process_runner.h"
@@ -54,14 +55,7 @@ int PackageMain(int argc, char** argv) {
   app.add_option("--bootstrap", bootstrap,
                  "the worker binary to package (default: $PG_BOOTSTRAP, else `bootstrap` beside "
                  "this program)");
-  try {
-    app.parse(argc, argv);
-  } catch (const CLI::CallForHelp& e) {
-    return app.exit(e);
-  } catch (const CLI::ParseError& e) {
-    std::fprintf(stderr, "%s: %s; see --help\n", argv[0], e.what());
-    return kExitUsage;
-  }
+  if (auto exit_status = ParseArgs(app, argc, argv)) return *exit_status;
   if (bootstrap.empty()) {
     auto found = driver::FindBootstrap();
     if (!found.ok()) {
