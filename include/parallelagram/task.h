@@ -63,7 +63,11 @@ struct TaskEvent {
   std::vector<StagedFile> files;          // inputs to place before running
   std::vector<std::string> returns;       // relative paths to bring back after running
   std::string output_uri;                 // where returned files/spilled output go (prefix)
-  std::string result_uri;                 // async mode: write the result JSON here
+  std::string result_uri;                 // write the full result JSON here
+  // Sync mode: write the result to result_uri only when it does not fit the response
+  // (Lambda's 6 MB limit), so a task costs no object-store request. False (async mode): the
+  // result object is how the driver learns the result, so it is always written.
+  bool result_spill_only = false;
 };
 
 struct ReturnedFile {

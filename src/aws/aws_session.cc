@@ -5,8 +5,8 @@
 
 namespace parallelagram::aws {
 
-Result<std::unique_ptr<AwsSession>> AwsSession::Open(const Environment& env) {
-  std::unique_ptr<AwsSession> s(new AwsSession(env));
+Result<std::unique_ptr<AwsSession>> AwsSession::Open(const Environment& env, EventLoop* loop) {
+  std::unique_ptr<AwsSession> s(new AwsSession(env, loop));
   PG_ASSIGN_OR_RETURN(SharedConfig loaded, SharedConfig::Load(s->env_));
   const SharedConfig& config = s->config_.emplace(std::move(loaded));
   std::optional<Profile> profile = config.Find(SharedConfig::SelectedProfileName(s->env_));

@@ -29,7 +29,10 @@ class AwsSession {
   // provider from `env` and the shared config files. The credentials are not fetched yet.
   // Errors: InvalidArgument (bad config file, no region: "set AWS_REGION ..."),
   // the credential chain's errors (no credentials: says which sources were tried).
-  static Result<std::unique_ptr<AwsSession>> Open(const Environment& env);
+  // With `loop`, the session's clients run on that (borrowed) loop, which must outlive the
+  // session: the driver shares its own loop this way. Without it the session owns one.
+  static Result<std::unique_ptr<AwsSession>> Open(const Environment& env,
+                                                  EventLoop* loop = nullptr);
 
   const std::string& region() const { return region_.region; }
   const std::string& region_source() const { return region_.source; }
@@ -43,6 +46,9 @@ class AwsSession {
   bool s3_path_style() const { return endpoints_.at("s3").custom; }
 
   EventLoop& loop() { return loop_; }
+  HttpClient& http() { return http_; }
+  // The credentials provider (for signing requests that bypass the AwsClients).
+  std::shared_ptr<RefreshingCredentials> credentials() const { return credentials_; }
 
   // Runs the loop until the operation started by `start` completes.
   template <typename T, typename Start>
@@ -51,14 +57,19 @@ class AwsSession {
   }
 
  private:
-  explicit AwsSession(Environment env) : env_(std::move(env)), http_(loop_) {}
+  AwsSession(Environment env, EventLoop* loop)
+      : env_(std::move(env)),
+        own_loop_(loop ? nullptr : std::make_unique<EventLoop>()),
+        loop_(loop ? *loop : *own_loop_),
+        http_(loop_) {}
 
   Environment env_;                     // kept: providers may refer to it
   std::optional<SharedConfig> config_;  // likewise
   ResolvedRegion region_;
   std::map<std::string, Endpoint> endpoints_;
   std::shared_ptr<RefreshingCredentials> credentials_;
-  EventLoop loop_;
+  std::unique_ptr<EventLoop> own_loop_;  // null when the loop is borrowed
+  EventLoop& loop_;
   CurlHttpClient http_;
   std::map<std::string, std::unique_ptr<AwsClient>> clients_;
 };

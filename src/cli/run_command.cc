@@ -70,6 +70,9 @@ Options
   --memory MB          the function's memory (default 1024)
   --max-output BYTES   keep at most this much stdout/stderr per task (default 1 GiB)
   --backend local      where tasks run (only 'local' in this version)
+  --mode sync|async    sync (default): one RequestResponse invocation per task, the result
+                       in its response; async: Event invocations, each worker writes its
+                       result to the store, collected by listing (no connection held open)
 
 Files: paths for --basefile/--transferfile/--return are relative to the current directory;
 the task finds them at the same relative path in its scratch directory.

@@ -83,6 +83,7 @@ json TaskEventToJson(const TaskEvent& e) {
   if (!e.returns.empty()) j["returns"] = e.returns;
   if (!e.output_uri.empty()) j["output_uri"] = e.output_uri;
   if (!e.result_uri.empty()) j["result_uri"] = e.result_uri;
+  if (e.result_spill_only) j["result_spill_only"] = true;
   return j;
 }
 
@@ -119,6 +120,7 @@ Result<TaskEvent> TaskEventFromJson(const json& j) {
   PG_RETURN_IF_ERROR(GetOpt(j, "returns", e.returns));
   PG_RETURN_IF_ERROR(GetOpt(j, "output_uri", e.output_uri));
   PG_RETURN_IF_ERROR(GetOpt(j, "result_uri", e.result_uri));
+  PG_RETURN_IF_ERROR(GetOpt(j, "result_spill_only", e.result_spill_only));
   if (e.kind == "process" && e.argv.empty()) {
     return Status::InvalidArgument(
         "the task event has no 'argv': give the program and its arguments, e.g. "

@@ -32,6 +32,12 @@ struct BackendConfig {
   int64_t function_timeout_s = 900;
   std::string state_root;        // the local store lives in state_root/store
   std::string job_id;
+  bool async = false;            // --mode async: Event invocations, results from the store
+  // The AWS backend: the function and bucket to use ("" = the deployment record's), and the
+  // record's path ("" = the default).
+  std::string function_name;
+  std::string bucket;
+  std::string deployment_config;
 };
 
 class Backend {
@@ -41,6 +47,11 @@ class Backend {
   virtual ObjectStore& store() = 0;
   // The joblog's Host column (":" for the local backend, as GNU parallel logs local jobs).
   virtual std::string host() const = 0;
+  // The most task attempts the backend can run at once (a function's reserved concurrency),
+  // or 0 for no limit beyond -j. The driver never keeps more in flight.
+  virtual int max_in_flight() const { return 0; }
+  // One line for the user about where the job runs ("" for nothing to say).
+  virtual std::string description() const { return ""; }
 };
 
 using BackendFactory = std::function<Result<std::unique_ptr<Backend>>(const BackendConfig&)>;

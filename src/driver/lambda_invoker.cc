@@ -91,17 +91,23 @@ TaskResult LambdaInvoker::Classify(const std::string& task_id,
   return r;
 }
 
-void LambdaInvoker::Invoke(TaskEvent event, std::function<void(TaskResult)> done) {
+HttpRequest LambdaInvoker::MakeRequest(const Options& opt, const TaskEvent& event,
+                                       const char* invocation_type) {
   HttpRequest req;
   req.method = "POST";
-  req.url = opt_.endpoint + "/2015-03-31/functions/" + UrlEncodeName(opt_.function_name) +
+  req.url = opt.endpoint + "/2015-03-31/functions/" + UrlEncodeName(opt.function_name) +
             "/invocations";
   req.headers = {{"Content-Type", "application/json"},
-                 {"X-Amz-Invocation-Type", "RequestResponse"}};
+                 {"X-Amz-Invocation-Type", invocation_type}};
   req.body = TaskEventToJson(event).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
-  int64_t task_ms = event.timeout_ms > 0 ? event.timeout_ms : opt_.function_timeout_s * 1000;
+  int64_t task_ms = event.timeout_ms > 0 ? event.timeout_ms : opt.function_timeout_s * 1000;
   req.timeout_ms = task_ms + 60000;  // the function's own timeout answers before this
-  if (opt_.sign) opt_.sign(req);
+  if (opt.sign) opt.sign(req);
+  return req;
+}
+
+void LambdaInvoker::Invoke(TaskEvent event, std::function<void(TaskResult)> done) {
+  HttpRequest req = MakeRequest(opt_, event, "RequestResponse");
   std::weak_ptr<bool> alive = alive_;
   http_.Send(std::move(req), [alive, id = event.task_id, done = std::move(done)](
                                  Result<HttpResponse> resp) {

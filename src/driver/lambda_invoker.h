@@ -35,8 +35,12 @@ class LambdaInvoker : public Invoker {
   ~LambdaInvoker() override;
   void Invoke(TaskEvent event, std::function<void(TaskResult)> done) override;
 
-  // Maps one Invoke answer to the attempt's TaskResult (exposed for tests).
+  // Maps one Invoke answer to the attempt's TaskResult (exposed for tests and EventInvoker).
   static TaskResult Classify(const std::string& task_id, const Result<HttpResponse>& response);
+  // The signed Invoke request for `event` with X-Amz-Invocation-Type `invocation_type`
+  // ("RequestResponse" or "Event").
+  static HttpRequest MakeRequest(const Options& options, const TaskEvent& event,
+                                 const char* invocation_type);
 
  private:
   HttpClient& http_;

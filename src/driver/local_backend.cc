@@ -10,7 +10,10 @@
 
 #include "common/base64.h"
 #include "driver/command_template.h"
+#include "driver/event_invoker.h"
+#include "driver/event_loop_driver.h"
 #include "driver/lambda_invoker.h"
+#include "driver/result_inbox.h"
 #include "http/http_client.h"
 #include "local/local_lambda.h"
 #include "local/zip_util.h"
@@ -26,12 +29,26 @@ class LocalBackend : public Backend {
  public:
   LocalBackend(std::unique_ptr<local::LocalLambda> service, EventLoop& loop,
                CurlHttpClient::Options http_options, LambdaInvoker::Options invoke_options,
-               std::string store_root)
+               std::string store_root, const BackendConfig& config)
       : service_(std::move(service)),
+        timers_(loop),
         http_(loop, http_options),
-        invoker_(http_, std::move(invoke_options)),
-        store_(std::move(store_root)) {}
-  Invoker& invoker() override { return invoker_; }
+        invoker_(http_, invoke_options),
+        store_(std::move(store_root)) {
+    if (config.async) {
+      inbox_ = std::make_unique<DirectoryResultInbox>(
+          store_.root() + "/jobs/" + config.job_id + "/results", timers_);
+      EventInvoker::Options eo;
+      eo.invoke = std::move(invoke_options);
+      eo.poll_interval_ms = 50;  // a directory listing is cheap
+      event_invoker_ = std::make_unique<EventInvoker>(http_, timers_, SystemClock::Get(),
+                                                      *inbox_, eo);
+    }
+  }
+  Invoker& invoker() override {
+    if (event_invoker_) return *event_invoker_;
+    return invoker_;
+  }
   ObjectStore& store() override { return store_; }
   std::string host() const override { return ":"; }
   CurlHttpClient& http() { return http_; }
@@ -39,9 +56,12 @@ class LocalBackend : public Backend {
  private:
   // Order matters: the service outlives the client and invoker (destroyed first).
   std::unique_ptr<local::LocalLambda> service_;
+  EventLoopDriver timers_;
   CurlHttpClient http_;
   LambdaInvoker invoker_;
   DirectoryObjectStore store_;
+  std::unique_ptr<DirectoryResultInbox> inbox_;     // async mode only
+  std::unique_ptr<EventInvoker> event_invoker_;     // async mode only
 };
 
 }  // namespace
@@ -94,7 +114,7 @@ Result<std::unique_ptr<Backend>> StartLocalBackend(EventLoop& loop, const Backen
   io.function_name = kFunctionName;
   io.function_timeout_s = config.function_timeout_s;
   auto backend = std::make_unique<LocalBackend>(std::move(service).value(), loop, ho, io,
-                                                config.state_root + "/store");
+                                                config.state_root + "/store", config);
 
   nlohmann::json create = {
       {"FunctionName", kFunctionName},

@@ -407,6 +407,10 @@ int RunJob(const RunOptions& o, RunEnv& env) {
   cfg.function_timeout_s = o.timeout_s > 0 ? std::min<int64_t>(900, static_cast<int64_t>(o.timeout_s) + 5) : 900;
   cfg.state_root = *root;
   cfg.job_id = job_id;
+  cfg.async = o.mode == "async";
+  cfg.function_name = o.function_name;
+  cfg.bucket = o.bucket;
+  cfg.deployment_config = o.config;
   auto backend_r = env.backend(cfg);
   if (!backend_r.ok()) {
     info["status"] = "failed";
@@ -414,6 +418,19 @@ int RunJob(const RunOptions& o, RunEnv& env) {
     return Usage(env, backend_r.status());
   }
   Backend& backend = **backend_r;
+  if (!o.quiet && !backend.description().empty()) {
+    std::fprintf(env.err, "parallelagram: %s\n", backend.description().c_str());
+  }
+  int in_flight = jobs;
+  if (backend.max_in_flight() > 0 && backend.max_in_flight() < jobs) {
+    in_flight = backend.max_in_flight();
+    if (!o.quiet) {
+      std::fprintf(env.err,
+                   "parallelagram: running at most %d tasks at a time (-j %d): the function's "
+                   "reserved concurrency is %d\n",
+                   in_flight, jobs, in_flight);
+    }
+  }
   Staging staging(backend.store());
   Status st = staging.AddBasefiles(o.basefiles);
   for (size_t i = 0; st.ok() && i < tasks.size(); ++i) {
@@ -451,10 +468,11 @@ int RunJob(const RunOptions& o, RunEnv& env) {
     e.returns = t.returns;
     e.output_uri = backend.store().Uri("jobs/" + job_id + "/out/" + std::to_string(seq));
     e.result_uri = job.ResultUri(seq);
+    e.result_spill_only = true;  // sync mode; the async invoker names its own result objects
     return e;
   };
   Scheduler::Options so;
-  so.jobs = jobs;
+  so.jobs = in_flight;
   so.max_attempts = o.retries;
   so.halt = o.halt;
   Scheduler sched(so, total, build, backend.invoker(), *env.loop, *env.clock, job);

@@ -96,6 +96,20 @@ Result<RunOptions> ParseRunArgs(const std::vector<std::string>& args) {
          o.backend = v;
          return Status::Ok();
        }},
+      {"--mode",
+       [&](const std::string& opt, const std::string& v) {
+         if (v != "sync" && v != "async") {
+           return Status::InvalidArgument(opt + " must be 'sync' (RequestResponse) or 'async' "
+                                          "(Event invocations, results collected from S3), not '" +
+                                          v + "'");
+         }
+         o.mode = v;
+         return Status::Ok();
+       }},
+      {"--function", [&](const std::string&, const std::string& v) { o.function_name = v; return Status::Ok(); }},
+      {"--bucket", [&](const std::string&, const std::string& v) { o.bucket = v; return Status::Ok(); }},
+      {"--config", [&](const std::string&, const std::string& v) { o.config = v; return Status::Ok(); }},
+      {"--bundle-exe", [&](const std::string&, const std::string& v) { o.bundle_exes.push_back(v); return Status::Ok(); }},
       {"--basefile", [&](const std::string&, const std::string& v) { o.basefiles.push_back(v); return Status::Ok(); }},
       {"--transferfile", [&](const std::string&, const std::string& v) { o.transferfiles.push_back(v); return Status::Ok(); }},
       {"--return", [&](const std::string&, const std::string& v) { o.returns.push_back(v); return Status::Ok(); }},
@@ -117,7 +131,7 @@ Result<RunOptions> ParseRunArgs(const std::vector<std::string>& args) {
       {"--keep-order", &o.keep_order}, {"--dry-run", &o.dry_run}, {"--json", &o.json},
       {"--progress", &o.progress},     {"--quiet", &o.quiet},     {"--shell", &o.shell},
       {"--link", &o.link},             {"--cleanup", &o.cleanup}, {"--help", &o.help},
-      {"--xapply", &o.link}};
+      {"--xapply", &o.link},            {"--no-download", &o.no_download}};
 
   // 1. Options.
   for (; i < args.size(); ++i) {
@@ -218,10 +232,18 @@ Result<RunOptions> ParseRunArgs(const std::vector<std::string>& args) {
         "--cleanup removes --transferfile and --return files after each task; give one of "
         "those, or drop --cleanup");
   }
-  if (o.backend == "aws") {
-    return Status::InvalidArgument(
-        "--backend aws is not available in this version yet; use the local backend (the "
-        "default)");
+  if (o.backend != "aws") {
+    const char* aws_only = !o.function_name.empty() ? "--function"
+                           : !o.bucket.empty()      ? "--bucket"
+                           : !o.config.empty()      ? "--config"
+                           : o.no_download          ? "--no-download"
+                           : !o.bundle_exes.empty() ? "--bundle-exe"
+                                                    : nullptr;
+    if (aws_only) {
+      return Status::InvalidArgument(std::string(aws_only) +
+                                     " applies to the AWS backend only; add '--backend aws' or "
+                                     "drop it");
+    }
   }
   for (const auto& b : o.basefiles) {
     if (b.find('{') != std::string::npos && b.find('}') != std::string::npos) {

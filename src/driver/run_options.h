@@ -40,6 +40,13 @@ struct RunOptions {
   std::string job_id;                 // --job-id ("" = generate)
   std::string state_dir;              // --state-dir: the state root ("" = XDG default)
   std::string backend = "local";      // --backend local|aws
+  // The AWS backend (--backend aws). Empty function/bucket: the deployment record's.
+  std::string mode = "sync";          // --mode sync|async: RequestResponse or Event invokes
+  std::string function_name;          // --function
+  std::string bucket;                 // --bucket
+  std::string config;                 // --config: the deployment record ("" = XDG default)
+  bool no_download = false;           // --no-download: outputs stay in S3, URIs in the manifest
+  std::vector<std::string> bundle_exes;    // --bundle-exe: executables to ship with their libs
   std::vector<std::string> basefiles;      // --basefile/--bf
   std::vector<std::string> transferfiles;  // --transferfile/--tf (templates)
   std::vector<std::string> returns;        // --return (templates)

@@ -54,7 +54,8 @@ TEST(RunOptionsTest, BadInputIsOneLineSayingWhatToDo) {
       {"--job-id", "../x", "echo", ":::", "a"},
       {"-q", "--progress", "echo", ":::", "a"},   // conflicting
       {"--cleanup", "echo", ":::", "a"},          // nothing to clean
-      {"--backend", "aws", "echo", ":::", "a"},   // not yet
+      {"--bucket", "b", "echo", ":::", "a"},      // AWS only
+      {"--mode", "later", "echo", ":::", "a"},
       {"--backend", "mars", "echo", ":::", "a"},
       {"--bf", "{}", "echo", ":::", "a"},         // per-task basefile
       {"--jobs"},                                 // missing value

@@ -117,13 +117,16 @@ Reply Dispatch(TaskRegistry& registry, Blobs& blobs, std::string_view event_body
   if (r.task_id.empty()) r.task_id = event->task_id;
   r.cold = ctx.cold;
   r.invocation_index = ctx.invocation_index;
-  if (!event->result_uri.empty()) {
-    Status s = blobs.PutBytes(Dump(TaskResultToJson(r)), event->result_uri);
+  std::string full = Dump(TaskResultToJson(r));
+  if (!event->result_uri.empty() &&
+      (!event->result_spill_only || full.size() > kMaxResponseBytes)) {
+    Status s = blobs.PutBytes(full, event->result_uri);
     if (!s.ok()) {
       return Error(kErrResultStore,
                    "cannot store the result at " + event->result_uri + ": " + s.message());
     }
   }
+  if (full.size() <= kMaxResponseBytes) return Reply{false, "", std::move(full)};
   return Reply{false, "", FitResultJson(r, kMaxResponseBytes)};
 }
 

@@ -110,6 +110,32 @@ TEST_F(DispatchTest, ResultUriGetsTheResultAndAFailureIsAnError) {
   std::filesystem::remove_all(dir);
 }
 
+TEST_F(DispatchTest, SpillOnlyStoresTheResultOnlyWhenTheResponseIsCut) {
+  char tmpl[] = "/tmp/pg-dispatch-test-XXXXXX";
+  ASSERT_NE(::mkdtemp(tmpl), nullptr);
+  std::string dir = tmpl;
+  json ev = {{"kind", "upper"},
+             {"stdin", "x"},
+             {"result_uri", "file://" + dir + "/r/1.json"},
+             {"result_spill_only", true}};
+  Reply r = Go(ev.dump());
+  ASSERT_FALSE(r.is_error) << r.body;
+  EXPECT_FALSE(std::filesystem::exists(dir + "/r/1.json"));  // it fitted: no store request
+  EXPECT_EQ(json::parse(r.body)["stdout"], "X");
+
+  ev["stdin"] = std::string(kMaxResponseBytes + 1000, 'y');
+  ev["max_output_bytes"] = int64_t{16} << 20;
+  r = Go(ev.dump());
+  ASSERT_FALSE(r.is_error) << r.body.substr(0, 200);
+  EXPECT_LE(r.body.size(), kMaxResponseBytes);
+  EXPECT_TRUE(json::parse(r.body)["stdout_truncated"]);
+  std::ifstream in(dir + "/r/1.json");
+  json stored = json::parse(in);
+  EXPECT_EQ(stored["stdout"].get<std::string>().size(), kMaxResponseBytes + 1000);
+  EXPECT_FALSE(stored["stdout_truncated"]);
+  std::filesystem::remove_all(dir);
+}
+
 TEST(FitResultJsonTest, CutsOutputToFitTheResponseLimit) {
   constexpr size_t kLimit = 100'000;  // the same code path as kMaxResponseBytes, faster
   TaskResult r;

@@ -216,6 +216,36 @@ class RunTest(unittest.TestCase):
         self.assertIn(b"in/nope.txt", err)
         self.assertEqual(self.jobs(), before)
 
+    def test_async_mode_gives_the_same_results_as_sync(self):
+        os.makedirs(os.path.join(self.cwd, "in"))
+        for name, data in (("a.txt", "aa"), ("b c+.txt", "b")):
+            with open(os.path.join(self.cwd, "in", name), "w") as f:
+                f.write(data)
+        size = 7 * 1024 * 1024  # over the sync response limit: the result object carries it
+        cmd = ["-k", "--retries", "2", "--tf", "{}", "--return", "{}.n", "--shell", "--",
+               "wc -c < {} > {}.n; cat {}.n; test {} != in/a.txt || head -c %d /dev/zero" % size,
+               ":::", "in/a.txt", "in/b c+.txt"]
+        outs = {}
+        for mode in ("sync", "async"):
+            rc, out, err = self.run_pg("--job-id", mode, "--mode", mode, *cmd, timeout=300)
+            self.assertEqual(rc, 0, err)
+            outs[mode] = out
+            m = self.manifest(mode)
+            self.assertEqual([r["seq"] for r in m], [1, 2])
+            self.assertEqual([r["outcome"] for r in m], ["succeeded"] * 2)
+            self.assertEqual(open(os.path.join(self.cwd, "in", "b c+.txt.n")).read(), "1\n")
+            os.remove(os.path.join(self.cwd, "in", "b c+.txt.n"))
+        self.assertEqual(outs["async"], outs["sync"])
+        self.assertEqual(len(outs["async"]), size + 4)
+        # Failures and retries are per task as in sync mode; no result object is left behind.
+        rc, out, err = self.run_pg("--job-id", "af", "--mode", "async", "--retries", "2", "--shell",
+                                   "--", "echo {}; exit {}", ":::", "0", "3")
+        self.assertEqual(rc, 1, err)
+        m = self.manifest("af")
+        self.assertEqual([(r["seq"], r["exit_code"], r["attempts"]) for r in m], [(1, 0, 1), (2, 3, 2)])
+        results = os.path.join(self.state, "store", "jobs", "af", "results")
+        self.assertEqual(os.listdir(results) if os.path.isdir(results) else [], [])
+
     # --- bad input ------------------------------------------------------------------------------
     def test_bad_input_exits_255_and_starts_nothing(self):
         cases = [
@@ -229,7 +259,8 @@ class RunTest(unittest.TestCase):
             ["--cleanup", "echo", ":::", "a"],
             ["--timeout", "abc", "echo", ":::", "a"],
             ["--halt", "maybe", "echo", ":::", "a"],
-            ["--backend", "aws", "echo", ":::", "a"],
+            ["--function", "f", "echo", ":::", "a"],  # AWS-only flag on the local backend
+            ["--mode", "fast", "echo", ":::", "a"],
             ["--bf", "/etc/passwd", "echo", ":::", "a"],
             ["--return", "../x", "echo", ":::", "a"],
         ]
