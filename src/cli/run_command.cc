@@ -128,7 +128,11 @@ int RunMain(int argc, char** argv) {
   env.clock = &SystemClock::Get();
   env.argv_line = line;
   env.default_jobs = UsableCores();
-  env.backend = [&loop](const driver::BackendConfig& cfg) {
+  const bool aws = opts->backend == "aws";
+  env.backend = [&loop, aws](const driver::BackendConfig& cfg) -> Result<std::unique_ptr<driver::Backend>> {
+    if (aws) {
+      return Status::Unavailable("--backend aws is not wired up in this build yet; use the local backend");
+    }
     return driver::StartLocalBackend(loop, cfg);
   };
   return driver::RunJob(*opts, env);
