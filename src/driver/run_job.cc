@@ -313,6 +313,11 @@ int RunJob(const RunOptions& o, RunEnv& env) {
     for (const auto& tf : o.transferfiles) {
       auto p = ExpandPath(tf, in, num_sources);
       if (!p.ok()) return Usage(env, p.status().WithContext("--transferfile"));
+      if (IsS3Uri(*p)) {  // already in S3: used in place (staging.h)
+        if (auto sp = S3InputPath(*p); !sp.ok()) return Usage(env, sp.status());
+        t.transfer.push_back(*p);
+        continue;
+      }
       auto rel = NormaliseRelative(*p, "--transferfile");
       if (!rel.ok()) return Usage(env, rel.status());
       std::error_code ec;
@@ -439,6 +444,7 @@ int RunJob(const RunOptions& o, RunEnv& env) {
       if (!st.ok()) break;
     }
   }
+  if (st.ok()) st = staging.Commit();
   if (!st.ok()) {
     info["status"] = "failed";
     (void)state.WriteJobInfo(info);
