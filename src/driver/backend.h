@@ -14,6 +14,7 @@
 
 #include "driver/invoker.h"
 #include "driver/object_store.h"
+#include "driver/staging.h"
 #include "parallelagram/status.h"
 
 namespace parallelagram::driver {
@@ -52,6 +53,11 @@ class Backend {
   virtual int max_in_flight() const { return 0; }
   // One line for the user about where the job runs ("" for nothing to say).
   virtual std::string description() const { return ""; }
+  // How `run` stages inputs for this backend (staging.h). The AWS backend returns
+  // {.bundle = true, .where = "S3", .report = true}: local executables are bundled with their
+  // libraries and the upload summary is printed. RunJob fills in the rest (program,
+  // --bundle-exe, work_dir).
+  virtual StagingOptions staging_options() const { return {}; }
 };
 
 using BackendFactory = std::function<Result<std::unique_ptr<Backend>>(const BackendConfig&)>;

@@ -90,7 +90,7 @@ class Job : public Scheduler::Listener {
   void OnFinish(const TaskRecord& rec_in) override {
     auto rec = std::make_shared<TaskRecord>(rec_in);
     const PlannedTask& t = tasks_[static_cast<size_t>(rec->seq - 1)];
-    FetchFullResult(*rec, ResultUri(rec->seq));
+    const std::string full_result_uri = FetchFullResult(*rec, ResultUri(rec->seq));
     FinishedTask ft;
     ft.rec = rec.get();
     ft.args = t.values;
@@ -108,11 +108,15 @@ class Job : public Scheduler::Listener {
       Report(WriteFileAll(se, rec->result.stderr_data));
     }
     json line = ResultLine(job_id_, ft, so, se);
+    // --no-download: the whole result (output over the 6 MB response) stays in the store.
+    if (!full_result_uri.empty()) line["result_uri"] = full_result_uri;
     state_.AppendResult(Dump(line));
     if (results_) {
       std::string d = results_->TaskDir(rec->seq);
-      Report(results_->Write(ft, ResultLine(job_id_, ft, so.empty() ? "" : d + "/stdout",
-                                            se.empty() ? "" : d + "/stderr")));
+      json rline = ResultLine(job_id_, ft, so.empty() ? "" : d + "/stdout",
+                              se.empty() ? "" : d + "/stderr");
+      if (!full_result_uri.empty()) rline["result_uri"] = full_result_uri;
+      Report(results_->Write(ft, rline));
     }
     if (joblog_) {
       joblog_->Write(JoblogLine(*rec, backend_.host(),
@@ -199,41 +203,63 @@ class Job : public Scheduler::Listener {
     }
   }
 
-  // A sync response must fit Lambda's 6 MB limit, so the worker cuts large output there; its
-  // full result is also stored at the event's result_uri, read back here when needed.
-  void FetchFullResult(TaskRecord& rec, const std::string& result_uri) {
+  // A sync response must fit Lambda's 6 MB limit, so the worker cuts large output there and
+  // stores its full result at the event's result_uri (result_spill_only). Only such a cut
+  // response costs a store request (one GET, one DELETE): a stream is cut when the response
+  // holds less of it than the task kept (what it wrote, at most --max-output); output cut by
+  // --max-output alone is complete. With --no-download the full result stays in the store
+  // and its URI is returned (for the manifest); "" otherwise.
+  std::string FetchFullResult(TaskRecord& rec, const std::string& result_uri) {
     TaskResult& r = rec.result;
-    bool cut = (r.stdout_truncated && r.stdout_data.size() < r.stdout_bytes) ||
-               (r.stderr_truncated && r.stderr_data.size() < r.stderr_bytes);
-    if (cut) {
-      std::string tmp = state_.dir() + "/output/.result" + std::to_string(rec.seq);
-      Status s = backend_.store().GetFile(result_uri, tmp);
-      if (s.ok()) {
-        std::ifstream f(tmp, std::ios::binary);
-        try {
-          auto full = TaskResultFromJson(nlohmann::json::parse(f));
-          if (full.ok()) {
-            r.stdout_data = std::move(full->stdout_data);
-            r.stderr_data = std::move(full->stderr_data);
-            r.stdout_truncated = full->stdout_truncated;
-            r.stderr_truncated = full->stderr_truncated;
-          }
-        } catch (const std::exception&) {
-          Report(Status::ProtocolError("task " + std::to_string(rec.seq) +
-                                       ": the stored result is not JSON"));
+    const uint64_t max_kept = static_cast<uint64_t>(
+        o_.max_output_bytes > 0 ? o_.max_output_bytes : int64_t{1} << 30);
+    auto cut = [max_kept](const std::string& data, bool truncated, uint64_t bytes) {
+      return truncated && data.size() < std::min(bytes, max_kept);
+    };
+    if (!cut(r.stdout_data, r.stdout_truncated, r.stdout_bytes) &&
+        !cut(r.stderr_data, r.stderr_truncated, r.stderr_bytes)) {
+      return "";
+    }
+    if (o_.no_download) return result_uri;
+    std::string tmp = state_.dir() + "/output/.result" + std::to_string(rec.seq);
+    Status s = backend_.store().GetFile(result_uri, tmp);
+    if (!s.ok()) {
+      Report(s.WithContext("task " + std::to_string(rec.seq) +
+                           ": its full output (over Lambda's 6 MB response) could not be "
+                           "fetched, so it is shown cut"));
+      return "";
+    }
+    {
+      std::ifstream f(tmp, std::ios::binary);
+      try {
+        auto full = TaskResultFromJson(nlohmann::json::parse(f));
+        if (full.ok()) {
+          r.stdout_data = std::move(full->stdout_data);
+          r.stderr_data = std::move(full->stderr_data);
+          r.stdout_truncated = full->stdout_truncated;
+          r.stderr_truncated = full->stderr_truncated;
         }
-        std::error_code ec;
-        fs::remove(tmp, ec);
+      } catch (const std::exception&) {
+        Report(Status::ProtocolError("task " + std::to_string(rec.seq) +
+                                     ": the stored result is not JSON"));
       }
     }
+    std::error_code ec;
+    fs::remove(tmp, ec);
     (void)backend_.store().Delete(result_uri);
+    return "";
   }
 
   // --return: copies each returned object to where GNU parallel puts it (relative to the
-  // current directory), or under --results DIR/<seq>/.
+  // current directory), or under --results DIR/<seq>/. With --no-download the objects stay
+  // in the store and the manifest's `dest` is their URI.
   void BringBack(TaskRecord& rec, FinishedTask& ft) {
     for (const ReturnedFile& r : rec.result.returned) {
       if (r.missing || r.uri.empty()) continue;
+      if (o_.no_download) {
+        ft.returned.emplace_back(r.path, r.uri);
+        continue;
+      }
       std::string dest = results_ ? results_->TaskDir(rec.seq) + "/" + r.path : r.path;
       Status s = backend_.store().GetFile(r.uri, dest);
       if (s.ok()) {
@@ -288,6 +314,16 @@ class Job : public Scheduler::Listener {
 
 // Without --progress, plain progress lines (stderr not a terminal) come this often.
 constexpr int64_t kQuietLineIntervalMs = 5000;
+
+// The command's program as written: its first word (with --shell, the first word of the
+// command line when it is a plain word).
+std::string ProgramOf(const RunOptions& o) {
+  if (o.command.empty()) return "";
+  if (!o.shell) return o.command[0];
+  const std::string& line = o.command[0];
+  size_t end = line.find_first_of(" \t\n;|&<>()$`'\"\\");
+  return line.substr(0, end);
+}
 
 int Usage(RunEnv& env, const Status& s) {
   std::fprintf(env.err, "parallelagram run: %s\n", s.message().c_str());
@@ -436,7 +472,13 @@ int RunJob(const RunOptions& o, RunEnv& env) {
                    in_flight, jobs, in_flight);
     }
   }
-  Staging staging(backend.store());
+  StagingOptions staging_opts = backend.staging_options();
+  if (staging_opts.bundle) {
+    staging_opts.bundle_exes = o.bundle_exes;
+    staging_opts.program = ProgramOf(o);
+    staging_opts.work_dir = state.dir() + "/bundle";
+  }
+  Staging staging(backend.store(), staging_opts);
   Status st = staging.AddBasefiles(o.basefiles);
   for (size_t i = 0; st.ok() && i < tasks.size(); ++i) {
     for (const auto& p : tasks[i].transfer) {
@@ -449,6 +491,9 @@ int RunJob(const RunOptions& o, RunEnv& env) {
     info["status"] = "failed";
     (void)state.WriteJobInfo(info);
     return Usage(env, st);
+  }
+  if (staging_opts.report && !o.quiet && !staging.SummaryLine().empty()) {
+    std::fprintf(env.err, "parallelagram: %s\n", staging.SummaryLine().c_str());
   }
 
   // A live status line on a terminal; otherwise plain lines, every second with --progress,

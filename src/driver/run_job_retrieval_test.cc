@@ -1,0 +1,275 @@
+// RunJob's retrieval and staging against a fake backend whose store counts its requests:
+// a sync task costs no store request unless its response was cut (then one GET and one
+// DELETE of the full result); --no-download leaves outputs in the store with their URIs in
+// the manifest; the staging summary line and bundling when the backend asks for them.
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+#include "driver/run_job.h"
+#include "driver/testing.h"
+
+namespace parallelagram::driver {
+namespace {
+
+namespace fs = std::filesystem;
+using json = nlohmann::json;
+using testing::Exited;
+using testing::FakeInvoker;
+using testing::FakeLoop;
+
+std::string Slurp(const std::string& path) {
+  std::ifstream f(path, std::ios::binary);
+  std::ostringstream s;
+  s << f.rdbuf();
+  return s.str();
+}
+
+// What the fake backend saw; owned by the test (the backend dies with RunJob).
+struct Seen {
+  int gets = 0;
+  int deletes = 0;
+  std::vector<TaskEvent> events;
+};
+
+class CountingStore : public DirectoryObjectStore {
+ public:
+  CountingStore(std::string root, Seen* seen)
+      : DirectoryObjectStore(std::move(root)), seen_(seen) {}
+  Status GetFile(const std::string& uri, const std::string& dest) override {
+    ++seen_->gets;
+    return DirectoryObjectStore::GetFile(uri, dest);
+  }
+  Status Delete(const std::string& uri) override {
+    ++seen_->deletes;
+    return DirectoryObjectStore::Delete(uri);
+  }
+
+ private:
+  Seen* seen_;
+};
+
+constexpr size_t kBig = 300'000;
+
+// The "worker": argv[1] "big" prints kBig bytes and, like the real worker over Lambda's
+// response limit, stores the full result at result_uri and answers with a cut one; "many"
+// prints 10 bytes that --max-output cut to 4 (complete as asked); else echoes argv[1..].
+// Every --return path gets a file in the store.
+class FakeAwsBackend : public Backend {
+ public:
+  FakeAwsBackend(Timers& timers, std::string store_root, StagingOptions staging, Seen* seen)
+      : seen_(seen),
+        store_(std::move(store_root), seen),
+        inv_(timers, [this](const TaskEvent& e, int) { return Run(e); }),
+        staging_(std::move(staging)) {}
+  Invoker& invoker() override { return inv_; }
+  ObjectStore& store() override { return store_; }
+  std::string host() const override { return "lambda"; }
+  StagingOptions staging_options() const override { return staging_; }
+
+ private:
+  std::string Put(const std::string& uri, const std::string& content) {
+    std::string tmp = fs::temp_directory_path() / ("pg_retr_" + std::to_string(getpid()));
+    std::ofstream(tmp, std::ios::binary) << content;
+    auto r = store_.PutFile(uri.substr(store_.Uri("").size()), tmp);
+    fs::remove(tmp);
+    return r.ok() ? *r : "";
+  }
+  std::pair<int64_t, TaskResult> Run(const TaskEvent& e) {
+    seen_->events.push_back(e);
+    TaskResult r = Exited(0);
+    const std::string what = e.argv.size() > 1 ? e.argv[1] : "";
+    if (what == "big") {
+      r.stdout_data = std::string(kBig, 'b');
+      r.stdout_bytes = kBig;
+      EXPECT_TRUE(e.result_spill_only);
+      Put(e.result_uri, TaskResultToJson(r).dump());
+      r.stdout_data.resize(1000);  // the cut response
+      r.stdout_truncated = true;
+    } else if (what == "many") {
+      r.stdout_data = "mmmm";
+      r.stdout_bytes = 10;
+      r.stdout_truncated = true;
+    } else {
+      r.stdout_data = what + "\n";
+      r.stdout_bytes = r.stdout_data.size();
+    }
+    for (const auto& ret : e.returns) {
+      ReturnedFile rf;
+      rf.path = ret;
+      rf.uri = Put(e.output_uri + "/" + ret, "returned " + ret);
+      r.returned.push_back(rf);
+    }
+    return {1, r};
+  }
+  Seen* seen_;
+  CountingStore store_;
+  FakeInvoker inv_;
+  StagingOptions staging_;
+};
+
+class RunRetrievalTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = fs::temp_directory_path() /
+           ("pg_retrieval_" + std::to_string(getpid()) + "_" +
+            ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    fs::remove_all(dir_);
+    fs::create_directories(dir_ / "work");
+    old_cwd_ = fs::current_path();
+    fs::current_path(dir_ / "work");
+  }
+  void TearDown() override {
+    fs::current_path(old_cwd_);
+    fs::remove_all(dir_);
+  }
+
+  int Run(std::vector<std::string> args, StagingOptions staging = {}) {
+    args.insert(args.begin(), {"--state-dir", (dir_ / "state").string(), "--backend", "aws"});
+    auto o = ParseRunArgs(args);
+    EXPECT_TRUE(o.ok()) << o.status().ToString();
+    if (!o.ok()) return -1;
+    std::FILE* out = std::tmpfile();
+    std::FILE* err = std::tmpfile();
+    RunEnv env;
+    env.out = out;
+    env.err = err;
+    env.loop = &loop_;
+    env.clock = &clock_;
+    env.default_jobs = 2;
+    Seen seen;
+    env.backend = [&](const BackendConfig&) -> Result<std::unique_ptr<Backend>> {
+      return std::unique_ptr<Backend>(
+          std::make_unique<FakeAwsBackend>(loop_, (dir_ / "store").string(), staging, &seen));
+    };
+    int rc = RunJob(*o, env);
+    gets_ = seen.gets;
+    deletes_ = seen.deletes;
+    events_ = seen.events;
+    out_ = testing::ReadAndClose(out);
+    err_ = testing::ReadAndClose(err);
+    return rc;
+  }
+  std::vector<json> Manifest(const std::string& job) {
+    std::vector<json> out;
+    std::ifstream f(dir_ / "state" / "jobs" / job / "results.jsonl");
+    for (std::string line; std::getline(f, line);) out.push_back(json::parse(line));
+    return out;
+  }
+
+  fs::path dir_, old_cwd_;
+  FakeClock clock_;
+  FakeLoop loop_{clock_};
+  std::string out_, err_;
+  int gets_ = 0, deletes_ = 0;
+  std::vector<TaskEvent> events_;
+};
+
+TEST_F(RunRetrievalTest, OnlyACutResponseCostsStoreRequests) {
+  ASSERT_EQ(Run({"-k", "--job-id", "cut", "--", "echo", ":::", "a", "b", "big", "c"}), 0);
+  EXPECT_EQ(gets_, 1) << "one GET: the cut task's full result";
+  EXPECT_EQ(deletes_, 1) << "one DELETE: that result object";
+  ASSERT_EQ(out_.size(), 4 + kBig + 2);
+  EXPECT_TRUE(out_ == "a\nb\n" + std::string(kBig, 'b') + "c\n") << "output differs";
+  // The result object is gone and no temporary is left in the state dir.
+  EXPECT_FALSE(fs::exists(dir_ / "store" / "jobs" / "cut" / "results" / "3.json"));
+  for (const auto& e : fs::recursive_directory_iterator(dir_ / "state")) {
+    EXPECT_EQ(e.path().filename().string().rfind(".result", 0), std::string::npos) << e.path();
+  }
+  auto m = Manifest("cut");
+  ASSERT_EQ(m.size(), 4u);
+  EXPECT_FALSE(m[2].contains("result_uri"));
+  ASSERT_TRUE(m[2].contains("stdout_file")) << m[2].dump().substr(0, 300);
+  EXPECT_TRUE(Slurp(m[2]["stdout_file"]) == std::string(kBig, 'b'));
+
+  // Output cut by --max-output alone is complete as asked: nothing to fetch.
+  ASSERT_EQ(Run({"--max-output", "4", "--job-id", "max", "--", "echo", ":::", "many", "x"}), 0);
+  EXPECT_EQ(gets_, 0);
+  EXPECT_EQ(deletes_, 0);
+}
+
+TEST_F(RunRetrievalTest, NoDownloadLeavesOutputsInTheStoreWithTheirUris) {
+  ASSERT_EQ(Run({"--no-download", "--job-id", "nd", "--return", "{}.out", "--", "echo", ":::", "x",
+                 "big"}),
+            0);
+  EXPECT_EQ(gets_, 0);
+  EXPECT_EQ(deletes_, 0);
+  EXPECT_FALSE(fs::exists("x.out"));
+  EXPECT_FALSE(fs::exists("big.out"));
+  auto m = Manifest("nd");
+  ASSERT_EQ(m.size(), 2u);
+  for (const auto& line : m) {
+    ASSERT_TRUE(line.contains("returned")) << line.dump();
+    std::string dest = line["returned"][0]["dest"];
+    EXPECT_EQ(dest.rfind("file://" + (dir_ / "store").string() + "/jobs/nd/out/", 0), 0u) << dest;
+    EXPECT_EQ(Slurp(dest.substr(7)), "returned " + line["returned"][0]["path"].get<std::string>());
+    if (line["args"][0] == "big") {
+      std::string uri = line["result_uri"];
+      auto full = TaskResultFromJson(json::parse(Slurp(uri.substr(7))));
+      ASSERT_TRUE(full.ok());
+      EXPECT_EQ(full->stdout_data, std::string(kBig, 'b'));
+    } else {
+      EXPECT_FALSE(line.contains("result_uri"));
+    }
+  }
+}
+
+TEST_F(RunRetrievalTest, ReturnedFilesComeBackAndTheirObjectsGo) {
+  ASSERT_EQ(Run({"--job-id", "ret", "--return", "{}.out", "--", "echo", ":::", "x", "y"}), 0);
+  EXPECT_EQ(Slurp("x.out"), "returned x.out");
+  EXPECT_EQ(Slurp("y.out"), "returned y.out");
+  EXPECT_EQ(gets_, 2);
+  EXPECT_EQ(deletes_, 2);
+  EXPECT_FALSE(fs::exists(dir_ / "store" / "jobs" / "ret" / "out" / "1" / "x.out"));
+}
+
+TEST_F(RunRetrievalTest, StagingSummaryAndBundlingWhenTheBackendAsks) {
+  fs::copy_file("/bin/cat", "mytool");
+  std::ofstream("in1.txt") << "one";
+  std::ofstream("in2.txt") << "two";
+  StagingOptions aws;
+  aws.bundle = true;
+  aws.report = true;
+  aws.where = "S3";
+  ASSERT_EQ(Run({"--job-id", "s1", "--tf", "{}", "--", "./mytool", "{}", ":::", "in1.txt",
+                 "in2.txt", "s3://data-bucket/in3.txt"},
+                aws),
+            0);
+  EXPECT_NE(err_.find("parallelagram: staged "), std::string::npos) << err_;
+  EXPECT_NE(err_.find("1 s3:// input used in place; 1 executable bundled"), std::string::npos)
+      << err_;
+  ASSERT_EQ(events_.size(), 3u);
+  std::map<std::string, StagedFile> files;
+  for (const auto& e : events_) {
+    for (const auto& f : e.files) files[f.path] = f;
+  }
+  EXPECT_TRUE(files.count("mytool"));
+  EXPECT_TRUE(files.count(".pgbundle-mytool/lib/libc.so.6"));
+  EXPECT_TRUE(files.count(".pgbundle-mytool/mytool"));
+  EXPECT_EQ(files["s3:/data-bucket/in3.txt"].uri, "s3://data-bucket/in3.txt");
+  EXPECT_EQ(Slurp(files["mytool"].uri.substr(7)).rfind("#!/bin/sh\n", 0), 0u);
+
+  // The same job again: nothing is uploaded, and the line says so.
+  ASSERT_EQ(
+      Run({"--job-id", "s2", "--tf", "{}", "--", "./mytool", "{}", ":::", "in1.txt", "in2.txt"},
+          aws),
+      0);
+  EXPECT_NE(err_.find("(0 bytes uploaded, "), std::string::npos) << err_;
+  EXPECT_NE(err_.find("already in S3)"), std::string::npos) << err_;
+  // --quiet: no line. The local backend's default options: no line, no bundle.
+  ASSERT_EQ(
+      Run({"-q", "--job-id", "s3", "--tf", "{}", "--", "./mytool", "{}", ":::", "in1.txt"}, aws),
+      0);
+  EXPECT_EQ(err_.find("staged"), std::string::npos) << err_;
+  ASSERT_EQ(Run({"--job-id", "s4", "--tf", "{}", "--", "./mytool", "{}", ":::", "in1.txt"}), 0);
+  EXPECT_EQ(err_.find("staged"), std::string::npos) << err_;
+  ASSERT_EQ(events_.size(), 1u);
+  EXPECT_EQ(events_[0].files.size(), 1u);  // in1.txt only
+}
+
+}  // namespace
+}  // namespace parallelagram::driver
