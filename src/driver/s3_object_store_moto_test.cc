@@ -302,3 +302,84 @@ TEST_F(S3StoreTest, StagingTwiceUploadsNothingTheSecondTime) {
 
 }  // namespace
 }  // namespace parallelagram::driver
+
+namespace parallelagram::driver {
+namespace {
+
+// An HTTP server that promises a 1 MB body and hangs up after 10 bytes, on every connection
+// (so retries fail too). Serves until destroyed.
+class HangUpServer {
+ public:
+  HangUpServer() {
+    fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    EXPECT_EQ(::bind(fd_, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
+    socklen_t len = sizeof a;
+    ::getsockname(fd_, reinterpret_cast<sockaddr*>(&a), &len);
+    port_ = ntohs(a.sin_port);
+    ::listen(fd_, 16);
+    thread_ = std::thread([this] {
+      for (;;) {
+        int c = ::accept(fd_, nullptr, nullptr);
+        if (c < 0 || stop_) {
+          if (c >= 0) ::close(c);
+          return;
+        }
+        std::string req;
+        char buf[4096];
+        while (req.find("\r\n\r\n") == std::string::npos) {
+          ssize_t n = ::read(c, buf, sizeof buf);
+          if (n <= 0) break;
+          req.append(buf, static_cast<size_t>(n));
+        }
+        ++requests;
+        std::string resp =
+            "HTTP/1.1 200 OK\r\nContent-Length: 1000000\r\nContent-Type: "
+            "application/octet-stream\r\n\r\n0123456789";
+        (void)!::write(c, resp.data(), resp.size());
+        ::close(c);
+      }
+    });
+  }
+  ~HangUpServer() {
+    stop_ = true;
+    ::shutdown(fd_, SHUT_RDWR);
+    ::close(fd_);
+    thread_.join();
+  }
+  int port() const { return port_; }
+  std::atomic<int> requests{0};
+
+ private:
+  int fd_ = -1;
+  int port_ = 0;
+  std::atomic<bool> stop_{false};
+  std::thread thread_;
+};
+
+TEST_F(S3StoreTest, GetFileCutShortLeavesNoPartialFile) {
+  HangUpServer server;
+  auto store = S3ObjectStore::Open(EnvFor("http://127.0.0.1:" + std::to_string(server.port()),
+                                          "AKIAEXAMPLEEXAMPLE12", "secret-not-shown"),
+                                   "pg-any", "parallelagram");
+  ASSERT_TRUE(store.ok()) << store.status().ToString();
+  Write("dest.bin", "the old content");
+  Status s = (*store)->GetFile("s3://pg-any/parallelagram/jobs/J/out/1/big.bin", Path("dest.bin"));
+  ASSERT_FALSE(s.ok());
+  EXPECT_NE(s.message().find("s3://pg-any/parallelagram/jobs/J/out/1/big.bin"), std::string::npos)
+      << s.message();
+  EXPECT_EQ(s.message().find("secret-not-shown"), std::string::npos);
+  EXPECT_GE(server.requests.load(), 1);
+  EXPECT_EQ(Read(Path("dest.bin")), "the old content");
+  // A new destination is not created at all, and no temporary is left.
+  s = (*store)->GetFile("s3://pg-any/k", Path("new/dir/fresh.bin"));
+  EXPECT_FALSE(s.ok());
+  EXPECT_FALSE(fs::exists(Path("new/dir/fresh.bin")));
+  EXPECT_TRUE(fs::is_empty(Path("new/dir")));
+  EXPECT_TRUE(Leftovers({"dest.bin", "new"}).empty());
+}
+
+}  // namespace
+}  // namespace parallelagram::driver
