@@ -2,7 +2,9 @@
 // fixed-response loopback server (bench/run_http_bench.sh starts nginx and runs
 // wrk against the same server for the ceiling).
 //
-//   http_client_bench URL [connections=16] [seconds=5]
+//   http_client_bench URL [connections=16] [seconds=5] [--unsigned]
+// --unsigned sends through CurlHttpClient directly (no AwsClient, no SigV4), to
+// separate the HTTP client's own cost from signing's.
 // Prints one line: requests, seconds, requests/s, CPU microseconds per request.
 #include <sys/resource.h>
 
@@ -36,6 +38,7 @@ int main(int argc, char** argv) {
   std::string url = argv[1];
   int connections = argc > 2 ? std::atoi(argv[2]) : 16;
   double seconds = argc > 3 ? std::atof(argv[3]) : 5;
+  const bool unsigned_mode = argc > 4 && std::string(argv[4]) == "--unsigned";
 
   EventLoop loop;
   CurlHttpClient http(loop);
@@ -44,14 +47,38 @@ int main(int argc, char** argv) {
   creds.secret_access_key = "benchmarkSecretKey000000000000000000000000";
   creds.session_token = "benchmark-session-token";
   creds.source = "benchmark";
-  aws::AwsClient client(loop, http, aws::StaticCredentials(creds),
-                        aws::ServiceConfig{"lambda", "us-east-1", url, aws::AwsProtocol::kRestJson});
+  aws::AwsClient client(
+      loop, http, aws::StaticCredentials(creds),
+      aws::ServiceConfig{"lambda", "us-east-1", url, aws::AwsProtocol::kRestJson});
 
   long done = 0, failed = 0;
   bool stopping = false;
   const auto start = std::chrono::steady_clock::now();
   const double cpu0 = CpuSeconds();
+  auto on_done = [&](bool ok) {
+    if (ok) {
+      ++done;
+    } else {
+      ++failed;
+    }
+    if (std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count() >=
+        seconds) {
+      stopping = true;
+    }
+  };
   std::function<void()> issue = [&] {
+    if (unsigned_mode) {
+      HttpRequest r;
+      r.method = "POST";
+      r.url = url + "/2015-03-31/functions/bench/invocations";
+      r.headers = {{"X-Amz-Invocation-Type", "RequestResponse"}};
+      r.body = R"({"task":"bench","args":["a","b"]})";
+      http.Send(std::move(r), [&](Result<HttpResponse> res) {
+        on_done(res.ok());
+        if (!stopping) issue();
+      });
+      return;
+    }
     aws::AwsRequest r;
     r.operation = "Invoke";
     r.http.method = "POST";
@@ -60,23 +87,17 @@ int main(int argc, char** argv) {
     r.http.body = R"({"task":"bench","args":["a","b"]})";
     r.max_attempts = 1;
     client.Send(std::move(r), [&](aws::AwsResult<HttpResponse> res) {
-      if (res.ok()) {
-        ++done;
-      } else {
-        ++failed;
-      }
-      if (std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count() >=
-          seconds) {
-        stopping = true;
-      }
+      on_done(res.ok());
       if (!stopping) issue();
     });
   };
   for (int i = 0; i < connections; ++i) issue();
   loop.Run();
-  const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  const double wall =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   const double cpu = CpuSeconds() - cpu0;
   std::printf("requests=%ld failed=%ld seconds=%.2f rps=%.0f cpu_us_per_request=%.1f\n", done,
-              failed, wall, static_cast<double>(done) / wall, cpu * 1e6 / static_cast<double>(done));
+              failed, wall, static_cast<double>(done) / wall,
+              cpu * 1e6 / static_cast<double>(done));
   return failed == 0 ? 0 : 1;
 }

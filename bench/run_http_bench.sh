@@ -24,4 +24,7 @@ echo "$bin $url $conns $secs"
 ours=$(${PG_BENCH_WRAP:-} "$bin" "$url" "$conns" "$secs")
 echo "ours: $ours"
 our_rps=$(echo "$ours" | sed -n 's/.*rps=\([0-9.]*\).*/\1/p')
+echo "$bin $url $conns $secs --unsigned   (no SigV4: the HTTP client alone)"
+raw=$(${PG_BENCH_WRAP:-} "$bin" "$url" "$conns" "$secs" --unsigned)
+echo "ours unsigned: $raw"
 python3 -c "print('ratio ours/wrk: %.2f' % ($our_rps / $wrk_rps))"

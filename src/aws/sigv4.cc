@@ -159,12 +159,18 @@ std::string UriDecode(std::string_view s) {
 }
 
 std::string FormatAmzDate(int64_t epoch_seconds) {
+  // Requests come in bursts within one second: keep the last one per thread.
+  thread_local int64_t last_epoch = -1;
+  thread_local std::string last;
+  if (epoch_seconds == last_epoch) return last;
   std::time_t t = static_cast<std::time_t>(epoch_seconds);
   std::tm tm{};
   gmtime_r(&t, &tm);
   char buf[32];
   std::strftime(buf, sizeof buf, "%Y%m%dT%H%M%SZ", &tm);
-  return buf;
+  last_epoch = epoch_seconds;
+  last = buf;
+  return last;
 }
 
 bool ParseAmzDate(std::string_view s, int64_t* epoch_seconds) {
@@ -213,6 +219,16 @@ std::string CanonicalQuery(std::string_view wire_query, std::string_view skip_ke
 }
 
 std::string TrimAll(std::string_view value) {
+  // Most values need nothing done: copy them whole.
+  bool plain = value.empty() || (value.front() != ' ' && value.back() != ' ');
+  for (size_t i = 0; plain && i < value.size(); ++i) {
+    char c = value[i];
+    if (c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f' ||
+        (c == ' ' && value[i + 1] == ' ')) {
+      plain = false;
+    }
+  }
+  if (plain) return std::string(value);
   std::string out;
   out.reserve(value.size());
   bool pending_space = false;
@@ -255,49 +271,91 @@ std::string DeriveSigningKey(std::string_view secret_access_key, std::string_vie
   return HmacSha256(k, "aws4_request");
 }
 
-SigningResult ComputeSignature(const CanonicalInput& in, std::string_view secret_access_key,
-                               const std::string& region, const std::string& service,
-                               const std::string& amz_date, bool normalize, bool double_encode,
-                               std::string_view skip_query_key, bool drop_unsignable_headers) {
+namespace {
+
+bool IsSpace(char c) {
+  return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f';
+}
+
+// Lower-cased TrimAll(name), allocating once.
+std::string CanonicalHeaderName(std::string_view name) {
+  bool plain = !name.empty() && !IsSpace(name.front()) && !IsSpace(name.back());
+  for (size_t i = 0; plain && i < name.size(); ++i) plain = !IsSpace(name[i]);
+  std::string out = plain ? std::string(name) : TrimAll(name);
+  for (char& c : out) {
+    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+  }
+  return out;
+}
+
+// ComputeSignature on a header list given by reference, plus a host header
+// when `extra_host` is non-null (SignRequest's request has none of its own).
+SigningResult Compute(std::string_view method, std::string_view wire_path,
+                      std::string_view wire_query, const HttpHeaders& headers,
+                      const std::string* extra_host, const std::string& payload_hash,
+                      std::string_view secret_access_key, const std::string& region,
+                      const std::string& service, const std::string& amz_date, bool normalize,
+                      bool double_encode, std::string_view skip_query_key,
+                      bool drop_unsignable_headers) {
   SigningResult r;
   r.amz_date = amz_date;
-  r.payload_hash = in.payload_hash;
+  r.payload_hash = payload_hash;
   r.credential_scope = CredentialScope(amz_date, region, service);
 
   // Group header values by lower-case name; std::stable_sort keeps arrival order.
   std::vector<std::pair<std::string, std::string>> hs;
-  hs.reserve(in.headers.size());
-  for (const auto& [name, value] : in.headers) {
-    std::string lname = ToLower(TrimAll(name));
+  hs.reserve(headers.size() + 1);
+  size_t total = 0;
+  for (const auto& [name, value] : headers) {
+    std::string lname = CanonicalHeaderName(name);
     if (drop_unsignable_headers && IsUnsignableHeader(lname)) continue;
+    total += lname.size() + value.size() + 2;
     hs.emplace_back(std::move(lname), TrimAll(value));
+  }
+  if (extra_host != nullptr) {
+    hs.emplace_back("host", TrimAll(*extra_host));
+    total += 6 + extra_host->size();
   }
   std::stable_sort(hs.begin(), hs.end(),
                    [](const auto& a, const auto& b) { return a.first < b.first; });
-  std::string canonical_headers;
+
+  const std::string uri = CanonicalUri(wire_path, normalize, double_encode);
+  const std::string query = CanonicalQuery(wire_query, skip_query_key);
+  std::string& cr = r.canonical_request;
+  cr.reserve(method.size() + uri.size() + query.size() + 2 * total + payload_hash.size() + 8);
+  for (char c : method) cr.push_back(c >= 'a' && c <= 'z' ? static_cast<char>(c - 'a' + 'A') : c);
+  cr += '\n';
+  cr += uri;
+  cr += '\n';
+  cr += query;
+  cr += '\n';
+  r.signed_headers.reserve(total);
   for (size_t i = 0; i < hs.size(); ++i) {
     if (i > 0 && hs[i].first == hs[i - 1].first) {
-      canonical_headers += ',';
+      cr += ',';
     } else {
-      if (i > 0) canonical_headers += '\n';
-      canonical_headers += hs[i].first;
-      canonical_headers += ':';
+      if (i > 0) cr += '\n';
+      cr += hs[i].first;
+      cr += ':';
       if (!r.signed_headers.empty()) r.signed_headers += ';';
       r.signed_headers += hs[i].first;
     }
-    canonical_headers += hs[i].second;
+    cr += hs[i].second;
   }
-  if (!hs.empty()) canonical_headers += '\n';
+  if (!hs.empty()) cr += '\n';
+  cr += '\n';
+  cr += r.signed_headers;
+  cr += '\n';
+  cr += payload_hash;
 
-  std::string method = in.method;
-  for (char& c : method) {
-    if (c >= 'a' && c <= 'z') c = static_cast<char>(c - 'a' + 'A');
-  }
-  r.canonical_request = method + "\n" + CanonicalUri(in.wire_path, normalize, double_encode) +
-                        "\n" + CanonicalQuery(in.wire_query, skip_query_key) + "\n" +
-                        canonical_headers + "\n" + r.signed_headers + "\n" + in.payload_hash;
-  r.string_to_sign = "AWS4-HMAC-SHA256\n" + amz_date + "\n" + r.credential_scope + "\n" +
-                     Sha256Hex(r.canonical_request);
+  std::string& sts = r.string_to_sign;
+  sts.reserve(17 + amz_date.size() + 1 + r.credential_scope.size() + 1 + 64);
+  sts += "AWS4-HMAC-SHA256\n";
+  sts += amz_date;
+  sts += '\n';
+  sts += r.credential_scope;
+  sts += '\n';
+  sts += Sha256Hex(cr);
   // The derived key depends only on (secret, day, region, service): each thread
   // keeps the last one (4 of the 5 HMACs per request saved).
   struct KeyCache {
@@ -313,9 +371,19 @@ SigningResult ComputeSignature(const CanonicalInput& in, std::string_view secret
     cache.region = region;
     cache.service = service;
   }
-  const std::string& key = cache.key;
-  r.signature = HexEncode(HmacSha256(key, r.string_to_sign));
+  r.signature = HexEncode(HmacSha256(cache.key, sts));
   return r;
+}
+
+}  // namespace
+
+SigningResult ComputeSignature(const CanonicalInput& in, std::string_view secret_access_key,
+                               const std::string& region, const std::string& service,
+                               const std::string& amz_date, bool normalize, bool double_encode,
+                               std::string_view skip_query_key, bool drop_unsignable_headers) {
+  return Compute(in.method, in.wire_path, in.wire_query, in.headers, nullptr, in.payload_hash,
+                 secret_access_key, region, service, amz_date, normalize, double_encode,
+                 skip_query_key, drop_unsignable_headers);
 }
 
 bool SplitUrl(std::string_view url, std::string* host_header, std::string* wire_path,
@@ -363,6 +431,7 @@ Status SignRequest(HttpRequest& request, const Credentials& credentials,
 
   RemoveHeader(request.headers, "authorization");
   RemoveHeader(request.headers, "x-amz-date");
+  request.headers.reserve(request.headers.size() + 4);
   request.headers.emplace_back("X-Amz-Date", amz_date);
   const bool token = !credentials.session_token.empty();
   if (token) {
@@ -376,20 +445,22 @@ Status SignRequest(HttpRequest& request, const Credentials& credentials,
     request.headers.emplace_back("x-amz-content-sha256", payload_hash);
   }
 
-  CanonicalInput in;
-  in.method = request.method;
-  in.wire_path = std::move(path);
-  in.wire_query = std::move(query);
-  in.headers = request.headers;
-  if (!HasHeader(in.headers, "host")) in.headers.emplace_back("host", host);
-  in.payload_hash = payload_hash;
-  SigningResult r =
-      ComputeSignature(in, credentials.secret_access_key, params.region, params.service, amz_date,
-                       params.normalize_path, !params.s3_rules);
-  request.headers.emplace_back("Authorization",
-                               "AWS4-HMAC-SHA256 Credential=" + credentials.access_key_id + "/" +
-                                   r.credential_scope + ", SignedHeaders=" + r.signed_headers +
-                                   ", Signature=" + r.signature);
+  SigningResult r = Compute(request.method, path, query, request.headers,
+                            HasHeader(request.headers, "host") ? nullptr : &host, payload_hash,
+                            credentials.secret_access_key, params.region, params.service, amz_date,
+                            params.normalize_path, !params.s3_rules, {}, true);
+  std::string auth;
+  auth.reserve(40 + credentials.access_key_id.size() + r.credential_scope.size() +
+               r.signed_headers.size() + r.signature.size());
+  auth += "AWS4-HMAC-SHA256 Credential=";
+  auth += credentials.access_key_id;
+  auth += '/';
+  auth += r.credential_scope;
+  auth += ", SignedHeaders=";
+  auth += r.signed_headers;
+  auth += ", Signature=";
+  auth += r.signature;
+  request.headers.emplace_back("Authorization", std::move(auth));
   if (token && !params.sign_session_token) {
     request.headers.emplace_back("X-Amz-Security-Token", credentials.session_token);
   }

@@ -4,6 +4,7 @@
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -60,29 +61,76 @@ struct EventLoop::Impl {
   std::mutex post_mu;
   std::vector<std::function<void()>> posted;  // guarded by post_mu
 
-  static int SocketCb(CURL*, curl_socket_t s, int what, void* userp, void* socketp) {
-    auto* self = static_cast<Impl*>(userp);
+  // Sockets curl has handed us. A connection that finishes one transfer is reported
+  // "REMOVE" and added again when the next transfer reuses it: its epoll registration is
+  // kept meanwhile (an EPOLL_CTL_DEL + EPOLL_CTL_ADD pair per request saved). An idle socket
+  // only wakes the loop when its peer closes it or sends something; it leaves the set then
+  // (RunOnce), or just before curl closes it (CloseSocketCb).
+  struct Sock {
+    uint32_t registered = 0;  // the events in the epoll set (valid when in_epoll)
+    bool in_epoll = false;
+    bool wanted = false;  // curl currently wants events on it
+  };
+  std::unordered_map<curl_socket_t, Sock> socks;
+
+  void Register(curl_socket_t s, uint32_t events) {
+    Sock& k = socks[s];
+    k.wanted = true;
+    if (k.in_epoll && k.registered == events) return;
     epoll_event ev{};
+    ev.events = events;
     ev.data.fd = s;
-    if (what == CURL_POLL_REMOVE) {
-      if (socketp != nullptr) {
-        epoll_ctl(self->epfd, EPOLL_CTL_DEL, s, &ev);
-        curl_multi_assign(self->multi, s, nullptr);
+    if (k.in_epoll) {
+      if (epoll_ctl(epfd, EPOLL_CTL_MOD, s, &ev) != 0 && errno == ENOENT) {
+        epoll_ctl(epfd, EPOLL_CTL_ADD, s, &ev);
       }
+    } else if (epoll_ctl(epfd, EPOLL_CTL_ADD, s, &ev) != 0 && errno == EEXIST) {
+      epoll_ctl(epfd, EPOLL_CTL_MOD, s, &ev);
+    }
+    k.in_epoll = true;
+    k.registered = events;
+  }
+
+  // Takes `s` out of the epoll set and forgets it.
+  void Forget(curl_socket_t s) {
+    auto it = socks.find(s);
+    if (it == socks.end()) return;
+    if (it->second.in_epoll) {
+      epoll_event ev{};
+      epoll_ctl(epfd, EPOLL_CTL_DEL, s, &ev);
+    }
+    socks.erase(it);
+  }
+
+  static int SocketCb(CURL*, curl_socket_t s, int what, void* userp, void*) {
+    auto* self = static_cast<Impl*>(userp);
+    if (what == CURL_POLL_REMOVE) {
+      auto it = self->socks.find(s);
+      if (it != self->socks.end()) it->second.wanted = false;
       return 0;
     }
-    if (what == CURL_POLL_IN || what == CURL_POLL_INOUT) ev.events |= EPOLLIN;
-    if (what == CURL_POLL_OUT || what == CURL_POLL_INOUT) ev.events |= EPOLLOUT;
-    if (socketp == nullptr) {
-      if (epoll_ctl(self->epfd, EPOLL_CTL_ADD, s, &ev) != 0 && errno == EEXIST) {
-        epoll_ctl(self->epfd, EPOLL_CTL_MOD, s, &ev);
-      }
-      // Any non-null marker: "this socket is in the epoll set".
-      curl_multi_assign(self->multi, s, self);
-    } else {
-      epoll_ctl(self->epfd, EPOLL_CTL_MOD, s, &ev);
-    }
+    uint32_t events = 0;
+    if (what == CURL_POLL_IN || what == CURL_POLL_INOUT) events |= EPOLLIN;
+    if (what == CURL_POLL_OUT || what == CURL_POLL_INOUT) events |= EPOLLOUT;
+    self->Register(s, events);
     return 0;
+  }
+
+  // CURLOPT_OPENSOCKETFUNCTION: close-on-exec sockets (the local backend spawns processes),
+  // and a fresh table entry (curl closes some sockets it never published without the close
+  // callback; their number may come back here).
+  static curl_socket_t OpenSocketCb(void* clientp, curlsocktype, curl_sockaddr* a) {
+    int fd = socket(a->family, a->socktype | SOCK_CLOEXEC, a->protocol);
+    if (fd < 0) return CURL_SOCKET_BAD;
+    static_cast<Impl*>(clientp)->socks.erase(fd);
+    return fd;
+  }
+
+  // CURLOPT_CLOSESOCKETFUNCTION: the registration goes before the descriptor does (epoll
+  // keys on the open file, which a forked child may still hold).
+  static int CloseSocketCb(void* clientp, curl_socket_t s) {
+    static_cast<Impl*>(clientp)->Forget(s);
+    return close(s);
   }
 
   static int TimerCb(CURLM*, long timeout_ms, void* userp) {
@@ -218,6 +266,15 @@ void EventLoop::RunOnce(int max_wait_ms) {
       }
       continue;
     }
+    auto known = s.socks.find(fd);
+    if (known == s.socks.end() || !known->second.wanted) {
+      // Not (or no longer) curl's, e.g. an idle connection the server closed: stop it from
+      // waking us again (curl finds it dead when it next looks at it).
+      epoll_event ev{};
+      epoll_ctl(s.epfd, EPOLL_CTL_DEL, fd, &ev);
+      if (known != s.socks.end()) s.socks.erase(known);
+      continue;
+    }
     int mask = 0;
     if (events[i].events & EPOLLIN) mask |= CURL_CSELECT_IN;
     if (events[i].events & EPOLLOUT) mask |= CURL_CSELECT_OUT;
@@ -260,6 +317,11 @@ int EventLoop::active_transfers() const { return static_cast<int>(impl_->transfe
 CURLM* EventLoop::multi() { return impl_->multi; }
 
 void EventLoop::AddTransfer(CURL* easy, std::function<void(int)> done) {
+  // A connection keeps the close callback of the transfer that opened it.
+  curl_easy_setopt(easy, CURLOPT_OPENSOCKETFUNCTION, &Impl::OpenSocketCb);
+  curl_easy_setopt(easy, CURLOPT_OPENSOCKETDATA, impl_.get());
+  curl_easy_setopt(easy, CURLOPT_CLOSESOCKETFUNCTION, &Impl::CloseSocketCb);
+  curl_easy_setopt(easy, CURLOPT_CLOSESOCKETDATA, impl_.get());
   CURLMcode rc = curl_multi_add_handle(impl_->multi, easy);
   if (rc != CURLM_OK) {
     // Report as a failed transfer on the next iteration, never re-entrantly.
