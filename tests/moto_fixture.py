@@ -141,11 +141,13 @@ class LocalLambda:
     with the given key: the Lambda half of the local AWS stand-ins (moto has no Lambda data
     plane). close() stops it and returns everything it printed (for secret checks)."""
 
-    def __init__(self, pg, key, secret, concurrency):
+    def __init__(self, pg, key, secret, concurrency, env=None, extra_args=()):
+        # `env`: the service's environment, which its workers inherit the AWS_* credentials
+        # and AWS_ENDPOINT_URL* of (as Lambda gives a function its role's credentials).
         self.proc = subprocess.Popen(
             [pg, "local-lambda", "--port", "0", "--access-key-id", key,
-             "--secret-access-key", secret, "--concurrency", str(concurrency)],
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+             "--secret-access-key", secret, "--concurrency", str(concurrency), *extra_args],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
         line = self.proc.stdout.readline()
         if "listening on" not in line:
             self.close()

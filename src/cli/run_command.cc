@@ -9,6 +9,8 @@
 
 #include "cli/commands.h"
 #include "common/clock.h"
+#include "aws/aws_config.h"
+#include "driver/aws_backend.h"
 #include "driver/command_template.h"
 #include "driver/event_loop_driver.h"
 #include "driver/local_backend.h"
@@ -69,10 +71,23 @@ Options
                        i.e. ~/.local/state/parallelagram); see 'parallelagram jobs'
   --memory MB          the function's memory (default 1024)
   --max-output BYTES   keep at most this much stdout/stderr per task (default 1 GiB)
-  --backend local      where tasks run (only 'local' in this version)
+  --backend local|aws  where tasks run: the embedded local Lambda (default), or the Lambda
+                       function `parallelagram deploy` set up (see below)
   --mode sync|async    sync (default): one RequestResponse invocation per task, the result
                        in its response; async: Event invocations, each worker writes its
                        result to the store, collected by listing (no connection held open)
+
+On AWS (--backend aws)
+  --function NAME      the Lambda function (default: the deployment record's)
+  --bucket BUCKET      the S3 bucket for staged files and results (default: the record's)
+  --config FILE        the deployment record (default $XDG_CONFIG_HOME/parallelagram/
+                       deployment.json, written by `parallelagram deploy`)
+  --no-download        leave --return files and large outputs in S3; the manifest holds
+                       their s3:// URIs
+  --bundle-exe PATH    ship this local executable with its shared libraries (a command
+                       whose program is a relative path such as ./tool is bundled anyway)
+  At most the function's reserved concurrency tasks run at once, whatever -j says.
+  Inputs already in S3 can be given as s3://BUCKET/KEY (with --transferfile): not copied.
 
 Files: paths for --basefile/--transferfile/--return are relative to the current directory;
 the task finds them at the same relative path in its scratch directory.
@@ -129,10 +144,8 @@ int RunMain(int argc, char** argv) {
   env.argv_line = line;
   env.default_jobs = UsableCores();
   const bool aws = opts->backend == "aws";
-  env.backend = [&loop, aws](const driver::BackendConfig& cfg) -> Result<std::unique_ptr<driver::Backend>> {
-    if (aws) {
-      return Status::Unavailable("--backend aws is not wired up in this build yet; use the local backend");
-    }
+  env.backend = [&loop, aws](const driver::BackendConfig& cfg) {
+    if (aws) return driver::StartAwsBackend(loop, cfg, aws::Environment::FromProcess());
     return driver::StartLocalBackend(loop, cfg);
   };
   return driver::RunJob(*opts, env);

@@ -72,7 +72,10 @@ void EventInvoker::Poll() {
 
 void EventInvoker::OnPolled(Result<std::vector<ResultInbox::Item>> items) {
   std::vector<std::string> remove;
-  if (items.ok()) {
+  if (!items.ok()) {
+    last_poll_error_ = items.status().message();
+  } else {
+    last_poll_error_.clear();
     for (auto& item : *items) {
       auto it = pending_.find(item.name);
       if (it == pending_.end()) {
@@ -113,6 +116,7 @@ void EventInvoker::OnPolled(Result<std::vector<ResultInbox::Item>> items) {
         "no result arrived within the task's deadline plus " +
         std::to_string(opt_.lost_after_ms / 1000) +
         " s: the worker died or the function timed out (see the function's logs)";
+    if (!last_poll_error_.empty()) r.error += "; listing the results failed: " + last_poll_error_;
     Finish(name, std::move(r));
   }
   inbox_.Remove(std::move(remove));

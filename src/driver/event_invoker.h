@@ -68,6 +68,7 @@ class EventInvoker : public Invoker {
   bool poll_scheduled_ = false;
   bool polling_ = false;
   int64_t polls_ = 0;
+  std::string last_poll_error_;  // of the latest poll, "" when it succeeded
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 };
 

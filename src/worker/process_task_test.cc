@@ -218,10 +218,10 @@ TEST_F(ProcessTaskTest, ReturnedFilesAreStoredAfterTheRun) {
   TaskResult r = Run(e);
   EXPECT_EQ(r.outcome, Outcome::kSucceeded);
   ASSERT_EQ(r.returned.size(), 2u);
-  EXPECT_EQ(r.returned[0].uri, "file://" + tmp_ + "/outputs/t1/out.txt");
+  EXPECT_EQ(r.returned[0].uri, "file://" + tmp_ + "/outputs/t1/0-out.txt");
   EXPECT_EQ(r.returned[0].size, 7u);
   EXPECT_TRUE(r.returned[1].missing);
-  std::ifstream in(tmp_ + "/outputs/t1/out.txt");
+  std::ifstream in(tmp_ + "/outputs/t1/0-out.txt");
   std::string line;
   std::getline(in, line);
   EXPECT_EQ(line, "result");

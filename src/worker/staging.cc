@@ -3,6 +3,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <cctype>
 #include <filesystem>
 
 #include "common/sha256.h"
@@ -135,7 +136,15 @@ Result<std::vector<ReturnedFile>> Stager::StoreReturns(const std::vector<std::st
   }
   std::string base = output_uri;
   while (!base.empty() && base.back() == '/') base.pop_back();
+  size_t index = 0;
   for (const auto& rel : returns) {
+    // The object's name: the file's position and its basename with every character outside
+    // [A-Za-z0-9._-] replaced by '_', so any file name makes a plain, unambiguous key (the
+    // result's `path` keeps the real name).
+    std::string safe = std::to_string(index++) + "-";
+    for (char c : rel.substr(rel.rfind('/') + 1)) {
+      safe += std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '_' || c == '-' ? c : '_';
+    }
     PG_RETURN_IF_ERROR(CheckRelativePath(rel, "returns[]"));
     ReturnedFile r;
     r.path = rel;
@@ -146,7 +155,7 @@ Result<std::vector<ReturnedFile>> Stager::StoreReturns(const std::vector<std::st
       out.push_back(std::move(r));
       continue;
     }
-    r.uri = base + "/" + rel;
+    r.uri = base + "/" + safe;
     r.size = static_cast<uint64_t>(st.st_size);
     PG_ASSIGN_OR_RETURN(r.sha256, Sha256File(src));
     Status s = blobs_->Put(src, r.uri);

@@ -155,11 +155,17 @@ TEST_F(StagingTest, StoresReturnedFilesUnderTheOutputPrefix) {
   ASSERT_EQ(r->size(), 3u);
   const ReturnedFile& a = (*r)[0];
   EXPECT_EQ(a.path, "out/a.bin");
-  EXPECT_EQ(a.uri, "file://" + tmp_ + "/results/t7/out/a.bin");
+  EXPECT_EQ(a.uri, "file://" + tmp_ + "/results/t7/0-a.bin");
   EXPECT_EQ(a.sha256, Sha256Hex(std::string("\0\1\2", 3)));
   EXPECT_EQ(a.size, 3u);
   EXPECT_FALSE(a.missing);
-  EXPECT_EQ(ReadAll(tmp_ + "/results/t7/out/a.bin"), std::string("\0\1\2", 3));
+  EXPECT_EQ(ReadAll(tmp_ + "/results/t7/0-a.bin"), std::string("\0\1\2", 3));
+  // Any file name makes a plain key: position plus a sanitised basename.
+  WriteAll(scratch_ + "/ü n+i=c%o.txt", "u");
+  auto u = stager_->StoreReturns({"ü n+i=c%o.txt"}, scratch_, "file://" + tmp_ + "/results/t8/");
+  ASSERT_TRUE(u.ok()) << u.status().ToString();
+  EXPECT_EQ((*u)[0].uri, "file://" + tmp_ + "/results/t8/0-___n_i_c_o.txt");
+  EXPECT_EQ((*u)[0].path, "ü n+i=c%o.txt");
   EXPECT_TRUE((*r)[1].missing);
   EXPECT_TRUE((*r)[2].missing);
   EXPECT_FALSE(stager_->StoreReturns({"x"}, scratch_, "").ok());

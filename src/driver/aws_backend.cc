@@ -1,0 +1,178 @@
+#include "driver/aws_backend.h"
+
+#include <fmt/format.h>
+
+#include "aws/aws_session.h"
+#include "aws/lambda_client.h"
+#include "aws/s3_client.h"
+#include "aws/sigv4.h"
+#include "common/clock.h"
+#include "deploy/deployment_record.h"
+#include "driver/event_invoker.h"
+#include "driver/event_loop_driver.h"
+#include "driver/lambda_invoker.h"
+#include "driver/result_inbox.h"
+#include "driver/s3_object_store.h"
+#include "driver/staging.h"
+
+namespace parallelagram::driver {
+namespace {
+
+constexpr const char* kDeployHint = "parallelagram deploy --function NAME --bucket BUCKET";
+
+class AwsBackend : public Backend {
+ public:
+  Invoker& invoker() override {
+    if (event_invoker) return *event_invoker;
+    return *sync_invoker;
+  }
+  ObjectStore& store() override { return *object_store; }
+  std::string host() const override { return "lambda:" + function_name; }
+  int max_in_flight() const override { return reserved.value_or(0); }
+  std::string description() const override { return describe; }
+  StagingOptions staging_options() const override {
+    StagingOptions so;
+    so.bundle = true;
+    so.where = "S3";
+    so.report = true;
+    return so;
+  }
+
+  // Destroyed in reverse order: invokers before the clients they borrow.
+  std::string function_name;
+  std::optional<int> reserved;
+  std::string describe;
+  std::unique_ptr<aws::AwsSession> session;
+  std::unique_ptr<EventLoopDriver> timers;
+  std::unique_ptr<CurlHttpClient> invoke_http;
+  std::unique_ptr<aws::S3Client> s3;
+  std::unique_ptr<ObjectStore> object_store;
+  std::unique_ptr<ResultInbox> inbox;
+  std::unique_ptr<LambdaInvoker> sync_invoker;
+  std::unique_ptr<EventInvoker> event_invoker;
+};
+
+bool IsAuthError(const aws::AwsError& e) {
+  return e.http_status == 401 || e.http_status == 403 || e.code == "InvalidSignatureException" ||
+         e.code == "UnrecognizedClientException" || e.code == "ExpiredTokenException" ||
+         e.code == "AccessDeniedException" || e.code == "InvalidClientTokenId";
+}
+
+}  // namespace
+
+Result<std::unique_ptr<Backend>> StartAwsBackend(EventLoop& loop, const BackendConfig& config,
+                                                 const aws::Environment& env_in) {
+  aws::Environment env = env_in;
+  // 1. What to run on: the deployment record, overridden by --function / --bucket.
+  std::string path = config.deployment_config.empty() ? deploy::DefaultDeploymentPath(env)
+                                                      : config.deployment_config;
+  deploy::DeploymentRecord rec;
+  auto loaded = deploy::LoadDeployment(path);
+  if (loaded.ok()) {
+    rec = std::move(loaded).value();
+  } else if (loaded.status().code() != StatusCode::kNotFound || config.function_name.empty() ||
+             config.bucket.empty()) {
+    if (loaded.status().code() == StatusCode::kNotFound) {
+      return Status::NotFound("no deployment is recorded in " + path + ": run `" + kDeployHint +
+                              "` first, or give both --function and --bucket");
+    }
+    return loaded.status();
+  }
+  if (!config.function_name.empty()) rec.function_name = config.function_name;
+  if (!config.bucket.empty()) rec.bucket = config.bucket;
+  if (rec.prefix.empty()) rec.prefix = "parallelagram";
+  if (!rec.region.empty() && env.Get("AWS_REGION").empty() &&
+      env.Get("AWS_DEFAULT_REGION").empty()) {
+    env.Set("AWS_REGION", rec.region);
+  }
+
+  auto b = std::make_unique<AwsBackend>();
+  b->function_name = rec.function_name;
+  PG_ASSIGN_OR_RETURN(b->session, aws::AwsSession::Open(env, &loop));
+  aws::AwsSession& session = *b->session;
+  auto creds = session.GetCredentials();
+  if (!creds.ok()) {
+    return Status(creds.status().code(),
+                  "cannot get AWS credentials: " + creds.status().message() +
+                      "; see `parallelagram doctor`");
+  }
+  std::string source = session.credentials()->Describe();
+
+  // 2. The function: it exists, we may call it, and how much may run at once.
+  aws::LambdaClient lambda(session.Client("lambda"));
+  auto fn = lambda.GetFunctionAndWait(rec.function_name);
+  if (!fn.ok()) {
+    const aws::AwsError& e = fn.error();
+    if (e.code == "ResourceNotFoundException" || e.http_status == 404) {
+      return Status::NotFound(fmt::format(
+          "Lambda function '{}' does not exist in {} (credentials from {}): deploy it with `{}`, "
+          "or name the right one with --function",
+          rec.function_name, session.region(), source, kDeployHint));
+    }
+    if (IsAuthError(e)) {
+      return Status::PermissionDenied(fmt::format(
+          "AWS refused the credentials from {} reading function '{}' ({}: {}): fix them, then "
+          "check with `parallelagram doctor --function {}`",
+          source, rec.function_name, e.code, e.message, rec.function_name));
+    }
+    return Status(e.status.code(), "cannot read Lambda function '" + rec.function_name +
+                                       "': " + e.status.message());
+  }
+  b->reserved = fn->reserved_concurrency;
+  if (b->reserved && *b->reserved == 0) {
+    return Status::InvalidArgument(fmt::format(
+        "Lambda function '{}' has reserved concurrency 0, so every invocation is throttled "
+        "(a `parallelagram cancel` may have left it so): raise it with `{} "
+        "--reserved-concurrency N`",
+        rec.function_name, kDeployHint));
+  }
+  const aws::FunctionConfiguration& fc = fn->configuration;
+
+  // 3. The store and the invokers.
+  PG_ASSIGN_OR_RETURN(b->object_store, S3ObjectStore::Open(env, rec.bucket, rec.prefix));
+  b->timers = std::make_unique<EventLoopDriver>(loop);
+  CurlHttpClient::Options ho;
+  int in_flight = b->reserved ? std::min(*b->reserved, config.concurrency) : config.concurrency;
+  ho.max_host_connections = in_flight + 4;
+  b->invoke_http = std::make_unique<CurlHttpClient>(loop, ho);
+
+  const aws::Endpoint& ep = session.endpoint("lambda");
+  LambdaInvoker::Options io;
+  io.endpoint = ep.url;
+  io.function_name = rec.function_name;
+  io.function_timeout_s = fc.timeout_seconds > 0 ? fc.timeout_seconds : 900;
+  std::shared_ptr<aws::RefreshingCredentials> provider = session.credentials();
+  aws::SigningParams params;
+  params.service = ep.signing_name;
+  params.region = ep.signing_region;
+  params.sign_content_sha256 = true;
+  io.sign = [provider, params](HttpRequest& req) mutable {
+    auto c = provider->Get();
+    if (!c.ok()) return;  // sent unsigned: AWS answers 403, classified as a failure
+    params.epoch_seconds = SystemClock::Get().NowEpochMs() / 1000;
+    (void)aws::SignRequest(req, *c, params, nullptr);
+  };
+  if (config.async) {
+    aws::S3Client::Options so;
+    so.path_style = session.s3_path_style();
+    b->s3 = std::make_unique<aws::S3Client>(session.Client("s3"), so);
+    b->inbox = std::make_unique<S3ResultInbox>(
+        *b->s3, rec.bucket, rec.prefix + "/jobs/" + config.job_id + "/results/");
+    EventInvoker::Options eo;
+    eo.invoke = io;
+    eo.poll_interval_ms = 1000;
+    b->event_invoker = std::make_unique<EventInvoker>(*b->invoke_http, *b->timers,
+                                                      SystemClock::Get(), *b->inbox, eo);
+  } else {
+    b->sync_invoker = std::make_unique<LambdaInvoker>(*b->invoke_http, io);
+  }
+  b->describe = fmt::format(
+      "running on Lambda function {} ({}, {} MB, timeout {} s, {}), {} mode, data in s3://{}/{}/",
+      rec.function_name, session.region(), fc.memory_mb, fc.timeout_seconds,
+      b->reserved ? "reserved concurrency " + std::to_string(*b->reserved)
+                  : std::string("no reserved concurrency"),
+      config.async ? "async" : "sync", rec.bucket, rec.prefix);
+  return std::unique_ptr<Backend>(std::move(b));
+}
+
+}  // namespace parallelagram::driver
