@@ -68,6 +68,10 @@ struct TaskEvent {
   // (Lambda's 6 MB limit), so a task costs no object-store request. False (async mode): the
   // result object is how the driver learns the result, so it is always written.
   bool result_spill_only = false;
+  // An event too big for Lambda's payload limit is stored whole at event_uri, and the
+  // invocation carries only task_id, event_uri and the result fields; the worker fetches
+  // the stored event, whose other fields it uses (the envelope's result fields win).
+  std::string event_uri;
 };
 
 struct ReturnedFile {

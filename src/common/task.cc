@@ -84,6 +84,7 @@ json TaskEventToJson(const TaskEvent& e) {
   if (!e.output_uri.empty()) j["output_uri"] = e.output_uri;
   if (!e.result_uri.empty()) j["result_uri"] = e.result_uri;
   if (e.result_spill_only) j["result_spill_only"] = true;
+  if (!e.event_uri.empty()) j["event_uri"] = e.event_uri;
   return j;
 }
 
@@ -121,7 +122,8 @@ Result<TaskEvent> TaskEventFromJson(const json& j) {
   PG_RETURN_IF_ERROR(GetOpt(j, "output_uri", e.output_uri));
   PG_RETURN_IF_ERROR(GetOpt(j, "result_uri", e.result_uri));
   PG_RETURN_IF_ERROR(GetOpt(j, "result_spill_only", e.result_spill_only));
-  if (e.kind == "process" && e.argv.empty()) {
+  PG_RETURN_IF_ERROR(GetOpt(j, "event_uri", e.event_uri));
+  if (e.kind == "process" && e.argv.empty() && e.event_uri.empty()) {
     return Status::InvalidArgument(
         "the task event has no 'argv': give the program and its arguments, e.g. "
         "{\"argv\":[\"echo\",\"hi\"]}");

@@ -5,6 +5,7 @@
 #include <filesystem>
 #include <fstream>
 #include <memory>
+#include <set>
 #include <sstream>
 
 #include <fmt/format.h>
@@ -312,6 +313,10 @@ class Job : public Scheduler::Listener {
   bool halted_ = false;
 };
 
+// Lambda's payload limits (lambda-facts.md): RequestResponse 6 MB, Event 1 MB.
+constexpr size_t kSyncPayloadLimit = 6 * 1024 * 1024;
+constexpr size_t kEventPayloadLimit = 1024 * 1024;
+
 // Without --progress, plain progress lines (stderr not a terminal) come this often.
 constexpr int64_t kQuietLineIntervalMs = 5000;
 
@@ -507,6 +512,7 @@ int RunJob(const RunOptions& o, RunEnv& env) {
   const int64_t timeout_ms = static_cast<int64_t>(o.timeout_s * 1000);
   const int64_t max_output =
       o.max_output_bytes > 0 ? o.max_output_bytes : int64_t{1} << 30;
+  std::set<std::string> spilled_events;
   auto build = [&](int64_t seq, int slot) -> Result<TaskEvent> {
     const PlannedTask& t = tasks[static_cast<size_t>(seq - 1)];
     TaskEvent e;
@@ -520,7 +526,25 @@ int RunJob(const RunOptions& o, RunEnv& env) {
     e.output_uri = backend.store().Uri("jobs/" + job_id + "/out/" + std::to_string(seq));
     e.result_uri = job.ResultUri(seq);
     e.result_spill_only = true;  // sync mode; the async invoker names its own result objects
-    return e;
+    // Lambda's payload limits (6 MB sync, 1 MB Event): a bigger event (huge arguments or
+    // file lists) is stored and fetched by the worker.
+    const size_t limit = o.mode == "async" ? kEventPayloadLimit : kSyncPayloadLimit;
+    std::string body = Dump(TaskEventToJson(e));
+    if (body.size() + 4096 <= limit) return e;  // headroom for the invoker's own fields
+    std::string tmp = state.dir() + "/output/.event" + std::to_string(seq);
+    PG_RETURN_IF_ERROR(WriteFileAll(tmp, body));
+    auto uri = backend.store().PutFile("jobs/" + job_id + "/events/" + std::to_string(seq) + ".json", tmp);
+    std::error_code ec;
+    fs::remove(tmp, ec);
+    if (!uri.ok()) return uri.status().WithContext("storing task " + std::to_string(seq) + "'s oversized event");
+    spilled_events.insert(*uri);
+    TaskEvent small;
+    small.task_id = e.task_id;
+    small.timeout_ms = e.timeout_ms;
+    small.result_uri = e.result_uri;
+    small.result_spill_only = e.result_spill_only;
+    small.event_uri = *uri;
+    return small;
   };
   Scheduler::Options so;
   so.jobs = in_flight;
@@ -547,6 +571,7 @@ int RunJob(const RunOptions& o, RunEnv& env) {
   if (o.cleanup) {
     for (const auto& uri : staging.TransferUris()) (void)backend.store().Delete(uri);
   }
+  for (const auto& uri : spilled_events) (void)backend.store().Delete(uri);
   const int64_t failed = sched.failed();
   const int64_t not_run = total - sched.finished();
   int exit_status = static_cast<int>(std::min<int64_t>(failed, 101));

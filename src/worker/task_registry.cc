@@ -1,7 +1,11 @@
 #include "worker/task_registry.h"
 
+#include <unistd.h>
+
 #include <algorithm>
 #include <exception>
+#include <fstream>
+#include <sstream>
 #include <nlohmann/json.hpp>
 
 #include "common/utf8.h"
@@ -93,6 +97,41 @@ Reply Dispatch(TaskRegistry& registry, Blobs& blobs, std::string_view event_body
   }
   auto event = TaskEventFromJson(j);
   if (!event.ok()) return Error(kErrInvalidTaskEvent, event.status().message());
+  if (!event->event_uri.empty()) {
+    // An oversized event, stored by the driver: fetch it; the envelope's fields win.
+    char tmpl[] = "/tmp/pg-event-XXXXXX";
+    int fd = ::mkstemp(tmpl);
+    if (fd < 0) return Error(kErrEventFetch, "cannot create a temporary file in /tmp");
+    ::close(fd);
+    Status s = blobs.Fetch(event->event_uri, tmpl);
+    std::ostringstream body;
+    if (s.ok()) {
+      std::ifstream in(tmpl, std::ios::binary);
+      body << in.rdbuf();
+    }
+    ::unlink(tmpl);
+    if (!s.ok()) {
+      return Error(kErrEventFetch, "cannot fetch the task event from " + event->event_uri + ": " +
+                                       s.message());
+    }
+    json full;
+    try {
+      full = json::parse(body.str());
+    } catch (const json::parse_error&) {
+      return Error(kErrInvalidTaskEvent, "the stored task event at " + event->event_uri +
+                                             " is not valid JSON");
+    }
+    auto stored = TaskEventFromJson(full);
+    if (!stored.ok() || !stored->event_uri.empty()) {
+      return Error(kErrInvalidTaskEvent,
+                   "the stored task event at " + event->event_uri + " is not valid: " +
+                       (stored.ok() ? "it refers to another stored event" : stored.status().message()));
+    }
+    if (!event->task_id.empty()) stored->task_id = event->task_id;
+    if (!event->result_uri.empty()) stored->result_uri = event->result_uri;
+    stored->result_spill_only = event->result_spill_only;
+    event = std::move(stored);
+  }
   TaskHandler* handler = registry.Find(event->kind);
   if (!handler) {
     return Error(kErrUnknownTaskKind, "this worker has no handler for task kind '" + event->kind +

@@ -19,6 +19,7 @@ inline constexpr char kErrUnknownTaskKind[] = "Parallelagram.UnknownTaskKind";
 inline constexpr char kErrHandlerError[] = "Parallelagram.HandlerError";
 inline constexpr char kErrResultStore[] = "Parallelagram.ResultStoreError";
 inline constexpr char kErrInit[] = "Parallelagram.InitError";
+inline constexpr char kErrEventFetch[] = "Parallelagram.EventFetchError";
 
 // The largest response body the Lambda Runtime API accepts (6 MB, sync invoke).
 inline constexpr size_t kMaxResponseBytes = 6 * 1024 * 1024;

@@ -246,6 +246,22 @@ class RunTest(unittest.TestCase):
         results = os.path.join(self.state, "store", "jobs", "af", "results")
         self.assertEqual(os.listdir(results) if os.path.isdir(results) else [], [])
 
+    def test_events_over_the_payload_limit_are_stored_and_fetched(self):
+        # 12 arguments of 100 kB: a 1.2 MB event, over the Event limit (1 MB); the driver
+        # stores it and the worker fetches it, in both modes.
+        files = []
+        for i in range(12):
+            p = os.path.join(self.cwd, "arg%d" % i)
+            with open(p, "w") as f:
+                f.write(chr(ord("a") + i) * 100000 + "\n")
+            files += ["::::", p]
+        for mode in ("async", "sync"):
+            rc, out, err = self.run_pg("--job-id", "big-" + mode, "--mode", mode, "--link", "--",
+                                       "sh", "-c", 'n=$#; shift 11; echo $n $(printf %s "$1" | tr -d l | wc -c) $(printf %s "$1" | wc -c)', "sh", *files)
+            self.assertEqual((rc, out), (0, b"12 0 100000\n"), err[-2000:])
+            events = os.path.join(self.state, "store", "jobs", "big-" + mode, "events")
+            self.assertEqual(os.listdir(events) if os.path.isdir(events) else [], [])
+
     # --- bad input ------------------------------------------------------------------------------
     def test_bad_input_exits_255_and_starts_nothing(self):
         cases = [
