@@ -566,6 +566,7 @@ int RunJob(const RunOptions& o, RunEnv& env) {
     env.loop->Run();
   }
   job.Flush();
+  state.Flush();
   progress.Finish(job.Counts(), job.ElapsedMs());
 
   if (o.cleanup) {

@@ -17,6 +17,8 @@
 
 #include <fmt/format.h>
 
+#include "common/clock.h"
+
 namespace parallelagram::driver {
 namespace fs = std::filesystem;
 
@@ -102,7 +104,15 @@ void JobState::AppendResult(const std::string& line) {
   if (!results_) return;
   std::fwrite(line.data(), 1, line.size(), results_);
   std::fputc('\n', results_);
-  std::fflush(results_);
+  int64_t now = SystemClock::Get().NowMonoUs() / 1000;
+  if (now - last_flush_ms_ >= kResultFlushMs) {
+    std::fflush(results_);
+    last_flush_ms_ = now;
+  }
+}
+
+void JobState::Flush() {
+  if (results_) std::fflush(results_);
 }
 
 namespace {

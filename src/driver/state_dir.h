@@ -42,12 +42,16 @@ class JobState {
   Status WriteJobInfo(const nlohmann::json& info);
   // Writes tasks.jsonl (all lines at once) and opens results.jsonl for appending.
   Status WriteTasks(const std::vector<std::string>& lines);
-  // Appends one manifest line and flushes it.
+  // Appends one manifest line. Lines are flushed in batches: when the last flush is
+  // kResultFlushMs old, and by Flush() / the destructor (so a crash loses at most that much).
   void AppendResult(const std::string& line);
+  void Flush();
+  static constexpr int64_t kResultFlushMs = 100;
 
  private:
   std::string dir_;
   std::FILE* results_ = nullptr;
+  int64_t last_flush_ms_ = 0;
 };
 
 struct JobSummary {
