@@ -1,7 +1,9 @@
 // parallelagram run: fan a command out over inputs (GNU parallel's conventions).
 #include <sched.h>
+#include <signal.h>
 #include <unistd.h>
 
+#include <csignal>
 #include <cstdio>
 #include <string>
 #include <thread>
@@ -93,7 +95,8 @@ Files: paths for --basefile/--transferfile/--return are relative to the current 
 the task finds them at the same relative path in its scratch directory.
 
 Exit status: 0 if every task succeeded, else the number of failed tasks (at most 101);
-255 for a usage or setup error (nothing is started then).
+255 for a usage or setup error (nothing is started then); 143 when the job was cancelled
+(SIGTERM, which `parallelagram cancel JOB` sends).
 
 Examples
   parallelagram run -- echo hello ::: alice bob               # echo hello alice; ...
@@ -106,6 +109,20 @@ Examples
   find . -name '*.txt' | parallelagram run -j 8 --results out -- wc -w
   parallelagram run --dry-run -- echo {#} {} ::: a b
 )";
+
+volatile std::sig_atomic_t g_terminate = 0;
+
+extern "C" void OnTerminate(int) { g_terminate = 1; }
+
+// SIGTERM (what `parallelagram cancel` sends) cancels the job: RunJob stops dispatching,
+// abandons running tasks and records the job as cancelled.
+void CatchTerminate() {
+  struct sigaction sa {};
+  sa.sa_handler = OnTerminate;
+  sigemptyset(&sa.sa_mask);
+  sa.sa_flags = SA_RESTART;
+  sigaction(SIGTERM, &sa, nullptr);
+}
 
 // The cores this process may run on (its CPU affinity, as nproc counts them).
 int UsableCores() {
@@ -143,6 +160,8 @@ int RunMain(int argc, char** argv) {
   env.clock = &SystemClock::Get();
   env.argv_line = line;
   env.default_jobs = UsableCores();
+  CatchTerminate();
+  env.cancel_requested = [] { return g_terminate != 0; };
   const bool aws = opts->backend == "aws";
   env.backend = [&loop, aws](const driver::BackendConfig& cfg) {
     if (aws) return driver::StartAwsBackend(loop, cfg, aws::Environment::FromProcess());

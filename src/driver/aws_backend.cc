@@ -27,8 +27,9 @@ class AwsBackend : public Backend {
     return *sync_invoker;
   }
   ObjectStore& store() override { return *object_store; }
-  std::string host() const override { return "lambda:" + function_name; }
+  std::string host() const override { return "lambda:" + function; }
   int max_in_flight() const override { return reserved.value_or(0); }
+  std::string function_name() const override { return function; }
   std::string description() const override { return describe; }
   StagingOptions staging_options() const override {
     StagingOptions so;
@@ -39,7 +40,7 @@ class AwsBackend : public Backend {
   }
 
   // Destroyed in reverse order: invokers before the clients they borrow.
-  std::string function_name;
+  std::string function;
   std::optional<int> reserved;
   std::string describe;
   std::unique_ptr<aws::AwsSession> session;
@@ -87,7 +88,7 @@ Result<std::unique_ptr<Backend>> StartAwsBackend(EventLoop& loop, const BackendC
   }
 
   auto b = std::make_unique<AwsBackend>();
-  b->function_name = rec.function_name;
+  b->function = rec.function_name;
   PG_ASSIGN_OR_RETURN(b->session, aws::AwsSession::Open(env, &loop));
   aws::AwsSession& session = *b->session;
   auto creds = session.GetCredentials();

@@ -51,6 +51,9 @@ class Backend {
   // The most task attempts the backend can run at once (a function's reserved concurrency),
   // or 0 for no limit beyond -j. The driver never keeps more in flight.
   virtual int max_in_flight() const { return 0; }
+  // The Lambda function the tasks run on, recorded in job.json for `parallelagram cancel`
+  // ("" for the local backend).
+  virtual std::string function_name() const { return ""; }
   // One line for the user about where the job runs ("" for nothing to say).
   virtual std::string description() const { return ""; }
   // How `run` stages inputs for this backend (staging.h). The AWS backend returns

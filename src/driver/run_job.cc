@@ -42,18 +42,40 @@ std::string NowIso() {
                      tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
 }
 
-// A task as planned up front.
+// The per-task files as planned up front.
 struct PlannedTask {
-  std::vector<std::string> values;
   std::vector<std::string> transfer;  // expanded --transferfile paths
   std::vector<std::string> returns;   // expanded --return paths
+};
+
+// Every task's plan, kept compactly so that a million tasks stay cheap: a task's input
+// values are recomputed from the sources when needed (TaskValues), and per-task file lists
+// are stored only when the job has --transferfile or --return.
+class TaskPlan {
+ public:
+  TaskPlan(const RunOptions& o, int64_t total) : o_(o) {
+    if (!o.transferfiles.empty() || !o.returns.empty()) files_.resize(static_cast<size_t>(total));
+  }
+  std::vector<std::string> Values(int64_t seq) const {
+    return TaskValues(o_.sources, o_.link, seq - 1);
+  }
+  PlannedTask& mutable_files(int64_t seq) { return files_[static_cast<size_t>(seq - 1)]; }
+  const PlannedTask& Files(int64_t seq) const {
+    static const PlannedTask kNone;
+    return files_.empty() ? kNone : files_[static_cast<size_t>(seq - 1)];
+  }
+  int64_t with_files() const { return static_cast<int64_t>(files_.size()); }
+
+ private:
+  const RunOptions& o_;
+  std::vector<PlannedTask> files_;  // empty: no task has files
 };
 
 // The job while it runs: the Scheduler's listener, recording and printing each task.
 class Job : public Scheduler::Listener {
  public:
   Job(const RunOptions& o, RunEnv& env, const CommandTemplate& tmpl,
-      const std::vector<PlannedTask>& tasks, const std::string& job_id, JobState& state,
+      const TaskPlan& tasks, const std::string& job_id, JobState& state,
       Backend& backend, ResultsDir* results, JoblogWriter* joblog, Progress& progress)
       : o_(o),
         env_(env),
@@ -90,12 +112,11 @@ class Job : public Scheduler::Listener {
 
   void OnFinish(const TaskRecord& rec_in) override {
     auto rec = std::make_shared<TaskRecord>(rec_in);
-    const PlannedTask& t = tasks_[static_cast<size_t>(rec->seq - 1)];
     const std::string full_result_uri = FetchFullResult(*rec, ResultUri(rec->seq));
     FinishedTask ft;
     ft.rec = rec.get();
-    ft.args = t.values;
-    ft.command = tmpl_.Describe(TaskInputs{rec->seq, rec->slot, t.values});
+    ft.args = tasks_.Values(rec->seq);
+    ft.command = tmpl_.Describe(TaskInputs{rec->seq, rec->slot, ft.args});
     BringBack(*rec, ft);
 
     // The manifest: outputs inline when small, else in the state dir's output/.
@@ -301,7 +322,7 @@ class Job : public Scheduler::Listener {
   const RunOptions& o_;
   RunEnv& env_;
   const CommandTemplate& tmpl_;
-  const std::vector<PlannedTask>& tasks_;
+  const TaskPlan& tasks_;
   std::string job_id_;
   JobState& state_;
   Backend& backend_;
@@ -346,11 +367,10 @@ int RunJob(const RunOptions& o, RunEnv& env) {
   const int64_t total = CountTasks(o.sources, o.link);
 
   // Plan every task; check per-task files before anything starts.
-  std::vector<PlannedTask> tasks(static_cast<size_t>(total));
-  for (int64_t i = 0; i < total; ++i) {
-    PlannedTask& t = tasks[static_cast<size_t>(i)];
-    t.values = TaskValues(o.sources, o.link, i);
-    TaskInputs in{i + 1, 1, t.values};
+  TaskPlan tasks(o, total);
+  for (int64_t i = 0; i < tasks.with_files(); ++i) {
+    PlannedTask& t = tasks.mutable_files(i + 1);
+    TaskInputs in{i + 1, 1, tasks.Values(i + 1)};
     for (const auto& tf : o.transferfiles) {
       auto p = ExpandPath(tf, in, num_sources);
       if (!p.ok()) return Usage(env, p.status().WithContext("--transferfile"));
@@ -388,7 +408,7 @@ int RunJob(const RunOptions& o, RunEnv& env) {
 
   if (o.dry_run) {
     for (int64_t i = 0; i < total; ++i) {
-      TaskInputs in{i + 1, static_cast<int>(i % jobs) + 1, tasks[static_cast<size_t>(i)].values};
+      TaskInputs in{i + 1, static_cast<int>(i % jobs) + 1, tasks.Values(i + 1)};
       if (o.json) {
         json j = {{"event", "task"}, {"seq", i + 1}, {"args", in.values},
                   {"command", tmpl.Describe(in)}, {"shell", o.shell}};
@@ -437,14 +457,14 @@ int RunJob(const RunOptions& o, RunEnv& env) {
                {"timeout_s", o.timeout_s},
                {"results_dir", o.results_dir},
                {"joblog", o.joblog}};
+  info["mode"] = o.mode;
+  if (!o.config.empty()) info["config"] = fs::absolute(o.config).string();
   if (Status s = state.WriteJobInfo(info); !s.ok()) return Usage(env, s);
-  std::vector<std::string> task_lines;
-  task_lines.reserve(tasks.size());
-  for (int64_t i = 0; i < total; ++i) {
-    TaskInputs in{i + 1, 1, tasks[static_cast<size_t>(i)].values};
-    task_lines.push_back(Dump({{"seq", i + 1}, {"args", in.values}, {"command", tmpl.Describe(in)}}));
-  }
-  if (Status s = state.WriteTasks(task_lines); !s.ok()) return Usage(env, s);
+  Status wrote = state.WriteTasks(total, [&](int64_t seq) {
+    TaskInputs in{seq, 1, tasks.Values(seq)};
+    return Dump({{"seq", seq}, {"args", in.values}, {"command", tmpl.Describe(in)}});
+  });
+  if (!wrote.ok()) return Usage(env, wrote);
 
   // Backend and staging.
   BackendConfig cfg;
@@ -464,6 +484,10 @@ int RunJob(const RunOptions& o, RunEnv& env) {
     return Usage(env, backend_r.status());
   }
   Backend& backend = **backend_r;
+  if (!backend.function_name().empty()) {
+    info["function"] = backend.function_name();  // for `parallelagram cancel`
+    (void)state.WriteJobInfo(info);
+  }
   if (!o.quiet && !backend.description().empty()) {
     std::fprintf(env.err, "parallelagram: %s\n", backend.description().c_str());
   }
@@ -485,8 +509,8 @@ int RunJob(const RunOptions& o, RunEnv& env) {
   }
   Staging staging(backend.store(), staging_opts);
   Status st = staging.AddBasefiles(o.basefiles);
-  for (size_t i = 0; st.ok() && i < tasks.size(); ++i) {
-    for (const auto& p : tasks[i].transfer) {
+  for (int64_t i = 1; st.ok() && i <= tasks.with_files(); ++i) {
+    for (const auto& p : tasks.Files(i).transfer) {
       st = staging.AddTransferFile(p);
       if (!st.ok()) break;
     }
@@ -514,10 +538,10 @@ int RunJob(const RunOptions& o, RunEnv& env) {
       o.max_output_bytes > 0 ? o.max_output_bytes : int64_t{1} << 30;
   std::set<std::string> spilled_events;
   auto build = [&](int64_t seq, int slot) -> Result<TaskEvent> {
-    const PlannedTask& t = tasks[static_cast<size_t>(seq - 1)];
+    const PlannedTask& t = tasks.Files(seq);
     TaskEvent e;
     e.task_id = job_id + "/" + std::to_string(seq);
-    e.argv = tmpl.Expand(TaskInputs{seq, slot, t.values});
+    e.argv = tmpl.Expand(TaskInputs{seq, slot, tasks.Values(seq)});
     e.shell = o.shell;
     e.timeout_ms = timeout_ms;
     e.max_output_bytes = max_output;
@@ -561,6 +585,27 @@ int RunJob(const RunOptions& o, RunEnv& env) {
               {"state_dir", state.dir()}});
   }
   sched.Start();
+  bool cancelled = false;
+  std::function<void()> watch_cancel;
+  if (env.cancel_requested) {
+    watch_cancel = [&] {
+      if (sched.done()) return;
+      if (env.cancel_requested()) {
+        cancelled = true;
+        if (!o.quiet) {
+          progress.Clear();
+          std::fprintf(env.err,
+                       "parallelagram: cancelled: starting no new tasks, abandoning %lld "
+                       "running; job %s is marked cancelled\n",
+                       static_cast<long long>(sched.running()), job_id.c_str());
+        }
+        env.loop->Stop();
+        return;
+      }
+      env.loop->After(100, watch_cancel);
+    };
+    env.loop->After(100, watch_cancel);
+  }
   if (!sched.done()) {
     job.Tick();
     env.loop->Run();
@@ -575,8 +620,8 @@ int RunJob(const RunOptions& o, RunEnv& env) {
   for (const auto& uri : spilled_events) (void)backend.store().Delete(uri);
   const int64_t failed = sched.failed();
   const int64_t not_run = total - sched.finished();
-  int exit_status = static_cast<int>(std::min<int64_t>(failed, 101));
-  info["status"] = job.halted() ? "halted" : "finished";
+  int exit_status = cancelled ? kExitCancelled : static_cast<int>(std::min<int64_t>(failed, 101));
+  info["status"] = cancelled ? "cancelled" : job.halted() ? "halted" : "finished";
   info["finished_at"] = NowIso();
   info["succeeded"] = sched.succeeded();
   info["failed"] = failed;

@@ -11,6 +11,7 @@
 #pragma once
 
 #include <cstdio>
+#include <functional>
 #include <string>
 
 #include "common/clock.h"
@@ -30,7 +31,14 @@ struct RunEnv {
   const Clock* clock = nullptr;
   std::string argv_line;  // the whole command line, recorded in job.json
   int default_jobs = 1;   // -j when not given (the number of cores)
+  // Polled on the loop thread every 100 ms while tasks run; true once the job is cancelled
+  // (`parallelagram cancel` sends SIGTERM). Then no new task starts, running attempts are
+  // abandoned (their results dropped), job.json's status becomes "cancelled" and RunJob
+  // returns kExitCancelled. Null: never cancelled.
+  std::function<bool()> cancel_requested;
 };
+
+inline constexpr int kExitCancelled = 143;  // 128 + SIGTERM, as a shell reports it
 
 int RunJob(const RunOptions& options, RunEnv& env);
 

@@ -84,11 +84,12 @@ Status JobState::WriteJobInfo(const nlohmann::json& info) {
   return Status::Ok();
 }
 
-Status JobState::WriteTasks(const std::vector<std::string>& lines) {
+Status JobState::WriteTasks(int64_t n, const std::function<std::string(int64_t seq)>& line) {
   std::string path = dir_ + "/tasks.jsonl";
   std::FILE* f = std::fopen(path.c_str(), "w");
   if (!f) return Status::IoError("cannot write '" + path + "': " + std::strerror(errno));
-  for (const auto& l : lines) {
+  for (int64_t seq = 1; seq <= n; ++seq) {
+    std::string l = line(seq);
     std::fwrite(l.data(), 1, l.size(), f);
     std::fputc('\n', f);
   }

@@ -3,6 +3,7 @@
 //
 //   ROOT/jobs/JOB/job.json       what was run: id, command line, cwd, task count, status
 //   ROOT/jobs/JOB/tasks.jsonl    one line per task: {"seq","args","command"}, written up front
+//                                (streamed)
 //   ROOT/jobs/JOB/results.jsonl  the results manifest: one line per finished task, appended
 //                                and flushed as each finishes (ResultLine in job_record.h)
 //   ROOT/jobs/JOB/output/        stdout/stderr of tasks too large to inline in the manifest
@@ -16,6 +17,7 @@
 
 #include <cstdint>
 #include <cstdio>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -40,8 +42,9 @@ class JobState {
   const std::string& dir() const { return dir_; }
   // Writes job.json atomically (temporary + rename).
   Status WriteJobInfo(const nlohmann::json& info);
-  // Writes tasks.jsonl (all lines at once) and opens results.jsonl for appending.
-  Status WriteTasks(const std::vector<std::string>& lines);
+  // Writes tasks.jsonl, line(1) .. line(n) streamed one at a time (never all in memory), and
+  // opens results.jsonl for appending.
+  Status WriteTasks(int64_t n, const std::function<std::string(int64_t seq)>& line);
   // Appends one manifest line. Lines are flushed in batches: when the last flush is
   // kResultFlushMs old, and by Flush() / the destructor (so a crash loses at most that much).
   void AppendResult(const std::string& line);
