@@ -15,7 +15,7 @@ import tempfile
 
 SRC = os.environ.get("PG_SOURCE_DIR", os.path.join(os.path.dirname(__file__), "..", ".."))
 sys.path.insert(0, os.path.join(SRC, "tests"))
-sys.path.insert(0, os.path.join(SRC, "bench"))
+sys.path.insert(0, os.path.join(SRC, "bench"))  # noqa: the reduced run, not yet in CTest
 from moto_fixture import LocalLambda, MotoServer  # noqa: E402
 import scale_bench  # noqa: E402
 
