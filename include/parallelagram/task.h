@@ -105,6 +105,7 @@ struct TaskResult {
   std::string error;             // why it could not run / how it ended, for humans
   std::vector<ReturnedFile> returned;
   std::string log_tail;          // driver side: the Lambda log tail, if any
+  int64_t retry_after_ms = 0;    // driver side, not serialised: a 429/5xx's Retry-After hint
 };
 
 // JSON codecs. Parse functions return InvalidArgument with the offending field

@@ -8,6 +8,7 @@
 
 #include "cli/commands.h"
 #include "cli/parse_args.h"
+#include "local/fault_injection.h"
 #include "local/local_lambda.h"
 
 namespace parallelagram::cli {
@@ -36,7 +37,36 @@ int LocalLambdaMain(int argc, char** argv) {
                  "where function code and environments live (default: a temporary directory, "
                  "removed on exit)");
   app.add_flag("--allow-remote", allow_remote, "allow a --host that is not a loopback address");
+  std::string inject, inject_log;
+  uint64_t inject_seed = 0;
+  app.add_option("--inject", inject,
+                 "inject faults: KIND=P[,KIND=P...], KIND one of throttle, service-error, crash, "
+                 "hang, slow-start, duplicate; P a probability from 0 to 1 (see "
+                 "docs/local-lambda.md)");
+  app.add_option("--inject-seed", inject_seed,
+                 "seed for --inject, for reproducible runs (default: random)");
+  app.add_option("--inject-log", inject_log,
+                 "append one JSON line per injected fault to this file");
   if (auto exit_status = ParseArgs(app, argc, argv)) return *exit_status;
+  if (!inject.empty() || inject_seed != 0 || !inject_log.empty()) {
+    if (inject.empty()) {
+      std::fprintf(stderr, "%s: --inject-seed and --inject-log need --inject KIND=P\n", argv[0]);
+      return kExitUsage;
+    }
+    auto spec = local::FaultSpec::Parse(inject);
+    if (!spec.ok()) {
+      std::fprintf(stderr, "%s: %s\n", argv[0], spec.status().message().c_str());
+      return kExitUsage;
+    }
+    if (inject_seed != 0) spec->seed = inject_seed;
+    if (!inject_log.empty()) spec->log_path = inject_log;
+    auto policy = local::RandomFaultPolicy::Create(*spec);
+    if (!policy.ok()) {
+      std::fprintf(stderr, "%s: %s\n", argv[0], policy.status().message().c_str());
+      return kExitUsage;
+    }
+    opts.faults = std::move(policy).value();
+  }
   opts.work_dir = work_dir;
   boost::system::error_code ec;
   auto addr = boost::asio::ip::make_address(opts.host, ec);

@@ -47,7 +47,12 @@ Replacement strings (in COMMAND and ARGS)
 Options
   -j, --jobs N         tasks at a time (default: the number of cores)
   --timeout SECONDS    kill a task after this long (it counts as failed, timed out)
-  --retries N          run a failed task up to N times in all (default 1)
+  --retries N          run a failed task up to N times in all (default 1); throttled
+                       (429) and transport-failed invokes are retried with back-off
+                       without counting
+  --speculate WHEN     duplicate a straggling task once; the first finisher wins:
+                       'auto' (default: past 3x the median task time, at least 5 s, once
+                       20 tasks or half the job succeeded), 'off', or SECONDS
   -k, --keep-order     print outputs in input order (default: as tasks finish)
   --results DIR        keep DIR/<task#>/{stdout,stderr,result.json} and DIR/results.jsonl
                        (one JSON line per task, appended as each finishes)

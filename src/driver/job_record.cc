@@ -35,6 +35,8 @@ nlohmann::json ResultLine(const std::string& job_id, const FinishedTask& t,
   j["exit_code"] = r.exit_code ? nlohmann::json(*r.exit_code) : nlohmann::json(nullptr);
   j["signal"] = r.signal ? nlohmann::json(*r.signal) : nlohmann::json(nullptr);
   j["attempts"] = rec.attempt;
+  j["invocations"] = rec.invocations;
+  if (rec.duplicate) j["duplicate"] = true;
   j["start"] = static_cast<double>(rec.start_epoch_ms) / 1000.0;
   j["runtime_s"] = static_cast<double>(rec.runtime_ms) / 1000.0;
   j["stdout_bytes"] = r.stdout_bytes;
@@ -42,6 +44,7 @@ nlohmann::json ResultLine(const std::string& job_id, const FinishedTask& t,
   if (r.stdout_truncated) j["stdout_truncated"] = true;
   if (r.stderr_truncated) j["stderr_truncated"] = true;
   if (!r.error.empty()) j["error"] = r.error;
+  if (r.outcome != Outcome::kSucceeded && !r.log_tail.empty()) j["log_tail"] = r.log_tail;
   if (!t.returned.empty()) {
     nlohmann::json a = nlohmann::json::array();
     for (const auto& [path, dest] : t.returned) a.push_back({{"path", path}, {"dest", dest}});

@@ -2,9 +2,11 @@
 // --results DIR/results.jsonl share it) and the --results per-task directory.
 //
 // Manifest line (one JSON object, keys in this order):
-//   job_id, seq, args, command, outcome, exit_code, signal, attempts, start (epoch s),
-//   runtime_s, stdout_bytes, stderr_bytes, stdout_truncated, stderr_truncated, error,
-//   returned [{path, dest}], and either stdout/stderr inline (text, or stdout_b64/stderr_b64
+//   job_id, seq, args, command, outcome, exit_code, signal, attempts (counted against
+//   --retries), invocations (all invokes: throttled, transport errors, duplicates), duplicate
+//   (true when a speculative duplicate won), start (epoch s), runtime_s, stdout_bytes,
+//   stderr_bytes, stdout_truncated, stderr_truncated, error, log_tail (the function's log tail,
+//   for a task that did not succeed), returned [{path, dest}], and either stdout/stderr inline (text, or stdout_b64/stderr_b64
 //   for bytes that are not UTF-8) when both are small, or stdout_file/stderr_file paths.
 //
 // --results DIR layout: DIR/<seq>/stdout, DIR/<seq>/stderr, DIR/<seq>/result.json (the

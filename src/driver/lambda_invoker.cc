@@ -1,9 +1,44 @@
 #include "driver/lambda_invoker.h"
 
+#include <algorithm>
+#include <cmath>
+#include <cstdlib>
+
 #include <nlohmann/json.hpp>
+
+#include "common/base64.h"
 
 namespace parallelagram::driver {
 namespace {
+
+// Retry-After as seconds (AWS sends a number; an HTTP date is not used by Lambda), or the
+// body's retryAfterSeconds. 0 when absent or not a number.
+int64_t RetryAfterMs(const HttpResponse& h) {
+  std::string v = h.Header("retry-after");
+  if (v.empty()) {
+    try {
+      auto j = nlohmann::json::parse(h.body);
+      if (j.is_object() && j.contains("retryAfterSeconds")) {
+        const auto& f = j["retryAfterSeconds"];
+        v = f.is_string() ? f.get<std::string>() : f.is_number() ? f.dump() : "";
+      }
+    } catch (const std::exception&) {
+    }
+  }
+  if (v.empty()) return 0;
+  char* end = nullptr;
+  double s = std::strtod(v.c_str(), &end);
+  if (end == v.c_str() || !std::isfinite(s) || s <= 0) return 0;
+  return static_cast<int64_t>(std::min(s, 3600.0) * 1000);
+}
+
+// The invocation's log tail (X-Amz-Log-Result, base64), as evidence for a failed attempt.
+std::string LogTail(const HttpResponse& h) {
+  std::string b64 = h.Header("x-amz-log-result");
+  if (b64.empty()) return "";
+  auto raw = Base64Decode(b64);
+  return raw ? *raw : "";
+}
 
 std::string UrlEncodeName(const std::string& s) {
   std::string out;
@@ -56,6 +91,7 @@ TaskResult LambdaInvoker::Classify(const std::string& task_id,
         if (parsed.ok()) {
           TaskResult out = std::move(parsed).value();
           if (out.task_id.empty()) out.task_id = task_id;
+          if (out.outcome != Outcome::kSucceeded && out.log_tail.empty()) out.log_tail = LogTail(h);
           return out;
         }
         r.error = "the worker's result is not valid: " + parsed.status().message();
@@ -63,10 +99,12 @@ TaskResult LambdaInvoker::Classify(const std::string& task_id,
         r.error = "the worker's result is not JSON";
       }
       r.outcome = Outcome::kCrashed;
+      r.log_tail = LogTail(h);
       return r;
     }
     auto [type, msg] = ErrorBody(h.body);
     r.error = type.empty() ? msg : type + ": " + msg;
+    r.log_tail = LogTail(h);
     if (msg.find("Task timed out after") != std::string::npos) {
       r.outcome = Outcome::kTimedOut;
     } else if (type.find("OutOfMemory") != std::string::npos) {
@@ -81,6 +119,7 @@ TaskResult LambdaInvoker::Classify(const std::string& task_id,
   if (etype.empty()) etype = type;
   if (auto colon = etype.find(':'); colon != std::string::npos) etype.resize(colon);
   r.error = "Lambda answered " + std::to_string(h.status) + " " + etype + ": " + msg;
+  r.retry_after_ms = RetryAfterMs(h);
   if (h.status == 429) {
     r.outcome = Outcome::kThrottled;
   } else if (h.status >= 500) {
@@ -99,6 +138,10 @@ HttpRequest LambdaInvoker::MakeRequest(const Options& opt, const TaskEvent& even
             "/invocations";
   req.headers = {{"Content-Type", "application/json"},
                  {"X-Amz-Invocation-Type", invocation_type}};
+  // The log tail (last 4 KB) is evidence for a failed attempt; Lambda gives it to sync calls.
+  if (std::string_view(invocation_type) == "RequestResponse") {
+    req.headers.emplace_back("X-Amz-Log-Type", "Tail");
+  }
   req.body = TaskEventToJson(event).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
   int64_t task_ms = event.timeout_ms > 0 ? event.timeout_ms : opt.function_timeout_s * 1000;
   req.timeout_ms = task_ms + 60000;  // the function's own timeout answers before this

@@ -6,9 +6,12 @@
 //   200, no X-Amz-Function-Error   the worker's TaskResult JSON (its own outcome)
 //   200 + X-Amz-Function-Error     "Task timed out after" -> kTimedOut; an OutOfMemory error
 //                                  type -> kOutOfMemory; otherwise kCrashed (worker died)
-//   429                            kThrottled (did not run)
-//   5xx, or no HTTP answer          kTransport (may have run)
+//   429                            kThrottled (did not run); Retry-After (or the body's
+//                                  retryAfterSeconds) -> TaskResult::retry_after_ms
+//   5xx, or no HTTP answer          kTransport (may have run); Retry-After as for 429
 //   other 4xx                      kFailed with the AWS error type and message
+// Every invoke asks for the log tail (X-Amz-Log-Type: Tail); an attempt that did not succeed
+// carries it, decoded, in TaskResult::log_tail (the last 4 KB of the function's log).
 // Contract: as Invoker. Thread-safety: loop thread only. Borrows `http`, which must outlive
 // it; callbacks after destruction are dropped.
 #pragma once

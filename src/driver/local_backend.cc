@@ -15,6 +15,7 @@
 #include "driver/lambda_invoker.h"
 #include "driver/result_inbox.h"
 #include "http/http_client.h"
+#include "local/fault_injection.h"
 #include "local/local_lambda.h"
 #include "local/zip_util.h"
 
@@ -100,6 +101,15 @@ Result<std::unique_ptr<Backend>> StartLocalBackend(EventLoop& loop, const Backen
   local::LocalLambdaOptions lo;
   lo.concurrency = std::max(1, config.concurrency);
   lo.min_unreserved_concurrency = 0;
+  // Fault injection for tests and drills: the same KIND=P grammar as local-lambda --inject.
+  if (const char* inject = std::getenv(local::kInjectEnvVar); inject && *inject) {
+    auto spec = local::FaultSpec::Parse(inject);
+    if (!spec.ok()) {
+      return Status::InvalidArgument(std::string(local::kInjectEnvVar) + ": " +
+                                     spec.status().message());
+    }
+    PG_ASSIGN_OR_RETURN(lo.faults, local::RandomFaultPolicy::Create(*spec));
+  }
   auto service = local::LocalLambda::Start(lo);
   if (!service.ok()) {
     return Status(service.status().code(),

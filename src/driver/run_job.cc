@@ -99,6 +99,12 @@ class Job : public Scheduler::Listener {
     if (o_.json) Emit({{"event", "start"}, {"seq", seq}, {"attempt", attempt}, {"slot", slot}});
   }
 
+  void OnSpeculate(int64_t seq, int attempt, int slot) override {
+    if (o_.json) {
+      Emit({{"event", "speculate"}, {"seq", seq}, {"attempt", attempt}, {"slot", slot}});
+    }
+  }
+
   void OnRetry(const TaskRecord& a) override {
     if (o_.json) {
       Emit({{"event", "retry"},
@@ -574,6 +580,7 @@ int RunJob(const RunOptions& o, RunEnv& env) {
   so.jobs = in_flight;
   so.max_attempts = o.retries;
   so.halt = o.halt;
+  so.speculate = o.speculate;
   Scheduler sched(so, total, build, backend.invoker(), *env.loop, *env.clock, job);
   job.set_scheduler(&sched);
   job.start_us = env.clock->NowMonoUs();

@@ -81,6 +81,11 @@ Result<RunOptions> ParseRunArgs(const std::vector<std::string>& args) {
          PG_ASSIGN_OR_RETURN(o.halt, HaltPolicy::Parse(v));
          return Status::Ok();
        }},
+      {"--speculate",
+       [&](const std::string&, const std::string& v) {
+         PG_ASSIGN_OR_RETURN(o.speculate, SpeculateOptions::Parse(v));
+         return Status::Ok();
+       }},
       {"--job-id",
        [&](const std::string&, const std::string& v) {
          PG_RETURN_IF_ERROR(ValidateJobId(v));

@@ -16,6 +16,7 @@
 
 #include "driver/halt_policy.h"
 #include "driver/inputs.h"
+#include "driver/speculation.h"
 #include "parallelagram/status.h"
 
 namespace parallelagram::driver {
@@ -33,6 +34,7 @@ struct RunOptions {
   std::string results_dir;            // --results
   std::string joblog;                 // --joblog
   HaltPolicy halt;                    // --halt
+  SpeculateOptions speculate{.mode = SpeculateOptions::Mode::kAuto};  // --speculate
   bool dry_run = false;               // --dry-run
   bool json = false;                  // --json
   bool progress = false;              // --progress: plain progress lines even if not a TTY

@@ -1,6 +1,7 @@
 #include "driver/scheduler.h"
 
 #include <algorithm>
+#include <cmath>
 
 namespace parallelagram::driver {
 
@@ -12,9 +13,12 @@ Scheduler::Scheduler(Options options, int64_t total, EventBuilder build, Invoker
       invoker_(invoker),
       timers_(timers),
       clock_(clock),
-      listener_(listener) {
+      listener_(listener),
+      rng_(opt_.seed != 0 ? opt_.seed : std::random_device{}()) {
   opt_.jobs = std::max(1, opt_.jobs);
   opt_.max_attempts = std::max(1, opt_.max_attempts);
+  window_ = opt_.initial_window > 0 ? std::min(opt_.initial_window, opt_.jobs) : opt_.jobs;
+  min_window_ = static_cast<int>(window_);
   for (int s = opt_.jobs; s >= 1; --s) free_slots_.push_back(s);
 }
 
@@ -25,115 +29,183 @@ void Scheduler::Start() {
   started_ = true;
   Fill();
   MaybeDone();
+  if (!done_ && opt_.speculate.mode != SpeculateOptions::Mode::kOff) {
+    std::weak_ptr<bool> alive = alive_;
+    timers_.After(opt_.speculate.check_ms, [this, alive] {
+      if (!alive.expired()) CheckStragglers();
+    });
+  }
 }
 
-int64_t Scheduler::Backoff(int n) const {
-  int64_t d = opt_.backoff_initial_ms;
-  for (int i = 1; i < n && d < opt_.backoff_max_ms; ++i) d *= 2;
-  return std::min(d, opt_.backoff_max_ms);
+int64_t Scheduler::Backoff(int n, int64_t retry_after_ms) {
+  int64_t cap = opt_.backoff_initial_ms;
+  for (int i = 1; i < n && cap < opt_.backoff_max_ms; ++i) cap *= 2;
+  cap = std::min(cap, opt_.backoff_max_ms);
+  int64_t jitter = std::uniform_int_distribution<int64_t>(0, std::max<int64_t>(0, cap))(rng_);
+  int64_t hint = std::clamp<int64_t>(retry_after_ms, 0, opt_.max_retry_after_ms);
+  return hint + jitter;
 }
 
 void Scheduler::Fill() {
-  while (!halted_ && !free_slots_.empty()) {
-    if (!ready_.empty()) {
-      Pending p = ready_.front();
+  while (!halted_ && !free_slots_.empty() && running_ < static_cast<int64_t>(window_)) {
+    if (!duplicates_.empty()) {
+      int64_t seq = duplicates_.front();
+      duplicates_.pop_front();
+      auto it = tasks_.find(seq);
+      // Only while the straggler is still the task's one running attempt.
+      if (it != tasks_.end() && it->second.in_flight == 1) Dispatch(seq, true);
+    } else if (!ready_.empty()) {
+      int64_t seq = ready_.front();
       ready_.pop_front();
-      Dispatch(p);
+      Dispatch(seq, false);
     } else if (next_seq_ <= total_) {
-      Dispatch(Pending{next_seq_++, 1, 0, 0});
+      int64_t seq = next_seq_++;
+      tasks_.emplace(seq, TaskState{});
+      Dispatch(seq, false);
     } else {
       break;
     }
   }
 }
 
-void Scheduler::Dispatch(Pending p) {
+void Scheduler::Dispatch(int64_t seq, bool duplicate) {
+  TaskState& st = tasks_[seq];
   int slot = free_slots_.back();
   free_slots_.pop_back();
   ++running_;
-  int64_t start_epoch = clock_.NowEpochMs();
-  int64_t start_us = clock_.NowMonoUs();
-  listener_.OnStart(p.seq, p.attempt, slot);
+  ++st.in_flight;
+  ++st.invocations;
+  int64_t id = ++next_flight_;
+  flights_.emplace(id, Flight{seq, slot, duplicate, clock_.NowEpochMs(), clock_.NowMonoUs()});
+  if (duplicate) {
+    ++speculated_;
+    listener_.OnSpeculate(seq, st.attempt, slot);
+  } else {
+    listener_.OnStart(seq, st.attempt, slot);
+  }
   std::weak_ptr<bool> alive = alive_;
-  Result<TaskEvent> ev = build_(p.seq, slot);
+  Result<TaskEvent> ev = build_(seq, slot);
   if (!ev.ok()) {
     TaskResult r;
     r.outcome = Outcome::kStagingError;
     r.error = ev.status().message();
-    timers_.After(0, [this, alive, p, slot, start_epoch, start_us, r = std::move(r)]() mutable {
+    timers_.After(0, [this, alive, id, r = std::move(r)]() mutable {
       if (alive.expired()) return;
-      OnResult(p, slot, start_epoch, start_us, std::move(r));
+      OnResult(id, std::move(r));
     });
     return;
   }
-  invoker_.Invoke(std::move(ev).value(),
-                  [this, alive, p, slot, start_epoch, start_us](TaskResult r) {
-                    if (alive.expired()) return;
-                    OnResult(p, slot, start_epoch, start_us, std::move(r));
-                  });
+  invoker_.Invoke(std::move(ev).value(), [this, alive, id](TaskResult r) {
+    if (alive.expired()) return;
+    OnResult(id, std::move(r));
+  });
 }
 
-void Scheduler::OnResult(Pending p, int slot, int64_t start_epoch_ms, int64_t start_us,
-                         TaskResult r) {
-  if (done_) return;  // halted now: results of abandoned attempts are dropped
-  --running_;
-  free_slots_.push_back(slot);
-  TaskRecord rec;
-  rec.seq = p.seq;
-  rec.slot = slot;
-  rec.attempt = p.attempt;
-  rec.start_epoch_ms = start_epoch_ms;
-  rec.runtime_ms = (clock_.NowMonoUs() - start_us) / 1000;
-  rec.result = std::move(r);
+void Scheduler::OnThrottle(int64_t flight) {
+  ++throttled_;
+  if (flight <= decrease_mark_) return;  // dispatched before the last cut: already counted
+  window_ = std::max(1.0, std::floor(window_ / 2));
+  min_window_ = std::min(min_window_, static_cast<int>(window_));
+  decrease_mark_ = next_flight_;
+  increase_count_ = 0;
+}
 
-  bool final = true;
-  const Outcome o = rec.result.outcome;
-  if (o == Outcome::kThrottled && p.throttle_retries < opt_.max_throttle_retries && !halted_) {
-    final = false;
-    ++p.throttle_retries;
-    listener_.OnRetry(rec);
-    ++retried_;
-    Requeue(p, Backoff(p.throttle_retries));
-  } else if (o == Outcome::kTransport && p.transport_retries < opt_.max_transport_retries &&
-             !halted_) {
-    final = false;
-    ++p.transport_retries;
-    ++p.attempt;
-    listener_.OnRetry(rec);
-    ++retried_;
-    Requeue(p, Backoff(p.transport_retries));
-  } else if (o != Outcome::kSucceeded && o != Outcome::kThrottled && o != Outcome::kTransport &&
-             p.attempt < opt_.max_attempts && !halted_) {
-    final = false;
-    ++p.attempt;
-    listener_.OnRetry(rec);
-    ++retried_;
-    Requeue(p, 0);
+void Scheduler::OnAnswered() {
+  if (window_ >= opt_.jobs) return;
+  if (++increase_count_ >= static_cast<int64_t>(window_)) {
+    window_ = std::min<double>(opt_.jobs, window_ + 1);
+    increase_count_ = 0;
   }
-  if (final) Finish(rec);
+}
+
+void Scheduler::OnResult(int64_t id, TaskResult r) {
+  if (done_) return;  // halted now, or every task finished: nothing is waited for
+  auto fit = flights_.find(id);
+  if (fit == flights_.end()) return;
+  Flight fl = fit->second;
+  flights_.erase(fit);
+  --running_;
+  free_slots_.push_back(fl.slot);
+  const Outcome o = r.outcome;
+  if (o == Outcome::kThrottled) {
+    OnThrottle(id);
+  } else if (o != Outcome::kTransport) {
+    OnAnswered();
+  }
+
+  auto tit = tasks_.find(fl.seq);
+  if (tit == tasks_.end()) {  // the task already finished: a loser's answer
+    --orphans_;
+    ++discarded_;
+  } else {
+    TaskState& st = tit->second;
+    --st.in_flight;
+    TaskRecord rec;
+    rec.seq = fl.seq;
+    rec.slot = fl.slot;
+    rec.attempt = st.attempt;
+    rec.invocations = st.invocations;
+    rec.duplicate = fl.duplicate;
+    rec.start_epoch_ms = fl.start_epoch_ms;
+    rec.runtime_ms = (clock_.NowMonoUs() - fl.start_us) / 1000;
+    rec.result = std::move(r);
+    if (o == Outcome::kSucceeded) {
+      AddDuration(rec.runtime_ms);
+      Finish(rec);
+    } else if (st.in_flight > 0) {
+      ++discarded_;  // a sibling is still running: its answer decides
+    } else {
+      int64_t delay = -1;
+      if (halted_) {
+      } else if (o == Outcome::kThrottled) {
+        if (st.throttle_retries < opt_.max_throttle_retries) {
+          delay = Backoff(++st.throttle_retries, rec.result.retry_after_ms);
+        }
+      } else if (o == Outcome::kTransport) {
+        if (st.transport_retries < opt_.max_transport_retries) {
+          delay = Backoff(++st.transport_retries, rec.result.retry_after_ms);
+        }
+      } else if (st.attempt < opt_.max_attempts) {
+        ++st.attempt;
+        delay = 0;
+      }
+      if (delay < 0) {
+        Finish(rec);
+      } else {
+        st.speculated = false;
+        ++retried_;
+        listener_.OnRetry(rec);
+        Requeue(fl.seq, delay);
+      }
+    }
+  }
   if (!done_) {
     Fill();
     MaybeDone();
   }
 }
 
-void Scheduler::Requeue(Pending p, int64_t delay_ms) {
+void Scheduler::Requeue(int64_t seq, int64_t delay_ms) {
   if (delay_ms <= 0) {
-    ready_.push_back(p);
+    ready_.push_back(seq);
     return;
   }
   ++delayed_;
   std::weak_ptr<bool> alive = alive_;
-  timers_.After(delay_ms, [this, alive, p] {
+  timers_.After(delay_ms, [this, alive, seq] {
     if (alive.expired() || done_) return;
     --delayed_;
-    ready_.push_back(p);
+    ready_.push_back(seq);
     Fill();
     MaybeDone();
   });
 }
 
 void Scheduler::Finish(const TaskRecord& rec) {
+  auto it = tasks_.find(rec.seq);
+  if (it == tasks_.end()) return;  // never twice
+  orphans_ += it->second.in_flight;
+  tasks_.erase(it);
   if (rec.result.outcome == Outcome::kSucceeded) {
     ++succeeded_;
   } else {
@@ -154,11 +226,60 @@ void Scheduler::Finish(const TaskRecord& rec) {
 }
 
 void Scheduler::MaybeDone() {
-  if (done_ || running_ > 0) return;
+  if (done_ || running_ - orphans_ > 0) return;
   bool more = !halted_ && (next_seq_ <= total_ || !ready_.empty() || delayed_ > 0);
   if (more) return;
   done_ = true;
   listener_.OnDone();
+}
+
+void Scheduler::AddDuration(int64_t ms) {
+  if (lower_.empty() || ms <= lower_.top()) {
+    lower_.push(ms);
+  } else {
+    upper_.push(ms);
+  }
+  if (lower_.size() > upper_.size() + 1) {
+    upper_.push(lower_.top());
+    lower_.pop();
+  } else if (upper_.size() > lower_.size()) {
+    lower_.push(upper_.top());
+    upper_.pop();
+  }
+}
+
+int64_t Scheduler::StragglerThresholdMs() const {
+  const SpeculateOptions& s = opt_.speculate;
+  if (s.mode == SpeculateOptions::Mode::kDeadline) return s.deadline_ms;
+  int64_t have = static_cast<int64_t>(lower_.size() + upper_.size());
+  int64_t need = std::max<int64_t>(1, std::min(s.min_completed, (total_ + 1) / 2));
+  if (have < need) return -1;
+  auto k = static_cast<int64_t>(std::ceil(s.factor * static_cast<double>(lower_.top())));
+  return std::max(s.floor_ms, k);
+}
+
+void Scheduler::CheckStragglers() {
+  if (done_) return;
+  if (!halted_) {
+    int64_t threshold = StragglerThresholdMs();
+    if (threshold >= 0) {
+      int64_t now_us = clock_.NowMonoUs();
+      // Flights are in dispatch order, so the oldest come first.
+      for (const auto& [id, fl] : flights_) {
+        if ((now_us - fl.start_us) / 1000 < threshold) break;
+        if (fl.duplicate) continue;
+        auto it = tasks_.find(fl.seq);
+        if (it == tasks_.end() || it->second.speculated || it->second.in_flight != 1) continue;
+        it->second.speculated = true;
+        duplicates_.push_back(fl.seq);
+      }
+      Fill();
+    }
+  }
+  std::weak_ptr<bool> alive = alive_;
+  timers_.After(opt_.speculate.check_ms, [this, alive] {
+    if (!alive.expired()) CheckStragglers();
+  });
 }
 
 }  // namespace parallelagram::driver

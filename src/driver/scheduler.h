@@ -1,18 +1,39 @@
-// Scheduler: keeps up to `jobs` task attempts in flight through an Invoker, retries them by
-// Outcome, applies --halt, and reports every attempt to a Listener. It is passive: it acts
+// Scheduler: keeps task attempts in flight through an Invoker, retries them by Outcome,
+// adapts the in-flight window to throttling (AIMD), duplicates stragglers (--speculate),
+// applies --halt, and reports every task exactly once to a Listener. It is passive: it acts
 // only in Start() and in the Invoker's and Timers' callbacks, all on the loop thread.
 //
 // Retry policy (keyed off parallelagram::Outcome):
-//   kSucceeded                       final.
+//   kSucceeded                 final.
 //   kFailed, kTimedOut, kOutOfMemory, kCrashed, kStagingError
-//                                    retried until `max_attempts` attempts (GNU parallel's
-//                                    --retries counts attempts), at once.
-//   kThrottled                       the task did not run: retried after a back-off, without
-//                                    counting an attempt (up to max_throttle_retries).
-//   kTransport                       it may have run: retried after a back-off, up to
-//                                    `max_transport_retries` extra attempts.
+//                              retried at once until `max_attempts` attempts (GNU parallel's
+//                              --retries counts attempts in total).
+//   kThrottled                 the task did not run: retried after a back-off without counting
+//                              an attempt, up to `max_throttle_retries` times per task.
+//   kTransport                 it may have run: retried after a back-off without counting an
+//                              attempt, up to `max_transport_retries` times per task.
+//   Back-off for the n-th throttle/transport retry of a task: the answer's Retry-After hint
+//   (TaskResult::retry_after_ms, capped at `max_retry_after_ms`) plus full jitter,
+//   uniform[0, min(backoff_max_ms, backoff_initial_ms * 2^(n-1))]. The bound: a task is
+//   invoked at most max_attempts + max_throttle_retries + max_transport_retries times (plus
+//   one duplicate per attempt), so no job loops forever; with the defaults a task spends at
+//   most ~200 x (60 s + 10 s) waiting on throttles before it ends as `throttled`.
+//
+// In-flight window (AIMD): starts at `initial_window` (0: `jobs`); a throttle halves it (not
+// below 1), at most once per round trip (only throttles of attempts dispatched after the
+// last decrease count); every `window` answers that were not throttles or transport errors
+// grow it by one, up to `jobs`. Slots ({%}) stay 1..jobs.
+//
+// Stragglers (Options::speculate, see speculation.h): an attempt running past the threshold
+// gets ONE duplicate (same attempt number, another slot), dispatched before retries and new
+// tasks. The first successful answer finishes the task; any other answer of a task that
+// still has an attempt in flight is dropped, so a losing duplicate never consumes a --retries
+// attempt. Attempts of finished tasks cannot be cancelled through Lambda; they keep their slot
+// until they answer, their answers are discarded, and the job does not wait for them.
+//
 // Halting: --halt now reports OnDone at once, abandoning running attempts (their results are
-// dropped); --halt soon starts nothing new and lets running attempts finish.
+// dropped); --halt soon starts nothing new (no retries, no duplicates) and lets running
+// attempts finish.
 //
 // Ownership: borrows everything passed to the constructor; they must outlive it. Callbacks
 // that arrive after the Scheduler is destroyed are ignored.
@@ -22,13 +43,18 @@
 #include <cstdint>
 #include <deque>
 #include <functional>
+#include <map>
 #include <memory>
+#include <queue>
+#include <random>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "common/clock.h"
 #include "driver/halt_policy.h"
 #include "driver/invoker.h"
+#include "driver/speculation.h"
 #include "parallelagram/status.h"
 #include "parallelagram/task.h"
 
@@ -38,7 +64,9 @@ namespace parallelagram::driver {
 struct TaskRecord {
   int64_t seq = 0;            // 1-based task number ({#})
   int slot = 0;               // {%}
-  int attempt = 0;            // 1-based
+  int attempt = 0;            // 1-based; counts against --retries
+  int invocations = 0;        // invokes of this task so far (throttles, transport, duplicates)
+  bool duplicate = false;     // this answer came from a speculative duplicate
   int64_t start_epoch_ms = 0;
   int64_t runtime_ms = 0;     // driver-side wall time of the attempt
   TaskResult result;
@@ -48,18 +76,24 @@ class Scheduler {
  public:
   struct Options {
     int jobs = 1;
+    int initial_window = 0;  // 0: start at `jobs` (a backend may know a lower cap)
     int max_attempts = 1;
-    int max_transport_retries = 3;
-    int max_throttle_retries = 1000;
-    int64_t backoff_initial_ms = 50;
-    int64_t backoff_max_ms = 5000;
+    int max_transport_retries = 8;
+    int max_throttle_retries = 200;
+    int64_t backoff_initial_ms = 100;
+    int64_t backoff_max_ms = 10000;
+    int64_t max_retry_after_ms = 60000;
     HaltPolicy halt;
+    SpeculateOptions speculate;  // off by default here; `run` defaults to auto
+    uint64_t seed = 0;           // jitter; 0: from std::random_device
   };
 
   class Listener {
    public:
     virtual ~Listener() = default;
     virtual void OnStart(int64_t /*seq*/, int /*attempt*/, int /*slot*/) {}
+    // A duplicate of a running attempt was started.
+    virtual void OnSpeculate(int64_t /*seq*/, int /*attempt*/, int /*slot*/) {}
     // An attempt ended without success and the task will run again.
     virtual void OnRetry(const TaskRecord& /*attempt*/) {}
     // The task's final attempt ended (succeeded or not). Called once per finished task.
@@ -80,28 +114,47 @@ class Scheduler {
   void Start();
 
   int64_t total() const { return total_; }
-  int64_t running() const { return running_; }
+  int64_t running() const { return running_ - orphans_; }  // attempts of unfinished tasks
   int64_t succeeded() const { return succeeded_; }
   int64_t failed() const { return failed_; }
   int64_t finished() const { return succeeded_ + failed_; }
-  int64_t retried() const { return retried_; }  // attempts that were retried
+  int64_t retried() const { return retried_; }        // answers followed by another attempt
+  int64_t throttled() const { return throttled_; }    // 429 answers
+  int64_t speculated() const { return speculated_; }  // duplicates launched
+  int64_t discarded() const { return discarded_; }    // answers dropped (losers, siblings)
+  int window() const { return static_cast<int>(window_); }
+  int min_window() const { return min_window_; }      // smallest window so far
   bool halted() const { return halted_; }
   bool done() const { return done_; }
 
  private:
-  struct Pending {
+  struct TaskState {
+    int attempt = 1;
+    int transport_retries = 0;
+    int throttle_retries = 0;
+    int invocations = 0;
+    int in_flight = 0;
+    bool speculated = false;  // the current attempt has had its duplicate
+  };
+  struct Flight {
     int64_t seq;
-    int attempt;
-    int transport_retries;
-    int throttle_retries;
+    int slot;
+    bool duplicate;
+    int64_t start_epoch_ms;
+    int64_t start_us;
   };
   void Fill();
-  void Dispatch(Pending p);
-  void OnResult(Pending p, int slot, int64_t start_epoch_ms, int64_t start_us, TaskResult r);
-  void Requeue(Pending p, int64_t delay_ms);
+  void Dispatch(int64_t seq, bool duplicate);
+  void OnResult(int64_t flight, TaskResult r);
+  void Requeue(int64_t seq, int64_t delay_ms);
   void Finish(const TaskRecord& rec);
   void MaybeDone();
-  int64_t Backoff(int n) const;
+  int64_t Backoff(int n, int64_t retry_after_ms);
+  void OnThrottle(int64_t flight);
+  void OnAnswered();
+  void CheckStragglers();
+  int64_t StragglerThresholdMs() const;
+  void AddDuration(int64_t ms);
 
   Options opt_;
   int64_t total_;
@@ -110,13 +163,27 @@ class Scheduler {
   Timers& timers_;
   const Clock& clock_;
   Listener& listener_;
+  std::mt19937_64 rng_;
 
   int64_t next_seq_ = 1;
-  std::deque<Pending> ready_;  // retries waiting for a slot
+  std::unordered_map<int64_t, TaskState> tasks_;  // started and not finished
+  std::map<int64_t, Flight> flights_;             // running attempts, by dispatch order
+  int64_t next_flight_ = 0;
+  std::deque<int64_t> ready_;        // retries waiting for a slot
+  std::deque<int64_t> duplicates_;   // stragglers waiting for a slot for their duplicate
   std::vector<int> free_slots_;
   int64_t running_ = 0;
-  int64_t delayed_ = 0;        // retries waiting on a back-off timer
-  int64_t succeeded_ = 0, failed_ = 0, retried_ = 0;
+  int64_t orphans_ = 0;              // running attempts of finished tasks
+  int64_t delayed_ = 0;              // retries waiting on a back-off timer
+  double window_ = 1;
+  int64_t decrease_mark_ = 0;        // flights up to this id saw the window before the last cut
+  int64_t increase_count_ = 0;
+  int min_window_ = 1;
+  // Succeeded durations, for the median: max-heap of the lower half, min-heap of the upper.
+  std::priority_queue<int64_t> lower_;
+  std::priority_queue<int64_t, std::vector<int64_t>, std::greater<>> upper_;
+  int64_t succeeded_ = 0, failed_ = 0, retried_ = 0, throttled_ = 0, speculated_ = 0,
+          discarded_ = 0;
   bool halted_ = false, halt_now_ = false, done_ = false, started_ = false;
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 };

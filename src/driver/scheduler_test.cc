@@ -2,6 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <map>
+#include <random>
+
 #include "driver/testing.h"
 
 namespace parallelagram::driver {
@@ -99,13 +102,44 @@ TEST(SchedulerTest, ThrottleIsRetriedWithoutCountingAnAttempt) {
   Scheduler::Options o;
   o.jobs = 1;
   o.max_attempts = 1;
+  o.seed = 7;
   f.Run(o, 1, [](const TaskEvent&, int attempt) {
     return std::make_pair(int64_t{1}, attempt <= 3 ? WithOutcome(Outcome::kThrottled) : Exited(0));
   });
   EXPECT_EQ(f.sched->succeeded(), 1);
   EXPECT_EQ(f.inv->calls, 4);
   EXPECT_EQ(f.rec.finished[0].attempt, 1);
-  EXPECT_GE(f.loop.now_ms(), 50 + 100 + 200);  // exponential back-off
+  EXPECT_EQ(f.rec.finished[0].invocations, 4);
+  EXPECT_EQ(f.sched->throttled(), 3);
+  // Full jitter: each wait is uniform in [0, 100 * 2^(n-1)] ms.
+  EXPECT_LE(f.loop.now_ms(), 4 + 100 + 200 + 400);
+}
+
+TEST(SchedulerTest, ThrottleHonoursRetryAfter) {
+  Fixture f;
+  Scheduler::Options o;
+  o.seed = 7;
+  f.Run(o, 1, [](const TaskEvent&, int attempt) {
+    TaskResult r = WithOutcome(Outcome::kThrottled, "Rate Exceeded.");
+    r.retry_after_ms = 2000;
+    return std::make_pair(int64_t{1}, attempt == 1 ? r : Exited(0));
+  });
+  EXPECT_EQ(f.sched->succeeded(), 1);
+  EXPECT_GE(f.loop.now_ms(), 2000 + 2);
+  EXPECT_LE(f.loop.now_ms(), 2000 + 100 + 2);
+}
+
+TEST(SchedulerTest, ThrottlesAreBoundedPerTask) {
+  Fixture f;
+  Scheduler::Options o;
+  o.max_throttle_retries = 5;
+  o.seed = 7;
+  f.Run(o, 1, [](const TaskEvent&, int) {
+    return std::make_pair(int64_t{1}, WithOutcome(Outcome::kThrottled, "Rate Exceeded."));
+  });
+  EXPECT_EQ(f.inv->calls, 6);
+  EXPECT_EQ(f.sched->failed(), 1);
+  EXPECT_EQ(f.rec.finished[0].result.outcome, Outcome::kThrottled);
 }
 
 TEST(SchedulerTest, TransportErrorsAreRetriedABoundedNumberOfTimes) {
@@ -118,6 +152,218 @@ TEST(SchedulerTest, TransportErrorsAreRetriedABoundedNumberOfTimes) {
   EXPECT_EQ(f.inv->calls, 3);
   EXPECT_EQ(f.sched->failed(), 1);
   EXPECT_EQ(f.rec.finished[0].result.outcome, Outcome::kTransport);
+  EXPECT_EQ(f.rec.finished[0].attempt, 1);
+}
+
+TEST(SchedulerTest, TransportErrorsDoNotCountAgainstRetries) {
+  Fixture f;
+  Scheduler::Options o;
+  o.max_attempts = 2;
+  // Two transport errors, one crash, then success: the crash is the one counted attempt.
+  f.Run(o, 1, [](const TaskEvent&, int n) {
+    if (n <= 2) return std::make_pair(int64_t{1}, WithOutcome(Outcome::kTransport, "reset"));
+    if (n == 3) return std::make_pair(int64_t{1}, WithOutcome(Outcome::kCrashed, "died"));
+    return std::make_pair(int64_t{1}, Exited(0));
+  });
+  EXPECT_EQ(f.sched->succeeded(), 1);
+  EXPECT_EQ(f.rec.finished[0].attempt, 2);
+  EXPECT_EQ(f.rec.finished[0].invocations, 4);
+  EXPECT_EQ(f.rec.retries.size(), 3u);
+}
+
+TEST(SchedulerTest, FailureClassesAreRetriedAndTheLastClassIsReported) {
+  Fixture f;
+  Scheduler::Options o;
+  o.max_attempts = 3;
+  f.Run(o, 1, [](const TaskEvent&, int n) {
+    Outcome seq[] = {Outcome::kOutOfMemory, Outcome::kStagingError, Outcome::kCrashed};
+    TaskResult r = WithOutcome(seq[n - 1], "attempt " + std::to_string(n));
+    r.stderr_data = "boom";
+    r.log_tail = "START\nRuntime.ExitError\n";
+    return std::make_pair(int64_t{1}, r);
+  });
+  ASSERT_EQ(f.rec.finished.size(), 1u);
+  EXPECT_EQ(f.rec.finished[0].result.outcome, Outcome::kCrashed);
+  EXPECT_EQ(f.rec.finished[0].result.error, "attempt 3");
+  EXPECT_EQ(f.rec.finished[0].result.log_tail, "START\nRuntime.ExitError\n");
+  EXPECT_EQ(f.rec.finished[0].attempt, 3);
+}
+
+TEST(SchedulerTest, AimdHalvesOncePerRoundTripAndGrowsBack) {
+  Fixture f;
+  Scheduler::Options o;
+  o.jobs = 8;
+  o.seed = 3;
+  std::vector<int> in_flight_at_call;
+  Fixture* fp = &f;
+  // The first 8 invokes (one round trip) are all throttled; everything after succeeds.
+  f.Run(o, 100, [&, fp](const TaskEvent&, int) {
+    in_flight_at_call.push_back(fp->inv->in_flight);
+    if (in_flight_at_call.size() <= 8) {
+      return std::make_pair(int64_t{10}, WithOutcome(Outcome::kThrottled, "Rate Exceeded."));
+    }
+    return std::make_pair(int64_t{100}, Exited(0));
+  });
+  EXPECT_EQ(f.sched->succeeded(), 100);
+  EXPECT_EQ(f.sched->throttled(), 8);
+  EXPECT_EQ(f.sched->min_window(), 4);  // halved once, not 8 times
+  // Right after the cut, at most 4 run at once.
+  for (size_t i = 8; i < 12; ++i) EXPECT_LE(in_flight_at_call[i], 4) << i;
+  // 4 -> 8 takes 4 + 5 + 6 + 7 answers; 100 are plenty.
+  EXPECT_EQ(f.sched->window(), 8);
+  EXPECT_EQ(f.inv->max_in_flight, 8);
+}
+
+TEST(SchedulerTest, AimdSettlesNearTheCapacityOfAThrottlingService) {
+  Fixture f;
+  Scheduler::Options o;
+  o.jobs = 64;
+  o.seed = 5;
+  Fixture* fp = &f;
+  // A service that admits 6 concurrent invocations and throttles the rest at once.
+  f.Run(o, 2000, [fp](const TaskEvent&, int) {
+    if (fp->inv->in_flight > 6) {
+      return std::make_pair(int64_t{1}, WithOutcome(Outcome::kThrottled, "Rate Exceeded."));
+    }
+    return std::make_pair(int64_t{100}, Exited(0));
+  });
+  EXPECT_EQ(f.sched->succeeded(), 2000);
+  EXPECT_EQ(f.rec.finished.size(), 2000u);
+  // Without adaptation every answer frees a slot that is refilled and throttled: thousands
+  // of 429s. With AIMD only the probes above capacity are.
+  EXPECT_LT(f.sched->throttled(), 600);
+  EXPECT_LE(f.sched->min_window(), 6);
+  // Close to the ideal 2000 / 6 * 100 ms.
+  EXPECT_LT(f.loop.now_ms(), 2000 / 6 * 100 * 3 / 2);
+}
+
+TEST(SchedulerTest, SpeculateAutoDuplicatesAStragglerAndTheFirstFinisherWins) {
+  Fixture f;
+  Scheduler::Options o;
+  o.jobs = 4;
+  o.max_attempts = 1;
+  o.speculate.mode = SpeculateOptions::Mode::kAuto;
+  o.speculate.floor_ms = 200;
+  // Task 5's first invocation hangs for 5 s and then times out; every other takes 100 ms.
+  f.Run(o, 300, [](const TaskEvent& e, int n) {
+    if (SeqOf(e) == 5 && n == 1) {
+      return std::make_pair(int64_t{5000}, WithOutcome(Outcome::kTimedOut, "Task timed out"));
+    }
+    return std::make_pair(int64_t{100}, Exited(0, "out" + e.task_id + "\n"));
+  });
+  EXPECT_EQ(f.sched->succeeded(), 300);
+  EXPECT_EQ(f.sched->failed(), 0);
+  EXPECT_EQ(f.sched->speculated(), 1);
+  EXPECT_EQ(f.inv->calls, 301);
+  std::map<int64_t, int> seen;
+  for (const auto& r : f.rec.finished) ++seen[r.seq];
+  EXPECT_EQ(seen.size(), 300u);
+  for (const auto& [seq, n] : seen) EXPECT_EQ(n, 1) << seq;
+  for (const auto& r : f.rec.finished) {
+    if (r.seq != 5) continue;
+    EXPECT_TRUE(r.duplicate);
+    EXPECT_EQ(r.attempt, 1);  // the loser's timeout did not consume a --retries attempt
+    EXPECT_EQ(r.result.stdout_data, "out5\n");
+  }
+  // The hung primary answered (at 5 s) while the job still ran: discarded, never reported.
+  EXPECT_EQ(f.sched->discarded(), 1);
+  EXPECT_TRUE(f.rec.retries.empty());
+}
+
+TEST(SchedulerTest, SpeculateWaitsForEnoughCompletions) {
+  Fixture f;
+  Scheduler::Options o;
+  o.jobs = 2;
+  o.speculate.mode = SpeculateOptions::Mode::kAuto;
+  o.speculate.floor_ms = 10;
+  o.speculate.min_completed = 20;
+  // Task 1 takes 1 s; 9 others take 100 ms: half the job (5) must finish first, then the
+  // threshold is 3 x 100 ms and task 1 is duplicated.
+  f.Run(o, 10, [](const TaskEvent& e, int n) {
+    if (SeqOf(e) == 1 && n == 1) return std::make_pair(int64_t{1000}, Exited(0));
+    return std::make_pair(int64_t{100}, Exited(0));
+  });
+  EXPECT_EQ(f.sched->speculated(), 1);
+  EXPECT_EQ(f.sched->succeeded(), 10);
+  EXPECT_EQ(f.rec.finished.size(), 10u);
+}
+
+TEST(SchedulerTest, SpeculateDeadlineAndTheLosingDuplicateIsDropped) {
+  Fixture f;
+  Scheduler::Options o;
+  o.jobs = 2;
+  o.max_attempts = 1;
+  o.speculate = *SpeculateOptions::Parse("0.5");
+  // Task 1: the primary succeeds at 800 ms; its duplicate (started at ~0.5 s) crashes at
+  // once. The crash must neither fail the task nor count as an attempt.
+  f.Run(o, 1, [](const TaskEvent&, int n) {
+    if (n == 1) return std::make_pair(int64_t{800}, Exited(0, "primary"));
+    return std::make_pair(int64_t{10}, WithOutcome(Outcome::kCrashed, "killed"));
+  });
+  EXPECT_EQ(f.sched->speculated(), 1);
+  EXPECT_EQ(f.sched->succeeded(), 1);
+  ASSERT_EQ(f.rec.finished.size(), 1u);
+  EXPECT_EQ(f.rec.finished[0].result.stdout_data, "primary");
+  EXPECT_FALSE(f.rec.finished[0].duplicate);
+  EXPECT_EQ(f.rec.finished[0].attempt, 1);
+}
+
+TEST(SchedulerTest, SpeculateOffNeverDuplicates) {
+  Fixture f;
+  Scheduler::Options o;
+  o.jobs = 2;
+  f.Run(o, 30, [](const TaskEvent& e, int) {
+    return std::make_pair(SeqOf(e) == 3 ? int64_t{100000} : int64_t{10}, Exited(0));
+  });
+  EXPECT_EQ(f.inv->calls, 30);
+  EXPECT_EQ(f.sched->speculated(), 0);
+}
+
+TEST(SchedulerTest, SpeculateParse) {
+  EXPECT_EQ(SpeculateOptions::Parse("off")->mode, SpeculateOptions::Mode::kOff);
+  EXPECT_EQ(SpeculateOptions::Parse("auto")->mode, SpeculateOptions::Mode::kAuto);
+  EXPECT_EQ(SpeculateOptions::Parse("2.5")->deadline_ms, 2500);
+  for (const char* bad : {"", "0", "-1", "x", "1e9", "nan"}) {
+    auto r = SpeculateOptions::Parse(bad);
+    ASSERT_FALSE(r.ok()) << bad;
+    EXPECT_NE(r.status().message().find("--speculate"), std::string::npos);
+  }
+}
+
+// Every task ends exactly once, whatever mix of answers arrives, with speculation on.
+TEST(SchedulerTest, EveryTaskEndsExactlyOnceUnderRandomFaults) {
+  Fixture f;
+  Scheduler::Options o;
+  o.jobs = 16;
+  o.max_attempts = 2;
+  o.seed = 11;
+  o.speculate = *SpeculateOptions::Parse("1");
+  std::mt19937 rng(42);
+  std::map<int64_t, int> ok_answers;
+  f.Run(o, 3000, [&](const TaskEvent& e, int) {
+    int p = static_cast<int>(rng() % 100);
+    int64_t d = 20 + static_cast<int64_t>(rng() % 200);
+    if (p < 5) return std::make_pair(int64_t{1}, WithOutcome(Outcome::kThrottled, "429"));
+    if (p < 8) return std::make_pair(d, WithOutcome(Outcome::kTransport, "500"));
+    if (p < 11) return std::make_pair(d, WithOutcome(Outcome::kCrashed, "crash"));
+    if (p < 14) return std::make_pair(int64_t{3000}, WithOutcome(Outcome::kTimedOut, "hang"));
+    ++ok_answers[SeqOf(e)];
+    return std::make_pair(d, Exited(0));
+  });
+  EXPECT_EQ(f.rec.done, 1);
+  EXPECT_EQ(f.sched->finished(), 3000);
+  std::map<int64_t, int> seen;
+  for (const auto& r : f.rec.finished) {
+    ++seen[r.seq];
+    EXPECT_LE(r.attempt, 2);
+    if (r.result.outcome == Outcome::kSucceeded) {
+      EXPECT_GE(ok_answers[r.seq], 1);
+    }
+  }
+  EXPECT_EQ(seen.size(), 3000u);
+  for (const auto& [seq, n] : seen) ASSERT_EQ(n, 1) << seq;
+  EXPECT_GT(f.sched->speculated(), 0);
+  EXPECT_EQ(f.sched->succeeded() + f.sched->failed(), 3000);
 }
 
 TEST(SchedulerTest, HaltNowStopsAtOnce) {

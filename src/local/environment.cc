@@ -59,7 +59,8 @@ Environment::Environment(asio::io_context& io, std::shared_ptr<Function> functio
       pidfd_(io),
       poll_timer_(io),
       log_fd_(io),
-      timer_(io) {}
+      timer_(io),
+      crash_timer_(io) {}
 
 Environment::~Environment() {
   if (alive_) KillSession(pid_, SIGKILL);
@@ -164,6 +165,16 @@ void Environment::OnRuntimeRequest(const std::shared_ptr<HttpExchange>& ex) {
   }
   std::string rest = target.substr(std::strlen(kPrefix));
   if (req.method() == http::verb::get && rest == "invocation/next") {
+    if (!initialized_ && init_delay_ms_ > 0) {
+      auto t = std::make_shared<asio::steady_timer>(io_, std::chrono::milliseconds(init_delay_ms_));
+      init_delay_ms_ = 0;
+      std::weak_ptr<Environment> weak = weak_from_this();
+      t->async_wait([weak, ex, t](boost::system::error_code ec) {
+        if (ec) return;
+        if (auto self = weak.lock(); self && self->alive_) self->OnRuntimeRequest(ex);
+      });
+      return;
+    }
     if (!initialized_) {
       initialized_ = true;
       init_us_ = NowUs() - spawn_us_;
@@ -203,6 +214,14 @@ void Environment::OnRuntimeRequest(const std::shared_ptr<HttpExchange>& ex) {
     }
     if (!current_ || !delivered_ || current_->request_id != id) {
       ex->Reply(RuntimeError(req, 400, "InvalidRequestID", "Invalid request ID"));
+      return;
+    }
+    if (current_->hang) {  // injected: the answer is lost; the timeout ends the invocation
+      ex->Reply(MakeResponse(req, 202, R"({"status":"OK"})"));
+      return;
+    }
+    if (current_->crash_after_ms >= 0) {  // injected: the worker dies before it can answer
+      Kill();
       return;
     }
     if (what == "response") {
@@ -265,6 +284,18 @@ void Environment::Deliver(std::shared_ptr<HttpExchange> next) {
                                                  NowMs() / 1000, RandomHex(24), RandomHex(16)));
   next->Reply(std::move(res));
   ArmTimer(cfg.timeout_s * 1000LL);
+  if (current_->crash_after_ms >= 0) {
+    crash_timer_.expires_after(std::chrono::milliseconds(current_->crash_after_ms));
+    std::weak_ptr<Environment> weak = weak_from_this();
+    std::string id = current_->request_id;
+    crash_timer_.async_wait([weak, id](boost::system::error_code ec) {
+      if (ec) return;
+      auto self = weak.lock();
+      if (self && self->current_ && self->delivered_ && self->current_->request_id == id) {
+        self->Kill();
+      }
+    });
+  }
 }
 
 void Environment::ArmTimer(int64_t ms) {
@@ -300,6 +331,7 @@ void Environment::NoteRss(int64_t kb) {
 void Environment::Finish(bool function_error, std::string payload) {
   if (!current_) return;
   timer_.cancel();
+  crash_timer_.cancel();
   DrainLog();
   const auto& cfg = function_->config;
   double ms = (NowUs() - start_us_) / 1000.0;

@@ -5,7 +5,8 @@
 // Life: Start() spawns the process. The runtime's GET /next parks until the service
 // Assign()s an invocation; the invocation ends with the runtime's response or error, a
 // timeout (the session is killed), memory over the limit (killed), or the process exiting
-// (Runtime.ExitError). Each ending calls hooks.on_finished exactly once. When the process
+// (Runtime.ExitError). Each ending calls hooks.on_finished exactly once. Injected faults
+// (Invocation::crash_after_ms, hang; set_init_delay_ms) act here. When the process
 // is gone hooks.on_dead is called once; the object can then be dropped.
 //
 // Thread-safety: none; service thread only. Ownership: held by shared_ptr by the service;
@@ -47,6 +48,8 @@ class Environment : public std::enable_shared_from_this<Environment> {
 
   // Opens the Runtime API listener and spawns `bootstrap`. Errors: IoError.
   Status Start();
+  // Injected slow start: the runtime's first GET /next is held this long (before Start()).
+  void set_init_delay_ms(int64_t ms) { init_delay_ms_ = ms; }
   // Hands an invocation to this environment; it must not have one already.
   void Assign(std::unique_ptr<Invocation> invocation);
   // Kills the process (the current invocation, if any, ends as Runtime.ExitError unless a
@@ -115,6 +118,8 @@ class Environment : public std::enable_shared_from_this<Environment> {
     kInitError
   } kill_reason_ = KillReason::kNone;
   boost::asio::steady_timer timer_;
+  boost::asio::steady_timer crash_timer_;  // injected crash
+  int64_t init_delay_ms_ = 0;
 };
 
 }  // namespace parallelagram::local

@@ -60,6 +60,11 @@ struct Invocation {
   int64_t first_enqueued_ms = 0;         // Event: for the maximum event age
   int64_t not_before_ms = 0;             // Event: retry backoff
   std::shared_ptr<HttpExchange> client;  // sync: the waiting Invoke request
+  // Injected faults (--inject): kill the environment this long after delivery (-1: no), or
+  // swallow the runtime's answer so the timeout ends the invocation.
+  int64_t crash_after_ms = -1;
+  bool hang = false;
+  int64_t slow_start_ms = 0;  // run in a fresh environment whose init takes this much longer
 };
 
 struct InvocationResult {

@@ -24,14 +24,20 @@
 
 namespace parallelagram::local {
 
-// Fault-injection seam (for a later `--inject KIND=P` flag). The service asks the policy
-// once per Invoke request, on the service thread, before admitting it; kNone means "serve
-// normally". No policy is installed by default and no kind is acted on yet.
+// Fault injection (`--inject`, src/local/fault_injection.h has the kinds and their effects).
+// The service asks the policy once per Invoke request, on the service thread, after
+// validating it and before admitting it; kNone means "serve normally". It reports each fault
+// it acts on through Injected(). No policy is installed by default.
 enum class FaultKind { kNone, kThrottle, kServiceError, kCrash, kHang, kSlowStart, kDuplicate };
 class FaultPolicy {
  public:
   virtual ~FaultPolicy() = default;
   virtual FaultKind OnInvoke(std::string_view function_name, std::string_view invocation_type) = 0;
+  // The service injected `kind` into the invocation `request_id` whose event is `payload`.
+  virtual void Injected(FaultKind /*kind*/, const std::string& /*request_id*/,
+                        const std::string& /*payload*/) {}
+  // A delay for a fault, uniform in [lo, hi] ms (slow-start length, crash moment).
+  virtual int64_t RandomMs(int64_t lo, int64_t /*hi*/) { return lo; }
 };
 
 struct LocalLambdaOptions {

@@ -239,9 +239,24 @@ void Service::Invoke(const ExPtr& ex, const std::string& rid, const std::string&
                rid);
     return;
   }
-  if (options_.faults) {
-    // Seam for --inject: a policy decides here, per request; no kind is acted on yet.
-    (void)options_.faults->OnInvoke(f->config.name, type);
+  FaultKind fault = FaultKind::kNone;
+  if (options_.faults && type != "DryRun") {
+    fault = options_.faults->OnInvoke(f->config.name, type);
+    if (fault != FaultKind::kNone) options_.faults->Injected(fault, rid, payload);
+  }
+  if (fault == FaultKind::kThrottle) {
+    auto res = AwsErrorWith(req, 429, "TooManyRequestsException", "Rate Exceeded.", rid,
+                            json{{"Reason", "ConcurrentInvocationLimitExceeded"}});
+    res.set("Retry-After", "1");
+    ex->Reply(std::move(res));
+    return;
+  }
+  if (fault == FaultKind::kServiceError) {
+    ReplyError(ex, 500, "ServiceException",
+               "An error occurred and the request cannot be processed (injected by local-lambda "
+               "--inject service-error).",
+               rid);
+    return;
   }
   if (type == "DryRun") {
     Reply(ex, MakeResponse(req, 204, "", ""), rid);
@@ -251,9 +266,13 @@ void Service::Invoke(const ExPtr& ex, const std::string& rid, const std::string&
   inv->request_id = rid;
   inv->function = f;
   inv->payload = std::move(payload);
+  if (fault == FaultKind::kCrash) inv->crash_after_ms = options_.faults->RandomMs(0, 50);
+  if (fault == FaultKind::kHang) inv->hang = true;
+  if (fault == FaultKind::kSlowStart) inv->slow_start_ms = options_.faults->RandomMs(1000, 2000);
   if (type == "Event") {
     inv->sync = false;
     inv->first_enqueued_ms = NowMs();
+    if (fault == FaultKind::kDuplicate) events_.push_back(std::make_unique<Invocation>(*inv));
     events_.push_back(std::move(inv));
     Reply(ex, MakeResponse(req, 202, "", ""), rid);
     PumpEvents();
@@ -343,8 +362,18 @@ void Service::Dispatch(std::unique_ptr<Invocation> inv) {
   Function& f = *inv->function;
   f.inflight++;
   std::shared_ptr<Environment> env;
+  if (inv->slow_start_ms > 0) {
+    // A forced cold start: recycle one warm environment so their number stays bounded.
+    for (auto* pool : {&f.idle, &f.returning}) {
+      if (pool->empty()) continue;
+      auto e = std::move(pool->back());
+      pool->pop_back();
+      if (!e->busy()) e->Kill();
+      break;
+    }
+  }
   for (auto* pool : {&f.idle, &f.returning}) {
-    while (!env && !pool->empty()) {
+    while (!env && inv->slow_start_ms == 0 && !pool->empty()) {
       auto e = std::move(pool->back());
       pool->pop_back();
       if (e->usable() && !e->busy() && e->generation() == f.generation) {
@@ -366,6 +395,7 @@ void Service::Dispatch(std::unique_ptr<Invocation> inv) {
     hooks.on_dead = [this](const std::shared_ptr<Environment>& e) { OnDead(e); };
     env = std::make_shared<Environment>(io_, inv->function, f.generation, dir,
                                         BaseEnvironment(f, dir), std::move(hooks));
+    env->set_init_delay_ms(inv->slow_start_ms);
     Status st = env->Start();
     if (!st.ok()) {
       InvocationResult r;
@@ -451,6 +481,9 @@ void Service::OnFinished(const std::shared_ptr<Environment>& env, std::unique_pt
     inv->attempt++;
     inv->not_before_ms = NowMs() + delay;
     inv->request_id = inv->request_id;  // Lambda keeps the request id across retries
+    inv->crash_after_ms = -1;            // an injected fault hits one attempt only
+    inv->hang = false;
+    inv->slow_start_ms = 0;
     events_.push_back(std::move(inv));
   }
   PumpEvents();
