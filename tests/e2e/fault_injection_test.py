@@ -116,6 +116,41 @@ class FaultInjectionTest(unittest.TestCase):
         self.assertEqual((info["succeeded"], info["failed"]), (len(ok), expect_failed))
         self.assertLess(secs, 120)
 
+    def test_async_mode_duplicate_deliveries_are_counted_once(self):
+        # Event invocations: duplicated deliveries, throttled and failed Invoke calls. (Crash
+        # and hang are left out here: an Event that dies is retried by Lambda a minute later.)
+        n = 600
+        log = os.path.join(self.dir, "injected-async.jsonl")
+        spec = ("duplicate=0.1,throttle=0.03,service-error=0.03,slow-start=0.01,seed=77,log=" +
+                log)
+        rc, out, err, secs = self.run_pg(
+            ["--job-id", "async", "--mode", "async", "-j", "16", "--speculate", "off", "-q",
+             "--", "echo", "task", "{#}", ":::"] + [str(i) for i in range(1, n + 1)],
+            inject=spec)
+        print("%d async tasks under faults: %.1f s, exit %d" % (n, secs, rc), file=sys.stderr)
+        self.assertEqual(rc, 0, err[-2000:])
+        injected = collections.defaultdict(list)
+        with open(log) as f:
+            for line in f:
+                j = json.loads(line)
+                injected[int(j["task_id"].split("/")[1])].append(j["kind"])
+        kinds = collections.Counter(k for v in injected.values() for k in v)
+        self.assertGreaterEqual(kinds["duplicate"], 20, kinds)
+        self.assertGreaterEqual(kinds["throttle"], 5, kinds)
+        self.assertGreaterEqual(kinds["service-error"], 5, kinds)
+        m = self.manifest("async")
+        self.assertEqual(sorted(r["seq"] for r in m), list(range(1, n + 1)))
+        for r in m:
+            faults = injected.get(r["seq"], [])
+            refused = sum(k in ("throttle", "service-error") for k in faults)
+            ctx = "task %d faults %s line %s" % (r["seq"], faults, r)
+            self.assertEqual(r["outcome"], "succeeded", ctx)
+            self.assertEqual(r["stdout"], "task %d\n" % r["seq"], ctx)
+            self.assertEqual((r["attempts"], r["invocations"]), (1, refused + 1), ctx)
+        lines = collections.Counter(out.splitlines())
+        self.assertEqual(sorted(lines), sorted("task %d" % i for i in range(1, n + 1)))
+        self.assertEqual(max(lines.values()), 1)
+
     def test_speculate_duplicates_a_task_that_hangs_once(self):
         lock = os.path.join(self.dir, "hung-once")
         # Task 7's first run hangs for 60 s; any later run finishes at once.
