@@ -52,9 +52,10 @@ class FaultInjectionTest(unittest.TestCase):
         log = os.path.join(self.dir, "injected.jsonl")
         spec = ("throttle=0.02,service-error=0.02,crash=0.02,hang=0.01,slow-start=0.01,"
                 "duplicate=0.03,seed=20261126,log=" + log)
-        # --timeout 0.5 gives the function a 5 s timeout: an injected hang ends there.
+        # --timeout 2 gives the function a 7 s timeout: an injected hang ends there (a task of
+        # this test never nears 2 s itself, even on a loaded machine).
         rc, out, err, secs = self.run_pg(
-            ["--job-id", "faults", "-j", "32", "--retries", "2", "--timeout", "0.5",
+            ["--job-id", "faults", "-j", "32", "--retries", "2", "--timeout", "2",
              "--speculate", "off", "-q", "--", "echo", "task", "{#}", ":::"] +
             [str(i) for i in range(1, n + 1)], inject=spec)
         print("2000 tasks under faults: %.1f s, exit %d" % (secs, rc), file=sys.stderr)
