@@ -274,8 +274,8 @@ class WorkerServesEvents(unittest.TestCase):
             got = {f["path"]: f for f in r["returned"]}
             self.assertTrue(got["not/made.txt"]["missing"])
             count = got["result/count.txt"]
-            self.assertEqual(count["uri"], "file://" + out + "/task1/result/count.txt")
-            with open(out + "/task1/result/count.txt", "rb") as f:
+            self.assertEqual(count["uri"], "file://" + out + "/task1/0-count.txt")
+            with open(out + "/task1/0-count.txt", "rb") as f:
                 content = f.read()
             self.assertEqual(content.strip(), b"2")
             self.assertEqual(count["sha256"], hashlib.sha256(content).hexdigest())
