@@ -100,8 +100,11 @@ Files: paths for --basefile/--transferfile/--return are relative to the current 
 the task finds them at the same relative path in its scratch directory.
 
 Exit status: 0 if every task succeeded, else the number of failed tasks (at most 101);
-255 for a usage or setup error (nothing is started then); 143 when the job was cancelled
-(SIGTERM, which `parallelagram cancel JOB` sends).
+255 for a usage or setup error (nothing is started then); 130 after Ctrl-C, 143 after
+SIGTERM (which `parallelagram cancel JOB` sends).
+
+Ctrl-C once: no new tasks start and running ones are waited for; Ctrl-C again (or SIGTERM)
+abandons them. The manifest keeps every task that finished, each once.
 
 Examples
   parallelagram run -- echo hello ::: alice bob               # echo hello alice; ...
@@ -114,20 +117,6 @@ Examples
   find . -name '*.txt' | parallelagram run -j 8 --results out -- wc -w
   parallelagram run --dry-run -- echo {#} {} ::: a b
 )";
-
-volatile std::sig_atomic_t g_terminate = 0;
-
-extern "C" void OnTerminate(int) { g_terminate = 1; }
-
-// SIGTERM (what `parallelagram cancel` sends) cancels the job: RunJob stops dispatching,
-// abandons running tasks and records the job as cancelled.
-void CatchTerminate() {
-  struct sigaction sa {};
-  sa.sa_handler = OnTerminate;
-  sigemptyset(&sa.sa_mask);
-  sa.sa_flags = SA_RESTART;
-  sigaction(SIGTERM, &sa, nullptr);
-}
 
 // The cores this process may run on (its CPU affinity, as nproc counts them).
 int UsableCores() {
@@ -155,6 +144,7 @@ int RunMain(int argc, char** argv) {
     line += driver::ShellQuote(i == 0 ? "run" : argv[i]);
   }
   RaiseFileDescriptorLimit();
+  driver::SignalInterrupts interrupts;  // Ctrl-C: drain, then abandon; SIGTERM: abandon
   EventLoop loop;
   driver::EventLoopDriver loop_driver(loop);
   driver::RunEnv env;
@@ -165,8 +155,7 @@ int RunMain(int argc, char** argv) {
   env.clock = &SystemClock::Get();
   env.argv_line = line;
   env.default_jobs = UsableCores();
-  CatchTerminate();
-  env.cancel_requested = [] { return g_terminate != 0; };
+  env.interrupts = &interrupts;
   const bool aws = opts->backend == "aws";
   env.backend = [&loop, aws](const driver::BackendConfig& cfg) {
     if (aws) return driver::StartAwsBackend(loop, cfg, aws::Environment::FromProcess());

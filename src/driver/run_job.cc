@@ -196,6 +196,41 @@ class Job : public Scheduler::Listener {
     env_.loop->After(every, [this] { Tick(); });
   }
 
+  // Polls env.interrupts every 100 ms (driver/interrupts.h has the behaviour).
+  void WatchInterrupts() {
+    if (!env_.interrupts || !sched_ || sched_->done()) return;
+    int sigint = env_.interrupts->sigint_count();
+    int sigterm = env_.interrupts->sigterm_count();
+    if (sigterm > 0 || sigint >= 2) {
+      interrupt_ = sigterm > 0 ? Interrupt::kCancelled : Interrupt::kInterrupted;
+      if (sigterm > 0) {
+        Say(fmt::format("cancelled: starting no new tasks, abandoning {} running task(s); job {} "
+                        "is marked cancelled (the manifest keeps the {} that finished)",
+                        sched_->running(), job_id_, sched_->finished()),
+            "abandon");
+      } else {
+        Say(fmt::format("interrupted again: abandoning {} running task(s); the manifest keeps the "
+                        "{} that finished",
+                        sched_->running(), sched_->finished()),
+            "abandon");
+      }
+      sched_->Abandon();
+      return;
+    }
+    if (sigint == 1 && !sched_->draining()) {
+      interrupt_ = Interrupt::kInterrupted;
+      Say(fmt::format("interrupted: starting no new tasks; waiting for {} running (Ctrl-C again "
+                      "to abandon them)",
+                      sched_->running()),
+          "drain");
+      sched_->Drain();
+      if (sched_->done()) return;
+    }
+    env_.loop->After(100, [this] { WatchInterrupts(); });
+  }
+  enum class Interrupt { kNone, kInterrupted, kCancelled };
+  Interrupt interrupt() const { return interrupt_; }
+
   void Flush() { output_.Flush(); }
   bool halted() const { return halted_; }
   std::vector<std::string> returned_uris;  // objects to delete (--return copies)
@@ -219,6 +254,14 @@ class Job : public Scheduler::Listener {
   }
 
  private:
+
+  void Say(const std::string& what, const char* action) {
+    if (o_.json) Emit({{"event", "interrupt"}, {"action", action}, {"message", what}});
+    progress_.Clear();
+    std::fprintf(env_.err, "parallelagram: %s\n", what.c_str());
+    std::fflush(env_.err);
+    progress_.Redraw();
+  }
 
   void UpdateProgress() {
     if (sched_) progress_.Update(Counts(), ElapsedMs());
@@ -338,6 +381,7 @@ class Job : public Scheduler::Listener {
   OrderedOutput output_;
   Scheduler* sched_ = nullptr;
   bool halted_ = false;
+  Interrupt interrupt_ = Interrupt::kNone;
 };
 
 // Lambda's payload limits (lambda-facts.md): RequestResponse 6 MB, Event 1 MB.
@@ -592,29 +636,9 @@ int RunJob(const RunOptions& o, RunEnv& env) {
               {"state_dir", state.dir()}});
   }
   sched.Start();
-  bool cancelled = false;
-  std::function<void()> watch_cancel;
-  if (env.cancel_requested) {
-    watch_cancel = [&] {
-      if (sched.done()) return;
-      if (env.cancel_requested()) {
-        cancelled = true;
-        if (!o.quiet) {
-          progress.Clear();
-          std::fprintf(env.err,
-                       "parallelagram: cancelled: starting no new tasks, abandoning %lld "
-                       "running; job %s is marked cancelled\n",
-                       static_cast<long long>(sched.running()), job_id.c_str());
-        }
-        env.loop->Stop();
-        return;
-      }
-      env.loop->After(100, watch_cancel);
-    };
-    env.loop->After(100, watch_cancel);
-  }
   if (!sched.done()) {
     job.Tick();
+    job.WatchInterrupts();
     env.loop->Run();
   }
   job.Flush();
@@ -627,8 +651,15 @@ int RunJob(const RunOptions& o, RunEnv& env) {
   for (const auto& uri : spilled_events) (void)backend.store().Delete(uri);
   const int64_t failed = sched.failed();
   const int64_t not_run = total - sched.finished();
-  int exit_status = cancelled ? kExitCancelled : static_cast<int>(std::min<int64_t>(failed, 101));
-  info["status"] = cancelled ? "cancelled" : job.halted() ? "halted" : "finished";
+  int exit_status = static_cast<int>(std::min<int64_t>(failed, 101));
+  info["status"] = job.halted() ? "halted" : "finished";
+  if (job.interrupt() == Job::Interrupt::kInterrupted) {
+    info["status"] = "interrupted";
+    exit_status = kExitInterrupted;
+  } else if (job.interrupt() == Job::Interrupt::kCancelled) {
+    info["status"] = "cancelled";
+    exit_status = kExitTerminated;
+  }
   info["finished_at"] = NowIso();
   info["succeeded"] = sched.succeeded();
   info["failed"] = failed;

@@ -6,7 +6,9 @@
 // Scheduler. Each finished task is recorded (manifest, --results, --joblog) and its output
 // printed (OrderedOutput). Exit status: 0 when every task succeeded, else the number of
 // failed tasks (at most 101); kExitUsage (255) for a usage or setup error, after printing
-// one line "parallelagram run: <what was wrong and what to do>" on stderr.
+// one line "parallelagram run: <what was wrong and what to do>" on stderr. Interrupted
+// (env.interrupts): 130 after Ctrl-C, 143 after SIGTERM, job.json status "interrupted" or
+// "cancelled".
 // Thread-safety: call from one thread; it runs `env.loop` until the job ends.
 #pragma once
 
@@ -16,11 +18,14 @@
 
 #include "common/clock.h"
 #include "driver/backend.h"
+#include "driver/interrupts.h"
 #include "driver/run_options.h"
 
 namespace parallelagram::driver {
 
 inline constexpr int kExitUsage = 255;
+inline constexpr int kExitInterrupted = 130;  // SIGINT (Ctrl-C), as shells report it
+inline constexpr int kExitTerminated = 143;   // SIGTERM
 
 struct RunEnv {
   std::FILE* out = stdout;
@@ -31,14 +36,9 @@ struct RunEnv {
   const Clock* clock = nullptr;
   std::string argv_line;  // the whole command line, recorded in job.json
   int default_jobs = 1;   // -j when not given (the number of cores)
-  // Polled on the loop thread every 100 ms while tasks run; true once the job is cancelled
-  // (`parallelagram cancel` sends SIGTERM). Then no new task starts, running attempts are
-  // abandoned (their results dropped), job.json's status becomes "cancelled" and RunJob
-  // returns kExitCancelled. Null: never cancelled.
-  std::function<bool()> cancel_requested;
+  // SIGINT/SIGTERM counts, polled on the loop (driver/interrupts.h); null: not watched.
+  const InterruptSource* interrupts = nullptr;
 };
-
-inline constexpr int kExitCancelled = 143;  // 128 + SIGTERM, as a shell reports it
 
 int RunJob(const RunOptions& options, RunEnv& env);
 

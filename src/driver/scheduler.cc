@@ -37,6 +37,23 @@ void Scheduler::Start() {
   }
 }
 
+void Scheduler::Drain() {
+  if (done_ || draining_) return;
+  draining_ = true;
+  halted_ = true;
+  duplicates_.clear();
+  ready_.clear();
+  MaybeDone();
+}
+
+void Scheduler::Abandon() {
+  if (done_) return;
+  draining_ = true;
+  halted_ = true;
+  done_ = true;
+  listener_.OnDone();
+}
+
 int64_t Scheduler::Backoff(int n, int64_t retry_after_ms) {
   int64_t cap = opt_.backoff_initial_ms;
   for (int i = 1; i < n && cap < opt_.backoff_max_ms; ++i) cap *= 2;
@@ -156,7 +173,7 @@ void Scheduler::OnResult(int64_t id, TaskResult r) {
       ++discarded_;  // a sibling is still running: its answer decides
     } else {
       int64_t delay = -1;
-      if (halted_) {
+      if (halted_ && !draining_) {
       } else if (o == Outcome::kThrottled) {
         if (st.throttle_retries < opt_.max_throttle_retries) {
           delay = Backoff(++st.throttle_retries, rec.result.retry_after_ms);
@@ -171,6 +188,9 @@ void Scheduler::OnResult(int64_t id, TaskResult r) {
       }
       if (delay < 0) {
         Finish(rec);
+      } else if (draining_) {
+        tasks_.erase(fl.seq);  // would run again: left unfinished for a resumed job
+        ++discarded_;
       } else {
         st.speculated = false;
         ++retried_;

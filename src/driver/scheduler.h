@@ -31,6 +31,7 @@
 // attempt. Attempts of finished tasks cannot be cancelled through Lambda; they keep their slot
 // until they answer, their answers are discarded, and the job does not wait for them.
 //
+// Interrupts: Drain() and Abandon() below (driver/interrupts.h has the user-facing behaviour).
 // Halting: --halt now reports OnDone at once, abandoning running attempts (their results are
 // dropped); --halt soon starts nothing new (no retries, no duplicates) and lets running
 // attempts finish.
@@ -112,6 +113,14 @@ class Scheduler {
   ~Scheduler();
 
   void Start();
+  // Ctrl-C once: starts nothing new (no new tasks, retries or duplicates) and lets running
+  // attempts finish. An attempt that ends in a way that would be retried leaves its task
+  // unfinished (not reported), so a resumed job runs it again. No OnHalt. Idempotent.
+  void Drain();
+  // Ctrl-C twice / SIGTERM: OnDone at once (unless done); running attempts are abandoned and
+  // their results dropped. Idempotent.
+  void Abandon();
+  bool draining() const { return draining_; }
 
   int64_t total() const { return total_; }
   int64_t running() const { return running_ - orphans_; }  // attempts of unfinished tasks
@@ -184,7 +193,7 @@ class Scheduler {
   std::priority_queue<int64_t, std::vector<int64_t>, std::greater<>> upper_;
   int64_t succeeded_ = 0, failed_ = 0, retried_ = 0, throttled_ = 0, speculated_ = 0,
           discarded_ = 0;
-  bool halted_ = false, halt_now_ = false, done_ = false, started_ = false;
+  bool halted_ = false, halt_now_ = false, done_ = false, started_ = false, draining_ = false;
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 };
 

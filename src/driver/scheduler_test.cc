@@ -417,6 +417,41 @@ TEST(SchedulerTest, BuildErrorFinishesTaskAsStagingError) {
   EXPECT_EQ(inv.calls, 1);
 }
 
+TEST(SchedulerTest, DrainLetsRunningFinishAndLeavesRetriesUnfinished) {
+  Fixture f;
+  Scheduler::Options o;
+  o.jobs = 3;
+  o.max_attempts = 3;
+  f.loop.After(50, [&f] { f.sched->Drain(); });
+  // Task 1 succeeds, task 2 fails (would be retried), task 3 is throttled (would be retried).
+  f.Run(o, 10, [](const TaskEvent& e, int) {
+    int64_t seq = SeqOf(e);
+    if (seq == 2) return std::make_pair(int64_t{100}, Exited(1));
+    if (seq == 3) return std::make_pair(int64_t{100}, WithOutcome(Outcome::kThrottled));
+    return std::make_pair(int64_t{100}, Exited(0));
+  });
+  EXPECT_EQ(f.rec.done, 1);
+  EXPECT_EQ(f.inv->calls, 3);
+  ASSERT_EQ(f.rec.finished.size(), 1u);  // only task 1: 2 and 3 are left for a resume
+  EXPECT_EQ(f.rec.finished[0].seq, 1);
+  EXPECT_EQ(f.sched->finished(), 1);
+  EXPECT_EQ(f.rec.halts, 0);
+  EXPECT_EQ(f.loop.now_ms(), 100);
+}
+
+TEST(SchedulerTest, AbandonEndsAtOnceAndDropsLateAnswers) {
+  Fixture f;
+  Scheduler::Options o;
+  o.jobs = 2;
+  f.loop.After(50, [&f] { f.sched->Abandon(); });
+  f.Run(o, 10, [](const TaskEvent&, int) { return std::make_pair(int64_t{100}, Exited(0)); });
+  EXPECT_EQ(f.rec.done, 1);
+  EXPECT_EQ(f.loop.now_ms(), 50);
+  f.loop.Run();  // the abandoned attempts answer later: nothing is reported
+  EXPECT_TRUE(f.rec.finished.empty());
+  EXPECT_EQ(f.rec.done, 1);
+}
+
 TEST(SchedulerTest, NoTasksIsDoneAtOnce) {
   Fixture f;
   f.Run({}, 0, [](const TaskEvent&, int) { return std::make_pair(int64_t{1}, Exited(0)); });
