@@ -16,6 +16,7 @@
 #include "driver/command_template.h"
 #include "driver/event_loop_driver.h"
 #include "driver/local_backend.h"
+#include "driver/resume.h"
 #include "driver/run_job.h"
 #include "driver/run_options.h"
 #include "http/event_loop.h"
@@ -76,6 +77,15 @@ Options
   --job-id ID          name the job (default: generated, e.g. 20261125-194233-7f3a)
   --state-dir DIR      where jobs are recorded (default $XDG_STATE_HOME/parallelagram,
                        i.e. ~/.local/state/parallelagram); see 'parallelagram jobs'
+  --resume JOB|last    finish an interrupted job (killed, cancelled, crashed) under its own
+                       id, with the command, inputs and options it recorded (give no command
+                       or inputs; other options must match the recorded ones; -q and
+                       --progress may change). Tasks whose result was recorded are not run
+                       again and their output is not printed again: only the newly finished
+                       tasks' output is. In async mode the results workers wrote meanwhile
+                       are collected first. The exit status covers the whole job. A finished
+                       job is reported and nothing runs (exit 0); a job whose driver is still
+                       running is refused.
   --memory MB          the function's memory (default 1024)
   --max-output BYTES   keep at most this much stdout/stderr per task (default 1 GiB)
   --backend local|aws  where tasks run: the embedded local Lambda (default), or the Lambda
@@ -137,6 +147,26 @@ int RunMain(int argc, char** argv) {
   if (opts->help) {
     std::fputs(kHelp, stdout);
     return 0;
+  }
+  if (!opts->resume.empty()) {
+    auto plan = driver::PrepareResume(*opts);
+    if (!plan.ok()) {
+      std::fprintf(stderr, "parallelagram run: %s\n", plan.status().message().c_str());
+      return kExitUsage;
+    }
+    if (plan->finished) {
+      std::fprintf(stderr, "parallelagram run: %s\n", plan->message.c_str());
+      return 0;
+    }
+    // Relative paths (--transferfile, --return, --results, ...) are the first run's.
+    const std::string cwd = plan->info.value("cwd", std::string());
+    if (!cwd.empty() && ::chdir(cwd.c_str()) != 0) {
+      std::fprintf(stderr,
+                   "parallelagram run: job %s ran in %s, which is gone; it cannot be resumed\n",
+                   plan->job_id.c_str(), cwd.c_str());
+      return kExitUsage;
+    }
+    opts = std::move(plan->options);
   }
   std::string line = "parallelagram";
   for (int i = 0; i < argc; ++i) {

@@ -27,6 +27,7 @@ class AwsBackend : public Backend {
     return *sync_invoker;
   }
   ObjectStore& store() override { return *object_store; }
+  ResultInbox* inbox() override { return result_inbox.get(); }
   std::string host() const override { return "lambda:" + function; }
   int max_in_flight() const override { return reserved.value_or(0); }
   std::string function_name() const override { return function; }
@@ -48,7 +49,7 @@ class AwsBackend : public Backend {
   std::unique_ptr<CurlHttpClient> invoke_http;
   std::unique_ptr<aws::S3Client> s3;
   std::unique_ptr<ObjectStore> object_store;
-  std::unique_ptr<ResultInbox> inbox;
+  std::unique_ptr<ResultInbox> result_inbox;
   std::unique_ptr<LambdaInvoker> sync_invoker;
   std::unique_ptr<EventInvoker> event_invoker;
 };
@@ -157,13 +158,16 @@ Result<std::unique_ptr<Backend>> StartAwsBackend(EventLoop& loop, const BackendC
     aws::S3Client::Options so;
     so.path_style = session.s3_path_style();
     b->s3 = std::make_unique<aws::S3Client>(session.Client("s3"), so);
-    b->inbox = std::make_unique<S3ResultInbox>(
+    b->result_inbox = std::make_unique<S3ResultInbox>(
         *b->s3, rec.bucket, rec.prefix + "/jobs/" + config.job_id + "/results/");
     EventInvoker::Options eo;
     eo.invoke = io;
     eo.poll_interval_ms = 1000;
+    eo.first_number = config.first_result_number;
+    eo.on_named = config.on_result_named;
+    eo.before_remove = config.before_result_remove;
     b->event_invoker = std::make_unique<EventInvoker>(*b->invoke_http, *b->timers,
-                                                      SystemClock::Get(), *b->inbox, eo);
+                                                      SystemClock::Get(), *b->result_inbox, eo);
   } else {
     b->sync_invoker = std::make_unique<LambdaInvoker>(*b->invoke_http, io);
   }

@@ -14,6 +14,7 @@
 
 #include "driver/invoker.h"
 #include "driver/object_store.h"
+#include "driver/result_inbox.h"
 #include "driver/staging.h"
 #include "parallelagram/status.h"
 
@@ -39,6 +40,12 @@ struct BackendConfig {
   std::string function_name;
   std::string bucket;
   std::string deployment_config;
+  // Async mode (EventInvoker::Options): the first result object number, the hook told each
+  // attempt's result object name, and the hook that makes recorded results durable before
+  // their objects are deleted. Null hooks: none.
+  int64_t first_result_number = 1;
+  std::function<void(const std::string& task_id, const std::string& name)> on_result_named;
+  std::function<void()> before_result_remove;
 };
 
 class Backend {
@@ -61,6 +68,9 @@ class Backend {
   // libraries and the upload summary is printed. RunJob fills in the rest (program,
   // --bundle-exe, work_dir).
   virtual StagingOptions staging_options() const { return {}; }
+  // Async mode: the inbox the workers write results to (a resume collects what is already
+  // there before dispatching). Null in sync mode.
+  virtual ResultInbox* inbox() { return nullptr; }
 };
 
 using BackendFactory = std::function<Result<std::unique_ptr<Backend>>(const BackendConfig&)>;

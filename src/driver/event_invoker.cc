@@ -13,7 +13,8 @@ EventInvoker::~EventInvoker() { *alive_ = false; }
 
 void EventInvoker::Invoke(TaskEvent event, std::function<void(TaskResult)> done) {
   std::string seq = event.task_id.substr(event.task_id.rfind('/') + 1);
-  std::string name = seq + "." + std::to_string(++counter_) + ".json";
+  std::string name = seq + "." + std::to_string(opt_.first_number + counter_++) + ".json";
+  if (opt_.on_named) opt_.on_named(event.task_id, name);
   event.result_uri = inbox_.Uri(name);
   event.result_spill_only = false;
   int64_t task_ms =
@@ -119,6 +120,7 @@ void EventInvoker::OnPolled(Result<std::vector<ResultInbox::Item>> items) {
     if (!last_poll_error_.empty()) r.error += "; listing the results failed: " + last_poll_error_;
     Finish(name, std::move(r));
   }
+  if (!remove.empty() && opt_.before_remove) opt_.before_remove();
   inbox_.Remove(std::move(remove));
   SchedulePoll();
 }

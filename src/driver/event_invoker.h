@@ -4,7 +4,8 @@
 // job's result prefix), not by one request per pending task.
 //
 // Attempt naming: the event's result_uri is replaced by the inbox's URI of "<seq>.<n>.json"
-// (n counts this invoker's attempts), so a late or duplicated delivery of an older attempt can
+// (n counts this invoker's attempts, from Options::first_number; a resumed job starts past
+// every number its earlier runs used), so a late or duplicated delivery of an older attempt can
 // never be taken for the current one: objects that match no pending attempt are deleted.
 //
 // Outcomes: a refused invocation is classified as LambdaInvoker::Classify does (429 ->
@@ -38,6 +39,14 @@ class EventInvoker : public Invoker {
     LambdaInvoker::Options invoke;  // endpoint, function, signer, function timeout
     int64_t poll_interval_ms = 500;
     int64_t lost_after_ms = 120000;
+    int64_t first_number = 1;  // n of the first attempt's "<seq>.<n>.json"
+    // Called in Invoke(), before the request is sent, with the attempt's result object name
+    // (the journal records it, so a resume can collect the result). May be null.
+    std::function<void(const std::string& task_id, const std::string& name)> on_named;
+    // Called after a poll's results were handed to their callbacks and before their objects
+    // are deleted from the inbox: it must make what the callbacks recorded durable (the
+    // results manifest), so that no result exists only in memory once its object is gone.
+    std::function<void()> before_remove;
   };
   EventInvoker(HttpClient& http, Timers& timers, const Clock& clock, ResultInbox& inbox,
                Options options);

@@ -79,13 +79,13 @@ ResultsDir::~ResultsDir() {
   if (jsonl_) std::fclose(jsonl_);
 }
 
-Status ResultsDir::Open(const std::string& dir) {
+Status ResultsDir::Open(const std::string& dir, bool append) {
   dir_ = dir;
   std::error_code ec;
   fs::create_directories(dir, ec);
   if (ec) return Status::IoError("cannot create --results '" + dir + "': " + ec.message());
   std::string path = dir + "/results.jsonl";
-  jsonl_ = std::fopen(path.c_str(), "w");
+  jsonl_ = std::fopen(path.c_str(), append ? "a" : "w");
   if (!jsonl_) return Status::IoError("cannot write '" + path + "': " + std::strerror(errno));
   return Status::Ok();
 }

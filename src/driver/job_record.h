@@ -43,8 +43,9 @@ nlohmann::json ResultLine(const std::string& job_id, const FinishedTask& t,
 class ResultsDir {
  public:
   ~ResultsDir();
-  // Creates DIR and opens DIR/results.jsonl for appending.
-  Status Open(const std::string& dir);
+  // Creates DIR and opens DIR/results.jsonl, truncated (or, with `append`, for a resumed job,
+  // kept: new lines are added after what is there).
+  Status Open(const std::string& dir, bool append = false);
   // Writes DIR/<seq>/{stdout,stderr,result.json} and appends `line` to results.jsonl.
   Status Write(const FinishedTask& t, const nlohmann::json& line);
   std::string TaskDir(int64_t seq) const { return dir_ + "/" + std::to_string(seq); }

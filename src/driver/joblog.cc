@@ -37,12 +37,13 @@ JoblogWriter::~JoblogWriter() {
   if (f_) std::fclose(f_);
 }
 
-Status JoblogWriter::Open(const std::string& path) {
-  f_ = std::fopen(path.c_str(), "w");
+Status JoblogWriter::Open(const std::string& path, bool append) {
+  f_ = std::fopen(path.c_str(), append ? "a" : "w");
   if (!f_) {
     return Status::IoError("cannot write --joblog '" + path + "': " + std::strerror(errno));
   }
-  Write(JoblogHeader());
+  if (append) std::fseek(f_, 0, SEEK_END);
+  if (!append || std::ftell(f_) == 0) Write(JoblogHeader());
   return Status::Ok();
 }
 

@@ -24,8 +24,9 @@ std::string JoblogLine(const TaskRecord& rec, const std::string& host, int64_t s
 class JoblogWriter {
  public:
   ~JoblogWriter();
-  // Creates (truncates) `path` and writes the header. IoError naming the path.
-  Status Open(const std::string& path);
+  // Creates (truncates) `path` and writes the header; with `append` (a resumed job) adds to
+  // what is there (the header only when the file is empty). IoError naming the path.
+  Status Open(const std::string& path, bool append = false);
   void Write(const std::string& line);
   bool is_open() const { return f_ != nullptr; }
 

@@ -42,6 +42,9 @@ class LocalBackend : public Backend {
       EventInvoker::Options eo;
       eo.invoke = std::move(invoke_options);
       eo.poll_interval_ms = 50;  // a directory listing is cheap
+      eo.first_number = config.first_result_number;
+      eo.on_named = config.on_result_named;
+      eo.before_remove = config.before_result_remove;
       event_invoker_ = std::make_unique<EventInvoker>(http_, timers_, SystemClock::Get(),
                                                       *inbox_, eo);
     }
@@ -51,6 +54,7 @@ class LocalBackend : public Backend {
     return invoker_;
   }
   ObjectStore& store() override { return store_; }
+  ResultInbox* inbox() override { return inbox_.get(); }
   std::string host() const override { return ":"; }
   CurlHttpClient& http() { return http_; }
 

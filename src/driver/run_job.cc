@@ -4,7 +4,10 @@
 
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <memory>
+#include <optional>
+#include <unordered_map>
 #include <set>
 #include <sstream>
 
@@ -14,8 +17,10 @@
 #include "driver/command_template.h"
 #include "driver/job_record.h"
 #include "driver/joblog.h"
+#include "driver/journal.h"
 #include "driver/ordered_output.h"
 #include "driver/progress.h"
+#include "driver/resume.h"
 #include "driver/scheduler.h"
 #include "driver/staging.h"
 #include "driver/state_dir.h"
@@ -90,22 +95,30 @@ class Job : public Scheduler::Listener {
         output_(o.keep_order) {}
 
   void set_scheduler(Scheduler* s) { sched_ = s; }
+  void set_journal(Journal* j) { journal_ = j; }
   std::string ResultUri(int64_t seq) const {
     return backend_.store().Uri("jobs/" + job_id_ + "/results/" + std::to_string(seq) + ".json");
   }
   int64_t start_us = 0;
 
   void OnStart(int64_t seq, int attempt, int slot) override {
+    if (journal_) journal_->Dispatch(seq, attempt, false);
     if (o_.json) Emit({{"event", "start"}, {"seq", seq}, {"attempt", attempt}, {"slot", slot}});
   }
 
   void OnSpeculate(int64_t seq, int attempt, int slot) override {
+    if (journal_) journal_->Dispatch(seq, attempt, true);
     if (o_.json) {
       Emit({{"event", "speculate"}, {"seq", seq}, {"attempt", attempt}, {"slot", slot}});
     }
   }
 
   void OnRetry(const TaskRecord& a) override {
+    if (journal_) {
+      const Outcome o = a.result.outcome;
+      const bool counted = o != Outcome::kThrottled && o != Outcome::kTransport;
+      journal_->Retry(a.seq, a.attempt + (counted ? 1 : 0));
+    }
     if (o_.json) {
       Emit({{"event", "retry"},
             {"seq", a.seq},
@@ -380,9 +393,100 @@ class Job : public Scheduler::Listener {
   Progress& progress_;
   OrderedOutput output_;
   Scheduler* sched_ = nullptr;
+  Journal* journal_ = nullptr;
   bool halted_ = false;
   Interrupt interrupt_ = Interrupt::kNone;
 };
+
+// Resume in async mode: before anything is dispatched, lists the inbox (once) and records the
+// results workers wrote meanwhile. Every object "S.N.json" of an unfinished task S is a
+// result of S: a success finishes it; a failure does when it is the answer of the latest
+// attempt the journal recorded and that attempt was the last one --retries allows (with
+// attempts left, the next one runs); other failures are dropped (the task runs again).
+// Objects of tasks finished earlier are stale and deleted. Objects are deleted only after
+// the manifest lines made from them are durable. Returns the number of tasks finished here.
+// A listing error is reported and collects nothing (the tasks then run again).
+int64_t CollectInbox(ResultInbox& inbox, Loop& loop, const std::string& job_id,
+                     const std::vector<uint8_t>& finished_before, const JournalReplay& replay,
+                     int max_attempts, Scheduler& sched, Job& job, JobState& state,
+                     Journal& journal, std::FILE* err, bool quiet) {
+  const auto total = static_cast<int64_t>(finished_before.size());
+  auto seq_of = [&](const std::string& name) -> int64_t {
+    int64_t seq = 0, n = 0;
+    if (!ParseResultObjectName(name, &seq, &n) || seq < 1 || seq > total) return 0;
+    return seq;
+  };
+  auto unfinished = [&](int64_t seq) {
+    return seq > 0 && finished_before[static_cast<size_t>(seq - 1)] == 0;
+  };
+  bool got = false;
+  Result<std::vector<ResultInbox::Item>> items = std::vector<ResultInbox::Item>{};
+  inbox.Poll([&](const std::string& n) { return unfinished(seq_of(n)); },
+             [&](Result<std::vector<ResultInbox::Item>> r) {
+               items = std::move(r);
+               got = true;
+               loop.Stop();
+             });
+  if (!got) loop.Run();
+  if (!got || !items.ok()) {
+    if (!quiet) {
+      std::fprintf(err,
+                   "parallelagram: could not list the results already written (%s); their "
+                   "tasks run again\n",
+                   got ? items.status().message().c_str() : "no answer");
+    }
+    return 0;
+  }
+  std::vector<std::string> consumed;
+  std::map<int64_t, std::vector<const ResultInbox::Item*>> by_seq;
+  for (const auto& item : *items) {
+    int64_t seq = seq_of(item.name);
+    if (seq == 0) continue;
+    if (!unfinished(seq)) {
+      consumed.push_back(item.name);  // stale: the task finished before
+    } else if (item.read) {
+      by_seq[seq].push_back(&item);
+    }
+  }
+  int64_t collected = 0;
+  for (const auto& [seq, objs] : by_seq) {
+    auto jt = replay.tasks.find(seq);
+    const JournalReplay::Task none;
+    const JournalReplay::Task& t = jt == replay.tasks.end() ? none : jt->second;
+    const std::string latest = t.objects.empty() ? "" : t.objects.back();
+    std::optional<TaskResult> chosen;
+    for (const ResultInbox::Item* item : objs) {
+      consumed.push_back(item->name);
+      nlohmann::json j = nlohmann::json::parse(item->body, nullptr, false);
+      if (j.is_discarded()) continue;
+      auto r = TaskResultFromJson(j);
+      if (!r.ok()) continue;
+      if (r->outcome == Outcome::kSucceeded || (item->name == latest && !chosen)) {
+        chosen = std::move(r).value();
+      }
+    }
+    if (!chosen) continue;
+    const int attempt = std::max(1, t.attempt);
+    if (chosen->outcome != Outcome::kSucceeded && attempt < max_attempts) {
+      sched.RestoreTask(seq, attempt + 1, t.answered + 1);
+      continue;
+    }
+    TaskRecord rec;
+    rec.seq = seq;
+    rec.slot = 1;
+    rec.attempt = attempt;
+    rec.invocations = t.answered + 1;
+    rec.result = std::move(*chosen);
+    rec.result.task_id = job_id + "/" + std::to_string(seq);
+    sched.SkipFinished(seq, rec.result.outcome == Outcome::kSucceeded);
+    job.OnFinish(rec);
+    ++collected;
+  }
+  state.Flush();
+  journal.Flush();
+  inbox.Remove(std::move(consumed));
+  return collected;
+}
 
 // Lambda's payload limits (lambda-facts.md): RequestResponse 6 MB, Event 1 MB.
 constexpr size_t kSyncPayloadLimit = 6 * 1024 * 1024;
@@ -477,17 +581,21 @@ int RunJob(const RunOptions& o, RunEnv& env) {
   // State directory, joblog, results.
   auto root = ResolveStateRoot(o.state_dir);
   if (!root.ok()) return Usage(env, root.status());
-  std::string job_id = o.job_id.empty() ? NewJobId() : o.job_id;
+  // A resume (o.resume, prepared by PrepareResume) reopens the job and appends to its files.
+  const bool resuming = !o.resume.empty();
+  std::string job_id = resuming || !o.job_id.empty() ? o.job_id : NewJobId();
   JobState state;
-  if (Status s = state.Create(*root, job_id); !s.ok()) return Usage(env, s);
+  if (Status s = resuming ? state.Open(*root, job_id) : state.Create(*root, job_id); !s.ok()) {
+    return Usage(env, s);
+  }
   JoblogWriter joblog;
   if (!o.joblog.empty()) {
-    if (Status s = joblog.Open(o.joblog); !s.ok()) return Usage(env, s);
+    if (Status s = joblog.Open(o.joblog, resuming); !s.ok()) return Usage(env, s);
   }
   std::unique_ptr<ResultsDir> results;
   if (!o.results_dir.empty()) {
     results = std::make_unique<ResultsDir>();
-    if (Status s = results->Open(o.results_dir); !s.ok()) return Usage(env, s);
+    if (Status s = results->Open(o.results_dir, resuming); !s.ok()) return Usage(env, s);
   }
 
   json info = {{"job_id", job_id},
@@ -509,12 +617,49 @@ int RunJob(const RunOptions& o, RunEnv& env) {
                {"joblog", o.joblog}};
   info["mode"] = o.mode;
   if (!o.config.empty()) info["config"] = fs::absolute(o.config).string();
+  info["option_args"] = o.option_args;
+  info["runs"] = 1;
+  if (resuming) {  // keep what the first run recorded
+    auto prev = ReadJob(*root, job_id);
+    if (!prev.ok()) return Usage(env, prev.status());
+    json fresh = info;
+    info = prev->info;
+    info["pid"] = fresh["pid"];
+    info["status"] = "starting";
+    info["runs"] = info.value("runs", 1) + 1;
+    info["resumed_at"] = NowIso();
+    for (const char* k : {"finished_at", "succeeded", "failed", "not_run", "exit_status",
+                          "elapsed_s", "function"}) {
+      info.erase(k);
+    }
+  } else if (Status s = WriteRecordedInputs(state.dir(), o.sources); !s.ok()) {
+    return Usage(env, s);
+  }
+  const int run = info.value("runs", 1);
   if (Status s = state.WriteJobInfo(info); !s.ok()) return Usage(env, s);
   Status wrote = state.WriteTasks(total, [&](int64_t seq) {
     TaskInputs in{seq, 1, tasks.Values(seq)};
     return Dump({{"seq", seq}, {"args", in.values}, {"command", tmpl.Describe(in)}});
   });
   if (!wrote.ok()) return Usage(env, wrote);
+
+  // The journal, and on resume what it and the manifest say: tasks with a durable result are
+  // not run again; unfinished ones continue from the attempt they reached.
+  Journal journal;
+  if (Status s = journal.Open(state.dir() + "/journal.jsonl"); !s.ok()) return Usage(env, s);
+  journal.Run(run, static_cast<int>(::getpid()), resuming);
+  std::vector<uint8_t> finished_before;
+  JournalReplay replay;
+  if (resuming) {
+    auto fin = ReadFinishedTasks(state.dir(), total);
+    if (!fin.ok()) return Usage(env, fin.status());
+    finished_before = std::move(fin).value();
+    auto rep = ReplayJournal(state.dir() + "/journal.jsonl", [&](int64_t seq) {
+      return seq >= 1 && seq <= total && finished_before[static_cast<size_t>(seq - 1)] == 0;
+    });
+    if (!rep.ok()) return Usage(env, rep.status());
+    replay = std::move(rep).value();
+  }
 
   // Backend and staging.
   BackendConfig cfg;
@@ -527,6 +672,16 @@ int RunJob(const RunOptions& o, RunEnv& env) {
   cfg.function_name = o.function_name;
   cfg.bucket = o.bucket;
   cfg.deployment_config = o.config;
+  // Result object numbers never repeat across the runs of a job (a run makes < 1e9 invokes).
+  cfg.first_result_number = static_cast<int64_t>(run - 1) * 1000000000 + 1;
+  cfg.on_result_named = [&journal](const std::string&, const std::string& name) {
+    int64_t seq = 0, n = 0;
+    if (ParseResultObjectName(name, &seq, &n)) journal.ResultObject(seq, name);
+  };
+  cfg.before_result_remove = [&state, &journal] {
+    state.Flush();
+    journal.Flush();
+  };
   auto backend_r = env.backend(cfg);
   if (!backend_r.ok()) {
     info["status"] = "failed";
@@ -627,7 +782,34 @@ int RunJob(const RunOptions& o, RunEnv& env) {
   so.speculate = o.speculate;
   Scheduler sched(so, total, build, backend.invoker(), *env.loop, *env.clock, job);
   job.set_scheduler(&sched);
+  job.set_journal(&journal);
   job.start_us = env.clock->NowMonoUs();
+  if (resuming) {
+    int64_t done_before = 0;
+    for (int64_t seq = 1; seq <= total; ++seq) {
+      uint8_t f = finished_before[static_cast<size_t>(seq - 1)];
+      if (f != 0) {
+        sched.SkipFinished(seq, f == 1);
+        ++done_before;
+      }
+    }
+    // An attempt in flight at the interruption left no answer: it runs again as itself, and
+    // only answered invocations count.
+    for (const auto& [seq, t] : replay.tasks) sched.RestoreTask(seq, t.attempt, t.answered);
+    int64_t collected = 0;
+    if (backend.inbox()) {
+      collected = CollectInbox(*backend.inbox(), *env.loop, job_id, finished_before, replay,
+                               o.retries, sched, job, state, journal, env.err, o.quiet);
+    }
+    if (!o.quiet) {
+      std::string c = backend.inbox() ? fmt::format(", {} collected from results workers wrote meanwhile", collected) : "";
+      std::fprintf(env.err,
+                   "parallelagram: resuming job %s (run %d): %lld of %lld tasks already done%s; "
+                   "%lld to run\n",
+                   job_id.c_str(), run, static_cast<long long>(done_before), static_cast<long long>(total),
+                   c.c_str(), static_cast<long long>(total - done_before - collected));
+    }
+  }
 
   info["status"] = "running";
   (void)state.WriteJobInfo(info);
@@ -636,7 +818,15 @@ int RunJob(const RunOptions& o, RunEnv& env) {
               {"state_dir", state.dir()}});
   }
   sched.Start();
+  // Durable within ~100 ms: buffered manifest and journal lines are written on a timer too,
+  // not only when the next line comes.
+  std::function<void()> flush_tick = [&] {
+    state.Flush();
+    journal.Flush();
+    if (!sched.done()) env.loop->After(Journal::kFlushMs, flush_tick);
+  };
   if (!sched.done()) {
+    env.loop->After(Journal::kFlushMs, flush_tick);
     job.Tick();
     job.WatchInterrupts();
     env.loop->Run();
@@ -666,6 +856,9 @@ int RunJob(const RunOptions& o, RunEnv& env) {
   info["not_run"] = not_run;
   info["exit_status"] = exit_status;
   info["elapsed_s"] = static_cast<double>(job.ElapsedMs()) / 1000.0;
+  state.Sync();
+  journal.End(info["status"].get<std::string>());
+  journal.Sync();
   (void)state.WriteJobInfo(info);
   if (o.json) {
     job.Emit({{"event", "done"}, {"job_id", job_id}, {"succeeded", sched.succeeded()},

@@ -93,6 +93,12 @@ Result<RunOptions> ParseRunArgs(const std::vector<std::string>& args) {
          return Status::Ok();
        }},
       {"--state-dir", [&](const std::string&, const std::string& v) { o.state_dir = v; return Status::Ok(); }},
+      {"--resume",
+       [&](const std::string&, const std::string& v) {
+         if (v != "last") PG_RETURN_IF_ERROR(ValidateJobId(v));
+         o.resume = v;
+         return Status::Ok();
+       }},
       {"--backend",
        [&](const std::string& opt, const std::string& v) {
          if (v != "local" && v != "aws") {
@@ -165,6 +171,7 @@ Result<RunOptions> ParseRunArgs(const std::vector<std::string>& args) {
         return Status::InvalidArgument("option " + a + " takes no value" + std::string(kHint));
       }
       *f->second = true;
+      o.option_args.push_back(a);
       continue;
     }
     auto v = valued.find(a);
@@ -180,6 +187,10 @@ Result<RunOptions> ParseRunArgs(const std::vector<std::string>& args) {
       value = args[++i];
     }
     PG_RETURN_IF_ERROR(v->second(a, value));
+    if (a != "--resume") {
+      o.option_args.push_back(a);
+      o.option_args.push_back(value);
+    }
   }
   if (o.help) return o;
 
@@ -214,6 +225,17 @@ Result<RunOptions> ParseRunArgs(const std::vector<std::string>& args) {
     }
   }
 
+  if (!o.resume.empty()) {
+    if (!o.command.empty() || !o.sources.empty()) {
+      return Status::InvalidArgument(
+          "--resume takes no command or inputs: job '" + o.resume +
+          "' reruns the ones recorded when it started; drop them");
+    }
+    if (o.dry_run) {
+      return Status::InvalidArgument("--resume and --dry-run contradict each other; pick one");
+    }
+    return o;  // the rest is checked against the recorded job (driver/resume.h)
+  }
   if (o.command.empty()) {
     return Status::InvalidArgument(
         "no command given; write it after the options, e.g. 'parallelagram run -- gzip -k ::: "

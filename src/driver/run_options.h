@@ -56,6 +56,13 @@ struct RunOptions {
   int64_t memory_mb = 1024;           // --memory: the function's MemorySize
   int64_t max_output_bytes = 0;       // --max-output: per stream per task; 0 = the default
   bool help = false;                  // --help: print help, run nothing
+  // --resume JOB|last: finish an interrupted job (driver/resume.h). With it, ParseRunArgs
+  // accepts no command and no inputs and checks nothing else: the options given are compared
+  // with the recorded job's by ResumeOptions.
+  std::string resume;
+  // The option words as given (each option, then its value if any; --resume left out), in
+  // order: recorded in job.json so that a resume parses them again.
+  std::vector<std::string> option_args;
 };
 
 // Parses argv[1..argc) of `parallelagram run`. Reads `::::` files (and stdin for `:::: -`).

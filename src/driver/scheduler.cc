@@ -63,7 +63,35 @@ int64_t Scheduler::Backoff(int n, int64_t retry_after_ms) {
   return hint + jitter;
 }
 
+void Scheduler::SkipFinished(int64_t seq, bool succeeded) {
+  if (started_ || seq < 1 || seq > total_) return;
+  if (skip_.empty()) skip_.resize(static_cast<size_t>(total_), false);
+  if (skip_[static_cast<size_t>(seq - 1)]) return;
+  skip_[static_cast<size_t>(seq - 1)] = true;
+  restored_.erase(seq);
+  if (succeeded) {
+    ++succeeded_;
+  } else {
+    ++failed_;
+  }
+}
+
+void Scheduler::RestoreTask(int64_t seq, int attempt, int invocations) {
+  if (started_ || seq < 1 || seq > total_) return;
+  if (!skip_.empty() && skip_[static_cast<size_t>(seq - 1)]) return;
+  TaskState st;
+  st.attempt = std::clamp(attempt, 1, opt_.max_attempts);
+  st.invocations = std::max(0, invocations);
+  restored_[seq] = st;
+}
+
+void Scheduler::SkipDone() {
+  if (skip_.empty()) return;
+  while (next_seq_ <= total_ && skip_[static_cast<size_t>(next_seq_ - 1)]) ++next_seq_;
+}
+
 void Scheduler::Fill() {
+  SkipDone();
   while (!halted_ && !free_slots_.empty() && running_ < static_cast<int64_t>(window_)) {
     if (!duplicates_.empty()) {
       int64_t seq = duplicates_.front();
@@ -77,8 +105,15 @@ void Scheduler::Fill() {
       Dispatch(seq, false);
     } else if (next_seq_ <= total_) {
       int64_t seq = next_seq_++;
-      tasks_.emplace(seq, TaskState{});
+      auto r = restored_.find(seq);
+      if (r == restored_.end()) {
+        tasks_.emplace(seq, TaskState{});
+      } else {
+        tasks_.emplace(seq, r->second);
+        restored_.erase(r);
+      }
       Dispatch(seq, false);
+      SkipDone();
     } else {
       break;
     }
@@ -246,6 +281,7 @@ void Scheduler::Finish(const TaskRecord& rec) {
 }
 
 void Scheduler::MaybeDone() {
+  SkipDone();
   if (done_ || running_ - orphans_ > 0) return;
   bool more = !halted_ && (next_seq_ <= total_ || !ready_.empty() || delayed_ > 0);
   if (more) return;

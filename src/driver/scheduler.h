@@ -122,6 +122,13 @@ class Scheduler {
   void Abandon();
   bool draining() const { return draining_; }
 
+  // Resume (run --resume), before Start(): task `seq` finished in an earlier run of the job;
+  // it is not run again and counts as succeeded or failed (for --halt and the exit status).
+  void SkipFinished(int64_t seq, bool succeeded);
+  // Resume, before Start(): task `seq` already used attempts; its next attempt is `attempt`
+  // and `invocations` earlier invokes are counted in its record.
+  void RestoreTask(int64_t seq, int attempt, int invocations);
+
   int64_t total() const { return total_; }
   int64_t running() const { return running_ - orphans_; }  // attempts of unfinished tasks
   int64_t succeeded() const { return succeeded_; }
@@ -153,6 +160,7 @@ class Scheduler {
     int64_t start_us;
   };
   void Fill();
+  void SkipDone();
   void Dispatch(int64_t seq, bool duplicate);
   void OnResult(int64_t flight, TaskResult r);
   void Requeue(int64_t seq, int64_t delay_ms);
@@ -175,6 +183,8 @@ class Scheduler {
   std::mt19937_64 rng_;
 
   int64_t next_seq_ = 1;
+  std::vector<bool> skip_;                        // resume: finished earlier (empty: none)
+  std::unordered_map<int64_t, TaskState> restored_;  // resume: attempts used earlier
   std::unordered_map<int64_t, TaskState> tasks_;  // started and not finished
   std::map<int64_t, Flight> flights_;             // running attempts, by dispatch order
   int64_t next_flight_ = 0;

@@ -18,6 +18,7 @@
 #include <fmt/format.h>
 
 #include "common/clock.h"
+#include "driver/journal.h"
 
 namespace parallelagram::driver {
 namespace fs = std::filesystem;
@@ -71,6 +72,18 @@ Status JobState::Create(const std::string& root, const std::string& job_id) {
   return Status::Ok();
 }
 
+Status JobState::Open(const std::string& root, const std::string& job_id) {
+  dir_ = root + "/jobs/" + job_id;
+  std::error_code ec;
+  if (!fs::is_directory(dir_, ec)) {
+    return Status::NotFound("no job '" + job_id + "' in " + root +
+                            "/jobs; 'parallelagram jobs' lists them");
+  }
+  auto cut = TruncateTornTail(dir_ + "/results.jsonl");
+  if (!cut.ok()) return cut.status();
+  return Status::Ok();
+}
+
 Status JobState::WriteJobInfo(const nlohmann::json& info) {
   std::string tmp = dir_ + "/job.json.tmp";
   {
@@ -114,6 +127,12 @@ void JobState::AppendResult(const std::string& line) {
 
 void JobState::Flush() {
   if (results_) std::fflush(results_);
+}
+
+void JobState::Sync() {
+  if (!results_) return;
+  std::fflush(results_);
+  (void)::fdatasync(::fileno(results_));
 }
 
 namespace {

@@ -6,12 +6,14 @@
 //                                (streamed)
 //   ROOT/jobs/JOB/results.jsonl  the results manifest: one line per finished task, appended
 //                                and flushed as each finishes (ResultLine in job_record.h)
+//   ROOT/jobs/JOB/journal.jsonl  the journal of dispatched attempts, for --resume (journal.h);
+//                                results.jsonl is its "finished" half
+//   ROOT/jobs/JOB/inputs.jsonl   the job's inputs as given, for --resume (resume.h)
 //   ROOT/jobs/JOB/output/        stdout/stderr of tasks too large to inline in the manifest
 //   ROOT/store/                  the local object store (cas/ for staged inputs, jobs/JOB/ for
 //                                returned files)
 //
 // ROOT is --state-dir, else $XDG_STATE_HOME/parallelagram, else ~/.local/state/parallelagram.
-// A journal of dispatched attempts (journal.jsonl) can be added beside these for resume.
 // Errors: IoError naming the path. Thread-safety: free functions; JobState is not thread-safe.
 #pragma once
 
@@ -39,6 +41,9 @@ class JobState {
   ~JobState();
   // Creates ROOT/jobs/JOB. AlreadyExists when the job exists (ids are never reused).
   Status Create(const std::string& root, const std::string& job_id);
+  // Opens the existing ROOT/jobs/JOB of a job being resumed, cutting a torn last line off
+  // results.jsonl (a crash mid-write). NotFound when the job does not exist.
+  Status Open(const std::string& root, const std::string& job_id);
   const std::string& dir() const { return dir_; }
   // Writes job.json atomically (temporary + rename).
   Status WriteJobInfo(const nlohmann::json& info);
@@ -49,6 +54,8 @@ class JobState {
   // kResultFlushMs old, and by Flush() / the destructor (so a crash loses at most that much).
   void AppendResult(const std::string& line);
   void Flush();
+  // Flush() and fdatasync results.jsonl (once, when a run ends).
+  void Sync();
   static constexpr int64_t kResultFlushMs = 100;
 
  private:

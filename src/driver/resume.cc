@@ -1,0 +1,252 @@
+#include "driver/resume.h"
+
+#include <signal.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include <fmt/format.h>
+
+#include "driver/state_dir.h"
+
+namespace parallelagram::driver {
+namespace {
+
+namespace fs = std::filesystem;
+using json = nlohmann::json;
+
+std::string Dump(const json& j) { return j.dump(-1, ' ', false, json::error_handler_t::replace); }
+
+}  // namespace
+
+Status WriteRecordedInputs(const std::string& dir, const std::vector<InputSource>& sources) {
+  const std::string path = dir + "/inputs.jsonl";
+  const std::string tmp = path + ".tmp";
+  std::FILE* f = std::fopen(tmp.c_str(), "w");
+  if (!f) return Status::IoError("cannot write '" + tmp + "': " + std::strerror(errno));
+  for (const InputSource& s : sources) {
+    std::string head = Dump({{"origin", s.origin}, {"count", s.values.size()}});
+    head += '\n';
+    std::fwrite(head.data(), 1, head.size(), f);
+    for (const std::string& v : s.values) {
+      std::string l = Dump(json(v));
+      l += '\n';
+      std::fwrite(l.data(), 1, l.size(), f);
+    }
+  }
+  if (std::fclose(f) != 0) return Status::IoError("cannot write '" + tmp + "' (disk full?)");
+  std::error_code ec;
+  fs::rename(tmp, path, ec);
+  if (ec) return Status::IoError("cannot write '" + path + "': " + ec.message());
+  return Status::Ok();
+}
+
+Result<std::vector<InputSource>> ReadRecordedInputs(const std::string& dir) {
+  const std::string path = dir + "/inputs.jsonl";
+  std::ifstream f(path, std::ios::binary);
+  if (!f) {
+    return Status::IoError("cannot read '" + path +
+                           "': the job did not record its inputs, so it cannot be resumed; run "
+                           "it again");
+  }
+  auto damaged = [&] {
+    return Status::IoError("'" + path + "' is damaged, so the job cannot be resumed; run it again");
+  };
+  std::vector<InputSource> out;
+  std::string line;
+  while (std::getline(f, line)) {
+    if (line.empty()) continue;
+    json head = json::parse(line, nullptr, false);
+    if (!head.is_object() || !head.contains("count")) return damaged();
+    InputSource s;
+    s.origin = head.value("origin", std::string());
+    const auto count = head["count"].get<uint64_t>();
+    s.values.reserve(count);
+    for (uint64_t i = 0; i < count; ++i) {
+      if (!std::getline(f, line)) return damaged();
+      json v = json::parse(line, nullptr, false);
+      if (!v.is_string()) return damaged();
+      s.values.push_back(v.get<std::string>());
+    }
+    out.push_back(std::move(s));
+  }
+  if (out.empty()) return damaged();
+  return out;
+}
+
+Result<std::vector<uint8_t>> ReadFinishedTasks(const std::string& dir, int64_t total) {
+  std::vector<uint8_t> out(static_cast<size_t>(std::max<int64_t>(0, total)), 0);
+  const std::string path = dir + "/results.jsonl";
+  std::ifstream f(path, std::ios::binary);
+  if (!f) return out;  // nothing finished yet
+  std::string line;
+  while (std::getline(f, line)) {
+    if (f.eof()) break;  // no '\n': torn, not durable
+    json j = json::parse(line, nullptr, false);
+    if (!j.is_object() || !j.contains("seq") || !j["seq"].is_number_integer()) continue;
+    const auto seq = j["seq"].get<int64_t>();
+    if (seq < 1 || seq > total) continue;
+    auto& slot = out[static_cast<size_t>(seq - 1)];
+    if (slot == 0) slot = j.value("outcome", std::string()) == "succeeded" ? 1 : 2;
+  }
+  return out;
+}
+
+bool IsLiveDriver(int pid) {
+  if (pid <= 0 || (::kill(pid, 0) != 0 && errno == ESRCH)) return false;
+  std::ifstream st("/proc/" + std::to_string(pid) + "/stat");
+  std::string stat;
+  std::getline(st, stat);
+  size_t rp = stat.rfind(')');
+  if (rp != std::string::npos && rp + 2 < stat.size() && stat[rp + 2] == 'Z') return false;
+  std::ifstream f("/proc/" + std::to_string(pid) + "/cmdline", std::ios::binary);
+  std::stringstream ss;
+  ss << f.rdbuf();
+  const std::string cmd = ss.str();
+  return cmd.find("parallelagram") != std::string::npos &&
+         cmd.find(std::string("run") + '\0') != std::string::npos;
+}
+
+Status CheckResumeConflicts(const RunOptions& given, const RunOptions& rec,
+                            const std::string& job_id) {
+  const RunOptions def;
+  auto conflict = [&](const std::string& flag, const std::string& recorded) {
+    return Status::InvalidArgument(
+        flag + " conflicts with job " + job_id + ", which runs with " +
+        (recorded.empty() ? std::string("no ") + flag : flag + " " + recorded) +
+        " as recorded at its start; drop " + flag + " (a resumed job keeps its options)");
+  };
+  auto list = [](const std::vector<std::string>& v) {
+    std::string s;
+    for (const auto& x : v) s += (s.empty() ? "" : ",") + x;
+    return s;
+  };
+#define PG_CHECK_FIELD(field, flag, show)                                  \
+  if (given.field != def.field && given.field != rec.field) {              \
+    return conflict(flag, show(rec.field));                                \
+  }
+  auto str = [](const std::string& s) { return s; };
+  auto num = [](auto x) { return fmt::format("{}", x); };
+  auto flag = [](bool b) { return b ? std::string("set") : std::string(); };
+  PG_CHECK_FIELD(jobs, "--jobs", num);
+  PG_CHECK_FIELD(timeout_s, "--timeout", num);
+  PG_CHECK_FIELD(retries, "--retries", num);
+  PG_CHECK_FIELD(keep_order, "--keep-order", flag);
+  PG_CHECK_FIELD(results_dir, "--results", str);
+  PG_CHECK_FIELD(joblog, "--joblog", str);
+  PG_CHECK_FIELD(json, "--json", flag);
+  PG_CHECK_FIELD(shell, "--shell", flag);
+  PG_CHECK_FIELD(link, "--link", flag);
+  PG_CHECK_FIELD(job_id, "--job-id", str);
+  PG_CHECK_FIELD(backend, "--backend", str);
+  PG_CHECK_FIELD(mode, "--mode", str);
+  PG_CHECK_FIELD(function_name, "--function", str);
+  PG_CHECK_FIELD(bucket, "--bucket", str);
+  PG_CHECK_FIELD(config, "--config", str);
+  PG_CHECK_FIELD(no_download, "--no-download", flag);
+  PG_CHECK_FIELD(bundle_exes, "--bundle-exe", list);
+  PG_CHECK_FIELD(basefiles, "--basefile", list);
+  PG_CHECK_FIELD(transferfiles, "--transferfile", list);
+  PG_CHECK_FIELD(returns, "--return", list);
+  PG_CHECK_FIELD(cleanup, "--cleanup", flag);
+  PG_CHECK_FIELD(memory_mb, "--memory", num);
+  PG_CHECK_FIELD(max_output_bytes, "--max-output", num);
+#undef PG_CHECK_FIELD
+  auto halt_differs = [](const HaltPolicy& a, const HaltPolicy& b) {
+    return a.when != b.when || a.on_failure != b.on_failure || a.count != b.count ||
+           a.percent != b.percent;
+  };
+  if (halt_differs(given.halt, def.halt) && halt_differs(given.halt, rec.halt)) {
+    return conflict("--halt", "its recorded policy");
+  }
+  auto spec_differs = [](const SpeculateOptions& a, const SpeculateOptions& b) {
+    return a.mode != b.mode || a.deadline_ms != b.deadline_ms;
+  };
+  if (spec_differs(given.speculate, def.speculate) &&
+      spec_differs(given.speculate, rec.speculate)) {
+    return conflict("--speculate", "its recorded setting");
+  }
+  return Status::Ok();
+}
+
+Result<ResumePlan> PrepareResume(const RunOptions& given) {
+  ResumePlan plan;
+  PG_ASSIGN_OR_RETURN(plan.root, ResolveStateRoot(given.state_dir));
+  plan.job_id = given.resume;
+  if (plan.job_id == "last") {
+    auto jobs = ListJobs(plan.root);
+    if (jobs.empty()) {
+      return Status::NotFound("there are no jobs in " + plan.root + "/jobs to resume");
+    }
+    plan.job_id = jobs.back().job_id;
+  }
+  PG_ASSIGN_OR_RETURN(JobSummary summary, ReadJob(plan.root, plan.job_id));
+  const std::string dir = plan.root + "/jobs/" + plan.job_id;
+  plan.info = summary.info;
+  if (!plan.info.is_object() || !plan.info.contains("option_args") ||
+      !plan.info.contains("command")) {
+    return Status::NotFound("job " + plan.job_id +
+                            " has no usable job.json (it was killed before it started, or "
+                            "was made by an older version), so it cannot be resumed; run it "
+                            "again");
+  }
+  const std::string status = plan.info.value("status", std::string());
+  const int pid = plan.info.value("pid", 0);
+  if ((status == "running" || status == "starting") && IsLiveDriver(pid)) {
+    return Status::InvalidArgument(fmt::format(
+        "job {} is still running (driver pid {}); wait for it, or stop it with 'parallelagram "
+        "cancel {}' and then resume",
+        plan.job_id, pid, plan.job_id));
+  }
+
+  // The recorded options, parsed again as they were given.
+  std::vector<std::string> args;
+  try {
+    args = plan.info["option_args"].get<std::vector<std::string>>();
+    args.push_back("--");
+    for (const auto& w : plan.info["command"].get<std::vector<std::string>>()) args.push_back(w);
+  } catch (const std::exception&) {
+    return Status::IoError("job " + plan.job_id + "'s job.json is damaged; it cannot be resumed");
+  }
+  args.push_back(":::");
+  args.push_back("-");
+  auto rec = ParseRunArgs(args);
+  if (!rec.ok()) {
+    return rec.status().WithContext("job " + plan.job_id + "'s recorded options");
+  }
+  RunOptions o = std::move(rec).value();
+  PG_ASSIGN_OR_RETURN(o.sources, ReadRecordedInputs(dir));
+  o.job_id = plan.job_id;
+  o.state_dir = plan.root;
+  o.resume = plan.job_id;
+  if (plan.info.contains("jobs") && plan.info["jobs"].is_number_integer()) {
+    o.jobs = plan.info["jobs"].get<int>();  // the effective -j, even when defaulted
+  }
+  PG_RETURN_IF_ERROR(CheckResumeConflicts(given, o, plan.job_id));
+  // Presentation may change.
+  if (given.quiet) {
+    o.quiet = true;
+    o.progress = false;
+  }
+  if (given.progress) {
+    o.progress = true;
+    o.quiet = false;
+  }
+
+  if (status == "finished" || status == "halted") {
+    plan.finished = true;
+    plan.message = fmt::format(
+        "job {} already {}: {} succeeded, {} failed, {} not run (exit status {}); nothing to "
+        "run. 'parallelagram results {}' shows them",
+        plan.job_id, status, plan.info.value("succeeded", int64_t{0}),
+        plan.info.value("failed", int64_t{0}), plan.info.value("not_run", int64_t{0}),
+        plan.info.value("exit_status", 0), plan.job_id);
+  }
+  plan.options = std::move(o);
+  return plan;
+}
+
+}  // namespace parallelagram::driver
