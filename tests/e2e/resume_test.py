@@ -98,6 +98,15 @@ def durable_lines(path):
     return out
 
 
+def durable_count(path):
+    """Complete manifest lines, counted cheaply (no parsing) for polling."""
+    try:
+        with open(path, "rb") as f:
+            return f.read().count(b"\n")
+    except OSError:
+        return 0
+
+
 def side_counts(path, n):
     counts = [0] * (n + 1)
     try:
@@ -173,10 +182,8 @@ def wait_until(cond, timeout, run=None, step=0.003):
     while time.time() < end:
         if cond():
             return True
-        if run is not None:
-            run.note_kids()
-            if run.p.poll() is not None:
-                return cond()
+        if run is not None and run.p.poll() is not None:
+            return cond()
         time.sleep(step)
     return False
 
@@ -219,11 +226,13 @@ def sync_case(tmp):
     def dispatches():
         return sum(1 for l in journal_lines(journal) if l.get("t") == "d")
 
-    # Kill points: before the first dispatch (the first run, and one resume, killed as soon as
-    # their job.json says "starting"), at random numbers of durable results, and after the
-    # last result is durable: job.json.tmp is made a FIFO once the run is under way, so the
-    # driver blocks writing its final status (after flushing the last result) and is killed
-    # there.
+    # Kill points: before the first dispatch, at random numbers of durable results, and after
+    # the last result is durable. The driver is held at a precise point by making its next
+    # job.json write block: job.json.tmp is a FIFO, which it opens (for the atomic rename) to
+    # write "running" just before dispatching, and to write its final status after the last
+    # result is flushed. The first run gets the FIFO as soon as its first job.json exists (so
+    # it blocks before dispatching, unless it was quicker than us); one resume finds it
+    # already there (so it blocks at once); the last run gets it once it is running.
     targets = sorted(RNG.sample(range(1, n - 80), 9))
     plan = [("before-dispatch", None)] + [("results>=%d" % t, t) for t in targets[:4]] + \
         [("before-dispatch", None)] + [("results>=%d" % t, t) for t in targets[4:]] + \
@@ -239,21 +248,35 @@ def sync_case(tmp):
             args = ["--state-dir", state, "--resume", job if run_no % 2 else "last"]
         durable_before = {r["seq"] for r in durable_lines(manifest)}
         d_before = dispatches()
+        if plan and plan[0][0] == "before-dispatch" and run_no > 0:
+            os.mkfifo(fifo)
         r = Run(work, args, "run%02d" % run_no)
         run_no += 1
         if plan:
             label, target = plan.pop(0)
-            if target is None:
-                hit = wait_until(lambda: info().get("pid") == r.p.pid, 60, r, step=0.0003)
+            if target is not None and target < n:
+                label = "results"
+            if target is None and run_no == 1:
+                hit = wait_until(lambda: os.path.exists(info_path), 60, r, step=0.0002)
+                if hit and r.p.poll() is None:
+                    os.mkfifo(fifo)
+                time.sleep(0.3)
+            elif target is None:
+                time.sleep(0.3)
             elif label == "after-last-result":
                 hit = wait_until(lambda: info().get("pid") == r.p.pid and
                                  info().get("status") == "running", 60, r, step=0.001)
                 if hit and r.p.poll() is None:
                     os.mkfifo(fifo)
-                hit = wait_until(lambda: len(durable_lines(manifest)) >= n, 60, r)
+                hit = wait_until(lambda: durable_count(manifest) >= n, 60, r)
                 time.sleep(0.2)  # blocked opening the FIFO, after the last result's flush
             else:
-                hit = wait_until(lambda: len(durable_lines(manifest)) >= target, 60, r)
+                # Each run makes some progress before its kill: a random number of results
+                # beyond what was durable when it started.
+                left = sum(1 for p in plan if p[1] is not None and p[1] < n) + 1
+                cur = len(durable_before)
+                target = max(target, cur + RNG.randint(3, max(4, (n - 40 - cur) // left)))
+                hit = wait_until(lambda: durable_count(manifest) >= target, 60, r)
             if r.p.poll() is None:
                 r.sigkill()
                 if os.path.exists(fifo):
@@ -285,7 +308,7 @@ def sync_case(tmp):
             check(False, "the job finishes within 40 runs")
             break
 
-    print("kills: " + ", ".join("%s(%d durable, %d dispatched)" % (k[0], k[4], k[3])
+    print("kills: " + ", ".join("%s(%d durable, run dispatched %d)" % (k[0], k[4], k[3])
                                 for k in kills))
     check(len(kills) >= 10, "killed with SIGKILL at %d points (>= 10)" % len(kills))
     check(any(k[0] == "before-dispatch" and k[3] == 0 for k in kills),
@@ -356,7 +379,7 @@ def async_case(tmp):
     state = os.path.join(tmp, "astate")
     os.makedirs(work)
     side = os.path.join(work, "side.txt")
-    cmd = ["--shell", "--", "sleep 1; echo {#} >> %s; echo out-{}" % side]
+    cmd = ["--shell", "--", "sleep 0.5; echo {#} >> %s; echo out-{}" % side]
     inputs = [":::"] + ["a%02d" % i for i in range(1, n + 1)]
     common = ["--state-dir", state, "-j", str(n), "--mode", "async", "--speculate", "off"]
 
@@ -384,8 +407,16 @@ def async_case(tmp):
         def listing():
             return [f for f in (os.listdir(inbox) if os.path.isdir(inbox) else [])
                     if f.endswith(".json")]
-        # Kill the driver the moment the first results land, before it polls (every 50 ms).
-        wait_until(lambda: len(listing()) > 0, 60, r, step=0.0002)
+        # Once the first results land (every task is running by then: -j covers them all),
+        # freeze the driver (SIGSTOP) so it polls no more while its workers, in their own
+        # sessions, finish and write their results to the inbox; then kill it.
+        wait_until(lambda: len(listing()) + durable_count(
+            os.path.join(jdir, "results.jsonl")) > 0, 60, r, step=0.001)
+        r.note_kids()
+        r.p.send_signal(signal.SIGSTOP)
+        wait_until(lambda: len(listing()) + durable_count(
+            os.path.join(jdir, "results.jsonl")) >= n, 8, step=0.05)
+        time.sleep(0.2)
         r.sigkill()
         r.texts()
         waiting = sorted(listing())
