@@ -265,6 +265,44 @@ void LambdaClient::GetFunctionConcurrency(const std::string& name,
                                           }));
 }
 
+namespace {
+
+Result<EventInvokeConfig> EventInvokeConfigFromJson(const json& j) {
+  EventInvokeConfig c;
+  for (auto [key, out] : {std::pair{"MaximumRetryAttempts", &c.maximum_retry_attempts},
+                          std::pair{"MaximumEventAgeInSeconds", &c.maximum_event_age_in_seconds}}) {
+    auto it = j.find(key);
+    if (it == j.end() || it->is_null()) continue;
+    if (!it->is_number_integer()) return Status::ProtocolError(std::string(key) + " is not a number");
+    *out = it->get<int>();
+  }
+  return c;
+}
+
+}  // namespace
+
+void LambdaClient::PutFunctionEventInvokeConfig(const std::string& name,
+                                                const EventInvokeConfig& config,
+                                                Callback<EventInvokeConfig> done) {
+  json b = json::object();
+  if (config.maximum_retry_attempts) b["MaximumRetryAttempts"] = *config.maximum_retry_attempts;
+  if (config.maximum_event_age_in_seconds) {
+    b["MaximumEventAgeInSeconds"] = *config.maximum_event_age_in_seconds;
+  }
+  client_.Send(JsonRequest("PutFunctionEventInvokeConfig", "PUT",
+                           FunctionPath("2019-09-25", name, "/event-invoke-config"), &b),
+               OnJson<EventInvokeConfig>("PutFunctionEventInvokeConfig", std::move(done),
+                                         EventInvokeConfigFromJson));
+}
+
+void LambdaClient::GetFunctionEventInvokeConfig(const std::string& name,
+                                                Callback<EventInvokeConfig> done) {
+  client_.Send(JsonRequest("GetFunctionEventInvokeConfig", "GET",
+                           FunctionPath("2019-09-25", name, "/event-invoke-config")),
+               OnJson<EventInvokeConfig>("GetFunctionEventInvokeConfig", std::move(done),
+                                         EventInvokeConfigFromJson));
+}
+
 void LambdaClient::DeleteFunctionConcurrency(const std::string& name, Callback<Empty> done) {
   client_.Send(JsonRequest("DeleteFunctionConcurrency", "DELETE",
                            FunctionPath("2017-10-31", name, "/concurrency")),
@@ -383,6 +421,16 @@ AwsResult<Empty> LambdaClient::DeleteFunctionConcurrencyAndWait(const std::strin
 }
 AwsResult<AccountSettings> LambdaClient::GetAccountSettingsAndWait() {
   return RunUntilDone<AccountSettings>(client_.loop(), [&](auto cb) { GetAccountSettings(cb); });
+}
+AwsResult<EventInvokeConfig> LambdaClient::PutFunctionEventInvokeConfigAndWait(
+    const std::string& n, const EventInvokeConfig& config) {
+  return RunUntilDone<EventInvokeConfig>(
+      client_.loop(), [&](auto cb) { PutFunctionEventInvokeConfig(n, config, cb); });
+}
+AwsResult<EventInvokeConfig> LambdaClient::GetFunctionEventInvokeConfigAndWait(
+    const std::string& n) {
+  return RunUntilDone<EventInvokeConfig>(
+      client_.loop(), [&](auto cb) { GetFunctionEventInvokeConfig(n, cb); });
 }
 AwsResult<FunctionConfiguration> LambdaClient::WaitUntilActiveAndWait(const std::string& n,
                                                                       int64_t timeout_ms,

@@ -116,6 +116,13 @@ struct AccountSettings {
 
 struct Empty {};
 
+// A function's asynchronous invocation settings (FunctionEventInvokeConfig); unset fields are
+// Lambda's defaults (2 retries after a function error, events kept up to 6 hours).
+struct EventInvokeConfig {
+  std::optional<int> maximum_retry_attempts;        // 0..2
+  std::optional<int> maximum_event_age_in_seconds;  // 60..21600
+};
+
 class LambdaClient {
  public:
   explicit LambdaClient(AwsClient& client) : client_(client) {}
@@ -138,6 +145,12 @@ class LambdaClient {
   void GetFunctionConcurrency(const std::string& name, Callback<std::optional<int>> done);
   void DeleteFunctionConcurrency(const std::string& name, Callback<Empty> done);
   void GetAccountSettings(Callback<AccountSettings> done);
+  // PutFunctionEventInvokeConfig replaces the settings (fields left unset go back to the
+  // defaults) and returns what Lambda stored; Get fails with ResourceNotFoundException when
+  // the function has none.
+  void PutFunctionEventInvokeConfig(const std::string& name, const EventInvokeConfig& config,
+                                    Callback<EventInvokeConfig> done);
+  void GetFunctionEventInvokeConfig(const std::string& name, Callback<EventInvokeConfig> done);
 
   // Polls GetFunctionConfiguration every `poll_ms` until State is Active (Failed or
   // a timeout is an error) and, if `wait_for_update`, LastUpdateStatus is
@@ -158,6 +171,9 @@ class LambdaClient {
   AwsResult<std::optional<int>> GetFunctionConcurrencyAndWait(const std::string& name);
   AwsResult<Empty> DeleteFunctionConcurrencyAndWait(const std::string& name);
   AwsResult<AccountSettings> GetAccountSettingsAndWait();
+  AwsResult<EventInvokeConfig> PutFunctionEventInvokeConfigAndWait(const std::string& name,
+                                                                   const EventInvokeConfig& c);
+  AwsResult<EventInvokeConfig> GetFunctionEventInvokeConfigAndWait(const std::string& name);
   AwsResult<FunctionConfiguration> WaitUntilActiveAndWait(const std::string& name,
                                                           int64_t timeout_ms = 300000,
                                                           int64_t poll_ms = 1000);

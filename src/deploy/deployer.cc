@@ -276,6 +276,22 @@ Status Deploy(aws::AwsSession& session, const DeployOptions& o,
         std::to_string(settings->concurrent_executions) +
         ") leaves nothing to reserve; the function shares the unreserved pool");
   }
+
+  // Lambda's own retries of a failed async invocation (by default twice, 1 and 2 minutes
+  // later) would run a task again after the driver has retried or given up on it: turn them
+  // off; the driver's retry policy decides.
+  auto events = lambda.GetFunctionEventInvokeConfigAndWait(o.function_name);
+  if (!events.ok() && events.error().status.code() != StatusCode::kNotFound) {
+    return Step("reading the function's async invocation settings", events.status());
+  }
+  if (!events.ok() || events->maximum_retry_attempts != 0) {
+    aws::EventInvokeConfig want;
+    want.maximum_retry_attempts = 0;
+    if (events.ok()) want.maximum_event_age_in_seconds = events->maximum_event_age_in_seconds;
+    auto put = lambda.PutFunctionEventInvokeConfigAndWait(o.function_name, want);
+    PG_RETURN_IF_ERROR(Step("turning off Lambda's async retries", put.status()));
+    say("Lambda's own async retries off (MaximumRetryAttempts 0): the driver retries tasks");
+  }
   return Status::Ok();
 }
 

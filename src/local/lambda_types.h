@@ -42,6 +42,13 @@ struct Function {
   std::string code_dir;  // the unpacked zip of the current generation
   int generation = 0;    // bumped by UpdateFunctionCode/Configuration
   std::optional<int> reserved;
+  // PutFunctionEventInvokeConfig (unset: Lambda's defaults, 2 retries and 6 hours).
+  struct EventInvokeConfig {
+    std::optional<int> maximum_retry_attempts;           // 0..2
+    std::optional<int> maximum_event_age_in_seconds;     // 60..21600
+    double last_modified = 0;                            // epoch seconds
+  };
+  std::optional<EventInvokeConfig> event_invoke_config;
   int inflight = 0;
   bool deleted = false;
   std::vector<std::shared_ptr<Environment>> idle;  // warm, waiting in GET /next

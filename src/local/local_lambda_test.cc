@@ -192,14 +192,19 @@ TEST_F(LocalLambdaTest, ConcurrencyLimitsAndEvents) {
   EXPECT_EQ(t.H("x-amzn-ErrorType"), "TooManyRequestsException");
   EXPECT_EQ(json::parse(t.body)["Reason"], "ReservedFunctionConcurrentInvocationLimitExceeded");
   EXPECT_FALSE(t.H("Retry-After").empty());
-  // An Event invoke while throttled stays queued and runs once the limit is lifted.
+  // An Event invoke at reserved concurrency 0 is accepted and dropped: it never runs, not even
+  // once the limit is lifted (what `parallelagram cancel` relies on to empty the queue).
   std::string marker = (std::filesystem::temp_directory_path() / NewRequestId()).string();
   Resp ev = Invoke("c", "\"cmd:touch " + marker + "\"", {{"X-Amz-Invocation-Type", "Event"}});
   EXPECT_EQ(ev.status, 202);
   std::this_thread::sleep_for(std::chrono::milliseconds(300));
-  EXPECT_FALSE(std::filesystem::exists(marker));
   EXPECT_EQ(Call(ll_->port(), http::verb::delete_, "/2017-10-31/functions/c/concurrency").status,
             204);
+  std::this_thread::sleep_for(std::chrono::milliseconds(1000));
+  EXPECT_FALSE(std::filesystem::exists(marker));
+  // Once lifted, an Event invoke runs.
+  ev = Invoke("c", "\"cmd:touch " + marker + "\"", {{"X-Amz-Invocation-Type", "Event"}});
+  EXPECT_EQ(ev.status, 202);
   for (int i = 0; i < 100 && !std::filesystem::exists(marker); ++i) {
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }
@@ -264,6 +269,30 @@ TEST_F(LocalLambdaTest, EventFunctionErrorsAreRetriedTwiceWithTheSameRequestId) 
   std::string rid = ev.H("x-amzn-RequestId");
   EXPECT_EQ(s, rid + "\n" + rid + "\n" + rid + "\n");  // Lambda keeps the id across retries
   std::filesystem::remove(marker);
+}
+
+TEST_F(LocalLambdaTest, EventInvokeConfigBoundsRetries) {
+  ASSERT_EQ(Create("failing", kFailingRuntime).status, 201);
+  const std::string path = "/2019-09-25/functions/failing/event-invoke-config";
+  Resp none = Call(ll_->port(), http::verb::get, path);
+  EXPECT_EQ(none.status, 404);
+  EXPECT_EQ(none.H("x-amzn-ErrorType"), "ResourceNotFoundException");
+  Resp bad = Call(ll_->port(), http::verb::put, path, R"({"MaximumRetryAttempts":3})");
+  EXPECT_EQ(bad.status, 400);
+  EXPECT_EQ(bad.H("x-amzn-ErrorType"), "ValidationException");
+  Resp put = Call(ll_->port(), http::verb::put, path, R"({"MaximumRetryAttempts":0})");
+  ASSERT_EQ(put.status, 200) << put.body;
+  EXPECT_EQ(json::parse(put.body)["MaximumRetryAttempts"], 0);
+  EXPECT_EQ(json::parse(Call(ll_->port(), http::verb::get, path).body)["MaximumRetryAttempts"], 0);
+  std::string marker = (std::filesystem::temp_directory_path() / NewRequestId()).string();
+  Resp ev = Invoke("failing", "\"" + marker + "\"", {{"X-Amz-Invocation-Type", "Event"}});
+  ASSERT_EQ(ev.status, 202);
+  EXPECT_TRUE(WaitFor([&] { return !ReadAll(marker).empty(); }));
+  std::this_thread::sleep_for(std::chrono::milliseconds(400));  // retries would come at 50 ms
+  EXPECT_EQ(ReadAll(marker), ev.H("x-amzn-RequestId") + "\n");  // one attempt, no retry
+  std::filesystem::remove(marker);
+  EXPECT_EQ(Call(ll_->port(), http::verb::delete_, path).status, 204);
+  EXPECT_EQ(Call(ll_->port(), http::verb::get, path).status, 404);
 }
 
 TEST_F(LocalLambdaTest, EventsWaitForReservedConcurrencyAndNeverOverlap) {

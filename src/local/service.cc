@@ -190,6 +190,12 @@ void Service::OnApiRequest(const ExPtr& ex) {
     if (p[0] == "2019-09-30" && verb == http::verb::get)
       return GetFunctionConcurrency(ex, rid, p[2]);
   }
+  if (p.size() == 4 && p[0] == "2019-09-25" && p[1] == "functions" &&
+      p[3] == "event-invoke-config") {
+    if (verb == http::verb::put) return PutFunctionEventInvokeConfig(ex, rid, p[2]);
+    if (verb == http::verb::get) return GetFunctionEventInvokeConfig(ex, rid, p[2]);
+    if (verb == http::verb::delete_) return DeleteFunctionEventInvokeConfig(ex, rid, p[2]);
+  }
   if (p.size() == 2 && p[0] == "2016-08-19" && p[1] == "account-settings" &&
       verb == http::verb::get) {
     return GetAccountSettings(ex, rid);
@@ -475,8 +481,7 @@ void Service::OnFinished(const std::shared_ptr<Environment>& env, std::unique_pt
       }
       Reply(inv->client, std::move(res), inv->request_id);
     }
-  } else if (result.function_error && !f.deleted &&
-             inv->attempt <= static_cast<int>(options_.event_retry_delays_ms.size())) {
+  } else if (result.function_error && !f.deleted && inv->attempt <= EventRetries(f)) {
     int64_t delay = options_.event_retry_delays_ms[static_cast<size_t>(inv->attempt - 1)];
     inv->attempt++;
     inv->not_before_ms = NowMs() + delay;
@@ -517,7 +522,11 @@ void Service::PumpEvents() {
   std::vector<std::unique_ptr<Invocation>> ready;
   for (auto it = events_.begin(); it != events_.end();) {
     Invocation& inv = **it;
-    if (inv.function->deleted || now - inv.first_enqueued_ms > options_.max_event_age_ms) {
+    // Dropped: the function is gone, the event is too old, or the function's reserved
+    // concurrency is 0 (throttled outright: the way to empty a function's queue, which
+    // `parallelagram cancel` relies on).
+    if (inv.function->deleted || now - inv.first_enqueued_ms > MaxEventAgeMs(*inv.function) ||
+        inv.function->reserved == 0) {
       it = events_.erase(it);
       continue;
     }

@@ -65,6 +65,15 @@ class Service {
   void PutFunctionConcurrency(const ExPtr& ex, const std::string& rid, const std::string& ref);
   void GetFunctionConcurrency(const ExPtr& ex, const std::string& rid, const std::string& ref);
   void DeleteFunctionConcurrency(const ExPtr& ex, const std::string& rid, const std::string& ref);
+  void PutFunctionEventInvokeConfig(const ExPtr& ex, const std::string& rid,
+                                    const std::string& ref);
+  void GetFunctionEventInvokeConfig(const ExPtr& ex, const std::string& rid,
+                                    const std::string& ref);
+  void DeleteFunctionEventInvokeConfig(const ExPtr& ex, const std::string& rid,
+                                       const std::string& ref);
+  // Retries after a function error, and the longest an event may wait, for `f`'s events.
+  int EventRetries(const Function& f) const;
+  int64_t MaxEventAgeMs(const Function& f) const;
   void GetAccountSettings(const ExPtr& ex, const std::string& rid);
   // After a code/config change or delete: idle environments of older generations go.
   void RetireIdle(Function& f);

@@ -5,8 +5,9 @@ Local backend: a running job's driver gets SIGTERM, exits 143 with job.json stat
 "cancelled", and none of its worker processes (nor the tasks' `sleep`s) survive it.
 AWS backend (moto_server + local-lambda, signatures enforced): an async job with events queued
 behind local-lambda's account concurrency; cancel stops the driver, sets the function's
-reserved concurrency to 0 (observed with boto3 while it drains) and then restores what was
-there before (none, and in a second run a value of 2). Errors are one line.
+reserved concurrency to 0 (observed with boto3 while it drains), which drops the queued
+events (none of them ever starts), and then restores what was there before (none, and in a
+second run a value of 2). Errors are one line.
 """
 import json
 import os
@@ -159,9 +160,14 @@ def aws_part(work):
                 if previous is not None:
                     lam.put_function_concurrency(FunctionName="pgcancel",
                                                  ReservedConcurrentExecutions=previous)
+                # Each task leaves a file when it starts (local-lambda shares this machine's
+                # filesystem), so the test can count which events ever ran.
+                started = os.path.join(work, "started-%s" % previous)
+                os.makedirs(started)
                 driver = subprocess.Popen(
                     [PG, "run", "--backend", "aws", "--mode", "async", "--state-dir", state,
-                     "--job-id", job, "-j", "8", "--", "sleep", "20", ":::"]
+                     "--job-id", job, "-j", "8", "--shell", "--",
+                     "touch %s/{}; sleep 6" % started, ":::"]
                     + [str(i) for i in range(8)],
                     env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
                 try:
@@ -169,7 +175,10 @@ def aws_part(work):
                     check(ok, "aws: the async job runs")
                     check(job_info(state, job).get("function") == "pgcancel",
                           "aws: job.json names the function", job_info(state, job))
-                    time.sleep(2)  # let the driver send its events
+                    running = 3 if previous is None else previous
+                    ok = wait_for(lambda: len(os.listdir(started)) >= running, 60)
+                    check(ok, "aws(%s): %d tasks run, the rest are queued" % (previous, running))
+                    time.sleep(0.5)  # every event is sent by now
                     seen = []
                     stop = threading.Event()
 
@@ -195,6 +204,13 @@ def aws_part(work):
                           "aws(%s): the previous setting is restored" % previous, after)
                     check(job_info(state, job).get("status") == "cancelled",
                           "aws(%s): job.json says cancelled" % previous)
+                    # The running ones (Lambda cannot stop them) end after their 6 s; had the
+                    # queued events survived, they would start then.
+                    time.sleep(9)
+                    ran = sorted(os.listdir(started))
+                    check(len(ran) == running,
+                          "aws(%s): the %d queued events were dropped, only the %d running "
+                          "tasks ever ran" % (previous, 8 - running, running), ran)
                 finally:
                     stop_process(driver)
             # A function that no longer exists: one line saying what to do.

@@ -111,6 +111,10 @@ def main():
                   "function Active with the requested configuration", json.dumps(cfg, default=str))
             check(fn.get("Concurrency", {}).get("ReservedConcurrentExecutions") == 50,
                   "reserved concurrency 50", json.dumps(fn.get("Concurrency")))
+            # Lambda's own async retries are off: the driver retries (boto3 parses the shape).
+            eic = lam.get_function_event_invoke_config(FunctionName="pgw")
+            check(eic["MaximumRetryAttempts"] == 0 and eic["FunctionArn"].endswith(":pgw:$LATEST"),
+                  "async retries off (MaximumRetryAttempts 0)", json.dumps(eic, default=str))
             r = lam.invoke(FunctionName="pgw",
                            Payload=json.dumps({"argv": ["echo", "deployed worker"]}))
             res = json.loads(r["Payload"].read())
@@ -121,7 +125,8 @@ def main():
             rc, out, err = pg(env, "deploy", "--function", "pgw", "--bucket", "pg-jobs",
                               "--create-bucket", "--memory", "2048", "--timeout", "120",
                               "--no-logs", "--reserved-concurrency", "50")
-            check(rc == 0 and "nothing uploaded" in out and "configuration unchanged" in out,
+            check(rc == 0 and "nothing uploaded" in out and "configuration unchanged" in out
+                  and "async retries" not in out,
                   "re-deploy with nothing changed uploads nothing", out + err)
             rec2 = json.load(open(record_path))
             check(rec2["created_bucket"] and rec2["created_role"] and rec2["created_function"],

@@ -165,6 +165,22 @@ def control_and_invoke(lam):
           "deleted concurrency")
     check(lam.invoke(FunctionName="fn", Payload=b"1")["StatusCode"] == 200, "after delete")
 
+    # Asynchronous invocation settings.
+    expect_error(lam.get_function_event_invoke_config, "ResourceNotFoundException", 404,
+                 FunctionName="fn")
+    eic = lam.put_function_event_invoke_config(FunctionName="fn", MaximumRetryAttempts=1,
+                                               MaximumEventAgeInSeconds=600)
+    check(eic["MaximumRetryAttempts"] == 1 and eic["MaximumEventAgeInSeconds"] == 600
+          and eic["FunctionArn"].endswith(":function:fn:$LATEST")
+          and hasattr(eic["LastModified"], "year"), eic)
+    got = lam.get_function_event_invoke_config(FunctionName="fn")
+    check(got["MaximumRetryAttempts"] == 1 and got["MaximumEventAgeInSeconds"] == 600, got)
+    expect_error(lam.put_function_event_invoke_config, "ValidationException", 400,
+                 FunctionName="fn", MaximumRetryAttempts=5)
+    lam.delete_function_event_invoke_config(FunctionName="fn")
+    expect_error(lam.get_function_event_invoke_config, "ResourceNotFoundException", 404,
+                 FunctionName="fn")
+
     lam.delete_function(FunctionName="fn")
     expect_error(lam.get_function_configuration, "ResourceNotFoundException", 404,
                  FunctionName="fn")
