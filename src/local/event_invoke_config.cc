@@ -93,29 +93,33 @@ void Service::PutFunctionEventInvokeConfig(const ExPtr& ex, const std::string& r
   PumpEvents();
 }
 
-void Service::GetFunctionEventInvokeConfig(const ExPtr& ex, const std::string& rid,
-                                           const std::string& ref) {
+// Get and Delete: the function's settings, or null after replying 404 (no function, or no
+// settings).
+std::shared_ptr<Function> Service::FindEventInvokeConfigOr404(const ExPtr& ex,
+                                                              const std::string& ref,
+                                                              const std::string& rid) {
   auto f = FindOr404(ex, ref, rid, true);
-  if (!f) return;
-  if (!f->event_invoke_config) {
+  if (f && !f->event_invoke_config) {
     ReplyError(ex, 404, "ResourceNotFoundException",
                "The function " + f->arn + " doesn't have an EventInvokeConfig", rid);
-    return;
+    return nullptr;
   }
-  ReplyJson(ex, 200, EventInvokeConfigJson(*f), rid);
+  return f;
+}
+
+void Service::GetFunctionEventInvokeConfig(const ExPtr& ex, const std::string& rid,
+                                           const std::string& ref) {
+  if (auto f = FindEventInvokeConfigOr404(ex, ref, rid)) {
+    ReplyJson(ex, 200, EventInvokeConfigJson(*f), rid);
+  }
 }
 
 void Service::DeleteFunctionEventInvokeConfig(const ExPtr& ex, const std::string& rid,
                                               const std::string& ref) {
-  auto f = FindOr404(ex, ref, rid, true);
-  if (!f) return;
-  if (!f->event_invoke_config) {
-    ReplyError(ex, 404, "ResourceNotFoundException",
-               "The function " + f->arn + " doesn't have an EventInvokeConfig", rid);
-    return;
+  if (auto f = FindEventInvokeConfigOr404(ex, ref, rid)) {
+    f->event_invoke_config.reset();
+    Reply(ex, MakeResponse(ex->request(), 204, "", ""), rid);
   }
-  f->event_invoke_config.reset();
-  Reply(ex, MakeResponse(ex->request(), 204, "", ""), rid);
 }
 
 }  // namespace parallelagram::local

@@ -71,6 +71,8 @@ class Service {
                                     const std::string& ref);
   void DeleteFunctionEventInvokeConfig(const ExPtr& ex, const std::string& rid,
                                        const std::string& ref);
+  std::shared_ptr<Function> FindEventInvokeConfigOr404(const ExPtr& ex, const std::string& ref,
+                                                       const std::string& rid);
   // Retries after a function error, and the longest an event may wait, for `f`'s events.
   int EventRetries(const Function& f) const;
   int64_t MaxEventAgeMs(const Function& f) const;
