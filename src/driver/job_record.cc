@@ -6,6 +6,7 @@
 
 #include "common/base64.h"
 #include "common/utf8.h"
+#include "driver/journal.h"
 
 namespace parallelagram::driver {
 namespace fs = std::filesystem;
@@ -85,6 +86,7 @@ Status ResultsDir::Open(const std::string& dir, bool append) {
   fs::create_directories(dir, ec);
   if (ec) return Status::IoError("cannot create --results '" + dir + "': " + ec.message());
   std::string path = dir + "/results.jsonl";
+  if (append) (void)TruncateTornTail(path);  // a line cut short by a crash
   jsonl_ = std::fopen(path.c_str(), append ? "a" : "w");
   if (!jsonl_) return Status::IoError("cannot write '" + path + "': " + std::strerror(errno));
   return Status::Ok();

@@ -10,6 +10,8 @@
 
 #include <fmt/format.h>
 
+#include "common/base64.h"
+#include "common/utf8.h"
 #include "driver/state_dir.h"
 
 namespace parallelagram::driver {
@@ -32,7 +34,8 @@ Status WriteRecordedInputs(const std::string& dir, const std::vector<InputSource
     head += '\n';
     std::fwrite(head.data(), 1, head.size(), f);
     for (const std::string& v : s.values) {
-      std::string l = Dump(json(v));
+      // Inputs are bytes: those that are not UTF-8 are kept as {"b64": ...}.
+      std::string l = IsValidUtf8(v) ? Dump(json(v)) : Dump({{"b64", Base64Encode(v)}});
       l += '\n';
       std::fwrite(l.data(), 1, l.size(), f);
     }
@@ -68,8 +71,15 @@ Result<std::vector<InputSource>> ReadRecordedInputs(const std::string& dir) {
     for (uint64_t i = 0; i < count; ++i) {
       if (!std::getline(f, line)) return damaged();
       json v = json::parse(line, nullptr, false);
-      if (!v.is_string()) return damaged();
-      s.values.push_back(v.get<std::string>());
+      if (v.is_string()) {
+        s.values.push_back(v.get<std::string>());
+      } else if (v.is_object() && v.contains("b64") && v["b64"].is_string()) {
+        auto bytes = Base64Decode(v["b64"].get<std::string>());
+        if (!bytes) return damaged();
+        s.values.push_back(std::move(*bytes));
+      } else {
+        return damaged();
+      }
     }
     out.push_back(std::move(s));
   }

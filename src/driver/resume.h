@@ -4,7 +4,8 @@
 // Recorded at the first run, before any task starts (a job killed before that has nothing to
 // resume):
 //   inputs.jsonl   the input sources as given (after reading `::::` files and stdin): per
-//                  source a line {"origin":..,"count":N} then N lines, each one JSON string;
+//                  source a line {"origin":..,"count":N} then N lines, each one JSON string
+//                  (or {"b64":..} for a value that is not UTF-8: inputs are bytes);
 //                  streamed, so a million inputs are never one JSON value in memory.
 //   job.json       "option_args" (the option words as given, parsed again on resume),
 //                  "command", "cwd", "jobs" (the effective -j), "pid", "status", "runs".
