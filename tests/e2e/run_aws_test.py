@@ -18,6 +18,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import time
 
 SRC = os.environ.get("PG_SOURCE_DIR", os.path.join(os.path.dirname(__file__), "..", ".."))
 sys.path.insert(0, os.path.join(SRC, "tests"))
@@ -192,6 +193,60 @@ def main():
             check(rc == 255 and len(err.strip().splitlines()) == 1
                   and "InvalidSignatureException" in err and "environment" in err,
                   "wrong credentials: one line naming the source and AWS's code", err)
+
+            # Resume in async mode with the S3 inbox: the driver is killed (SIGKILL) once its
+            # three attempts (reserved concurrency 3) are dispatched; the function keeps running
+            # them and their workers write results to S3; the resume collects those results
+            # and runs only the rest (each task appends its input to a side file).
+            set_moto_auth(moto.endpoint, not lift)
+            side = os.path.join(work, "side.txt")
+            rjob = "resume-async"
+            jpath = os.path.join(state, "jobs", rjob, "journal.jsonl")
+            p = subprocess.Popen([PG, "run", "--backend", "aws", "--mode", "async",
+                                  "--state-dir", state, "--job-id", rjob, "-j", "3", "--shell",
+                                  "--", "sleep 1; echo {} >> %s; echo out {}" % side, ":::",
+                                  *[str(i) for i in range(1, 7)]],
+                                 env=env, cwd=job, stdout=subprocess.DEVNULL,
+                                 stderr=subprocess.DEVNULL)
+
+            def objs():
+                try:
+                    with open(jpath) as f:
+                        return [json.loads(l)["name"] for l in f if '"t":"obj"' in l]
+                except (OSError, ValueError):
+                    return []
+            end = time.time() + 60
+            while len(objs()) < 3 and time.time() < end and p.poll() is None:
+                time.sleep(0.01)
+            p.kill()
+            p.wait()
+            names = objs()
+            prefix = "parallelagram/jobs/%s/results/" % rjob
+
+            def present(n):
+                try:
+                    s3.head_object(Bucket="pg-run", Key=prefix + n)
+                    return True
+                except botocore.exceptions.ClientError:
+                    return False
+            end = time.time() + 60
+            while time.time() < end and not all(present(n) for n in names):
+                time.sleep(0.2)
+            waiting = [n for n in names if present(n)]
+            check(len(names) == 3 and len(waiting) == 3,
+                  "async resume: 3 results written to S3 after the driver was killed", names)
+            rc, out, err = pg(env, job, "run", "--state-dir", state, "--resume", rjob)
+            check(rc == 0 and "3 collected" in err, "async resume collects them from S3", err)
+            with open(side) as f:
+                ran = sorted(int(x) for x in f.read().split())
+            check(ran == [1, 2, 3, 4, 5, 6], "async resume: no task ran twice", ran)
+            m = manifest(state, rjob)
+            check([r["seq"] for r in m] == [1, 2, 3, 4, 5, 6]
+                  and all(r["outcome"] == "succeeded" for r in m),
+                  "async resume: each seq once in the manifest", json.dumps(m)[:1000])
+            check(sorted(out.decode().split("\n")) == sorted(["out %d" % i for i in range(1, 7)] + [""]),
+                  "async resume prints the collected and the new results", out)
+            set_moto_auth(moto.endpoint, True)
 
             rc, out, err = pg(env, work, "destroy")
             check(rc == 0, "destroy", out.decode() + err)
