@@ -363,6 +363,11 @@ void Environment::Kill() {
 void Environment::KillAndReap() {
   if (!alive_) return;
   KillSession(pid_, SIGKILL);
+  Reap();
+}
+
+void Environment::Reap() {
+  if (!alive_) return;
   int st;
   waitpid(pid_, &st, 0);
   alive_ = false;

@@ -57,6 +57,9 @@ class Environment : public std::enable_shared_from_this<Environment> {
   void Kill();
   // Shutdown: kills the session and reaps the process now (blocking), reporting nothing.
   void KillAndReap();
+  // Shutdown of many: reaps the process (blocking), reporting nothing; the caller has
+  // already SIGKILLed its session (KillSessions over every environment at once).
+  void Reap();
   // Memory sample for the session (KiB); kills it when over the function's MemorySize.
   void NoteRss(int64_t kb);
 

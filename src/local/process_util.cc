@@ -121,12 +121,19 @@ int OpenPidfd(pid_t pid) {
 #endif
 }
 
-void KillSession(pid_t sid, int sig) {
-  if (sid <= 1) return;
-  kill(-sid, sig);
+void KillSession(pid_t sid, int sig) { KillSessions({sid}, sig); }
+
+void KillSessions(const std::vector<pid_t>& sids, int sig) {
+  std::set<pid_t> wanted;
+  for (pid_t sid : sids) {
+    if (sid <= 1) continue;
+    kill(-sid, sig);
+    wanted.insert(sid);
+  }
+  if (wanted.empty()) return;
   std::set<pid_t> groups;
   ForEachProcess([&](const ProcStat& st) {
-    if (st.session == sid && st.pgrp != sid) groups.insert(st.pgrp);
+    if (st.pgrp != st.session && wanted.count(st.session)) groups.insert(st.pgrp);
   });
   for (pid_t g : groups) {
     if (g > 1) kill(-g, sig);

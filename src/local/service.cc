@@ -86,7 +86,12 @@ void Service::Shutdown() {
     f->idle.clear();
     f->returning.clear();
   }
-  for (const auto& env : envs) env->KillAndReap();
+  std::vector<pid_t> sids;
+  for (const auto& env : envs) {
+    if (env->alive()) sids.push_back(env->pid());
+  }
+  KillSessions(sids, SIGKILL);  // one /proc scan for all, not one per environment
+  for (const auto& env : envs) env->Reap();
 }
 
 void Service::Reply(const ExPtr& ex, HttpResponseMsg res, const std::string& rid) {

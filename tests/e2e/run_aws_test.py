@@ -22,11 +22,10 @@ import time
 
 SRC = os.environ.get("PG_SOURCE_DIR", os.path.join(os.path.dirname(__file__), "..", ".."))
 sys.path.insert(0, os.path.join(SRC, "tests"))
-from moto_fixture import LocalLambda, MotoServer  # noqa: E402
+from moto_fixture import (LocalLambda, MotoServer, moto_refuses_boto3_listing,  # noqa: E402
+                          set_moto_auth)
 
 import boto3  # noqa: E402
-import botocore.exceptions  # noqa: E402
-import urllib.request  # noqa: E402
 
 PG = os.environ.get("PG_BIN", os.path.join(SRC, "build", "parallelagram"))
 failures = []
@@ -46,24 +45,6 @@ def pg(env, cwd, *args, timeout=600):
     out = p.stdout.decode(errors="replace") + p.stderr.decode(errors="replace")
     outputs.append(out)
     return p.returncode, p.stdout, p.stderr.decode(errors="replace")
-
-
-def set_moto_auth(endpoint, on):
-    req = urllib.request.Request(endpoint + "/moto-api/reset-auth", data=b"0" if on else b"inf",
-                                 method="POST", headers={"Content-Type": "text/plain"})
-    urllib.request.urlopen(req).read()
-
-
-def moto_refuses_boto3_listing(s3):
-    """moto 5's signature check rebuilds the canonical request from a decoded URL, so it
-    refuses correctly signed ListObjectsV2 requests whose prefix holds '/' -- boto3's own too.
-    Async mode lists the job's result prefix, so that part lifts the check only while boto3
-    itself is refused (a fixed moto turns it back on by itself)."""
-    try:
-        s3.list_objects_v2(Bucket="pg-run", Prefix="parallelagram/jobs/")
-        return False
-    except botocore.exceptions.ClientError as e:
-        return e.response["Error"]["Code"] == "SignatureDoesNotMatch"
 
 
 def manifest(state, job):
@@ -124,7 +105,7 @@ def main():
             check(rc0 == 0, "the fresh tool runs here with LD_LIBRARY_PATH")
 
             results = {}
-            lift = moto_refuses_boto3_listing(s3)
+            lift = moto_refuses_boto3_listing(s3, "pg-run")
             print("moto refuses boto3's ListObjectsV2 with a '/' prefix:", lift)
             for mode in ("sync", "async"):
                 set_moto_auth(moto.endpoint, not (lift and mode == "async"))
