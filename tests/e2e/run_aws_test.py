@@ -26,6 +26,7 @@ from moto_fixture import (LocalLambda, MotoServer, moto_refuses_boto3_listing,  
                           set_moto_auth)
 
 import boto3  # noqa: E402
+import botocore.exceptions  # noqa: E402
 
 PG = os.environ.get("PG_BIN", os.path.join(SRC, "build", "parallelagram"))
 failures = []
