@@ -6,7 +6,8 @@
    100`), the function sharing the account pool (no reserved concurrency, as in the full
    run). Every input is distinct (`sleep 1.000001` ... `sleep 1.001`), so the manifest proves
    each task ran exactly once with its own input; and: exit status 0, every task succeeded
-   at its first invocation (no throttle, no retry: -j equals the account concurrency), the
+   at its first invocation (no throttle, no retry: -j equals the account concurrency;
+   --speculate off, as slow ASan cold starts would rightly get straggler duplicates), the
    1,000 tasks ran on at most 100 execution environments (warm reuse, no cold start per
    task), and the driver's peak RSS stays bounded.
 2. 100,000 no-op tasks through `run --backend aws -j 128` against a fast Lambda endpoint
@@ -105,7 +106,8 @@ def sleeps(work):
                      ).delete_function_concurrency(FunctionName="pgscale")
         rc, wall, rss, err = run_measured(
             [PG, "run", "--backend", "aws", "--function", "pgscale", "--state-dir", state,
-             "--job-id", "k", "-q", "-j", str(SLEEP_JOBS), "--", "sleep", "{}", "::::", inputs],
+             "--job-id", "k", "-q", "-j", str(SLEEP_JOBS), "--speculate", "off", "--", "sleep",
+             "{}", "::::", inputs],
             driver_env(si.env), work)
         print("%d x sleep ~1 s at -j %d: %.1f s, driver peak RSS %.1f MB"
               % (SLEEP_TASKS, SLEEP_JOBS, wall, rss), flush=True)
