@@ -166,6 +166,7 @@ Result<std::unique_ptr<Backend>> StartAwsBackend(EventLoop& loop, const BackendC
     eo.first_number = config.first_result_number;
     eo.on_named = config.on_result_named;
     eo.before_remove = config.before_result_remove;
+    eo.on_poll_error = config.on_result_poll_error;
     b->event_invoker = std::make_unique<EventInvoker>(*b->invoke_http, *b->timers,
                                                       SystemClock::Get(), *b->result_inbox, eo);
   } else {

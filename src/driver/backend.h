@@ -46,6 +46,8 @@ struct BackendConfig {
   int64_t first_result_number = 1;
   std::function<void(const std::string& task_id, const std::string& name)> on_result_named;
   std::function<void()> before_result_remove;
+  // Told when listing the results starts failing (EventInvoker::Options::on_poll_error).
+  std::function<void(const std::string& error)> on_result_poll_error;
 };
 
 class Backend {

@@ -74,6 +74,9 @@ void EventInvoker::Poll() {
 void EventInvoker::OnPolled(Result<std::vector<ResultInbox::Item>> items) {
   std::vector<std::string> remove;
   if (!items.ok()) {
+    if (last_poll_error_.empty() && opt_.on_poll_error) {
+      opt_.on_poll_error(items.status().message());
+    }
     last_poll_error_ = items.status().message();
   } else {
     last_poll_error_.clear();

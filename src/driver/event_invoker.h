@@ -47,6 +47,10 @@ class EventInvoker : public Invoker {
     // are deleted from the inbox: it must make what the callbacks recorded durable (the
     // results manifest), so that no result exists only in memory once its object is gone.
     std::function<void()> before_remove;
+    // Called when listing the inbox starts failing (and again after it recovered and fails
+    // anew), with the error: polls keep retrying, and attempts whose results cannot be read
+    // end as crashed at their deadline, so the user must hear why. May be null.
+    std::function<void(const std::string& error)> on_poll_error;
   };
   EventInvoker(HttpClient& http, Timers& timers, const Clock& clock, ResultInbox& inbox,
                Options options);

@@ -149,5 +149,45 @@ TEST_F(EventInvokerTest, AStaleOrDuplicatedResultIsNeverTakenForAnotherAttempt) 
   EXPECT_FALSE(fs::exists(dir_ + "/results/1.99.json"));  // stale object removed
 }
 
+
+// Listing fails for the first `failures` polls (AccessDenied, say), then works.
+class FlakyInbox : public ResultInbox {
+ public:
+  FlakyInbox(ResultInbox& inner, int failures) : inner_(inner), failures_(failures) {}
+  std::string Uri(const std::string& name) const override { return inner_.Uri(name); }
+  void Poll(Wanted wanted, std::function<void(Result<std::vector<Item>>)> done) override {
+    if (failures_ > 0) {
+      --failures_;
+      done(Status::PermissionDenied("S3 ListObjectsV2: AccessDenied: Access Denied"));
+      return;
+    }
+    inner_.Poll(std::move(wanted), std::move(done));
+  }
+  void Remove(std::vector<std::string> names) override { inner_.Remove(std::move(names)); }
+
+ private:
+  ResultInbox& inner_;
+  int failures_;
+};
+
+TEST_F(EventInvokerTest, AFailingListingIsReportedOnceAndRetried) {
+  FakeEventLambda lambda(loop_);
+  DirectoryResultInbox dir_inbox(dir_ + "/results", loop_);
+  FlakyInbox inbox(dir_inbox, 3);
+  EventInvoker::Options o;
+  o.invoke.endpoint = "http://lambda";
+  o.invoke.function_name = "f";
+  std::vector<std::string> reported;
+  o.on_poll_error = [&](const std::string& why) { reported.push_back(why); };
+  EventInvoker inv(lambda, loop_, clock_, inbox, o);
+  std::vector<TaskResult> got;
+  for (int i = 1; i <= 5; ++i) inv.Invoke(Event(i), [&](TaskResult r) { got.push_back(r); });
+  loop_.Run();
+  ASSERT_EQ(reported.size(), 1u);  // three failed polls in a row: said once
+  EXPECT_NE(reported[0].find("AccessDenied"), std::string::npos);
+  ASSERT_EQ(got.size(), 5u);  // and the results are collected once listing works again
+  for (const auto& r : got) EXPECT_EQ(r.outcome, Outcome::kSucceeded);
+}
+
 }  // namespace
 }  // namespace parallelagram::driver

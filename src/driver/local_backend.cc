@@ -45,6 +45,7 @@ class LocalBackend : public Backend {
       eo.first_number = config.first_result_number;
       eo.on_named = config.on_result_named;
       eo.before_remove = config.before_result_remove;
+      eo.on_poll_error = config.on_result_poll_error;
       event_invoker_ = std::make_unique<EventInvoker>(http_, timers_, SystemClock::Get(),
                                                       *inbox_, eo);
     }

@@ -678,6 +678,17 @@ int RunJob(const RunOptions& o, RunEnv& env) {
     int64_t seq = 0, n = 0;
     if (ParseResultObjectName(name, &seq, &n)) journal.ResultObject(seq, name);
   };
+  Progress* live_progress = nullptr;  // set once the progress display exists
+  cfg.on_result_poll_error = [&env, &live_progress](const std::string& why) {
+    if (live_progress) live_progress->Clear();
+    std::fprintf(env.err,
+                 "parallelagram: warning: cannot list the async results (%s); still trying every "
+                 "poll, and a task whose result stays unreadable ends as crashed at its deadline "
+                 "plus 120 s: check the bucket and the credentials' s3:ListBucket permission\n",
+                 why.c_str());
+    std::fflush(env.err);
+    if (live_progress) live_progress->Redraw();
+  };
   cfg.before_result_remove = [&state, &journal] {
     state.Flush();
     journal.Flush();
@@ -735,6 +746,7 @@ int RunJob(const RunOptions& o, RunEnv& env) {
   Progress::Mode mode = Progress::Mode::kOff;
   if (!o.quiet) mode = env.err_is_tty ? Progress::Mode::kTty : Progress::Mode::kLines;
   Progress progress(mode, env.err, o.progress ? 1000 : kQuietLineIntervalMs, o.progress);
+  live_progress = &progress;
 
   Job job(o, env, tmpl, tasks, job_id, state, backend, results.get(),
           joblog.is_open() ? &joblog : nullptr, progress);
