@@ -11,10 +11,11 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <memory>
 #include <string>
 
 #include "aws/credentials.h"
-#include "aws/sigv4.h"
+#include "aws/signer.h"
 #include "common/clock.h"
 #include "driver/event_loop_driver.h"
 #include "driver/lambda_invoker.h"
@@ -76,13 +77,11 @@ int main(int argc, char** argv) {
   driver::LambdaInvoker::Options io;
   io.endpoint = url;
   io.function_name = "bench";
-  io.sign = [&creds](HttpRequest& r) {
-    aws::SigningParams p;
-    p.service = "lambda";
-    p.region = "us-east-1";
-    p.epoch_seconds = SystemClock::Get().NowEpochMs() / 1000;
-    p.sign_content_sha256 = true;  // as AwsClient signs Lambda requests
-    if (Status s = aws::SignRequest(r, creds, p); !s.ok()) {
+  // Signed as the AWS backend signs invokes: one shared aws::Signer.
+  auto signer = std::make_shared<aws::Signer>(aws::StaticCredentials(creds),
+                                              aws::Signer::Config{"lambda", "us-east-1"});
+  io.sign = [signer](HttpRequest& r) {
+    if (Status s = signer->Sign(r); !s.ok()) {
       std::fprintf(stderr, "signing failed: %s\n", s.ToString().c_str());
       std::exit(1);
     }

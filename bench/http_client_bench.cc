@@ -2,18 +2,23 @@
 // fixed-response loopback server (bench/run_http_bench.sh starts nginx and runs
 // wrk against the same server for the ceiling).
 //
-//   http_client_bench URL [connections=16] [seconds=5] [--unsigned]
-// --unsigned sends through CurlHttpClient directly (no AwsClient, no SigV4), to
-// separate the HTTP client's own cost from signing's.
+//   http_client_bench URL [connections=16] [seconds=5] [MODE]
+// MODE (default: signed, i.e. AwsClient + SigV4 on every request) separates the costs:
+//   --unsigned   CurlHttpClient directly: no AwsClient, no SigV4 headers
+//   --presigned  CurlHttpClient directly with one request's signed headers re-sent every
+//                time: the HTTP client's cost of the signed headers' bytes, without signing
+//   --anonymous  AwsClient without signing (its own per-request cost)
 // Prints one line: requests, seconds, requests/s, CPU microseconds per request.
 #include <sys/resource.h>
 
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <ctime>
 #include <string>
 
 #include "aws/aws_client.h"
+#include "aws/sigv4.h"
 #include "http/event_loop.h"
 #include "http/http_client.h"
 
@@ -38,7 +43,12 @@ int main(int argc, char** argv) {
   std::string url = argv[1];
   int connections = argc > 2 ? std::atoi(argv[2]) : 16;
   double seconds = argc > 3 ? std::atof(argv[3]) : 5;
-  const bool unsigned_mode = argc > 4 && std::string(argv[4]) == "--unsigned";
+  const std::string mode = argc > 4 ? argv[4] : "";
+  if (!mode.empty() && mode != "--unsigned" && mode != "--presigned" && mode != "--anonymous") {
+    std::fprintf(stderr, "unknown mode %s\n", mode.c_str());
+    return 2;
+  }
+  const bool raw_mode = mode == "--unsigned" || mode == "--presigned";
 
   EventLoop loop;
   CurlHttpClient http(loop);
@@ -50,6 +60,21 @@ int main(int argc, char** argv) {
   aws::AwsClient client(
       loop, http, aws::StaticCredentials(creds),
       aws::ServiceConfig{"lambda", "us-east-1", url, aws::AwsProtocol::kRestJson});
+
+  HttpHeaders raw_headers = {{"X-Amz-Invocation-Type", "RequestResponse"}};
+  if (mode == "--presigned") {
+    HttpRequest r;
+    r.method = "POST";
+    r.url = url + "/2015-03-31/functions/bench/invocations";
+    r.headers = raw_headers;
+    r.body = R"({"task":"bench","args":["a","b"]})";
+    aws::SigningParams p;
+    p.service = "lambda";
+    p.region = "us-east-1";
+    p.epoch_seconds = std::time(nullptr);
+    if (!aws::SignRequest(r, creds, p).ok()) return 2;
+    raw_headers = r.headers;
+  }
 
   long done = 0, failed = 0;
   bool stopping = false;
@@ -67,11 +92,11 @@ int main(int argc, char** argv) {
     }
   };
   std::function<void()> issue = [&] {
-    if (unsigned_mode) {
+    if (raw_mode) {
       HttpRequest r;
       r.method = "POST";
       r.url = url + "/2015-03-31/functions/bench/invocations";
-      r.headers = {{"X-Amz-Invocation-Type", "RequestResponse"}};
+      r.headers = raw_headers;
       r.body = R"({"task":"bench","args":["a","b"]})";
       http.Send(std::move(r), [&](Result<HttpResponse> res) {
         on_done(res.ok());
@@ -86,6 +111,7 @@ int main(int argc, char** argv) {
     r.http.headers = {{"X-Amz-Invocation-Type", "RequestResponse"}};
     r.http.body = R"({"task":"bench","args":["a","b"]})";
     r.max_attempts = 1;
+    r.anonymous = mode == "--anonymous";
     client.Send(std::move(r), [&](aws::AwsResult<HttpResponse> res) {
       on_done(res.ok());
       if (!stopping) issue();

@@ -7,17 +7,28 @@
 
 namespace parallelagram::aws {
 
-CredentialsFn StaticCredentials(Credentials c) {
-  return [c = std::move(c)]() -> Result<Credentials> { return c; };
-}
-
 struct AwsClient::Call {
   AwsRequest request;
   std::function<void(AwsResult<HttpResponse>)> done;
   int attempt = 0;
   int tokens_taken = 0;
-  std::string credential_source;
+  std::shared_ptr<const Credentials> credentials;  // of the last attempt (for its source)
+  bool in_send = false;                            // the first attempt, inside Send()
 };
+
+namespace {
+
+std::shared_ptr<Signer> MakeSigner(CredentialsFn credentials, const ServiceConfig& config,
+                                   const Clock* clock) {
+  Signer::Config sc;
+  sc.service = config.service;
+  sc.region = config.region;
+  sc.s3_rules = config.s3_rules;
+  sc.clock = clock;
+  return std::make_shared<Signer>(std::move(credentials), std::move(sc));
+}
+
+}  // namespace
 
 AwsClient::AwsClient(EventLoop& loop, HttpClient& http, CredentialsFn credentials,
                      ServiceConfig config)
@@ -25,12 +36,17 @@ AwsClient::AwsClient(EventLoop& loop, HttpClient& http, CredentialsFn credential
 
 AwsClient::AwsClient(EventLoop& loop, HttpClient& http, CredentialsFn credentials,
                      ServiceConfig config, Options options)
+    : AwsClient(loop, http, MakeSigner(std::move(credentials), config, options.clock), config,
+                std::move(options)) {}
+
+AwsClient::AwsClient(EventLoop& loop, HttpClient& http, std::shared_ptr<Signer> signer,
+                     ServiceConfig config, Options options)
     : loop_(loop),
       http_(http),
-      credentials_(std::move(credentials)),
       config_(std::move(config)),
+      signer_(std::move(signer)),
       options_(std::move(options)),
-      retry_(options_.retry, options_.clock) {
+      retry_(options_.retry, signer_->config().clock) {
   while (!config_.endpoint.empty() && config_.endpoint.back() == '/') config_.endpoint.pop_back();
   if (!options_.schedule) {
     options_.schedule = [this](int64_t ms, std::function<void()> fn) {
@@ -48,8 +64,11 @@ void AwsClient::Send(AwsRequest request, std::function<void(AwsResult<HttpRespon
   }
   call->request = std::move(request);
   call->done = std::move(done);
-  // First attempt on the next iteration: `done` is never called from inside Send().
-  loop_.AddTimer(0, [this, call] { Attempt(call); });
+  // The first attempt starts now; a failure before anything is sent (credentials, signing)
+  // is reported on the next iteration: `done` is never called from inside Send().
+  call->in_send = true;
+  Attempt(call);
+  call->in_send = false;
 }
 
 AwsRequest MakeQueryRequest(const std::string& action, const std::string& version,
@@ -77,7 +96,7 @@ void AwsClient::Attempt(std::shared_ptr<Call> call) {
                [this, call](Result<HttpResponse> r) { OnResponse(call, std::move(r)); });
     return;
   }
-  Result<Credentials> creds = credentials_();
+  Result<std::shared_ptr<const Credentials>> creds = signer_->GetCredentials();
   if (!creds.ok()) {
     AwsError e;
     e.status = creds.status().WithContext(context);
@@ -85,19 +104,19 @@ void AwsClient::Attempt(std::shared_ptr<Call> call) {
     e.attempts = call->attempt;
     return Fail(call, std::move(e));
   }
-  call->credential_source = creds->source;
+  call->credentials = std::move(creds).value();
 
-  HttpRequest http = call->request.http;
-  SigningParams params;
-  params.service = config_.service;
-  params.region = config_.region;
-  params.epoch_seconds = retry_.NowEpochMsCorrected() / 1000;
-  params.s3_rules = config_.s3_rules;
-  params.unsigned_payload = call->request.unsigned_payload;
-  params.sign_content_sha256 = true;  // moto needs it for Lambda GETs; harmless elsewhere
-  params.payload_hash = call->request.payload_hash;
+  // The last allowed attempt sends the request itself; earlier ones send a copy (a retry
+  // signs the original again).
+  const int max_attempts = call->request.max_attempts > 0 ? call->request.max_attempts
+                                                          : retry_.options().max_attempts;
+  const bool last = call->attempt >= max_attempts;
+  HttpRequest http = last ? std::move(call->request.http) : call->request.http;
+  Signer::Options so;
+  so.unsigned_payload = call->request.unsigned_payload;
+  so.payload_hash = call->request.payload_hash;
   SigningResult signed_parts;
-  Status s = SignRequest(http, *creds, params, &signed_parts);
+  Status s = signer_->Sign(http, *call->credentials, so, &signed_parts);
   if (!s.ok()) {
     AwsError e;
     e.status = s.WithContext(context);
@@ -107,7 +126,7 @@ void AwsClient::Attempt(std::shared_ptr<Call> call) {
   }
   // Hash a body file once, not on every attempt.
   if (call->request.payload_hash.empty() && !call->request.unsigned_payload) {
-    call->request.payload_hash = signed_parts.payload_hash;
+    call->request.payload_hash = std::move(signed_parts.payload_hash);
   }
   http_.Send(std::move(http),
              [this, call](Result<HttpResponse> r) { OnResponse(call, std::move(r)); });
@@ -128,16 +147,27 @@ void AwsClient::OnResponse(std::shared_ptr<Call> call, Result<HttpResponse> r) {
   }
   error.attempts = call->attempt;
   int tokens = 0;
+  const int64_t skew = retry_.clock_skew_ms();
   int64_t delay = retry_.OnFailure(error, call->attempt, call->request.max_attempts, &tokens);
+  // A clock skew learnt here is used by everyone signing with this signer.
+  if (retry_.clock_skew_ms() != skew) signer_->SetClockSkewMs(retry_.clock_skew_ms());
   if (delay < 0) return Fail(call, std::move(error));
   call->tokens_taken = tokens;
   options_.schedule(delay, [this, call] { Attempt(call); });
 }
 
 void AwsClient::Fail(std::shared_ptr<Call> call, AwsError error) {
-  if (error.status.code() == StatusCode::kPermissionDenied && !call->credential_source.empty()) {
-    error.status = Status(error.status.code(),
-                          error.status.message() + "; credentials from " + call->credential_source);
+  if (call->in_send) {
+    loop_.AddTimer(0, [this, call, error = std::move(error)]() mutable {
+      call->in_send = false;
+      Fail(call, std::move(error));
+    });
+    return;
+  }
+  if (error.status.code() == StatusCode::kPermissionDenied && call->credentials &&
+      !call->credentials->source.empty()) {
+    error.status = Status(error.status.code(), error.status.message() + "; credentials from " +
+                                                   call->credentials->source);
   }
   if (error.attempts > 1) {
     error.status = Status(error.status.code(), error.status.message() + " [after " +

@@ -2,7 +2,9 @@
 // It takes an HttpRequest for one service, signs it (SigV4) with credentials
 // from a provider, sends it on an HttpClient, parses an AWS error for the
 // service's wire protocol, and retries per the SDKs' standard mode (retry.h),
-// re-signing each attempt with the clock-skew-corrected time.
+// re-signing each attempt with the clock-skew-corrected time. Signing is done by a
+// Signer (signer.h), which may be shared with code that sends its own requests to the
+// same service (the Lambda invokers): a clock skew learnt here is used there too.
 //
 // Thread-safety: not thread-safe; use it on its EventLoop's thread only.
 // Lifetime: borrows `loop` and `http`; both, and the AwsClient itself, must
@@ -23,18 +25,12 @@
 #include "aws/aws_error.h"
 #include "aws/credentials.h"
 #include "aws/retry.h"
+#include "aws/signer.h"
 #include "common/clock.h"
 #include "http/event_loop.h"
 #include "http/http_client.h"
 
 namespace parallelagram::aws {
-
-// Returns the credentials to sign with now (cached and refreshed by the
-// provider as it sees fit). Called on the loop thread once per attempt.
-using CredentialsFn = std::function<Result<Credentials>()>;
-
-// A provider that always returns `c` (tests, tools).
-CredentialsFn StaticCredentials(Credentials c);
 
 struct ServiceConfig {
   std::string service;   // signing name: "lambda", "s3", "iam", "sts"
@@ -79,7 +75,8 @@ class AwsClient {
   using Scheduler = std::function<void(int64_t delay_ms, std::function<void()> fn)>;
   struct Options {
     RetryOptions retry;
-    const Clock* clock = &SystemClock::Get();  // signing time and skew; must outlive the client
+    const Clock* clock = &SystemClock::Get();  // signing time and skew (the signer's clock
+                                               // when one is given); must outlive the client
     Scheduler schedule;                        // empty: loop.AddTimer
     int64_t request_timeout_ms = 0;  // per attempt, for requests whose http.timeout_ms is 0
   };
@@ -87,6 +84,10 @@ class AwsClient {
   AwsClient(EventLoop& loop, HttpClient& http, CredentialsFn credentials, ServiceConfig config);
   AwsClient(EventLoop& loop, HttpClient& http, CredentialsFn credentials, ServiceConfig config,
             Options options);
+  // Signs with `signer` (shared; its service, region and s3_rules must match `config`'s).
+  // The credentials provider is called once per attempt.
+  AwsClient(EventLoop& loop, HttpClient& http, std::shared_ptr<Signer> signer,
+            ServiceConfig config, Options options);
   ~AwsClient();
   AwsClient(const AwsClient&) = delete;
   AwsClient& operator=(const AwsClient&) = delete;
@@ -102,6 +103,9 @@ class AwsClient {
 
   const ServiceConfig& config() const { return config_; }
   RetryPolicy& retry_policy() { return retry_; }
+  // The signer, to sign requests sent around this client with the same credentials and
+  // clock-skew correction.
+  const std::shared_ptr<Signer>& signer() const { return signer_; }
   EventLoop& loop() { return loop_; }
 
   struct Call;
@@ -113,8 +117,8 @@ class AwsClient {
 
   EventLoop& loop_;
   HttpClient& http_;
-  CredentialsFn credentials_;
   ServiceConfig config_;
+  std::shared_ptr<Signer> signer_;
   Options options_;
   RetryPolicy retry_;
 };

@@ -29,7 +29,7 @@ AwsClient& AwsSession::Client(const std::string& service) {
                                                : AwsProtocol::kQuery;
   std::shared_ptr<RefreshingCredentials> creds = credentials_;
   auto client = std::make_unique<AwsClient>(
-      loop_, http_, [creds]() { return creds->Get(); },
+      loop_, http_, [creds]() { return creds->GetShared(); },
       ServiceConfig{ep.signing_name, ep.signing_region, ep.url, protocol, service == "s3"});
   AwsClient& ref = *client;
   clients_[service] = std::move(client);

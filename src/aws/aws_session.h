@@ -38,7 +38,8 @@ class AwsSession {
   const std::string& region_source() const { return region_.source; }
   const Endpoint& endpoint(const std::string& service) const { return endpoints_.at(service); }
 
-  // The client for `service` ("s3", "lambda", "iam", "sts"), made on first use.
+  // The client for `service` ("s3", "lambda", "iam", "sts"), made on first use. Its
+  // signer() signs requests sent around it (same credentials, same clock-skew correction).
   AwsClient& Client(const std::string& service);
   // The credentials now (fetching or refreshing them). Errors name the source.
   Result<Credentials> GetCredentials() { return credentials_->Get(); }

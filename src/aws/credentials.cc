@@ -88,22 +88,27 @@ RefreshingCredentials::RefreshingCredentials(std::unique_ptr<CredentialsProvider
     : provider_(std::move(provider)), clock_(clock), refresh_before_ms_(refresh_before_ms) {}
 
 Result<Credentials> RefreshingCredentials::Get() {
+  PG_ASSIGN_OR_RETURN(std::shared_ptr<const Credentials> c, GetShared());
+  return *c;
+}
+
+Result<std::shared_ptr<const Credentials>> RefreshingCredentials::GetShared() {
   std::lock_guard<std::mutex> lock(mu_);
   const int64_t now = clock_.NowEpochMs();
   if (cached_ && (!cached_->expires() || now < cached_->expiration_epoch_ms - refresh_before_ms_)) {
-    return *cached_;
+    return cached_;
   }
   Result<Credentials> fresh = provider_->Fetch();
   if (!fresh.ok()) {
-    if (cached_ && cached_->expires() && now < cached_->expiration_epoch_ms) return *cached_;
+    if (cached_ && cached_->expires() && now < cached_->expiration_epoch_ms) return cached_;
     return fresh.status();
   }
   if (fresh->expires() && fresh->expiration_epoch_ms <= now) {
     return Status::PermissionDenied(provider_->Describe() +
                                     " returned credentials that have already expired");
   }
-  cached_ = *fresh;
-  return *cached_;
+  cached_ = std::make_shared<const Credentials>(std::move(fresh).value());
+  return cached_;
 }
 
 void RefreshingCredentials::Invalidate() {

@@ -95,6 +95,9 @@ class RefreshingCredentials {
                         int64_t refresh_before_ms = 5 * 60 * 1000);
   // Valid credentials, fetching or refreshing as needed.
   Result<Credentials> Get();
+  // The same, without copying them: the cached value is shared and immutable (a refresh
+  // replaces the pointer; holders of the old one keep a valid object).
+  Result<std::shared_ptr<const Credentials>> GetShared();
   // Drops the cache (e.g. after an ExpiredToken answer): the next Get() fetches.
   void Invalidate();
   std::string Describe() const { return provider_->Describe(); }
@@ -104,7 +107,7 @@ class RefreshingCredentials {
   const Clock& clock_;
   int64_t refresh_before_ms_;
   std::mutex mu_;
-  std::optional<Credentials> cached_;
+  std::shared_ptr<const Credentials> cached_;
 };
 
 }  // namespace parallelagram::aws

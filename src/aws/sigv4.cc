@@ -277,15 +277,99 @@ bool IsSpace(char c) {
   return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f';
 }
 
-// Lower-cased TrimAll(name), allocating once.
-std::string CanonicalHeaderName(std::string_view name) {
-  bool plain = !name.empty() && !IsSpace(name.front()) && !IsSpace(name.back());
-  for (size_t i = 0; plain && i < name.size(); ++i) plain = !IsSpace(name[i]);
-  std::string out = plain ? std::string(name) : TrimAll(name);
-  for (char& c : out) {
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+char LowerAscii(char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c; }
+
+// Byte-wise order of the lower-cased strings (what sorting lower-cased names gives).
+bool LessIgnoreCase(std::string_view a, std::string_view b) {
+  const size_t n = std::min(a.size(), b.size());
+  for (size_t i = 0; i < n; ++i) {
+    const auto x = static_cast<unsigned char>(LowerAscii(a[i]));
+    const auto y = static_cast<unsigned char>(LowerAscii(b[i]));
+    if (x != y) return x < y;
   }
-  return out;
+  return a.size() < b.size();
+}
+
+// True when TrimAll(v) == v.
+bool IsTrimmed(std::string_view v) {
+  if (v.empty()) return true;
+  if (IsSpace(v.front()) || IsSpace(v.back())) return false;
+  for (size_t i = 0; i + 1 < v.size(); ++i) {
+    if (IsSpace(v[i]) && (v[i] != ' ' || IsSpace(v[i + 1]))) return false;
+  }
+  return true;
+}
+
+// Appends TrimAll(v).
+void AppendTrimmed(std::string& out, std::string_view v) {
+  if (IsTrimmed(v)) {
+    out.append(v);
+    return;
+  }
+  bool pending_space = false, started = false;
+  for (char c : v) {
+    if (IsSpace(c)) {
+      pending_space = started;
+    } else {
+      if (pending_space) out.push_back(' ');
+      pending_space = false;
+      started = true;
+      out.push_back(c);
+    }
+  }
+}
+
+void AppendLower(std::string& out, std::string_view s) {
+  for (char c : s) out.push_back(LowerAscii(c));
+}
+
+bool IsUnsignableName(std::string_view name) {
+  // Short names only: skip the comparisons for the long x-amz-* ones.
+  if (name.size() > 19) return false;
+  std::string lower;
+  AppendLower(lower, name);
+  return IsUnsignableHeader(lower);
+}
+
+// One header of the canonical request: a view of the request's (or a trimmed copy of an
+// odd) name, and its raw value (trimmed when appended).
+struct HeaderRef {
+  std::string_view name;
+  std::string_view value;
+};
+
+// Appends the canonical form of a wire path (CanonicalUri) without temporaries when the
+// path needs no normalisation.
+void AppendCanonicalUri(std::string& out, std::string_view wire_path, bool normalize,
+                        bool double_encode) {
+  if (wire_path.empty()) wire_path = "/";
+  bool plain = double_encode;
+  if (plain && normalize) {
+    // Already normal: no empty, "." or ".." segment (the leading '/' and a trailing one
+    // are kept by the normalisation).
+    plain = wire_path.find("//") == std::string_view::npos;
+    for (size_t start = 0; plain && start < wire_path.size();) {
+      size_t end = wire_path.find('/', start);
+      if (end == std::string_view::npos) end = wire_path.size();
+      std::string_view seg = wire_path.substr(start, end - start);
+      if (seg == "." || seg == "..") plain = false;
+      start = end + 1;
+    }
+  }
+  if (!plain) {
+    out += CanonicalUri(wire_path, normalize, double_encode);
+    return;
+  }
+  static const char kHex[] = "0123456789ABCDEF";
+  for (unsigned char c : wire_path) {
+    if (IsUnreserved(c) || c == '/') {
+      out.push_back(static_cast<char>(c));
+    } else {
+      out.push_back('%');
+      out.push_back(kHex[c >> 4]);
+      out.push_back(kHex[c & 15]);
+    }
+  }
 }
 
 // ComputeSignature on a header list given by reference, plus a host header
@@ -302,51 +386,77 @@ SigningResult Compute(std::string_view method, std::string_view wire_path,
   r.payload_hash = payload_hash;
   r.credential_scope = CredentialScope(amz_date, region, service);
 
-  // Group header values by lower-case name; std::stable_sort keeps arrival order.
-  std::vector<std::pair<std::string, std::string>> hs;
-  hs.reserve(headers.size() + 1);
+  // The headers by canonical name (views into `headers`; no copies), in a per-thread
+  // buffer. Names with whitespace in them are trimmed into `odd` (reserved: no
+  // reallocation, so the views stay valid).
+  thread_local std::vector<HeaderRef> hs;
+  thread_local std::vector<std::string> odd;
+  hs.clear();
+  odd.clear();
+  odd.reserve(headers.size());
   size_t total = 0;
   for (const auto& [name, value] : headers) {
-    std::string lname = CanonicalHeaderName(name);
-    if (drop_unsignable_headers && IsUnsignableHeader(lname)) continue;
-    total += lname.size() + value.size() + 2;
-    hs.emplace_back(std::move(lname), TrimAll(value));
+    std::string_view n = name;
+    bool plain = true;
+    for (char c : n) plain = plain && !IsSpace(c);
+    if (!plain) {
+      odd.push_back(TrimAll(n));
+      n = odd.back();
+    }
+    if (drop_unsignable_headers && IsUnsignableName(n)) continue;
+    total += n.size() + value.size() + 2;
+    hs.push_back(HeaderRef{n, value});
   }
   if (extra_host != nullptr) {
-    hs.emplace_back("host", TrimAll(*extra_host));
+    hs.push_back(HeaderRef{"host", *extra_host});
     total += 6 + extra_host->size();
   }
-  std::stable_sort(hs.begin(), hs.end(),
-                   [](const auto& a, const auto& b) { return a.first < b.first; });
+  // Stable: values of one name stay in arrival order.
+  if (hs.size() <= 32) {
+    for (size_t i = 1; i < hs.size(); ++i) {
+      HeaderRef x = hs[i];
+      size_t j = i;
+      for (; j > 0 && LessIgnoreCase(x.name, hs[j - 1].name); --j) hs[j] = hs[j - 1];
+      hs[j] = x;
+    }
+  } else {
+    std::stable_sort(hs.begin(), hs.end(), [](const HeaderRef& a, const HeaderRef& b) {
+      return LessIgnoreCase(a.name, b.name);
+    });
+  }
 
-  const std::string uri = CanonicalUri(wire_path, normalize, double_encode);
   const std::string query = CanonicalQuery(wire_query, skip_query_key);
   std::string& cr = r.canonical_request;
-  cr.reserve(method.size() + uri.size() + query.size() + 2 * total + payload_hash.size() + 8);
+  cr.reserve(method.size() + 3 * wire_path.size() + query.size() + 2 * total +
+             payload_hash.size() + 8);
   for (char c : method) cr.push_back(c >= 'a' && c <= 'z' ? static_cast<char>(c - 'a' + 'A') : c);
   cr += '\n';
-  cr += uri;
+  AppendCanonicalUri(cr, wire_path, normalize, double_encode);
   cr += '\n';
   cr += query;
   cr += '\n';
   r.signed_headers.reserve(total);
   for (size_t i = 0; i < hs.size(); ++i) {
-    if (i > 0 && hs[i].first == hs[i - 1].first) {
+    const bool same = i > 0 && hs[i].name.size() == hs[i - 1].name.size() &&
+                      IEquals(hs[i].name, hs[i - 1].name);
+    if (same) {
       cr += ',';
     } else {
       if (i > 0) cr += '\n';
-      cr += hs[i].first;
+      AppendLower(cr, hs[i].name);
       cr += ':';
       if (!r.signed_headers.empty()) r.signed_headers += ';';
-      r.signed_headers += hs[i].first;
+      AppendLower(r.signed_headers, hs[i].name);
     }
-    cr += hs[i].second;
+    AppendTrimmed(cr, hs[i].value);
   }
   if (!hs.empty()) cr += '\n';
   cr += '\n';
   cr += r.signed_headers;
   cr += '\n';
   cr += payload_hash;
+  hs.clear();
+  odd.clear();
 
   std::string& sts = r.string_to_sign;
   sts.reserve(17 + amz_date.size() + 1 + r.credential_scope.size() + 1 + 64);

@@ -92,7 +92,8 @@ TEST(StsClientTest, AssumeRoleWithWebIdentityIsUnsignedAndParsed) {
   EventLoop loop;
   CurlHttpClient http(loop);
   AwsClient client(
-      loop, http, [] { return Result<Credentials>(Status::NotFound("none")); },
+      loop, http,
+      [] { return Result<std::shared_ptr<const Credentials>>(Status::NotFound("none")); },
       ServiceConfig{"sts", "us-east-1", server.url(), AwsProtocol::kQuery});
   StsClient sts(client);
   AssumeRoleWithWebIdentityRequest wr;

@@ -125,7 +125,7 @@ int DoctorMain(int argc, char** argv) {
   if (can_call) {
     EventLoop loop;
     CurlHttpClient http(loop);
-    auto provider = [creds]() { return creds->Get(); };
+    auto provider = [creds]() { return creds->GetShared(); };
     auto client = [&](const std::string& service, aws::AwsProtocol protocol) {
       const aws::Endpoint& ep = eps[service];
       aws::AwsClient::Options o;

@@ -5,7 +5,7 @@
 #include "aws/aws_session.h"
 #include "aws/lambda_client.h"
 #include "aws/s3_client.h"
-#include "aws/sigv4.h"
+#include "aws/signer.h"
 #include "common/clock.h"
 #include "deploy/deployment_record.h"
 #include "driver/event_invoker.h"
@@ -143,16 +143,12 @@ Result<std::unique_ptr<Backend>> StartAwsBackend(EventLoop& loop, const BackendC
   io.endpoint = ep.url;
   io.function_name = rec.function_name;
   io.function_timeout_s = fc.timeout_seconds > 0 ? fc.timeout_seconds : 900;
-  std::shared_ptr<aws::RefreshingCredentials> provider = session.credentials();
-  aws::SigningParams params;
-  params.service = ep.signing_name;
-  params.region = ep.signing_region;
-  params.sign_content_sha256 = true;
-  io.sign = [provider, params](HttpRequest& req) mutable {
-    auto c = provider->Get();
-    if (!c.ok()) return;  // sent unsigned: AWS answers 403, classified as a failure
-    params.epoch_seconds = SystemClock::Get().NowEpochMs() / 1000;
-    (void)aws::SignRequest(req, *c, params, nullptr);
+  // The Lambda client's signer: the same credentials provider and the same clock-skew
+  // correction as the session's Lambda calls (no copy of the credentials per invoke).
+  std::shared_ptr<aws::Signer> signer = session.Client("lambda").signer();
+  io.sign = [signer](HttpRequest& req) {
+    // On a credentials error the request goes unsigned: AWS answers 403, a failed attempt.
+    (void)signer->Sign(req);
   };
   if (config.async) {
     aws::S3Client::Options so;

@@ -58,6 +58,8 @@ class HttpClient {
 // Send() must be called on the loop's thread. Requests still in flight when
 // the client is destroyed are abandoned: their `done` is never called.
 // Connections are kept alive and reused through the loop's multi handle.
+// Proxies: libcurl's environment variables (https_proxy, ..., no_proxy) are honoured; they
+// are looked up once, when the client is made.
 class CurlHttpClient : public HttpClient {
  public:
   struct Options {
@@ -81,6 +83,7 @@ class CurlHttpClient : public HttpClient {
 
   EventLoop& loop_;
   Options options_;
+  bool proxy_from_env_;                 // a proxy variable was set when we were made
   std::vector<void*> idle_handles_;     // CURL* easy handles kept for reuse
   std::unordered_set<Transfer*> live_;  // transfers in flight (owned)
 };
