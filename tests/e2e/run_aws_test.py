@@ -186,7 +186,7 @@ def main():
             jpath = os.path.join(state, "jobs", rjob, "journal.jsonl")
             p = subprocess.Popen([PG, "run", "--backend", "aws", "--mode", "async",
                                   "--state-dir", state, "--job-id", rjob, "-j", "3", "--shell",
-                                  "--", "sleep 1; echo {} >> %s; echo out {}" % side, ":::",
+                                  "--", "sleep 3; echo {} >> %s; echo out {}" % side, ":::",
                                   *[str(i) for i in range(1, 7)]],
                                  env=env, cwd=job, stdout=subprocess.DEVNULL,
                                  stderr=subprocess.DEVNULL)
@@ -197,6 +197,8 @@ def main():
                         return [json.loads(l)["name"] for l in f if '"t":"obj"' in l]
                 except (OSError, ValueError):
                     return []
+            # -j 3 and 3 s tasks: the driver has dispatched exactly 3 and waits for their
+            # results when it is killed (a stall of 3 s would be needed to see a 4th).
             end = time.time() + 60
             while len(objs()) < 3 and time.time() < end and p.poll() is None:
                 time.sleep(0.01)
