@@ -17,56 +17,23 @@
 
 Each run reports the wall time and the driver's peak RSS (VmHWM from /proc, polled).
 """
-import json
 import os
-import re
 import shutil
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 SRC = os.path.dirname(HERE)
 sys.path.insert(0, os.path.join(SRC, "tests"))
+from measure import manifest, run_measured  # noqa: E402
 
 PG = os.environ.get("PG_BIN", os.path.join(SRC, "build", "parallelagram"))
 
 
 def load():
     return open("/proc/loadavg").read().split()[:3]
-
-
-def run_measured(argv, env, cwd):
-    """Runs argv; returns (rc, wall_s, peak_rss_mb, stderr)."""
-    t0 = time.monotonic()
-    p = subprocess.Popen(argv, env=env, cwd=cwd, stdout=subprocess.DEVNULL,
-                         stderr=subprocess.PIPE, text=True)
-    peak = [0]
-
-    def poll():
-        path = "/proc/%d/status" % p.pid
-        while p.poll() is None:
-            try:
-                m = re.search(r"VmHWM:\s+(\d+) kB", open(path).read())
-                if m:
-                    peak[0] = max(peak[0], int(m.group(1)))
-            except OSError:
-                pass
-            time.sleep(0.05)
-    t = threading.Thread(target=poll)
-    t.start()
-    err = p.stderr.read()
-    rc = p.wait()
-    wall = time.monotonic() - t0
-    t.join()
-    return rc, wall, peak[0] / 1024.0, err
-
-
-def manifest(state, job):
-    with open(os.path.join(state, "jobs", job, "results.jsonl")) as f:
-        return [json.loads(l) for l in f if l.strip()]
 
 
 def check_once(state, job, n, args=None):

@@ -24,17 +24,15 @@ bench/, not in tests.
 """
 import json
 import os
-import re
 import shutil
 import subprocess
 import sys
 import tempfile
-import threading
-import time
 
 SRC = os.environ.get("PG_SOURCE_DIR", os.path.join(os.path.dirname(__file__), "..", ".."))
 sys.path.insert(0, os.path.join(SRC, "tests"))
 from fast_lambda import FastLambda  # noqa: E402
+from measure import manifest, run_measured  # noqa: E402
 from moto_fixture import AwsStandIns, Checks  # noqa: E402
 
 PG = os.environ.get("PG_BIN", os.path.join(SRC, "build", "parallelagram"))
@@ -50,41 +48,6 @@ def driver_env(env):
     env = dict(env)
     env["ASAN_OPTIONS"] = (env.get("ASAN_OPTIONS", "") + ":quarantine_size_mb=16").lstrip(":")
     return env
-
-
-def run_measured(argv, env, cwd):
-    """Runs argv; returns (rc, wall_s, peak_rss_mb from VmHWM, stderr)."""
-    t0 = time.monotonic()
-    p = subprocess.Popen(argv, env=env, cwd=cwd, stdout=subprocess.DEVNULL,
-                         stderr=subprocess.PIPE, text=True)
-    peak = [0]
-
-    def poll():
-        path = "/proc/%d/status" % p.pid
-        while p.poll() is None:
-            try:
-                m = re.search(r"VmHWM:\s+(\d+) kB", open(path).read())
-                if m:
-                    peak[0] = max(peak[0], int(m.group(1)))
-            except OSError:
-                pass
-            time.sleep(0.05)
-    t = threading.Thread(target=poll)
-    t.start()
-    try:
-        err = p.stderr.read()
-        rc = p.wait(timeout=600)
-    finally:
-        if p.poll() is None:
-            p.kill()
-            p.wait()
-        t.join()
-    return rc, time.monotonic() - t0, peak[0] / 1024.0, err
-
-
-def manifest(state, job):
-    with open(os.path.join(state, "jobs", job, "results.jsonl")) as f:
-        return [json.loads(l) for l in f if l.strip()]
 
 
 def sleeps(work):
@@ -108,7 +71,7 @@ def sleeps(work):
             [PG, "run", "--backend", "aws", "--function", "pgscale", "--state-dir", state,
              "--job-id", "k", "-q", "-j", str(SLEEP_JOBS), "--speculate", "off", "--", "sleep",
              "{}", "::::", inputs],
-            driver_env(si.env), work)
+            driver_env(si.env), work, timeout=600)
         print("%d x sleep ~1 s at -j %d: %.1f s, driver peak RSS %.1f MB"
               % (SLEEP_TASKS, SLEEP_JOBS, wall, rss), flush=True)
         check(rc == 0, "sleep tasks: exit status 0", err)
@@ -143,7 +106,7 @@ def noop_run(work, fast, n, job):
     rc, wall, rss, err = run_measured(
         [PG, "run", "--backend", "aws", "--function", "noop", "--bucket", "pg-noop",
          "--state-dir", state, "--job-id", job, "-q", "-j", str(NOOP_JOBS), "--", "true",
-         "::::", inputs], driver_env(fast.env(work)), work)
+         "::::", inputs], driver_env(fast.env(work)), work, timeout=600)
     print("%d no-op tasks at -j %d: %.1f s, driver peak RSS %.1f MB"
           % (n, NOOP_JOBS, wall, rss), flush=True)
     return rc, rss, err, os.path.join(state, "jobs", job, "results.jsonl")
