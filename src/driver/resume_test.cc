@@ -22,77 +22,18 @@ namespace {
 
 namespace fs = std::filesystem;
 using json = nlohmann::json;
+using testing::Slurp;
 
-std::string Slurp(const std::string& path) {
-  std::ifstream f(path, std::ios::binary);
-  std::ostringstream s;
-  s << f.rdbuf();
-  return s.str();
-}
-
-// Echoes argv[1..]; "echo exit N" exits N.
-class EchoBackend : public Backend {
- public:
-  EchoBackend(Timers& timers, std::string store_root, std::vector<std::string>* seen)
-      : store_(std::move(store_root)),
-        inv_(timers, [seen](const TaskEvent& e, int) -> std::pair<int64_t, TaskResult> {
-          if (seen) seen->push_back(e.task_id);
-          if (e.argv.size() >= 3 && e.argv[1] == "exit") {
-            return {3, testing::Exited(std::stoi(e.argv[2]))};
-          }
-          std::string out;
-          for (size_t i = 1; i < e.argv.size(); ++i) out += (i > 1 ? " " : "") + e.argv[i];
-          return {2, testing::Exited(0, out + "\n")};
-        }) {}
-  Invoker& invoker() override { return inv_; }
-  ObjectStore& store() override { return store_; }
-  std::string host() const override { return ":"; }
-
- private:
-  DirectoryObjectStore store_;
-  testing::FakeInvoker inv_;
-};
-
-class ResumeTest : public ::testing::Test {
+// RunJob with the echo worker (testing::EchoWorker): "echo exit N" exits N.
+class ResumeTest : public testing::RunJobFixture {
  protected:
-  void SetUp() override {
-    dir_ = fs::temp_directory_path() /
-           ("pg_resume_" + std::to_string(getpid()) + "_" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
-    state_ = (dir_ / "state").string();
-    old_cwd_ = fs::current_path();
-    fs::current_path(dir_);
-  }
-  void TearDown() override {
-    fs::current_path(old_cwd_);
-    fs::remove_all(dir_);
-  }
+  ResumeTest() : RunJobFixture("resume") {}
 
-  int RunWith(const RunOptions& o) {
-    std::FILE* out = std::tmpfile();
-    std::FILE* err = std::tmpfile();
-    RunEnv env;
-    env.out = out;
-    env.err = err;
-    env.loop = &loop_;
-    env.clock = &clock_;
-    env.default_jobs = 2;
-    env.backend = [this](const BackendConfig& cfg) -> Result<std::unique_ptr<Backend>> {
-      return std::unique_ptr<Backend>(
-          std::make_unique<EchoBackend>(loop_, cfg.state_root + "/store", &seen_));
-    };
-    int rc = RunJob(o, env);
-    out_ = testing::ReadAndClose(out);
-    err_ = testing::ReadAndClose(err);
-    return rc;
-  }
-  int Run(std::vector<std::string> args) {
-    args.insert(args.begin(), {"--state-dir", state_});
-    auto o = ParseRunArgs(args);
-    EXPECT_TRUE(o.ok()) << o.status().ToString();
-    return o.ok() ? RunWith(*o) : -1;
+  // The task ids the last run dispatched, in order.
+  std::vector<std::string> Seen() const {
+    std::vector<std::string> ids;
+    for (const auto& e : log_.events) ids.push_back(e.task_id);
+    return ids;
   }
   Result<ResumePlan> Prepare(std::vector<std::string> args) {
     args.insert(args.begin(), {"--state-dir", state_});
@@ -116,13 +57,6 @@ class ResumeTest : public ::testing::Test {
     info["pid"] = 0;
     std::ofstream(JobDir(job) + "/job.json", std::ios::trunc) << info.dump();
   }
-
-  fs::path dir_, old_cwd_;
-  std::string state_;
-  FakeClock clock_;
-  testing::FakeLoop loop_{clock_};
-  std::string out_, err_;
-  std::vector<std::string> seen_;
 };
 
 TEST_F(ResumeTest, InputsRoundTripAsBytes) {
@@ -156,7 +90,6 @@ TEST_F(ResumeTest, ResumesAnInterruptedJob) {
             1);
   const std::string full = Slurp(JobDir("r") + "/results.jsonl");
   Interrupt("r", {1, 2, 3});
-  seen_.clear();
 
   auto plan = Prepare({"--resume", "last", "-q"});
   ASSERT_TRUE(plan.ok()) << plan.status().message();
@@ -171,7 +104,7 @@ TEST_F(ResumeTest, ResumesAnInterruptedJob) {
 
   // Only tasks 4-6 run; only their output is printed; the exit status counts task 2.
   EXPECT_EQ(RunWith(plan->options), 1);
-  EXPECT_EQ(seen_, (std::vector<std::string>{"r/4", "r/5", "r/6"}));
+  EXPECT_EQ(Seen(), (std::vector<std::string>{"r/4", "r/5", "r/6"}));
   EXPECT_EQ(out_.find("ok 1"), std::string::npos);
   EXPECT_NE(out_.find("ok 4\n"), std::string::npos);
   EXPECT_NE(out_.find("ok 6\n"), std::string::npos);
@@ -199,7 +132,6 @@ TEST_F(ResumeTest, ResumesAnInterruptedJob) {
   EXPECT_EQ(replay->last_end, "finished");
 
   // Now it is finished: nothing runs.
-  seen_.clear();
   auto again = Prepare({"--resume", "r"});
   ASSERT_TRUE(again.ok());
   EXPECT_TRUE(again->finished);

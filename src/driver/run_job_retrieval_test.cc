@@ -18,40 +18,7 @@ namespace {
 
 namespace fs = std::filesystem;
 using json = nlohmann::json;
-using testing::Exited;
-using testing::FakeInvoker;
-using testing::FakeLoop;
-
-std::string Slurp(const std::string& path) {
-  std::ifstream f(path, std::ios::binary);
-  std::ostringstream s;
-  s << f.rdbuf();
-  return s.str();
-}
-
-// What the fake backend saw; owned by the test (the backend dies with RunJob).
-struct Seen {
-  int gets = 0;
-  int deletes = 0;
-  std::vector<TaskEvent> events;
-};
-
-class CountingStore : public DirectoryObjectStore {
- public:
-  CountingStore(std::string root, Seen* seen)
-      : DirectoryObjectStore(std::move(root)), seen_(seen) {}
-  Status GetFile(const std::string& uri, const std::string& dest) override {
-    ++seen_->gets;
-    return DirectoryObjectStore::GetFile(uri, dest);
-  }
-  Status Delete(const std::string& uri) override {
-    ++seen_->deletes;
-    return DirectoryObjectStore::Delete(uri);
-  }
-
- private:
-  Seen* seen_;
-};
+using testing::Slurp;
 
 constexpr size_t kBig = 300'000;
 
@@ -59,100 +26,45 @@ constexpr size_t kBig = 300'000;
 // response limit, stores the full result at result_uri and answers with a cut one; "many"
 // prints 10 bytes that --max-output cut to 4 (complete as asked); else echoes argv[1..].
 // Every --return path gets a file in the store.
-class FakeAwsBackend : public Backend {
- public:
-  FakeAwsBackend(Timers& timers, std::string store_root, StagingOptions staging, Seen* seen)
-      : seen_(seen),
-        store_(std::move(store_root), seen),
-        inv_(timers, [this](const TaskEvent& e, int) { return Run(e); }),
-        staging_(std::move(staging)) {}
-  Invoker& invoker() override { return inv_; }
-  ObjectStore& store() override { return store_; }
-  std::string host() const override { return "lambda"; }
-  StagingOptions staging_options() const override { return staging_; }
-
- private:
-  std::string Put(const std::string& uri, const std::string& content) {
-    std::string tmp = fs::temp_directory_path() / ("pg_retr_" + std::to_string(getpid()));
-    std::ofstream(tmp, std::ios::binary) << content;
-    auto r = store_.PutFile(uri.substr(store_.Uri("").size()), tmp);
-    fs::remove(tmp);
-    return r.ok() ? *r : "";
+std::pair<int64_t, TaskResult> AwsWorker(const TaskEvent& e, int, ObjectStore& store) {
+  TaskResult r = testing::Exited(0);
+  const std::string what = e.argv.size() > 1 ? e.argv[1] : "";
+  if (what == "big") {
+    r.stdout_data = std::string(kBig, 'b');
+    r.stdout_bytes = kBig;
+    EXPECT_TRUE(e.result_spill_only);
+    testing::PutContent(store, e.result_uri, TaskResultToJson(r).dump());
+    r.stdout_data.resize(1000);  // the cut response
+    r.stdout_truncated = true;
+  } else if (what == "many") {
+    r.stdout_data = "mmmm";
+    r.stdout_bytes = 10;
+    r.stdout_truncated = true;
+  } else {
+    r.stdout_data = what + "\n";
+    r.stdout_bytes = r.stdout_data.size();
   }
-  std::pair<int64_t, TaskResult> Run(const TaskEvent& e) {
-    seen_->events.push_back(e);
-    TaskResult r = Exited(0);
-    const std::string what = e.argv.size() > 1 ? e.argv[1] : "";
-    if (what == "big") {
-      r.stdout_data = std::string(kBig, 'b');
-      r.stdout_bytes = kBig;
-      EXPECT_TRUE(e.result_spill_only);
-      Put(e.result_uri, TaskResultToJson(r).dump());
-      r.stdout_data.resize(1000);  // the cut response
-      r.stdout_truncated = true;
-    } else if (what == "many") {
-      r.stdout_data = "mmmm";
-      r.stdout_bytes = 10;
-      r.stdout_truncated = true;
-    } else {
-      r.stdout_data = what + "\n";
-      r.stdout_bytes = r.stdout_data.size();
-    }
-    for (const auto& ret : e.returns) {
-      ReturnedFile rf;
-      rf.path = ret;
-      rf.uri = Put(e.output_uri + "/" + ret, "returned " + ret);
-      r.returned.push_back(rf);
-    }
-    return {1, r};
-  }
-  Seen* seen_;
-  CountingStore store_;
-  FakeInvoker inv_;
-  StagingOptions staging_;
-};
+  testing::StoreReturns(store, e, &r);
+  return {1, r};
+}
 
-class RunRetrievalTest : public ::testing::Test {
+// RunJob on the "aws" backend's options against AwsWorker, with a store (dir_/store) that
+// counts its requests (log_.gets, log_.deletes); the current directory is dir_/work.
+class RunRetrievalTest : public testing::RunJobFixture {
  protected:
-  void SetUp() override {
-    dir_ = fs::temp_directory_path() /
-           ("pg_retrieval_" + std::to_string(getpid()) + "_" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::remove_all(dir_);
-    fs::create_directories(dir_ / "work");
-    old_cwd_ = fs::current_path();
-    fs::current_path(dir_ / "work");
+  RunRetrievalTest() : RunJobFixture("retrieval", "work") {
+    worker_ = AwsWorker;
+    host_ = "lambda";
   }
-  void TearDown() override {
-    fs::current_path(old_cwd_);
-    fs::remove_all(dir_);
+  void SetUp() override {
+    RunJobFixture::SetUp();
+    store_root_ = (dir_ / "store").string();
   }
 
   int Run(std::vector<std::string> args, StagingOptions staging = {}) {
-    args.insert(args.begin(), {"--state-dir", (dir_ / "state").string(), "--backend", "aws"});
-    auto o = ParseRunArgs(args);
-    EXPECT_TRUE(o.ok()) << o.status().ToString();
-    if (!o.ok()) return -1;
-    std::FILE* out = std::tmpfile();
-    std::FILE* err = std::tmpfile();
-    RunEnv env;
-    env.out = out;
-    env.err = err;
-    env.loop = &loop_;
-    env.clock = &clock_;
-    env.default_jobs = 2;
-    Seen seen;
-    env.backend = [&](const BackendConfig&) -> Result<std::unique_ptr<Backend>> {
-      return std::unique_ptr<Backend>(
-          std::make_unique<FakeAwsBackend>(loop_, (dir_ / "store").string(), staging, &seen));
-    };
-    int rc = RunJob(*o, env);
-    gets_ = seen.gets;
-    deletes_ = seen.deletes;
-    events_ = seen.events;
-    out_ = testing::ReadAndClose(out);
-    err_ = testing::ReadAndClose(err);
-    return rc;
+    args.insert(args.begin(), {"--backend", "aws"});
+    staging_ = std::move(staging);
+    return RunJobFixture::Run(std::move(args));
   }
   std::vector<json> Manifest(const std::string& job) {
     std::vector<json> out;
@@ -160,19 +72,12 @@ class RunRetrievalTest : public ::testing::Test {
     for (std::string line; std::getline(f, line);) out.push_back(json::parse(line));
     return out;
   }
-
-  fs::path dir_, old_cwd_;
-  FakeClock clock_;
-  FakeLoop loop_{clock_};
-  std::string out_, err_;
-  int gets_ = 0, deletes_ = 0;
-  std::vector<TaskEvent> events_;
 };
 
 TEST_F(RunRetrievalTest, OnlyACutResponseCostsStoreRequests) {
   ASSERT_EQ(Run({"-k", "--job-id", "cut", "--", "echo", ":::", "a", "b", "big", "c"}), 0);
-  EXPECT_EQ(gets_, 1) << "one GET: the cut task's full result";
-  EXPECT_EQ(deletes_, 1) << "one DELETE: that result object";
+  EXPECT_EQ(log_.gets, 1) << "one GET: the cut task's full result";
+  EXPECT_EQ(log_.deletes, 1) << "one DELETE: that result object";
   ASSERT_EQ(out_.size(), 4 + kBig + 2);
   EXPECT_TRUE(out_ == "a\nb\n" + std::string(kBig, 'b') + "c\n") << "output differs";
   // The result object is gone and no temporary is left in the state dir.
@@ -188,16 +93,16 @@ TEST_F(RunRetrievalTest, OnlyACutResponseCostsStoreRequests) {
 
   // Output cut by --max-output alone is complete as asked: nothing to fetch.
   ASSERT_EQ(Run({"--max-output", "4", "--job-id", "max", "--", "echo", ":::", "many", "x"}), 0);
-  EXPECT_EQ(gets_, 0);
-  EXPECT_EQ(deletes_, 0);
+  EXPECT_EQ(log_.gets, 0);
+  EXPECT_EQ(log_.deletes, 0);
 }
 
 TEST_F(RunRetrievalTest, NoDownloadLeavesOutputsInTheStoreWithTheirUris) {
   ASSERT_EQ(Run({"--no-download", "--job-id", "nd", "--return", "{}.out", "--", "echo", ":::", "x",
                  "big"}),
             0);
-  EXPECT_EQ(gets_, 0);
-  EXPECT_EQ(deletes_, 0);
+  EXPECT_EQ(log_.gets, 0);
+  EXPECT_EQ(log_.deletes, 0);
   EXPECT_FALSE(fs::exists("x.out"));
   EXPECT_FALSE(fs::exists("big.out"));
   auto m = Manifest("nd");
@@ -222,8 +127,8 @@ TEST_F(RunRetrievalTest, ReturnedFilesComeBackAndTheirObjectsGo) {
   ASSERT_EQ(Run({"--job-id", "ret", "--return", "{}.out", "--", "echo", ":::", "x", "y"}), 0);
   EXPECT_EQ(Slurp("x.out"), "returned x.out");
   EXPECT_EQ(Slurp("y.out"), "returned y.out");
-  EXPECT_EQ(gets_, 2);
-  EXPECT_EQ(deletes_, 2);
+  EXPECT_EQ(log_.gets, 2);
+  EXPECT_EQ(log_.deletes, 2);
   EXPECT_FALSE(fs::exists(dir_ / "store" / "jobs" / "ret" / "out" / "1" / "x.out"));
 }
 
@@ -242,9 +147,9 @@ TEST_F(RunRetrievalTest, StagingSummaryAndBundlingWhenTheBackendAsks) {
   EXPECT_NE(err_.find("parallelagram: staged "), std::string::npos) << err_;
   EXPECT_NE(err_.find("1 s3:// input used in place; 1 executable bundled"), std::string::npos)
       << err_;
-  ASSERT_EQ(events_.size(), 3u);
+  ASSERT_EQ(log_.events.size(), 3u);
   std::map<std::string, StagedFile> files;
-  for (const auto& e : events_) {
+  for (const auto& e : log_.events) {
     for (const auto& f : e.files) files[f.path] = f;
   }
   EXPECT_TRUE(files.count("mytool"));
@@ -267,8 +172,8 @@ TEST_F(RunRetrievalTest, StagingSummaryAndBundlingWhenTheBackendAsks) {
   EXPECT_EQ(err_.find("staged"), std::string::npos) << err_;
   ASSERT_EQ(Run({"--job-id", "s4", "--tf", "{}", "--", "./mytool", "{}", ":::", "in1.txt"}), 0);
   EXPECT_EQ(err_.find("staged"), std::string::npos) << err_;
-  ASSERT_EQ(events_.size(), 1u);
-  EXPECT_EQ(events_[0].files.size(), 1u);  // in1.txt only
+  ASSERT_EQ(log_.events.size(), 1u);
+  EXPECT_EQ(log_.events[0].files.size(), 1u);  // in1.txt only
 }
 
 }  // namespace

@@ -17,110 +17,11 @@ namespace parallelagram::driver {
 namespace {
 
 namespace fs = std::filesystem;
-using testing::Exited;
-using testing::FakeInvoker;
-using testing::FakeLoop;
+using testing::Slurp;
 
-std::string Slurp(const std::string& path) {
-  std::ifstream f(path, std::ios::binary);
-  std::ostringstream s;
-  s << f.rdbuf();
-  return s.str();
-}
-
-// A backend whose "worker" echoes argv[1..] joined by spaces, after argv.size()*d ms,
-// exiting with the number in argv[2] when argv[1] is "exit"; it stores --return files.
-class FakeBackend : public Backend {
- public:
-  FakeBackend(Timers& timers, std::string store_root)
-      : store_(std::move(store_root)),
-        inv_(timers, [this](const TaskEvent& e, int attempt) { return Run(e, attempt); }) {}
-  Invoker& invoker() override { return inv_; }
-  ObjectStore& store() override { return store_; }
-  std::string host() const override { return ":"; }
-  FakeInvoker& fake() { return inv_; }
-
- private:
-  std::pair<int64_t, TaskResult> Run(const TaskEvent& e, int) {
-    if (e.argv.size() >= 3 && e.argv[1] == "exit") {
-      return {5, Exited(std::stoi(e.argv[2]))};
-    }
-    std::string out;
-    for (size_t i = 1; i < e.argv.size(); ++i) out += (i > 1 ? " " : "") + e.argv[i];
-    out += "\n";
-    int64_t delay = 1;
-    if (e.argv.size() >= 2 && !e.argv[1].empty() && std::isdigit(static_cast<unsigned char>(e.argv[1][0]))) {
-      delay = std::stoll(e.argv[1]);
-    }
-    TaskResult r = Exited(0, out, "err:" + out);
-    for (const auto& ret : e.returns) {
-      std::string tmp = fs::temp_directory_path() / ("pg_fake_ret_" + std::to_string(getpid()));
-      std::ofstream(tmp) << "returned " << ret;
-      auto uri = store_.PutFile(e.output_uri.substr(store_.Uri("").size()) + "/" + ret, tmp);
-      ReturnedFile rf;
-      rf.path = ret;
-      rf.uri = uri.ok() ? *uri : "";
-      r.returned.push_back(rf);
-      fs::remove(tmp);
-    }
-    if (seen) seen->push_back(e);
-    return {delay, r};
-  }
-  DirectoryObjectStore store_;
-  FakeInvoker inv_;
-
- public:
-  std::vector<TaskEvent>* seen = nullptr;  // outlives the backend
-};
-
-class RunJobTest : public ::testing::Test {
+class RunJobTest : public testing::RunJobFixture {
  protected:
-  void SetUp() override {
-    dir_ = fs::temp_directory_path() / ("pg_runjob_" + std::to_string(getpid()) + "_" +
-                                        ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
-    old_cwd_ = fs::current_path();
-    fs::current_path(dir_);
-  }
-  void TearDown() override {
-    fs::current_path(old_cwd_);
-    fs::remove_all(dir_);
-  }
-
-  int Run(std::vector<std::string> args) {
-    args.insert(args.begin(), {"--state-dir", (dir_ / "state").string()});
-    auto o = ParseRunArgs(args);
-    EXPECT_TRUE(o.ok()) << o.status().ToString();
-    if (!o.ok()) return -1;
-    std::FILE* out = std::tmpfile();
-    std::FILE* err = std::tmpfile();
-    RunEnv env;
-    env.out = out;
-    env.err = err;
-    env.loop = &loop_;
-    env.clock = &clock_;
-    env.default_jobs = 2;
-    env.backend = [this](const BackendConfig& cfg) -> Result<std::unique_ptr<Backend>> {
-      ++backends_started_;
-      config_ = cfg;
-      auto b = std::make_unique<FakeBackend>(loop_, cfg.state_root + "/store");
-      b->seen = &events_;
-      return std::unique_ptr<Backend>(std::move(b));
-    };
-    int rc = RunJob(*o, env);
-    out_ = testing::ReadAndClose(out);
-    err_ = testing::ReadAndClose(err);
-    return rc;
-  }
-
-  fs::path dir_, old_cwd_;
-  FakeClock clock_;
-  FakeLoop loop_{clock_};
-  std::string out_, err_;
-  int backends_started_ = 0;
-  BackendConfig config_;
-  std::vector<TaskEvent> events_;
+  RunJobTest() : RunJobFixture("runjob") {}
 };
 
 TEST_F(RunJobTest, KeepOrderPrintsInInputOrder) {
@@ -139,14 +40,14 @@ TEST_F(RunJobTest, ExitStatusCountsFailuresAndStateIsRecorded) {
   EXPECT_EQ(Run({"--job-id", "fails", "--joblog", "log.tsv", "--results", "res", "--", "echo",
                  "exit", "{}", ":::", "0", "3", "0", "4"}),
             2);
-  auto jobs = ListJobs((dir_ / "state").string());
+  auto jobs = ListJobs(state_);
   ASSERT_EQ(jobs.size(), 1u);
   EXPECT_EQ(jobs[0].job_id, "fails");
   EXPECT_EQ(jobs[0].status, "finished");
   EXPECT_EQ(jobs[0].total, 4);
   EXPECT_EQ(jobs[0].succeeded, 2);
   EXPECT_EQ(jobs[0].failed, 2);
-  auto results = ReadResults((dir_ / "state").string(), "fails");
+  auto results = ReadResults(state_, "fails");
   ASSERT_TRUE(results.ok());
   ASSERT_EQ(results->size(), 4u);
   EXPECT_EQ((*results)[1]["exit_code"], 3);
@@ -194,8 +95,8 @@ TEST_F(RunJobTest, StagesFilesAndBringsReturnsBack) {
   EXPECT_EQ(Run({"--bf", "tools", "--tf", "{}", "--return", "{}.out", "--cleanup", "--", "wc",
                  "{}", ":::", "in1.txt", "in2.txt"}),
             0);
-  ASSERT_EQ(events_.size(), 2u);
-  const TaskEvent& e = events_[0];
+  ASSERT_EQ(log_.events.size(), 2u);
+  const TaskEvent& e = log_.events[0];
   ASSERT_EQ(e.files.size(), 3u);
   EXPECT_TRUE(e.files[0].cache);
   EXPECT_FALSE(e.files[2].cache);
@@ -227,7 +128,7 @@ TEST_F(RunJobTest, JsonEventsAreOneObjectPerLine) {
 TEST_F(RunJobTest, HaltNowFailOne) {
   EXPECT_EQ(Run({"-j", "1", "--halt", "now,fail=1", "--", "echo", "exit", "{}", ":::", "0", "2", "0", "0"}), 1);
   EXPECT_NE(err_.find("halting"), std::string::npos);
-  auto jobs = ListJobs((dir_ / "state").string());
+  auto jobs = ListJobs(state_);
   ASSERT_EQ(jobs.size(), 1u);
   EXPECT_EQ(jobs[0].status, "halted");
   EXPECT_EQ(jobs[0].finished, 2);

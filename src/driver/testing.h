@@ -1,18 +1,30 @@
-// Test doubles for the driver: a virtual-time Loop and a scripted Invoker.
-// Header-only, for *_test.cc files. Not thread-safe.
+// Test doubles for the driver: a virtual-time Loop, a scripted Invoker, and for RunJob tests
+// a fake Backend (scripted worker, request-counting directory store) and a fixture that runs
+// RunJob in a scratch directory. Header-only, for *_test.cc files. Not thread-safe.
 #pragma once
 
+#include <unistd.h>
+
+#include <cctype>
 #include <cstdio>
+#include <filesystem>
+#include <fstream>
 #include <functional>
 #include <map>
 #include <memory>
+#include <sstream>
 #include <string>
 #include <utility>
 #include <vector>
 
+#include <gtest/gtest.h>
+
 #include "common/clock.h"
 #include "driver/backend.h"
 #include "driver/invoker.h"
+#include "driver/object_store.h"
+#include "driver/run_job.h"
+#include "driver/run_options.h"
 
 namespace parallelagram::driver::testing {
 
@@ -108,5 +120,193 @@ inline TaskResult WithOutcome(Outcome o, std::string error = "") {
   r.error = std::move(error);
   return r;
 }
+
+// The whole content of the file at `path` ("" when it cannot be read).
+inline std::string Slurp(const std::string& path) {
+  std::ifstream f(path, std::ios::binary);
+  std::ostringstream s;
+  s << f.rdbuf();
+  return s.str();
+}
+
+// What a FakeBackend saw: its store's GetFile and Delete calls and every event its invoker
+// was given, in dispatch order. Owned by the test; must outlive the backend.
+struct BackendLog {
+  int gets = 0;
+  int deletes = 0;
+  std::vector<TaskEvent> events;
+};
+
+// A DirectoryObjectStore that counts GetFile and Delete calls in `*log` (not owned).
+class CountingStore : public DirectoryObjectStore {
+ public:
+  CountingStore(std::string root, BackendLog* log)
+      : DirectoryObjectStore(std::move(root)), log_(log) {}
+  Status GetFile(const std::string& uri, const std::string& dest) override {
+    ++log_->gets;
+    return DirectoryObjectStore::GetFile(uri, dest);
+  }
+  Status Delete(const std::string& uri) override {
+    ++log_->deletes;
+    return DirectoryObjectStore::Delete(uri);
+  }
+
+ private:
+  BackendLog* log_;
+};
+
+// Stores `content` at `uri` (a URI inside `store`), through a temporary file; returns the
+// object's URI, or "" when the put failed.
+inline std::string PutContent(ObjectStore& store, const std::string& uri,
+                              const std::string& content) {
+  std::string tmp =
+      std::filesystem::temp_directory_path() / ("pg_fake_put_" + std::to_string(getpid()));
+  std::ofstream(tmp, std::ios::binary) << content;
+  auto r = store.PutFile(uri.substr(store.Uri("").size()), tmp);
+  std::filesystem::remove(tmp);
+  return r.ok() ? *r : "";
+}
+
+// What the worker does with --return files: for each path P of `e.returns` it stores
+// "returned P" at OUTPUT_URI/P and lists it in `r->returned`.
+inline void StoreReturns(ObjectStore& store, const TaskEvent& e, TaskResult* r) {
+  for (const auto& ret : e.returns) {
+    ReturnedFile rf;
+    rf.path = ret;
+    rf.uri = PutContent(store, e.output_uri + "/" + ret, "returned " + ret);
+    r->returned.push_back(rf);
+  }
+}
+
+// A Backend for RunJob tests. Its invoker is a FakeInvoker on `timers` whose answers come
+// from `worker` (given the event, the attempt number of its task and the store, to put
+// results and returned files in); every event is appended to `log->events` first. The store
+// is a CountingStore under `store_root` (absolute). `log` is not owned and must outlive the
+// backend; the backend must outlive RunJob's use of it (RunJob owns it).
+class FakeBackend : public Backend {
+ public:
+  using Worker =
+      std::function<std::pair<int64_t, TaskResult>(const TaskEvent&, int attempt, ObjectStore&)>;
+  FakeBackend(Timers& timers, std::string store_root, BackendLog* log, Worker worker,
+              std::string host = ":", StagingOptions staging = {})
+      : log_(log),
+        worker_(std::move(worker)),
+        host_(std::move(host)),
+        staging_(std::move(staging)),
+        store_(std::move(store_root), log),
+        inv_(timers, [this](const TaskEvent& e, int attempt) {
+          log_->events.push_back(e);
+          return worker_(e, attempt, store_);
+        }) {}
+  Invoker& invoker() override { return inv_; }
+  ObjectStore& store() override { return store_; }
+  std::string host() const override { return host_; }
+  StagingOptions staging_options() const override { return staging_; }
+  FakeInvoker& fake() { return inv_; }
+
+ private:
+  BackendLog* log_;
+  Worker worker_;
+  std::string host_;
+  StagingOptions staging_;
+  CountingStore store_;
+  FakeInvoker inv_;
+};
+
+// The echo worker: "CMD exit N" exits N after 5 ms; otherwise it prints argv[1..] joined by
+// spaces and a newline on stdout, and "err:" and the same on stderr, after argv[1] ms when
+// argv[1] starts with a digit (else 1 ms); it stores --return files (StoreReturns).
+inline std::pair<int64_t, TaskResult> EchoWorker(const TaskEvent& e, int, ObjectStore& store) {
+  if (e.argv.size() >= 3 && e.argv[1] == "exit") {
+    return {5, Exited(std::stoi(e.argv[2]))};
+  }
+  std::string out;
+  for (size_t i = 1; i < e.argv.size(); ++i) out += (i > 1 ? " " : "") + e.argv[i];
+  out += "\n";
+  int64_t delay = 1;
+  if (e.argv.size() >= 2 && !e.argv[1].empty() &&
+      std::isdigit(static_cast<unsigned char>(e.argv[1][0]))) {
+    delay = std::stoll(e.argv[1]);
+  }
+  TaskResult r = Exited(0, out, "err:" + out);
+  StoreReturns(store, e, &r);
+  return {delay, r};
+}
+
+// A gtest fixture that runs RunJob against a FakeBackend in virtual time. Each test gets a
+// scratch directory TEMP/pg_<prefix>_<pid>_<test name>, made afresh and removed after the
+// test; the current directory is <scratch>/<workdir> for the test's duration (restored in
+// TearDown). The state directory is <scratch>/state.
+class RunJobFixture : public ::testing::Test {
+ protected:
+  explicit RunJobFixture(std::string prefix, std::string workdir = "")
+      : prefix_(std::move(prefix)), workdir_(std::move(workdir)) {}
+
+  void SetUp() override {
+    dir_ = std::filesystem::temp_directory_path() /
+           ("pg_" + prefix_ + "_" + std::to_string(getpid()) + "_" +
+            ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    std::filesystem::remove_all(dir_);
+    std::filesystem::create_directories(dir_ / workdir_);
+    state_ = (dir_ / "state").string();
+    old_cwd_ = std::filesystem::current_path();
+    std::filesystem::current_path(dir_ / workdir_);
+  }
+  void TearDown() override {
+    std::filesystem::current_path(old_cwd_);
+    std::filesystem::remove_all(dir_);
+  }
+
+  // Runs RunJob(o) with -j defaulting to 2 and a FakeBackend made of worker_, host_ and
+  // staging_, its store under store_root_ (or, when empty, the state root's store/). Resets
+  // log_ first; sets out_ and err_ to what the job printed, config_ to the backend's
+  // configuration, and counts backends_started_. Returns RunJob's exit status.
+  int RunWith(const RunOptions& o) {
+    std::FILE* out = std::tmpfile();
+    std::FILE* err = std::tmpfile();
+    RunEnv env;
+    env.out = out;
+    env.err = err;
+    env.loop = &loop_;
+    env.clock = &clock_;
+    env.default_jobs = 2;
+    log_ = BackendLog();
+    env.backend = [this](const BackendConfig& cfg) -> Result<std::unique_ptr<Backend>> {
+      ++backends_started_;
+      config_ = cfg;
+      std::string root = store_root_.empty() ? cfg.state_root + "/store" : store_root_;
+      return std::unique_ptr<Backend>(
+          std::make_unique<FakeBackend>(loop_, root, &log_, worker_, host_, staging_));
+    };
+    int rc = RunJob(o, env);
+    out_ = ReadAndClose(out);
+    err_ = ReadAndClose(err);
+    return rc;
+  }
+  // RunWith the options parsed from "--state-dir <state> ARGS" (a parse error fails the test
+  // and returns -1).
+  int Run(std::vector<std::string> args) {
+    args.insert(args.begin(), {"--state-dir", state_});
+    auto o = ParseRunArgs(args);
+    EXPECT_TRUE(o.ok()) << o.status().ToString();
+    return o.ok() ? RunWith(*o) : -1;
+  }
+
+  std::filesystem::path dir_, old_cwd_;
+  std::string state_;
+  FakeClock clock_;
+  FakeLoop loop_{clock_};
+  FakeBackend::Worker worker_ = EchoWorker;
+  std::string host_ = ":";
+  StagingOptions staging_;
+  std::string store_root_;
+  BackendLog log_;
+  std::string out_, err_;
+  int backends_started_ = 0;
+  BackendConfig config_;
+
+ private:
+  std::string prefix_, workdir_;
+};
 
 }  // namespace parallelagram::driver::testing
