@@ -96,9 +96,25 @@ class Job : public Scheduler::Listener {
 
   void set_scheduler(Scheduler* s) { sched_ = s; }
   void set_journal(Journal* j) { journal_ = j; }
-  std::string ResultUri(int64_t seq) const {
-    return backend_.store().Uri("jobs/" + job_id_ + "/results/" + std::to_string(seq) + ".json");
+  void set_first_invocation_number(int64_t n) { first_number_ = n; }
+  // Per-invocation names, so that no two invocations of a task (a retry, a speculative
+  // duplicate, an attempt of an earlier run still going) ever write the same object: the
+  // invocation's number across the job's runs, from the Scheduler's `invocation`.
+  std::string InvocationName(int64_t seq, int64_t invocation) const {
+    return std::to_string(seq) + "." + std::to_string(first_number_ - 1 + invocation);
   }
+  // Where the worker spills a sync result too big for the response.
+  std::string ResultUri(int64_t seq, int64_t invocation) const {
+    return backend_.store().Uri("jobs/" + job_id_ + "/results/" +
+                                InvocationName(seq, invocation) + ".json");
+  }
+  // The prefix under which the worker stores the invocation's --return files.
+  std::string OutputUri(int64_t seq, int64_t invocation) const {
+    return backend_.store().Uri("jobs/" + job_id_ + "/out/" + InvocationName(seq, invocation));
+  }
+  // True when some invocation may have left objects under results/ or out/ that nothing
+  // deleted (no answer came, or it came after the job ended): the end-of-run sweep is due.
+  bool may_leave_objects() const { return may_leave_objects_; }
   int64_t start_us = 0;
 
   void OnStart(int64_t seq, int attempt, int slot) override {
@@ -107,6 +123,7 @@ class Job : public Scheduler::Listener {
   }
 
   void OnSpeculate(int64_t seq, int attempt, int slot) override {
+    may_leave_objects_ = true;  // the loser may answer after the job ended
     if (journal_) journal_->Dispatch(seq, attempt, true);
     if (o_.json) {
       Emit({{"event", "speculate"}, {"seq", seq}, {"attempt", attempt}, {"slot", slot}});
@@ -114,6 +131,7 @@ class Job : public Scheduler::Listener {
   }
 
   void OnRetry(const TaskRecord& a) override {
+    DeleteObjectsOf(a);
     if (journal_) {
       const Outcome o = a.result.outcome;
       const bool counted = o != Outcome::kThrottled && o != Outcome::kTransport;
@@ -129,9 +147,15 @@ class Job : public Scheduler::Listener {
     }
   }
 
+  // A losing duplicate's (or an abandoned) answer: nothing of it is used, so whatever its
+  // worker stored goes.
+  void OnDropped(const TaskRecord& a) override { DeleteObjectsOf(a); }
+
   void OnFinish(const TaskRecord& rec_in) override {
     auto rec = std::make_shared<TaskRecord>(rec_in);
-    const std::string full_result_uri = FetchFullResult(*rec, ResultUri(rec->seq));
+    // The answering invocation's own result object: a late loser writes elsewhere.
+    const std::string full_result_uri =
+        FetchFullResult(*rec, ResultUri(rec->seq, rec->invocation));
     FinishedTask ft;
     ft.rec = rec.get();
     ft.args = tasks_.Values(rec->seq);
@@ -293,17 +317,34 @@ class Job : public Scheduler::Listener {
   // holds less of it than the task kept (what it wrote, at most --max-output); output cut by
   // --max-output alone is complete. With --no-download the full result stays in the store
   // and its URI is returned (for the manifest); "" otherwise.
-  std::string FetchFullResult(TaskRecord& rec, const std::string& result_uri) {
-    TaskResult& r = rec.result;
+  bool WasCut(const TaskResult& r) const {
     const uint64_t max_kept = static_cast<uint64_t>(
         o_.max_output_bytes > 0 ? o_.max_output_bytes : int64_t{1} << 30);
     auto cut = [max_kept](const std::string& data, bool truncated, uint64_t bytes) {
       return truncated && data.size() < std::min(bytes, max_kept);
     };
-    if (!cut(r.stdout_data, r.stdout_truncated, r.stdout_bytes) &&
-        !cut(r.stderr_data, r.stderr_truncated, r.stderr_bytes)) {
-      return "";
+    return cut(r.stdout_data, r.stdout_truncated, r.stdout_bytes) ||
+           cut(r.stderr_data, r.stderr_truncated, r.stderr_bytes);
+  }
+
+  // Deletes what the answer's invocation stored (its spilled result, its --return files):
+  // used for answers that do not finish their task. A transport failure (no answer) cannot
+  // say what its worker stored; it arms the end-of-run sweep instead. Async results live in
+  // the inbox, which deletes them itself.
+  void DeleteObjectsOf(const TaskRecord& a) {
+    const TaskResult& r = a.result;
+    if (r.outcome == Outcome::kTransport) may_leave_objects_ = true;
+    for (const ReturnedFile& f : r.returned) {
+      if (!f.missing && !f.uri.empty()) (void)backend_.store().Delete(f.uri);
     }
+    if (o_.mode != "async" && a.invocation > 0 && WasCut(r)) {
+      (void)backend_.store().Delete(ResultUri(a.seq, a.invocation));
+    }
+  }
+
+  std::string FetchFullResult(TaskRecord& rec, const std::string& result_uri) {
+    TaskResult& r = rec.result;
+    if (!WasCut(r)) return "";
     if (o_.no_download) return result_uri;
     std::string tmp = state_.dir() + "/output/.result" + std::to_string(rec.seq);
     Status s = backend_.store().GetFile(result_uri, tmp);
@@ -396,6 +437,8 @@ class Job : public Scheduler::Listener {
   Journal* journal_ = nullptr;
   bool halted_ = false;
   Interrupt interrupt_ = Interrupt::kNone;
+  int64_t first_number_ = 1;
+  bool may_leave_objects_ = false;
 };
 
 // Resume in async mode: before anything is dispatched, lists the inbox (once) and records the
@@ -503,6 +546,16 @@ std::string ProgramOf(const RunOptions& o) {
   const std::string& line = o.command[0];
   size_t end = line.find_first_of(" \t\n;|&<>()$`'\"\\");
   return line.substr(0, end);
+}
+
+// Deletes every object left under the job's results/ and out/ prefixes (sync mode, after
+// the run used what it needed). Errors are ignored: the objects are only garbage.
+void SweepJobObjects(ObjectStore& store, const std::string& job_id) {
+  for (const char* sub : {"/results/", "/out/"}) {
+    auto objs = store.List("jobs/" + job_id + sub);
+    if (!objs.ok()) continue;
+    for (const StoredObject& obj : *objs) (void)store.Delete(store.Uri(obj.key));
+  }
 }
 
 int Usage(RunEnv& env, const Status& s) {
@@ -754,7 +807,8 @@ int RunJob(const RunOptions& o, RunEnv& env) {
   const int64_t max_output =
       o.max_output_bytes > 0 ? o.max_output_bytes : int64_t{1} << 30;
   std::set<std::string> spilled_events;
-  auto build = [&](int64_t seq, int slot) -> Result<TaskEvent> {
+  job.set_first_invocation_number(cfg.first_result_number);
+  auto build = [&](int64_t seq, int slot, int64_t invocation) -> Result<TaskEvent> {
     const PlannedTask& t = tasks.Files(seq);
     TaskEvent e;
     e.task_id = job_id + "/" + std::to_string(seq);
@@ -764,8 +818,8 @@ int RunJob(const RunOptions& o, RunEnv& env) {
     e.max_output_bytes = max_output;
     e.files = staging.FilesFor(t.transfer);
     e.returns = t.returns;
-    e.output_uri = backend.store().Uri("jobs/" + job_id + "/out/" + std::to_string(seq));
-    e.result_uri = job.ResultUri(seq);
+    e.output_uri = job.OutputUri(seq, invocation);
+    e.result_uri = job.ResultUri(seq, invocation);
     e.result_spill_only = true;  // sync mode; the async invoker names its own result objects
     // Lambda's payload limits (6 MB sync, 1 MB Event): a bigger event (huge arguments or
     // file lists) is stored and fetched by the worker.
@@ -774,7 +828,8 @@ int RunJob(const RunOptions& o, RunEnv& env) {
     if (body.size() + 4096 <= limit) return e;  // headroom for the invoker's own fields
     std::string tmp = state.dir() + "/output/.event" + std::to_string(seq);
     PG_RETURN_IF_ERROR(WriteFileAll(tmp, body));
-    auto uri = backend.store().PutFile("jobs/" + job_id + "/events/" + std::to_string(seq) + ".json", tmp);
+    auto uri = backend.store().PutFile(
+        "jobs/" + job_id + "/events/" + job.InvocationName(seq, invocation) + ".json", tmp);
     std::error_code ec;
     fs::remove(tmp, ec);
     if (!uri.ok()) return uri.status().WithContext("storing task " + std::to_string(seq) + "'s oversized event");
@@ -851,6 +906,14 @@ int RunJob(const RunOptions& o, RunEnv& env) {
     for (const auto& uri : staging.TransferUris()) (void)backend.store().Delete(uri);
   }
   for (const auto& uri : spilled_events) (void)backend.store().Delete(uri);
+  // Sync mode: every result and returned file the driver used is fetched and deleted as it
+  // comes, and so is every dropped answer's; what an invocation without an answer (transport
+  // failure, a loser still running, an earlier run's attempt in flight at its interruption)
+  // stored is swept here. Objects a still-running loser writes after this are left.
+  const bool sweep = o.mode != "async" && !o.no_download &&
+                     (resuming || job.may_leave_objects() || job.halted() ||
+                      job.interrupt() != Job::Interrupt::kNone);
+  if (sweep) SweepJobObjects(backend.store(), job_id);
   const int64_t failed = sched.failed();
   const int64_t not_run = total - sched.finished();
   int exit_status = static_cast<int>(std::min<int64_t>(failed, 101));

@@ -66,6 +66,16 @@ class RunRetrievalTest : public testing::RunJobFixture {
     staging_ = std::move(staging);
     return RunJobFixture::Run(std::move(args));
   }
+  // Regular files under the store's `rel` directory.
+  int FilesUnder(const std::string& rel) {
+    int n = 0;
+    std::error_code ec;
+    if (!fs::is_directory(dir_ / "store" / rel, ec)) return 0;
+    for (const auto& e : fs::recursive_directory_iterator(dir_ / "store" / rel)) {
+      n += e.is_regular_file() ? 1 : 0;
+    }
+    return n;
+  }
   std::vector<json> Manifest(const std::string& job) {
     std::vector<json> out;
     std::ifstream f(dir_ / "state" / "jobs" / job / "results.jsonl");
@@ -81,7 +91,7 @@ TEST_F(RunRetrievalTest, OnlyACutResponseCostsStoreRequests) {
   ASSERT_EQ(out_.size(), 4 + kBig + 2);
   EXPECT_TRUE(out_ == "a\nb\n" + std::string(kBig, 'b') + "c\n") << "output differs";
   // The result object is gone and no temporary is left in the state dir.
-  EXPECT_FALSE(fs::exists(dir_ / "store" / "jobs" / "cut" / "results" / "3.json"));
+  EXPECT_EQ(FilesUnder("jobs/cut/results"), 0);
   for (const auto& e : fs::recursive_directory_iterator(dir_ / "state")) {
     EXPECT_EQ(e.path().filename().string().rfind(".result", 0), std::string::npos) << e.path();
   }
@@ -129,7 +139,65 @@ TEST_F(RunRetrievalTest, ReturnedFilesComeBackAndTheirObjectsGo) {
   EXPECT_EQ(Slurp("y.out"), "returned y.out");
   EXPECT_EQ(log_.gets, 2);
   EXPECT_EQ(log_.deletes, 2);
-  EXPECT_FALSE(fs::exists(dir_ / "store" / "jobs" / "ret" / "out" / "1" / "x.out"));
+  EXPECT_EQ(FilesUnder("jobs/ret/out"), 0);
+}
+
+// What an invocation's worker stores when it finishes: a result too big for the response
+// (spilled whole to result_uri; the answer is cut) and its --return files, each tagged with
+// `tag`. Returns the cut answer.
+TaskResult StoreTagged(ObjectStore& store, const TaskEvent& e, char tag) {
+  TaskResult r = testing::Exited(0);
+  r.stdout_data = std::string(kBig, tag);
+  r.stdout_bytes = kBig;
+  EXPECT_FALSE(testing::PutContent(store, e.result_uri, TaskResultToJson(r).dump()).empty());
+  r.stdout_data.resize(1000);
+  r.stdout_truncated = true;
+  for (const auto& ret : e.returns) {
+    ReturnedFile rf;
+    rf.path = ret;
+    rf.uri = testing::PutContent(store, e.output_uri + "/" + ret, std::string("written by ") + tag);
+    r.returned.push_back(rf);
+  }
+  return r;
+}
+
+// A speculated task's losing duplicate that stores its spilled result and returned files
+// after the winner did (before the driver reads the winner's) must not change what the
+// driver gets: every invocation has its own keys, the driver reads the answering
+// invocation's, and the loser's objects are swept when the job ends.
+TEST_F(RunRetrievalTest, ALateLoserDoesNotOverwriteTheWinnersSpilledObjects) {
+  TaskEvent straggler;
+  int loser_writes = 0;
+  worker_ = [&](const TaskEvent& e, int attempt, ObjectStore& store) {
+    if (attempt == 1) {  // runs 10 s: gets a duplicate at 1 s (--speculate 1), and loses
+      straggler = e;
+      return std::make_pair(int64_t{10000}, testing::WithOutcome(Outcome::kTimedOut, "late"));
+    }
+    // The duplicate stores its objects now and answers in 100 ms; the straggler finishes
+    // its writes 50 ms from now, in between.
+    TaskResult r = StoreTagged(store, e, 'W');
+    loop_.After(50, [&] {
+      ++loser_writes;
+      (void)StoreTagged(store, straggler, 'L');
+    });
+    return std::make_pair(int64_t{100}, r);
+  };
+  ASSERT_EQ(Run({"--job-id", "spec", "--speculate", "1", "--return", "{}.out", "--", "echo", ":::",
+                 "slow"}),
+            0)
+      << err_;
+  ASSERT_EQ(log_.events.size(), 2u) << "the straggler got its duplicate";
+  EXPECT_EQ(loser_writes, 1) << "the loser wrote between the winner's writes and its answer";
+  EXPECT_TRUE(out_ == std::string(kBig, 'W'))
+      << "the driver read the loser's spilled result: " << out_.substr(0, 20) << "... ("
+      << out_.size() << " bytes)";
+  EXPECT_EQ(Slurp("slow.out"), "written by W");
+  auto m = Manifest("spec");
+  ASSERT_EQ(m.size(), 1u);
+  EXPECT_EQ(m[0]["outcome"], "succeeded");
+  // Nothing of either invocation is left in the store.
+  EXPECT_EQ(FilesUnder("jobs/spec/results"), 0);
+  EXPECT_EQ(FilesUnder("jobs/spec/out"), 0);
 }
 
 TEST_F(RunRetrievalTest, StagingSummaryAndBundlingWhenTheBackendAsks) {

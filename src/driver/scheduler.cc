@@ -128,7 +128,8 @@ void Scheduler::Dispatch(int64_t seq, bool duplicate) {
   ++st.in_flight;
   ++st.invocations;
   int64_t id = ++next_flight_;
-  flights_.emplace(id, Flight{seq, slot, duplicate, clock_.NowEpochMs(), clock_.NowMonoUs()});
+  flights_.emplace(id, Flight{seq, slot, st.attempt, duplicate, clock_.NowEpochMs(),
+                              clock_.NowMonoUs()});
   if (duplicate) {
     ++speculated_;
     listener_.OnSpeculate(seq, st.attempt, slot);
@@ -136,7 +137,7 @@ void Scheduler::Dispatch(int64_t seq, bool duplicate) {
     listener_.OnStart(seq, st.attempt, slot);
   }
   std::weak_ptr<bool> alive = alive_;
-  Result<TaskEvent> ev = build_(seq, slot);
+  Result<TaskEvent> ev = build_(seq, slot, id);
   if (!ev.ok()) {
     TaskResult r;
     r.outcome = Outcome::kStagingError;
@@ -189,6 +190,16 @@ void Scheduler::OnResult(int64_t id, TaskResult r) {
   if (tit == tasks_.end()) {  // the task already finished: a loser's answer
     --orphans_;
     ++discarded_;
+    TaskRecord rec;
+    rec.seq = fl.seq;
+    rec.slot = fl.slot;
+    rec.attempt = fl.attempt;
+    rec.invocation = id;
+    rec.duplicate = fl.duplicate;
+    rec.start_epoch_ms = fl.start_epoch_ms;
+    rec.runtime_ms = (clock_.NowMonoUs() - fl.start_us) / 1000;
+    rec.result = std::move(r);
+    listener_.OnDropped(rec);
   } else {
     TaskState& st = tit->second;
     --st.in_flight;
@@ -197,6 +208,7 @@ void Scheduler::OnResult(int64_t id, TaskResult r) {
     rec.slot = fl.slot;
     rec.attempt = st.attempt;
     rec.invocations = st.invocations;
+    rec.invocation = id;
     rec.duplicate = fl.duplicate;
     rec.start_epoch_ms = fl.start_epoch_ms;
     rec.runtime_ms = (clock_.NowMonoUs() - fl.start_us) / 1000;
@@ -206,6 +218,7 @@ void Scheduler::OnResult(int64_t id, TaskResult r) {
       Finish(rec);
     } else if (st.in_flight > 0) {
       ++discarded_;  // a sibling is still running: its answer decides
+      listener_.OnDropped(rec);
     } else {
       int64_t delay = -1;
       if (halted_ && !draining_) {
@@ -226,6 +239,7 @@ void Scheduler::OnResult(int64_t id, TaskResult r) {
       } else if (draining_) {
         tasks_.erase(fl.seq);  // would run again: left unfinished for a resumed job
         ++discarded_;
+        listener_.OnDropped(rec);
       } else {
         st.speculated = false;
         ++retried_;

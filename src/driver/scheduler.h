@@ -67,6 +67,7 @@ struct TaskRecord {
   int slot = 0;               // {%}
   int attempt = 0;            // 1-based; counts against --retries
   int invocations = 0;        // invokes of this task so far (throttles, transport, duplicates)
+  int64_t invocation = 0;     // the answering invocation's number, as given to the EventBuilder
   bool duplicate = false;     // this answer came from a speculative duplicate
   int64_t start_epoch_ms = 0;
   int64_t runtime_ms = 0;     // driver-side wall time of the attempt
@@ -97,6 +98,10 @@ class Scheduler {
     virtual void OnSpeculate(int64_t /*seq*/, int /*attempt*/, int /*slot*/) {}
     // An attempt ended without success and the task will run again.
     virtual void OnRetry(const TaskRecord& /*attempt*/) {}
+    // An answer that neither finishes nor retries its task was dropped: a losing duplicate
+    // (its task already finished), a failure while a sibling attempt still runs, or one
+    // left unfinished by Drain(). Whatever that invocation stored is the listener's to clean.
+    virtual void OnDropped(const TaskRecord& /*answer*/) {}
     // The task's final attempt ended (succeeded or not). Called once per finished task.
     virtual void OnFinish(const TaskRecord& rec) = 0;
     // The halt condition was met (`now`: OnDone follows at once).
@@ -105,8 +110,14 @@ class Scheduler {
     virtual void OnDone() = 0;
   };
 
-  // Builds the event of task `seq` for `slot`. An error finishes the task as kStagingError.
-  using EventBuilder = std::function<Result<TaskEvent>(int64_t seq, int slot)>;
+  // Builds the event of task `seq` for `slot`. `invocation` numbers this Scheduler's
+  // invocations 1, 2, 3, ... (every dispatch: a retry and a speculative duplicate each get
+  // their own), so anything the event names per invocation (where its worker spills a result
+  // or stores returned files) never collides with another invocation's; the answer's
+  // TaskRecord::invocation says which one it was. An error finishes the task as
+  // kStagingError.
+  using EventBuilder =
+      std::function<Result<TaskEvent>(int64_t seq, int slot, int64_t invocation)>;
 
   Scheduler(Options options, int64_t total, EventBuilder build, Invoker& invoker, Timers& timers,
             const Clock& clock, Listener& listener);
@@ -155,6 +166,7 @@ class Scheduler {
   struct Flight {
     int64_t seq;
     int slot;
+    int attempt;
     bool duplicate;
     int64_t start_epoch_ms;
     int64_t start_us;

@@ -4,6 +4,7 @@
 
 #include <map>
 #include <random>
+#include <set>
 
 #include "driver/testing.h"
 
@@ -21,6 +22,7 @@ struct Recorder : Scheduler::Listener {
     starts.push_back({seq, attempt, slot});
   }
   void OnRetry(const TaskRecord& a) override { retries.push_back(a); }
+  void OnDropped(const TaskRecord& a) override { dropped.push_back(a); }
   void OnFinish(const TaskRecord& rec) override { finished.push_back(rec); }
   void OnHalt(const std::string&) override { ++halts; }
   void OnDone() override {
@@ -30,7 +32,7 @@ struct Recorder : Scheduler::Listener {
   struct Start { int64_t seq; int attempt; int slot; };
   Loop& loop;
   std::vector<Start> starts;
-  std::vector<TaskRecord> retries, finished;
+  std::vector<TaskRecord> retries, finished, dropped;
   int halts = 0, done = 0;
 };
 
@@ -46,10 +48,11 @@ struct Fixture {
     inv = std::make_unique<FakeInvoker>(loop, std::move(script));
     sched = std::make_unique<Scheduler>(
         o, total,
-        [](int64_t seq, int slot) -> Result<TaskEvent> {
+        [](int64_t seq, int slot, int64_t invocation) -> Result<TaskEvent> {
           TaskEvent e;
           e.task_id = std::to_string(seq);
           e.argv = {"t", std::to_string(slot)};
+          e.env["INVOCATION"] = std::to_string(invocation);
           return e;
         },
         *inv, loop, clock, rec);
@@ -268,6 +271,22 @@ TEST(SchedulerTest, SpeculateAutoDuplicatesAStragglerAndTheFirstFinisherWins) {
   // The hung primary answered (at 5 s) while the job still ran: discarded, never reported.
   EXPECT_EQ(f.sched->discarded(), 1);
   EXPECT_TRUE(f.rec.retries.empty());
+  // ... but handed to OnDropped (its stored objects are the listener's to clean), naming its
+  // own invocation, which differs from the winner's.
+  ASSERT_EQ(f.rec.dropped.size(), 1u);
+  EXPECT_EQ(f.rec.dropped[0].seq, 5);
+  EXPECT_FALSE(f.rec.dropped[0].duplicate);
+  EXPECT_EQ(f.rec.dropped[0].result.outcome, Outcome::kTimedOut);
+  // Every invocation got its own number, and each answer names the invocation it came from.
+  std::set<std::string> numbers;
+  for (const auto& e : f.inv->events) numbers.insert(e.env.at("INVOCATION"));
+  EXPECT_EQ(numbers.size(), 301u);
+  for (const auto& r : f.rec.finished) {
+    if (r.seq != 5) continue;
+    EXPECT_NE(r.invocation, f.rec.dropped[0].invocation);
+    EXPECT_EQ(f.inv->events[static_cast<size_t>(r.invocation - 1)].task_id, "5");
+    EXPECT_EQ(f.inv->events[static_cast<size_t>(f.rec.dropped[0].invocation - 1)].task_id, "5");
+  }
 }
 
 TEST(SchedulerTest, SpeculateWaitsForEnoughCompletions) {
@@ -403,7 +422,7 @@ TEST(SchedulerTest, BuildErrorFinishesTaskAsStagingError) {
   Recorder rec(loop);
   FakeInvoker inv(loop, [](const TaskEvent&, int) { return std::make_pair(int64_t{1}, Exited(0)); });
   Scheduler s({}, 2,
-              [](int64_t seq, int) -> Result<TaskEvent> {
+              [](int64_t seq, int, int64_t) -> Result<TaskEvent> {
                 if (seq == 2) return Status::NotFound("gone");
                 TaskEvent e;
                 e.task_id = "1";
