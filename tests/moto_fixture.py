@@ -157,36 +157,15 @@ def moto_refuses_boto3_listing(s3, bucket):
         return e.response["Error"]["Code"] == "SignatureDoesNotMatch"
 
 
-class Checks:
-    """The e2e tests' check(): prints ok/FAIL per check and remembers the failures."""
-
-    def __init__(self):
-        self.failures = []
-
-    def __call__(self, cond, what, out=""):
-        if not cond:
-            self.failures.append(what)
-            print("FAIL:", what, "\n" + str(out)[-3000:], flush=True)
-        else:
-            print("ok:", what, flush=True)
-        return bool(cond)
-
-    def exit_status(self):
-        """Prints the summary; 1 if any check failed, else 0."""
-        if self.failures:
-            print("%d check(s) failed: %s" % (len(self.failures), "; ".join(self.failures)))
-            return 1
-        print("all checks passed")
-        return 0
-
-
 class AwsStandIns:
     """moto_server (S3/IAM/STS, signatures enforced) plus `local-lambda` checking the same
     key, wired by AWS_ENDPOINT_URL* in .env (no shared config files, XDG_CONFIG_HOME under
     `work`): what `run --backend aws` talks to in the e2e tests and bench/scale_bench.py.
-    close() stops both and returns everything local-lambda printed."""
+    close() stops both and returns everything local-lambda printed (again when called again:
+    a test may close() in its own `finally` inside the `with`)."""
 
     def __init__(self, pg, work, concurrency, ll_args=()):
+        self._log = None
         self.moto = MotoServer()
         try:
             self.env = self.moto.env()
@@ -200,17 +179,25 @@ class AwsStandIns:
             raise
         self.env["AWS_ENDPOINT_URL_LAMBDA"] = self.ll.endpoint
 
-    def s3(self):
+    def client(self, service, **kw):
+        """A boto3 client for `service` signed with the test user's key: "lambda" talks to
+        local-lambda, any other service to moto. `kw`: more boto3.client arguments."""
         import boto3
-        return boto3.client("s3", endpoint_url=self.moto.endpoint, region_name="us-east-1",
+        endpoint = self.ll.endpoint if service == "lambda" else self.moto.endpoint
+        return boto3.client(service, endpoint_url=endpoint, region_name="us-east-1",
                             aws_access_key_id=self.moto.access_key_id,
-                            aws_secret_access_key=self.moto.secret_access_key)
+                            aws_secret_access_key=self.moto.secret_access_key, **kw)
+
+    def s3(self):
+        return self.client("s3")
 
     def close(self):
-        try:
-            return self.ll.close()
-        finally:
-            self.moto.close()
+        if self._log is None:
+            try:
+                self._log = self.ll.close()
+            finally:
+                self.moto.close()
+        return self._log
 
     def __enter__(self):
         return self

@@ -20,20 +20,11 @@ import time
 
 SRC = os.environ.get("PG_SOURCE_DIR", os.path.join(os.path.dirname(__file__), "..", ".."))
 sys.path.insert(0, os.path.join(SRC, "tests"))
-from moto_fixture import LocalLambda, MotoServer, stop_process  # noqa: E402
-
-import boto3  # noqa: E402
+from e2e_util import Checks, alive, children_of  # noqa: E402
+from moto_fixture import AwsStandIns, stop_process  # noqa: E402
 
 PG = os.environ.get("PG_BIN", os.path.join(SRC, "build", "parallelagram"))
-failures = []
-
-
-def check(cond, what, out=""):
-    if not cond:
-        failures.append(what)
-        print("FAIL:", what, "\n" + str(out)[-3000:])
-    else:
-        print("ok:", what)
+check = Checks()
 
 
 def procs_with_cmdline(argv):
@@ -49,28 +40,6 @@ def procs_with_cmdline(argv):
         except OSError:
             pass
     return found
-
-
-def alive(pid):
-    try:
-        with open("/proc/%d/stat" % pid) as f:
-            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
-    except OSError:
-        return False
-
-
-def children_of(pid):
-    kids = []
-    for d in os.listdir("/proc"):
-        if not d.isdigit():
-            continue
-        try:
-            with open("/proc/%s/stat" % d) as f:
-                if int(f.read().rsplit(")", 1)[1].split()[1]) == pid:
-                    kids.append(int(d))
-        except (OSError, ValueError, IndexError):
-            pass
-    return kids
 
 
 def job_info(state, job):
@@ -139,18 +108,12 @@ def local_part(work):
 
 def aws_part(work):
     state = os.path.join(work, "state-aws")
-    with MotoServer() as moto:
-        key, secret = moto.access_key_id, moto.secret_access_key
-        env = moto.env()
-        env.update(AWS_CONFIG_FILE="/nonexistent/config",
-                   AWS_SHARED_CREDENTIALS_FILE="/nonexistent/credentials",
-                   XDG_CONFIG_HOME=os.path.join(work, "config"))
-        # Account concurrency 3: with -j 8 five events wait in local-lambda's async queue.
-        ll = LocalLambda(PG, key, secret, concurrency=3, env=env)
+    # Account concurrency 3: with -j 8 five events wait in local-lambda's async queue.
+    with AwsStandIns(PG, work, concurrency=3) as si:
+        env = si.env
+        key, secret = si.moto.access_key_id, si.moto.secret_access_key
         try:
-            env["AWS_ENDPOINT_URL_LAMBDA"] = ll.endpoint
-            lam = boto3.client("lambda", endpoint_url=ll.endpoint, region_name="us-east-1",
-                               aws_access_key_id=key, aws_secret_access_key=secret)
+            lam = si.client("lambda")
             p = subprocess.run([PG, "deploy", "--function", "pgcancel", "--bucket", "pg-cancel",
                                 "--create-bucket", "--timeout", "60"], env=env,
                                capture_output=True, text=True)
@@ -224,18 +187,14 @@ def aws_part(work):
             check(rc == 1 and err.count("\n") == 1 and "pgcancel" in err,
                   "aws: a missing function is a one-line error", out + err)
         finally:
-            ll.close()
+            si.close()
 
 
 def main():
     work = tempfile.mkdtemp(prefix="pg-cancel-")
     local_part(work)
     aws_part(work)
-    if failures:
-        print("%d check(s) failed" % len(failures))
-        return 1
-    print("all checks passed")
-    return 0
+    return check.exit_status()
 
 
 if __name__ == "__main__":

@@ -25,37 +25,14 @@ import sys
 import tempfile
 import time
 
+SRC = os.environ.get("PG_SOURCE_DIR", os.path.join(os.path.dirname(__file__), "..", ".."))
+sys.path.insert(0, os.path.join(SRC, "tests"))
+from e2e_util import Checks, children_of, proc_stat  # noqa: E402
+
 PG = os.path.abspath(os.environ.get("PG_BIN", "build/parallelagram"))
-failures = []
+check = Checks()
 RNG = random.Random(int(os.environ.get("PG_RESUME_SEED", str(int(time.time())))))
 TIMING = ("start", "runtime_s", "job_id")
-
-
-def check(cond, what, extra=""):
-    if cond:
-        print("ok:", what)
-    else:
-        failures.append(what)
-        print("FAIL:", what, "\n" + str(extra)[-3000:])
-
-
-def proc_stat(pid):
-    try:
-        with open("/proc/%d/stat" % pid) as f:
-            rest = f.read().rsplit(")", 1)[1].split()
-        return rest  # state, ppid, pgrp, session, ...
-    except (OSError, IndexError):
-        return None
-
-
-def children_of(pid):
-    kids = []
-    for d in os.listdir("/proc"):
-        if d.isdigit():
-            st = proc_stat(int(d))
-            if st and int(st[1]) == pid:
-                kids.append(int(d))
-    return kids
 
 
 def in_sessions(sids):
@@ -466,11 +443,7 @@ def main():
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     print("took %.1f s" % (time.time() - t0))
-    if failures:
-        print("%d FAILED: %s" % (len(failures), failures))
-        return 1
-    print("all passed")
-    return 0
+    return check.exit_status()
 
 
 if __name__ == "__main__":

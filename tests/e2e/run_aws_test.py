@@ -22,30 +22,20 @@ import time
 
 SRC = os.environ.get("PG_SOURCE_DIR", os.path.join(os.path.dirname(__file__), "..", ".."))
 sys.path.insert(0, os.path.join(SRC, "tests"))
-from moto_fixture import (LocalLambda, MotoServer, moto_refuses_boto3_listing,  # noqa: E402
-                          set_moto_auth)
+from e2e_util import Checks, PgRunner  # noqa: E402
+from moto_fixture import AwsStandIns, moto_refuses_boto3_listing, set_moto_auth  # noqa: E402
 
 import boto3  # noqa: E402
 import botocore.exceptions  # noqa: E402
 
 PG = os.environ.get("PG_BIN", os.path.join(SRC, "build", "parallelagram"))
-failures = []
-outputs = []
-
-
-def check(cond, what, out=""):
-    if not cond:
-        failures.append(what)
-        print("FAIL:", what, "\n" + out[-3000:])
-    else:
-        print("ok:", what)
+check = Checks()
+runner = PgRunner(PG)
 
 
 def pg(env, cwd, *args, timeout=600):
-    p = subprocess.run([PG, *args], env=env, cwd=cwd, capture_output=True, timeout=timeout)
-    out = p.stdout.decode(errors="replace") + p.stderr.decode(errors="replace")
-    outputs.append(out)
-    return p.returncode, p.stdout, p.stderr.decode(errors="replace")
+    """runner() in `cwd`, stdout as bytes."""
+    return runner(env, *args, cwd=cwd, timeout=timeout, binary_stdout=True)
 
 
 def manifest(state, job):
@@ -77,17 +67,11 @@ def main():
     job = os.path.join(work, "job")
     os.makedirs(os.path.join(job, "in"))
     state = os.path.join(work, "state")
-    with MotoServer() as moto:
-        key, secret = moto.access_key_id, moto.secret_access_key
-        env = moto.env()
-        env.update(AWS_CONFIG_FILE="/nonexistent/config",
-                   AWS_SHARED_CREDENTIALS_FILE="/nonexistent/credentials",
-                   XDG_CONFIG_HOME=os.path.join(work, "config"))
-        ll = LocalLambda(PG, key, secret, concurrency=200, env=env)
+    with AwsStandIns(PG, work, concurrency=200) as si:
+        moto, env = si.moto, si.env
+        secret = moto.secret_access_key
         try:
-            env["AWS_ENDPOINT_URL_LAMBDA"] = ll.endpoint
-            kw = dict(region_name="us-east-1", aws_access_key_id=key, aws_secret_access_key=secret)
-            s3 = boto3.client("s3", endpoint_url=moto.endpoint, **kw)
+            s3 = si.s3()
 
             rc, out, err = pg(env, work, "deploy", "--function", "pgrun", "--bucket", "pg-run",
                               "--create-bucket", "--timeout", "120", "--memory", "1024",
@@ -235,16 +219,10 @@ def main():
             rc, out, err = pg(env, work, "destroy")
             check(rc == 0, "destroy", out.decode() + err)
         finally:
-            outputs.append(ll.close())
-    everything = "\n".join(outputs)
-    check(secret not in everything and secret[5:] not in everything,
-          "no secret in any output or log")
+            runner.add(si.close())
+    check.no_secret(runner.printed(), secret)
     shutil.rmtree(work, ignore_errors=True)
-    if failures:
-        print("%d check(s) failed: %s" % (len(failures), failures))
-        return 1
-    print("run_aws_test: ok")
-    return 0
+    return check.exit_status()
 
 
 if __name__ == "__main__":

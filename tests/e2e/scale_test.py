@@ -33,7 +33,8 @@ SRC = os.environ.get("PG_SOURCE_DIR", os.path.join(os.path.dirname(__file__), ".
 sys.path.insert(0, os.path.join(SRC, "tests"))
 from fast_lambda import FastLambda  # noqa: E402
 from measure import manifest, run_measured  # noqa: E402
-from moto_fixture import AwsStandIns, Checks  # noqa: E402
+from e2e_util import Checks  # noqa: E402
+from moto_fixture import AwsStandIns  # noqa: E402
 
 PG = os.environ.get("PG_BIN", os.path.join(SRC, "build", "parallelagram"))
 check = Checks()
