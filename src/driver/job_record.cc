@@ -110,11 +110,15 @@ Status ResultsDir::Write(const FinishedTask& t, const nlohmann::json& line) {
   full["start"] = static_cast<double>(rec.start_epoch_ms) / 1000.0;
   full["runtime_s"] = static_cast<double>(rec.runtime_ms) / 1000.0;
   PG_RETURN_IF_ERROR(WriteFileAll(d + "/result.json", full.dump(2) + "\n"));
-  std::string s = line.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  std::string s = JsonLine(line);
   s += '\n';
   std::fwrite(s.data(), 1, s.size(), jsonl_);
   std::fflush(jsonl_);
   return Status::Ok();
+}
+
+std::string JsonLine(const nlohmann::json& j) {
+  return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
 }  // namespace parallelagram::driver

@@ -55,6 +55,10 @@ class ResultsDir {
   std::FILE* jsonl_ = nullptr;
 };
 
+// `j` as one line of JSON (no newline), invalid UTF-8 in strings replaced (U+FFFD): how
+// manifest lines, tasks.jsonl lines and --json events are written.
+std::string JsonLine(const nlohmann::json& j);
+
 // Writes `data` to `path` whole (creating parent directories). IoError naming the path.
 Status WriteFileAll(const std::string& path, const std::string& data);
 

@@ -1,0 +1,94 @@
+#include "driver/job_output.h"
+
+#include <utility>
+
+#include <fmt/format.h>
+
+#include "driver/job_record.h"
+
+namespace parallelagram::driver {
+
+void WriteAll(std::FILE* f, const std::string& data) {
+  if (!data.empty()) std::fwrite(data.data(), 1, data.size(), f);
+}
+
+std::string TaskWarning(const TaskRecord& rec, const std::string& command) {
+  const TaskResult& r = rec.result;
+  std::string what;
+  switch (r.outcome) {
+    case Outcome::kSucceeded:
+    case Outcome::kFailed:
+      if (r.exit_code || r.error.empty()) return "";
+      what = "could not run: " + r.error;
+      break;
+    case Outcome::kTimedOut:
+      what = "was killed because it timed out";
+      break;
+    case Outcome::kOutOfMemory:
+      what = "ran out of memory (raise --memory)";
+      break;
+    case Outcome::kCrashed:
+      what = r.signal ? fmt::format("was killed by signal {}", *r.signal) : "crashed: " + r.error;
+      break;
+    default:
+      what = std::string(OutcomeName(r.outcome)) + ": " + r.error;
+  }
+  std::string cmd = command.size() > 200 ? command.substr(0, 200) + "..." : command;
+  return fmt::format("parallelagram: task {} {}: {}\n", rec.seq, what, cmd);
+}
+
+void JobOutput::Emit(const nlohmann::json& j) {
+  std::string s = JsonLine(j);
+  s += '\n';
+  WriteAll(out_, s);
+  std::fflush(out_);
+}
+
+void JobOutput::Say(const std::string& what, const char* action) {
+  if (o_.json) Emit({{"event", "interrupt"}, {"action", action}, {"message", what}});
+  progress_.Clear();
+  std::fprintf(err_, "parallelagram: %s\n", what.c_str());
+  std::fflush(err_);
+  progress_.Redraw();
+}
+
+void JobOutput::Report(const Status& s) {
+  if (!s.ok() && !o_.quiet) {
+    progress_.Clear();
+    std::fprintf(err_, "parallelagram: %s\n", s.message().c_str());
+  }
+}
+
+void JobOutput::Halting(const std::string& why) {
+  if (o_.json) Emit({{"event", "halt"}, {"reason", why}});
+  if (!o_.quiet) {
+    progress_.Clear();
+    std::fprintf(err_, "parallelagram: halting (%s, --halt %s): %s\n", why.c_str(),
+                 o_.halt.when == HaltPolicy::When::kNow ? "now" : "soon",
+                 o_.halt.when == HaltPolicy::When::kNow
+                     ? "running tasks are abandoned"
+                     : "waiting for running tasks, starting no new ones");
+    progress_.Redraw();
+  }
+}
+
+void JobOutput::AddTask(std::shared_ptr<const TaskRecord> rec, std::string warning,
+                        nlohmann::json event) {
+  const int64_t seq = rec->seq;
+  ordered_.Add(
+      seq, [this, rec = std::move(rec), warning = std::move(warning), event = std::move(event)] {
+        progress_.Clear();
+        if (o_.json) {
+          Emit(event);
+        } else {
+          WriteAll(out_, rec->result.stdout_data);
+          std::fflush(out_);
+          WriteAll(err_, rec->result.stderr_data);
+        }
+        if (!warning.empty() && !o_.quiet) std::fputs(warning.c_str(), err_);
+        std::fflush(err_);
+        progress_.Redraw();
+      });
+}
+
+}  // namespace parallelagram::driver

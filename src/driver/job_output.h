@@ -1,0 +1,60 @@
+// JobOutput: everything `parallelagram run` prints while a job runs, on the run's out and err
+// streams, around the progress display (cleared before a line, redrawn after): each finished
+// task's output through OrderedOutput (whole; in completion order, or with -k in input
+// order), the --json event stream (one object a line on out), and one-line notices and
+// errors on err ("parallelagram: ...").
+// Not thread-safe; loop thread only. Does not own the streams, `o` or `progress`, which must
+// outlive it.
+#pragma once
+
+#include <cstdio>
+#include <memory>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "driver/ordered_output.h"
+#include "driver/progress.h"
+#include "driver/run_options.h"
+#include "driver/scheduler.h"
+#include "parallelagram/status.h"
+
+namespace parallelagram::driver {
+
+// Writes `data` to `f` (nothing when empty); does not flush.
+void WriteAll(std::FILE* f, const std::string& data);
+
+// The line printed on err for a task that did not succeed in a way its own output may not
+// show ("parallelagram: task SEQ WHAT: COMMAND\n", the command cut at 200 characters), or ""
+// (it succeeded, or exited non-zero by itself).
+std::string TaskWarning(const TaskRecord& rec, const std::string& command);
+
+class JobOutput {
+ public:
+  JobOutput(const RunOptions& o, std::FILE* out, std::FILE* err, Progress& progress)
+      : o_(o), out_(out), err_(err), progress_(progress), ordered_(o.keep_order) {}
+
+  // Writes `j` as one line on out and flushes (the --json event stream).
+  void Emit(const nlohmann::json& j);
+  // "parallelagram: WHAT" on err; with --json first an "interrupt" event naming `action`.
+  void Say(const std::string& what, const char* action);
+  // "parallelagram: MESSAGE" on err for a failed `s`; nothing when `s` is OK or with --quiet.
+  void Report(const Status& s);
+  // --halt met: a "halt" event with --json; unless --quiet, a line saying why and what
+  // happens to the running tasks.
+  void Halting(const std::string& why);
+  // Prints task `rec`'s stdout and stderr (with --json: `event` instead) and `warning`
+  // (unless --quiet) when its turn comes in OrderedOutput.
+  void AddTask(std::shared_ptr<const TaskRecord> rec, std::string warning, nlohmann::json event);
+  // Prints every task output still held (a halted job's gaps are skipped).
+  void Flush() { ordered_.Flush(); }
+
+ private:
+  const RunOptions& o_;
+  std::FILE* out_;
+  std::FILE* err_;
+  Progress& progress_;
+  OrderedOutput ordered_;
+};
+
+}  // namespace parallelagram::driver

@@ -1,0 +1,58 @@
+// TaskEventBuilder: the event each invocation of a task is sent (the Scheduler's
+// EventBuilder): its command line expanded for its slot, its staged files, its --return
+// paths, and where this invocation's worker puts returned files and a spilled result
+// (ResultRetrieval's per-invocation names). An event over Lambda's payload limit (6 MB sync,
+// 1 MB Event, with 4 KB of headroom for the invoker's own fields) is stored at
+// jobs/JOB/events/SEQ.N.json and sent as a small event naming it; spilled() lists those
+// objects, for deletion when the run ends.
+// Errors: a failed write or store of an oversized event (the task then ends as
+// staging_error). Not thread-safe; loop thread only. Nothing given is owned; all of it must
+// outlive the builder.
+#pragma once
+
+#include <cstdint>
+#include <set>
+#include <string>
+
+#include "driver/command_template.h"
+#include "driver/object_store.h"
+#include "driver/result_retrieval.h"
+#include "driver/run_options.h"
+#include "driver/staging.h"
+#include "driver/state_dir.h"
+#include "driver/task_plan.h"
+#include "parallelagram/status.h"
+#include "parallelagram/task.h"
+
+namespace parallelagram::driver {
+
+// Lambda's payload limits (lambda-facts.md): RequestResponse 6 MB, Event 1 MB.
+inline constexpr size_t kSyncPayloadLimit = 6 * 1024 * 1024;
+inline constexpr size_t kEventPayloadLimit = 1024 * 1024;
+
+class TaskEventBuilder {
+ public:
+  TaskEventBuilder(const RunOptions& o, std::string job_id, const CommandTemplate& tmpl,
+                   const TaskPlan& tasks, const Staging& staging, ObjectStore& store,
+                   const ResultRetrieval& retrieval, const JobState& state);
+
+  // The event of the Scheduler's `invocation` of task `seq` in `slot`.
+  Result<TaskEvent> Build(int64_t seq, int slot, int64_t invocation);
+  // The URIs of the oversized events stored so far.
+  const std::set<std::string>& spilled() const { return spilled_; }
+
+ private:
+  const RunOptions& o_;
+  std::string job_id_;
+  const CommandTemplate& tmpl_;
+  const TaskPlan& tasks_;
+  const Staging& staging_;
+  ObjectStore& store_;
+  const ResultRetrieval& retrieval_;
+  const JobState& state_;
+  int64_t timeout_ms_;
+  int64_t max_output_;
+  std::set<std::string> spilled_;
+};
+
+}  // namespace parallelagram::driver

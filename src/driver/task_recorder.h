@@ -1,0 +1,49 @@
+// TaskRecorder: writes down each finished task: its line in the results manifest (the state
+// dir's results.jsonl; outputs over kInlineOutputMax go to the state dir's output/SEQ.stdout
+// and .stderr and the line names them), and when asked for, its --results DIR entry and its
+// --joblog line. A task is finished for good (never run again by a resume) once its manifest
+// line is durable (JobState::Flush).
+// Errors: a failed write of an output file or of --results is passed to `report` and the
+// rest is still written. Not thread-safe; loop thread only. Does not own what it is given:
+// `state`, `results`, `joblog` and `backend` must outlive it.
+#pragma once
+
+#include <functional>
+#include <string>
+
+#include "driver/backend.h"
+#include "driver/job_record.h"
+#include "driver/joblog.h"
+#include "driver/scheduler.h"
+#include "driver/state_dir.h"
+#include "parallelagram/status.h"
+
+namespace parallelagram::driver {
+
+class TaskRecorder {
+ public:
+  // `results` and `joblog`: null when not asked for. `backend`: its host() is the joblog's
+  // Host column.
+  TaskRecorder(std::string job_id, JobState& state, ResultsDir* results, JoblogWriter* joblog,
+               const Backend& backend, std::function<void(const Status&)> report)
+      : job_id_(std::move(job_id)),
+        state_(state),
+        results_(results),
+        joblog_(joblog),
+        backend_(backend),
+        report_(std::move(report)) {}
+
+  // Records finished task `rec` (`ft` is its description, with the returned files brought
+  // back). `full_result_uri`: where its whole result stays with --no-download ("" if none).
+  void Record(const TaskRecord& rec, const FinishedTask& ft, const std::string& full_result_uri);
+
+ private:
+  std::string job_id_;
+  JobState& state_;
+  ResultsDir* results_;
+  JoblogWriter* joblog_;
+  const Backend& backend_;
+  std::function<void(const Status&)> report_;
+};
+
+}  // namespace parallelagram::driver
