@@ -2,7 +2,9 @@
 // fixed-response loopback server (bench/run_http_bench.sh starts nginx and runs
 // wrk against the same server for the ceiling).
 //
-//   http_client_bench URL [connections=16] [seconds=5] [MODE]
+//   http_client_bench URL [connections=16] [seconds=5] [MODE] [--curl]
+// The client is the invoke path's (Http1Client, see src/http/http1_client.h);
+// --curl measures CurlHttpClient (libcurl multi) instead.
 // MODE (default: signed, i.e. AwsClient + SigV4 on every request) separates the costs:
 //   --unsigned   CurlHttpClient directly: no AwsClient, no SigV4 headers
 //   --presigned  CurlHttpClient directly with one request's signed headers re-sent every
@@ -20,6 +22,7 @@
 #include "aws/aws_client.h"
 #include "aws/sigv4.h"
 #include "http/event_loop.h"
+#include "http/http1_client.h"
 #include "http/http_client.h"
 
 using namespace parallelagram;
@@ -43,15 +46,30 @@ int main(int argc, char** argv) {
   std::string url = argv[1];
   int connections = argc > 2 ? std::atoi(argv[2]) : 16;
   double seconds = argc > 3 ? std::atof(argv[3]) : 5;
-  const std::string mode = argc > 4 ? argv[4] : "";
-  if (!mode.empty() && mode != "--unsigned" && mode != "--presigned" && mode != "--anonymous") {
-    std::fprintf(stderr, "unknown mode %s\n", mode.c_str());
-    return 2;
+  std::string mode;
+  bool use_curl = false;
+  for (int i = 4; i < argc; ++i) {
+    std::string a = argv[i];
+    if (a == "--curl") {
+      use_curl = true;
+    } else if (mode.empty() &&
+               (a == "--unsigned" || a == "--presigned" || a == "--anonymous")) {
+      mode = a;
+    } else {
+      std::fprintf(stderr, "unknown argument %s\n", a.c_str());
+      return 2;
+    }
   }
   const bool raw_mode = mode == "--unsigned" || mode == "--presigned";
 
   EventLoop loop;
-  CurlHttpClient http(loop);
+  std::unique_ptr<HttpClient> client_owned;
+  if (use_curl) {
+    client_owned = std::make_unique<CurlHttpClient>(loop);
+  } else {
+    client_owned = MakeInvokeHttpClient(loop, 0);
+  }
+  HttpClient& http = *client_owned;
   aws::Credentials creds;
   creds.access_key_id = "AKIDBENCHMARK";
   creds.secret_access_key = "benchmarkSecretKey000000000000000000000000";

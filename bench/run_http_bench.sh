@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # HTTP client (SigV4 on, one thread) vs wrk (one thread) against the same
-# fixed-response nginx on 127.0.0.1, in one run. Needs the release build:
+# fixed-response nginx on 127.0.0.1, in one run. "ours" is the invoke path's
+# client (Http1Client); "libcurl" is CurlHttpClient (every other AWS call). Needs the release build:
 #   cmake --preset release && cmake --build --preset release --target http_client_bench
 # Usage: bench/run_http_bench.sh [connections=16] [seconds=5]
 set -euo pipefail
@@ -27,4 +28,9 @@ our_rps=$(echo "$ours" | sed -n 's/.*rps=\([0-9.]*\).*/\1/p')
 echo "$bin $url $conns $secs --unsigned   (no SigV4: the HTTP client alone)"
 raw=$(${PG_BENCH_WRAP:-} "$bin" "$url" "$conns" "$secs" --unsigned)
 echo "ours unsigned: $raw"
+echo "$bin $url $conns $secs --curl   (the same signed requests on libcurl)"
+curl_out=$(${PG_BENCH_WRAP:-} "$bin" "$url" "$conns" "$secs" --curl)
+echo "libcurl signed: $curl_out"
+curl_rps=$(echo "$curl_out" | sed -n 's/.*rps=\([0-9.]*\).*/\1/p')
+python3 -c "print('ratio libcurl/wrk: %.2f' % ($curl_rps / $wrk_rps))"
 python3 -c "print('ratio ours/wrk: %.2f' % ($our_rps / $wrk_rps))"

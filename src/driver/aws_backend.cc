@@ -14,6 +14,7 @@
 #include "driver/result_inbox.h"
 #include "driver/s3_object_store.h"
 #include "driver/staging.h"
+#include "http/http1_client.h"
 
 namespace parallelagram::driver {
 namespace {
@@ -46,7 +47,7 @@ class AwsBackend : public Backend {
   std::string describe;
   std::unique_ptr<aws::AwsSession> session;
   std::unique_ptr<EventLoopDriver> timers;
-  std::unique_ptr<CurlHttpClient> invoke_http;
+  std::unique_ptr<HttpClient> invoke_http;  // Http1Client: see http/http1_client.h
   std::unique_ptr<aws::S3Client> s3;
   std::unique_ptr<ObjectStore> object_store;
   std::unique_ptr<ResultInbox> result_inbox;
@@ -133,10 +134,8 @@ Result<std::unique_ptr<Backend>> StartAwsBackend(EventLoop& loop, const BackendC
   // 3. The store and the invokers.
   PG_ASSIGN_OR_RETURN(b->object_store, S3ObjectStore::Open(env, rec.bucket, rec.prefix));
   b->timers = std::make_unique<EventLoopDriver>(loop);
-  CurlHttpClient::Options ho;
   int in_flight = b->reserved ? std::min(*b->reserved, config.concurrency) : config.concurrency;
-  ho.max_host_connections = in_flight + 4;
-  b->invoke_http = std::make_unique<CurlHttpClient>(loop, ho);
+  b->invoke_http = MakeInvokeHttpClient(loop, in_flight + 4);
 
   const aws::Endpoint& ep = session.endpoint("lambda");
   LambdaInvoker::Options io;

@@ -14,6 +14,7 @@
 #include "driver/event_loop_driver.h"
 #include "driver/lambda_invoker.h"
 #include "driver/result_inbox.h"
+#include "http/http1_client.h"
 #include "http/http_client.h"
 #include "local/fault_injection.h"
 #include "local/local_lambda.h"
@@ -29,12 +30,12 @@ constexpr const char* kFunctionName = "parallelagram-local";
 class LocalBackend : public Backend {
  public:
   LocalBackend(std::unique_ptr<local::LocalLambda> service, EventLoop& loop,
-               CurlHttpClient::Options http_options, LambdaInvoker::Options invoke_options,
+               long max_host_connections, LambdaInvoker::Options invoke_options,
                std::string store_root, const BackendConfig& config)
       : service_(std::move(service)),
         timers_(loop),
-        http_(loop, http_options),
-        invoker_(http_, invoke_options),
+        http_(MakeInvokeHttpClient(loop, max_host_connections)),
+        invoker_(*http_, invoke_options),
         store_(std::move(store_root)) {
     if (config.async) {
       inbox_ = std::make_unique<DirectoryResultInbox>(
@@ -46,7 +47,7 @@ class LocalBackend : public Backend {
       eo.on_named = config.on_result_named;
       eo.before_remove = config.before_result_remove;
       eo.on_poll_error = config.on_result_poll_error;
-      event_invoker_ = std::make_unique<EventInvoker>(http_, timers_, SystemClock::Get(),
+      event_invoker_ = std::make_unique<EventInvoker>(*http_, timers_, SystemClock::Get(),
                                                       *inbox_, eo);
     }
   }
@@ -57,13 +58,13 @@ class LocalBackend : public Backend {
   ObjectStore& store() override { return store_; }
   ResultInbox* inbox() override { return inbox_.get(); }
   std::string host() const override { return ":"; }
-  CurlHttpClient& http() { return http_; }
+  HttpClient& http() { return *http_; }
 
  private:
   // Order matters: the service outlives the client and invoker (destroyed first).
   std::unique_ptr<local::LocalLambda> service_;
   EventLoopDriver timers_;
-  CurlHttpClient http_;
+  std::unique_ptr<HttpClient> http_;  // the invoke path's client (Http1Client)
   LambdaInvoker invoker_;
   DirectoryObjectStore store_;
   std::unique_ptr<DirectoryResultInbox> inbox_;     // async mode only
@@ -122,13 +123,13 @@ Result<std::unique_ptr<Backend>> StartLocalBackend(EventLoop& loop, const Backen
   }
   std::string endpoint = (*service)->endpoint();
 
-  CurlHttpClient::Options ho;
-  ho.max_host_connections = config.concurrency + 4;
+  const long max_host_connections = config.concurrency + 4;
   LambdaInvoker::Options io;
   io.endpoint = endpoint;
   io.function_name = kFunctionName;
   io.function_timeout_s = config.function_timeout_s;
-  auto backend = std::make_unique<LocalBackend>(std::move(service).value(), loop, ho, io,
+  auto backend = std::make_unique<LocalBackend>(std::move(service).value(), loop,
+                                                max_host_connections, io,
                                                 config.state_root + "/store", config);
 
   nlohmann::json create = {

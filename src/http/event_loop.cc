@@ -73,6 +73,13 @@ struct EventLoop::Impl {
   };
   std::unordered_map<curl_socket_t, Sock> socks;
 
+  struct Watch {
+    FdWatcher* watcher;
+    uint32_t events;
+  };
+  std::unordered_map<int, Watch> watches;  // fds of other I/O sources (not libcurl's)
+  int other_pending = 0;
+
   void Register(curl_socket_t s, uint32_t events) {
     Sock& k = socks[s];
     k.wanted = true;
@@ -192,7 +199,7 @@ struct EventLoop::Impl {
   }
 
   bool Pending() {
-    if (!transfers.empty() || !timers.empty()) return true;
+    if (!transfers.empty() || !timers.empty() || other_pending > 0) return true;
     std::lock_guard<std::mutex> lock(post_mu);
     return !posted.empty();
   }
@@ -266,6 +273,13 @@ void EventLoop::RunOnce(int max_wait_ms) {
       }
       continue;
     }
+    if (!s.watches.empty()) {
+      auto w = s.watches.find(fd);
+      if (w != s.watches.end()) {
+        w->second.watcher->OnFdReady(events[i].events);
+        continue;
+      }
+    }
     auto known = s.socks.find(fd);
     if (known == s.socks.end() || !known->second.wanted) {
       // Not (or no longer) curl's, e.g. an idle connection the server closed: stop it from
@@ -312,7 +326,42 @@ void EventLoop::Post(std::function<void()> fn) {
   [[maybe_unused]] auto r = write(impl_->wakefd, &one, sizeof one);
 }
 
-int EventLoop::active_transfers() const { return static_cast<int>(impl_->transfers.size()); }
+int EventLoop::active_transfers() const {
+  return static_cast<int>(impl_->transfers.size()) + impl_->other_pending;
+}
+
+void EventLoop::WatchFd(int fd, uint32_t events, FdWatcher* watcher) {
+  Impl& s = *impl_;
+  epoll_event ev{};
+  ev.events = events;
+  ev.data.fd = fd;
+  auto it = s.watches.find(fd);
+  if (it != s.watches.end()) {
+    it->second.watcher = watcher;
+    if (it->second.events == events) return;
+    it->second.events = events;
+    epoll_ctl(s.epfd, EPOLL_CTL_MOD, fd, &ev);
+    return;
+  }
+  // A number libcurl used before may still sit in the set (curl's closed sockets
+  // are removed lazily): take it over.
+  s.socks.erase(fd);
+  if (epoll_ctl(s.epfd, EPOLL_CTL_ADD, fd, &ev) != 0 && errno == EEXIST) {
+    epoll_ctl(s.epfd, EPOLL_CTL_MOD, fd, &ev);
+  }
+  s.watches.emplace(fd, Impl::Watch{watcher, events});
+}
+
+void EventLoop::UnwatchFd(int fd) {
+  Impl& s = *impl_;
+  auto it = s.watches.find(fd);
+  if (it == s.watches.end()) return;
+  epoll_event ev{};
+  epoll_ctl(s.epfd, EPOLL_CTL_DEL, fd, &ev);
+  s.watches.erase(it);
+}
+
+void EventLoop::AddPending(int delta) { impl_->other_pending += delta; }
 
 CURLM* EventLoop::multi() { return impl_->multi; }
 

@@ -44,8 +44,28 @@ class EventLoop {
   // Thread-safe: runs `fn` on the loop thread soon, waking a blocked RunOnce.
   void Post(std::function<void()> fn);
 
-  // Number of transfers in flight (for tests and progress).
+  // Number of transfers in flight (for tests and progress): libcurl's plus the
+  // operations other I/O sources announced with AddPending().
   int active_transfers() const;
+
+  // For I/O sources other than libcurl (Http1Client's sockets). A watcher is
+  // borrowed: it must stay alive until UnwatchFd(fd). Its OnFdReady runs on the
+  // loop thread with the epoll bits that fired (EPOLLIN/EPOLLOUT/EPOLLERR/EPOLLHUP/
+  // EPOLLRDHUP); a callback may be spurious, so the watcher must cope with EAGAIN.
+  class FdWatcher {
+   public:
+    virtual void OnFdReady(uint32_t events) = 0;
+
+   protected:
+    ~FdWatcher() = default;
+  };
+  // Watches `fd` (level-triggered) for `events`, or changes the events of a watched fd.
+  void WatchFd(int fd, uint32_t events, FdWatcher* watcher);
+  // Stops watching `fd`; call it before closing the fd. A no-op for unknown fds.
+  void UnwatchFd(int fd);
+  // Adds `delta` to the count of operations in flight that are not libcurl
+  // transfers; Run() keeps running while it is above zero.
+  void AddPending(int delta);
 
   // For HttpClient: the multi handle (to set CURLMOPT_* limits).
   CURLM* multi();

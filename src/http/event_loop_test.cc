@@ -23,12 +23,14 @@ namespace {
 TEST(EventLoopTest, TimersFireInDeadlineOrderAndRunReturnsWhenIdle) {
   EventLoop loop;
   std::vector<int> order;
+  // Taken before the first timer is added: a stall after it could otherwise make
+  // the 300 ms timer look early.
+  auto start = std::chrono::steady_clock::now();
   // Added in reverse order, far enough apart that a stall between the calls on a
   // loaded machine cannot reorder them.
   loop.AddTimer(300, [&] { order.push_back(3); });
   loop.AddTimer(150, [&] { order.push_back(2); });
   loop.AddTimer(0, [&] { order.push_back(1); });
-  auto start = std::chrono::steady_clock::now();
   loop.Run();
   auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() -
                                                                   start)

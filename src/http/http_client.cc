@@ -186,11 +186,12 @@ struct CurlHttpClient::Transfer {
     return Status::Ok();
   }
 
-  void Configure(bool proxy_from_env) {
+  void Configure(bool proxy_from_env, const std::string& ca_bundle) {
     CURL* e = easy;
     curl_easy_setopt(e, CURLOPT_URL, request.url.c_str());
     curl_easy_setopt(e, CURLOPT_PRIVATE, this);
     curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+    if (!ca_bundle.empty()) curl_easy_setopt(e, CURLOPT_CAINFO, ca_bundle.c_str());
     curl_easy_setopt(e, CURLOPT_ERRORBUFFER, errbuf);
     curl_easy_setopt(e, CURLOPT_HTTP_VERSION, static_cast<long>(CURL_HTTP_VERSION_1_1));
     curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, &Transfer::OnHeader);
@@ -265,6 +266,7 @@ struct CurlHttpClient::Transfer {
 
 CurlHttpClient::CurlHttpClient(EventLoop& loop, Options options)
     : loop_(loop), options_(options), proxy_from_env_(ProxyFromEnvironment()) {
+  if (const char* ca = std::getenv("AWS_CA_BUNDLE")) ca_bundle_ = ca;
   if (options_.max_host_connections > 0) {
     curl_multi_setopt(loop_.multi(), CURLMOPT_MAX_HOST_CONNECTIONS, options_.max_host_connections);
   }
@@ -308,7 +310,7 @@ void CurlHttpClient::Send(HttpRequest request, std::function<void(Result<HttpRes
       return;
     }
   }
-  t->Configure(proxy_from_env_);
+  t->Configure(proxy_from_env_, ca_bundle_);
   Transfer* raw = t.release();
   live_.insert(raw);
   loop_.AddTransfer(raw->easy, [this, raw](int code) { Finish(raw, code); });

@@ -59,7 +59,8 @@ class HttpClient {
 // the client is destroyed are abandoned: their `done` is never called.
 // Connections are kept alive and reused through the loop's multi handle.
 // Proxies: libcurl's environment variables (https_proxy, ..., no_proxy) are honoured; they
-// are looked up once, when the client is made.
+// are looked up once, when the client is made. TLS: servers are verified against
+// $AWS_CA_BUNDLE when it is set (as the AWS SDKs do), else libcurl's CA bundle.
 class CurlHttpClient : public HttpClient {
  public:
   struct Options {
@@ -84,6 +85,7 @@ class CurlHttpClient : public HttpClient {
   EventLoop& loop_;
   Options options_;
   bool proxy_from_env_;                 // a proxy variable was set when we were made
+  std::string ca_bundle_;               // $AWS_CA_BUNDLE when we were made ("" if unset)
   std::vector<void*> idle_handles_;     // CURL* easy handles kept for reuse
   std::unordered_set<Transfer*> live_;  // transfers in flight (owned)
 };

@@ -11,6 +11,7 @@
 #include <sstream>
 
 #include "common/sha256.h"
+#include "http/http1_client.h"
 #include "http/test_http_server.h"
 
 namespace parallelagram {
@@ -50,10 +51,36 @@ TestHttpServer::Reply Echo(const TestHttpServer::Request& r) {
   return rep;
 }
 
-TEST(CurlHttpClientTest, GetReturnsStatusLowerCasedHeadersAndBody) {
+// The contract every HttpClient keeps, run against both implementations: libcurl's
+// (everything but the invoke path) and Http1Client (the invoke path).
+struct CurlFactory {
+  static constexpr const char* kName = "Curl";
+  static std::unique_ptr<HttpClient> Make(EventLoop& loop) {
+    return std::make_unique<CurlHttpClient>(loop);
+  }
+};
+struct Http1Factory {
+  static constexpr const char* kName = "Http1";
+  static std::unique_ptr<HttpClient> Make(EventLoop& loop) {
+    return std::make_unique<Http1Client>(loop, Http1Client::Options{});
+  }
+};
+template <class Factory>
+class HttpClientContractTest : public ::testing::Test {};
+using Factories = ::testing::Types<CurlFactory, Http1Factory>;
+struct FactoryName {
+  template <class T>
+  static std::string GetName(int) {
+    return T::kName;
+  }
+};
+TYPED_TEST_SUITE(HttpClientContractTest, Factories, FactoryName);
+
+TYPED_TEST(HttpClientContractTest, GetReturnsStatusLowerCasedHeadersAndBody) {
   TestHttpServer server(Echo);
   EventLoop loop;
-  CurlHttpClient client(loop);
+  auto owned = TypeParam::Make(loop);
+  HttpClient& client = *owned;
   HttpRequest req;
   req.url = server.url() + "/a/b?x=1";
   req.headers = {{"X-Custom", "v1"}};
@@ -71,10 +98,11 @@ TEST(CurlHttpClientTest, GetReturnsStatusLowerCasedHeadersAndBody) {
   EXPECT_TRUE(saw_lower);
 }
 
-TEST(CurlHttpClientTest, MethodsAndBodiesGoOnTheWireExactly) {
+TYPED_TEST(HttpClientContractTest, MethodsAndBodiesGoOnTheWireExactly) {
   TestHttpServer server(Echo);
   EventLoop loop;
-  CurlHttpClient client(loop);
+  auto owned = TypeParam::Make(loop);
+  HttpClient& client = *owned;
   std::string big(200000, 'z');  // large enough that curl would normally send Expect
   for (std::string method : {"POST", "PUT", "PATCH", "DELETE"}) {
     HttpRequest req;
@@ -105,10 +133,11 @@ TEST(CurlHttpClientTest, MethodsAndBodiesGoOnTheWireExactly) {
   EXPECT_EQ(r->body, "");
 }
 
-TEST(CurlHttpClientTest, SequentialRequestsReuseOneConnection) {
+TYPED_TEST(HttpClientContractTest, SequentialRequestsReuseOneConnection) {
   TestHttpServer server(Echo);
   EventLoop loop;
-  CurlHttpClient client(loop);
+  auto owned = TypeParam::Make(loop);
+  HttpClient& client = *owned;
   for (int i = 0; i < 50; ++i) {
     HttpRequest req;
     req.url = server.url() + "/r" + std::to_string(i);
@@ -121,14 +150,15 @@ TEST(CurlHttpClientTest, SequentialRequestsReuseOneConnection) {
 
 // libcurl's default cache (4 x the transfers added at that moment) would close
 // most connections once the burst drains; the next burst must reuse them.
-TEST(CurlHttpClientTest, ConnectionsSurviveWhenConcurrencyDrops) {
+TYPED_TEST(HttpClientContractTest, ConnectionsSurviveWhenConcurrencyDrops) {
   TestHttpServer server([](const TestHttpServer::Request& r) {
     TestHttpServer::Reply rep = Echo(r);
     rep.delay_ms = 100;  // hold them so the burst really is concurrent
     return rep;
   });
   EventLoop loop;
-  CurlHttpClient client(loop);
+  auto owned = TypeParam::Make(loop);
+  HttpClient& client = *owned;
   for (int burst = 0; burst < 3; ++burst) {
     int ok = 0;
     for (int i = 0; i < 16; ++i) {
@@ -143,7 +173,7 @@ TEST(CurlHttpClientTest, ConnectionsSurviveWhenConcurrencyDrops) {
   EXPECT_EQ(server.connections(), 16u);
 }
 
-TEST(CurlHttpClientTest, ThousandsOfRequestsInFlightOnOneLoop) {
+TYPED_TEST(HttpClientContractTest, ThousandsOfRequestsInFlightOnOneLoop) {
   RaiseFileDescriptorLimit();
   TestHttpServer server([](const TestHttpServer::Request& r) {
     TestHttpServer::Reply rep = Echo(r);
@@ -151,7 +181,8 @@ TEST(CurlHttpClientTest, ThousandsOfRequestsInFlightOnOneLoop) {
     return rep;
   });
   EventLoop loop;
-  CurlHttpClient client(loop);
+  auto owned = TypeParam::Make(loop);
+  HttpClient& client = *owned;
   constexpr int kN = 2000;
   int ok = 0, failed = 0, max_active = 0;
   for (int i = 0; i < kN; ++i) {
@@ -180,14 +211,15 @@ TEST(CurlHttpClientTest, ThousandsOfRequestsInFlightOnOneLoop) {
   EXPECT_EQ(loop.active_transfers(), 0);
 }
 
-TEST(CurlHttpClientTest, TimeoutIsKTimeoutNamingTheHostNotHeaders) {
+TYPED_TEST(HttpClientContractTest, TimeoutIsKTimeoutNamingTheHostNotHeaders) {
   TestHttpServer server([](const TestHttpServer::Request& r) {
     TestHttpServer::Reply rep = Echo(r);
     rep.delay_ms = 3000;
     return rep;
   });
   EventLoop loop;
-  CurlHttpClient client(loop);
+  auto owned = TypeParam::Make(loop);
+  HttpClient& client = *owned;
   HttpRequest req;
   req.url = server.url() + "/slow?X-Amz-Signature=presignedsecret";
   req.headers = {{"Authorization", "AWS4-HMAC-SHA256 Credential=AKIDSECRET/x"}};
@@ -205,7 +237,7 @@ TEST(CurlHttpClientTest, TimeoutIsKTimeoutNamingTheHostNotHeaders) {
   EXPECT_LT(secs, 2.5);
 }
 
-TEST(CurlHttpClientTest, ConnectionRefusedIsUnavailableNamingTheHost) {
+TYPED_TEST(HttpClientContractTest, ConnectionRefusedIsUnavailableNamingTheHost) {
   // Find a port nobody listens on: bind, learn it, close.
   int fd = socket(AF_INET, SOCK_STREAM, 0);
   sockaddr_in a{};
@@ -218,7 +250,8 @@ TEST(CurlHttpClientTest, ConnectionRefusedIsUnavailableNamingTheHost) {
   close(fd);
 
   EventLoop loop;
-  CurlHttpClient client(loop);
+  auto owned = TypeParam::Make(loop);
+  HttpClient& client = *owned;
   HttpRequest req;
   req.url = "http://127.0.0.1:" + std::to_string(port) + "/x";
   req.headers = {{"X-Amz-Security-Token", "TOKENSECRET"}};
@@ -229,14 +262,15 @@ TEST(CurlHttpClientTest, ConnectionRefusedIsUnavailableNamingTheHost) {
   EXPECT_EQ(r.status().message().find("TOKENSECRET"), std::string::npos);
 }
 
-TEST(CurlHttpClientTest, ServerClosingWithoutAnswerIsUnavailable) {
+TYPED_TEST(HttpClientContractTest, ServerClosingWithoutAnswerIsUnavailable) {
   TestHttpServer server([](const TestHttpServer::Request&) {
     TestHttpServer::Reply rep;
     rep.drop = true;
     return rep;
   });
   EventLoop loop;
-  CurlHttpClient client(loop);
+  auto owned = TypeParam::Make(loop);
+  HttpClient& client = *owned;
   HttpRequest req;
   req.url = server.url() + "/drop";
   auto r = SendAndWait(loop, client, req);
