@@ -14,7 +14,7 @@ PKGS=(
   build-essential g++ cmake ninja-build ccache pkg-config git
   libcurl4-openssl-dev libssl-dev nlohmann-json3-dev libcli11-dev libfmt-dev
   libboost-dev libzip-dev libpugixml-dev libgtest-dev libgmock-dev libbenchmark-dev
-  zip unzip python3 busybox-static
+  zip unzip python3 busybox-static openssl ca-certificates
   autoconf automake libtool make
   parallel wrk nginx-light hyperfine
   clang-format clang-tidy

@@ -52,10 +52,14 @@ std::string ResultRetrieval::FetchFullResult(TaskRecord& rec, const std::string&
         r.stderr_data = std::move(full->stderr_data);
         r.stdout_truncated = full->stdout_truncated;
         r.stderr_truncated = full->stderr_truncated;
+      } else {
+        report_(Status::ProtocolError("task " + std::to_string(rec.seq) +
+                                      ": the stored full result is not a task result (" +
+                                      full.status().message() + "), so it is shown cut"));
       }
     } catch (const std::exception&) {
       report_(Status::ProtocolError("task " + std::to_string(rec.seq) +
-                                    ": the stored result is not JSON"));
+                                    ": the stored full result is not JSON, so it is shown cut"));
     }
   }
   std::error_code ec;

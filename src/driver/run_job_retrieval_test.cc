@@ -36,6 +36,12 @@ std::pair<int64_t, TaskResult> AwsWorker(const TaskEvent& e, int, ObjectStore& s
     testing::PutContent(store, e.result_uri, TaskResultToJson(r).dump());
     r.stdout_data.resize(1000);  // the cut response
     r.stdout_truncated = true;
+  } else if (what == "notjson" || what == "notresult") {
+    // A broken worker: what it stored is not a task result.
+    testing::PutContent(store, e.result_uri, what == "notjson" ? "{not json" : R"({"v":1})");
+    r.stdout_data = "cut-" + what;
+    r.stdout_bytes = kBig;
+    r.stdout_truncated = true;
   } else if (what == "many") {
     r.stdout_data = "mmmm";
     r.stdout_bytes = 10;
@@ -105,6 +111,14 @@ TEST_F(RunRetrievalTest, OnlyACutResponseCostsStoreRequests) {
   ASSERT_EQ(Run({"--max-output", "4", "--job-id", "max", "--", "echo", ":::", "many", "x"}), 0);
   EXPECT_EQ(log_.gets, 0);
   EXPECT_EQ(log_.deletes, 0);
+}
+
+TEST_F(RunRetrievalTest, AStoredFullResultThatIsNotOneIsReportedAndTheCutOneShown) {
+  ASSERT_EQ(Run({"-k", "--job-id", "bad", "--", "echo", ":::", "notjson", "notresult"}), 0);
+  EXPECT_TRUE(out_ == "cut-notjsoncut-notresult") << out_;
+  EXPECT_NE(err_.find("the stored full result is not JSON, so it is shown cut"), std::string::npos)
+      << err_;
+  EXPECT_NE(err_.find("the stored full result is not a task result ("), std::string::npos) << err_;
 }
 
 TEST_F(RunRetrievalTest, NoDownloadLeavesOutputsInTheStoreWithTheirUris) {

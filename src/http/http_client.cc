@@ -327,6 +327,9 @@ void CurlHttpClient::Finish(Transfer* raw, int curl_code) {
     std::string what =
         t->request.method + " " + HostOf(t->request.url) + " failed: " + curl_easy_strerror(code);
     if (t->errbuf[0] != '\0') what += std::string(" (") + t->errbuf + ")";
+    if (code == CURLE_PEER_FAILED_VERIFICATION || code == CURLE_SSL_CACERT_BADFILE) {
+      what += "; for a private CA, point AWS_CA_BUNDLE at its PEM file";
+    }
     if (code == CURLE_OPERATION_TIMEDOUT) {
       result.emplace(Status::Timeout(what));
     } else {
