@@ -9,9 +9,7 @@
 #include "common/time_parse.h"
 
 namespace parallelagram::aws {
-namespace {
-
-bool ServerSkewMs(const AwsError& e, int64_t local_ms, int64_t* skew) {
+bool ServerClockSkewMs(const AwsError& e, int64_t local_ms, int64_t* skew) {
   for (const auto& [k, v] : e.headers) {
     if (k == "date") {
       int64_t server_ms = 0;
@@ -23,8 +21,6 @@ bool ServerSkewMs(const AwsError& e, int64_t local_ms, int64_t* skew) {
   return false;
 }
 
-}  // namespace
-
 RetryClass ClassifyError(const AwsError& e, int64_t local_epoch_ms, int64_t skew_threshold_ms) {
   if (e.code == "RequestTimeTooSkewed" || e.code == "RequestExpired" ||
       e.code == "RequestInTheFuture" ||
@@ -34,7 +30,7 @@ RetryClass ClassifyError(const AwsError& e, int64_t local_epoch_ms, int64_t skew
   }
   if (IsAuthErrorCode(e.code) || e.code == "SignatureDoesNotMatch") {
     int64_t skew = 0;
-    if (ServerSkewMs(e, local_epoch_ms, &skew) && std::llabs(skew) > skew_threshold_ms) {
+    if (ServerClockSkewMs(e, local_epoch_ms, &skew) && std::llabs(skew) > skew_threshold_ms) {
       return RetryClass::kClockSkew;
     }
     return RetryClass::kNone;
@@ -57,7 +53,7 @@ int64_t RetryPolicy::OnFailure(const AwsError& error, int attempt, int max_attem
   RetryClass cls = ClassifyError(error, now, options_.skew_threshold_ms);
   if (cls == RetryClass::kClockSkew) {
     int64_t skew = 0;
-    if (ServerSkewMs(error, now, &skew)) skew_ms_ = skew;
+    if (ServerClockSkewMs(error, now, &skew)) skew_ms_ = skew;
   }
   if (cls == RetryClass::kNone || attempt >= max_attempts) return -1;
   int cost = (error.http_status == 0 && error.status.code() == StatusCode::kTimeout)

@@ -35,6 +35,10 @@ enum class RetryClass { kNone, kThrottling, kTransient, kClockSkew };
 RetryClass ClassifyError(const AwsError& error, int64_t local_epoch_ms,
                          int64_t skew_threshold_ms = 4 * 60 * 1000);
 
+// The server's time minus `local_epoch_ms`, from the error response's Date header, in
+// *skew_ms; false (and *skew_ms untouched) when it has none or an unparseable one.
+bool ServerClockSkewMs(const AwsError& error, int64_t local_epoch_ms, int64_t* skew_ms);
+
 struct RetryOptions {
   int max_attempts = 3;
   double max_backoff_seconds = 20;

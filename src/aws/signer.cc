@@ -2,6 +2,8 @@
 
 #include <utility>
 
+#include "aws/retry.h"
+
 namespace parallelagram::aws {
 
 CredentialsFn StaticCredentials(Credentials c) {
@@ -31,6 +33,17 @@ Status Signer::Sign(HttpRequest& request, const Credentials& credentials, const 
 Status Signer::Sign(HttpRequest& request) const {
   PG_ASSIGN_OR_RETURN(std::shared_ptr<const Credentials> c, credentials_());
   return Sign(request, *c, Options{});
+}
+
+bool Signer::LearnClockSkew(const HttpResponse& response, AwsProtocol protocol) {
+  if (response.status < 400) return false;
+  const AwsError error = ParseAwsError(protocol, response, config_.service);
+  const int64_t local_ms = config_.clock->NowEpochMs();
+  if (ClassifyError(error, local_ms) != RetryClass::kClockSkew) return false;
+  int64_t skew = 0;
+  if (!ServerClockSkewMs(error, local_ms, &skew)) return false;
+  SetClockSkewMs(skew);
+  return true;
 }
 
 }  // namespace parallelagram::aws

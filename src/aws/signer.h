@@ -30,6 +30,7 @@
 #include <string>
 #include <string_view>
 
+#include "aws/aws_error.h"
 #include "aws/credentials.h"
 #include "aws/sigv4.h"
 #include "common/clock.h"
@@ -77,6 +78,13 @@ class Signer {
   int64_t NowEpochMs() const { return config_.clock->NowEpochMs() + clock_skew_ms(); }
   // Server time minus our time, added to the signing time of every later request.
   void SetClockSkewMs(int64_t skew_ms) { skew_ms_.store(skew_ms, std::memory_order_relaxed); }
+  // For code that sends its own requests (the Lambda invokers): when `response`, a failed
+  // answer in `protocol`, is a clock-skew error as the retry policy classifies it
+  // (retry.h's ClassifyError: RequestTimeTooSkewed, RequestExpired, InvalidSignatureException
+  // "Signature expired", an auth error with a Date far from our clock) and carries a Date
+  // header, sets the skew from that Date and returns true: the caller signs the request again
+  // and retries it once, as the SDKs do. False otherwise (the skew is untouched).
+  bool LearnClockSkew(const HttpResponse& response, AwsProtocol protocol);
   int64_t clock_skew_ms() const { return skew_ms_.load(std::memory_order_relaxed); }
 
   const Config& config() const { return config_; }

@@ -1,5 +1,7 @@
 #include "common/time_parse.h"
 
+#include <cstdio>
+
 #include <string>
 
 namespace parallelagram {
@@ -101,6 +103,33 @@ bool ParseHttpDate(std::string_view t, int64_t* epoch_ms) {
     return false;
   }
   return ParseIso8601(t, epoch_ms);
+}
+
+std::string FormatHttpDate(int64_t epoch_ms) {
+  static constexpr const char* kDays[] = {"Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"};
+  static constexpr const char* kMonths[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
+                                            "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
+  int64_t secs = epoch_ms >= 0 ? epoch_ms / 1000 : (epoch_ms - 999) / 1000;
+  int64_t days = secs >= 0 ? secs / 86400 : (secs - 86399) / 86400;
+  int64_t rem = secs - days * 86400;
+  // Civil from days (Howard Hinnant's algorithm, the inverse of DaysFromCivil).
+  int64_t z = days + 719468;
+  int64_t era = (z >= 0 ? z : z - 146096) / 146097;
+  int64_t doe = z - era * 146097;
+  int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+  int64_t y = yoe + era * 400;
+  int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+  int64_t mp = (5 * doy + 2) / 153;
+  int64_t d = doy - (153 * mp + 2) / 5 + 1;
+  int64_t m = mp < 10 ? mp + 3 : mp - 9;
+  if (m <= 2) ++y;
+  int64_t wd = ((days % 7) + 7) % 7;
+  char buf[40];
+  std::snprintf(buf, sizeof buf, "%s, %02d %s %04d %02d:%02d:%02d GMT", kDays[wd],
+                static_cast<int>(d), kMonths[m - 1], static_cast<int>(y),
+                static_cast<int>(rem / 3600), static_cast<int>(rem / 60 % 60),
+                static_cast<int>(rem % 60));
+  return buf;
 }
 
 }  // namespace parallelagram

@@ -7,6 +7,7 @@
 #pragma once
 
 #include <cstdint>
+#include <string>
 #include <string_view>
 
 namespace parallelagram {
@@ -24,5 +25,9 @@ bool ParseIso8601(std::string_view text, int64_t* epoch_ms);
 // An HTTP-date (RFC 7231 IMF-fixdate, "Sun, 06 Nov 1994 08:49:37 GMT"), or any
 // form ParseIso8601 accepts (some AWS answers carry those in Date-like fields).
 bool ParseHttpDate(std::string_view text, int64_t* epoch_ms);
+
+// The IMF-fixdate of `epoch_ms` (seconds, truncated), as servers send in Date headers:
+// "Sun, 06 Nov 1994 08:49:37 GMT". Locale-independent.
+std::string FormatHttpDate(int64_t epoch_ms);
 
 }  // namespace parallelagram

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <ctime>
+
 namespace parallelagram {
 namespace {
 
@@ -50,6 +52,25 @@ TEST(TimeParse, HttpDate) {
   EXPECT_EQ(ms, k20150830T123600Z);
   EXPECT_FALSE(ParseHttpDate("Sun, 30 Foo 2015 12:36:00 GMT", &ms));
   EXPECT_FALSE(ParseHttpDate("Sun, 30 Aug 2015 12:36:00 PST", &ms));
+}
+
+TEST(TimeParse, FormatHttpDateAgreesWithGmtime) {
+  EXPECT_EQ(FormatHttpDate(k20150830T123600Z + 999), "Sun, 30 Aug 2015 12:36:00 GMT");
+  EXPECT_EQ(FormatHttpDate(0), "Thu, 01 Jan 1970 00:00:00 GMT");
+  // The C library as the oracle (strftime in the "C" locale), across leap years and
+  // centuries, and a round trip through ParseHttpDate.
+  for (int64_t t = 0; t < 5'000'000'000LL; t += 7'777'777 + t / 1000) {
+    std::time_t tt = static_cast<std::time_t>(t);
+    std::tm tm{};
+    gmtime_r(&tt, &tm);
+    char want[64];
+    std::strftime(want, sizeof want, "%a, %d %b %Y %H:%M:%S GMT", &tm);
+    std::string got = FormatHttpDate(t * 1000);
+    ASSERT_EQ(got, want) << t;
+    int64_t back = 0;
+    ASSERT_TRUE(ParseHttpDate(got, &back));
+    EXPECT_EQ(back, t * 1000);
+  }
 }
 
 }  // namespace

@@ -143,12 +143,9 @@ Result<std::unique_ptr<Backend>> StartAwsBackend(EventLoop& loop, const BackendC
   io.function_name = rec.function_name;
   io.function_timeout_s = fc.timeout_seconds > 0 ? fc.timeout_seconds : 900;
   // The Lambda client's signer: the same credentials provider and the same clock-skew
-  // correction as the session's Lambda calls (no copy of the credentials per invoke).
-  std::shared_ptr<aws::Signer> signer = session.Client("lambda").signer();
-  io.sign = [signer](HttpRequest& req) {
-    // On a credentials error the request goes unsigned: AWS answers 403, a failed attempt.
-    (void)signer->Sign(req);
-  };
+  // correction as the session's Lambda calls (no copy of the credentials per invoke); a
+  // clock-skew answer to an invoke corrects it and is retried once (lambda_invoker.h).
+  io.SignWith(session.Client("lambda").signer());
   if (config.async) {
     aws::S3Client::Options so;
     so.path_style = session.s3_path_style();

@@ -19,12 +19,12 @@ void EventInvoker::Invoke(TaskEvent event, std::function<void(TaskResult)> done)
   event.result_spill_only = false;
   int64_t task_ms =
       event.timeout_ms > 0 ? event.timeout_ms : opt_.invoke.function_timeout_s * 1000;
-  HttpRequest req = LambdaInvoker::MakeRequest(opt_.invoke, event, "Event");
-  req.timeout_ms = 60000;  // an Event invoke only queues the event
-  std::weak_ptr<bool> alive = alive_;
-  http_.Send(std::move(req), [this, alive, name, task_ms, id = event.task_id,
-                              done = std::move(done)](Result<HttpResponse> resp) mutable {
-    if (alive.expired()) return;
+  std::string id = event.task_id;
+  // 60 s: an Event invoke only queues the event. A clock-skew answer is retried once,
+  // re-signed, inside Send (lambda_invoker.h).
+  LambdaInvoker::Send(http_, opt_.invoke, std::move(event), "Event", 60000, alive_,
+                      [this, name, task_ms, id = std::move(id),
+                       done = std::move(done)](Result<HttpResponse> resp) mutable {
     if (!resp.ok() || resp->status != 202) {
       if (resp.ok() && resp->status == 200) {
         // Not an Event answer: treat as the service misbehaving (it may have run).

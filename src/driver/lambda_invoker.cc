@@ -152,14 +152,52 @@ HttpRequest LambdaInvoker::MakeRequest(const Options& opt, const TaskEvent& even
   return req;
 }
 
-void LambdaInvoker::Invoke(TaskEvent event, std::function<void(TaskResult)> done) {
-  HttpRequest req = MakeRequest(opt_, event, "RequestResponse");
-  std::weak_ptr<bool> alive = alive_;
-  http_.Send(std::move(req), [alive, id = event.task_id, done = std::move(done)](
-                                 Result<HttpResponse> resp) {
+void LambdaInvoker::Options::SignWith(std::shared_ptr<aws::Signer> signer) {
+  sign = [signer](HttpRequest& req) {
+    // On a credentials error the request goes unsigned: AWS answers 403, a failed attempt.
+    (void)signer->Sign(req);
+  };
+  clock_skewed = [signer](const HttpResponse& resp) {
+    return signer->LearnClockSkew(resp, aws::AwsProtocol::kRestJson);
+  };
+}
+
+void LambdaInvoker::Send(HttpClient& http, const Options& opt, TaskEvent event,
+                         const char* invocation_type, int64_t timeout_ms,
+                         std::weak_ptr<bool> alive,
+                         std::function<void(Result<HttpResponse>)> done) {
+  HttpRequest req = MakeRequest(opt, event, invocation_type);
+  if (timeout_ms > 0) req.timeout_ms = timeout_ms;
+  if (!opt.clock_skewed) {
+    http.Send(std::move(req), [alive, done = std::move(done)](Result<HttpResponse> resp) {
+      if (!alive.expired()) done(std::move(resp));
+    });
+    return;
+  }
+  // The event is kept (moved, not copied) so that a retry can rebuild and re-sign the request.
+  http.Send(std::move(req), [&http, &opt, event = std::move(event), invocation_type, timeout_ms,
+                             alive, done = std::move(done)](Result<HttpResponse> resp) mutable {
     if (alive.expired()) return;
-    done(Classify(id, resp));
+    const bool skewed = resp.ok() && resp->status >= 400 && resp->status < 500 &&
+                        resp->status != 429 && opt.clock_skewed(*resp);
+    if (!skewed) {
+      done(std::move(resp));
+      return;
+    }
+    HttpRequest again = MakeRequest(opt, event, invocation_type);  // signed at the new skew
+    if (timeout_ms > 0) again.timeout_ms = timeout_ms;
+    http.Send(std::move(again), [alive, done = std::move(done)](Result<HttpResponse> r) {
+      if (!alive.expired()) done(std::move(r));
+    });
   });
+}
+
+void LambdaInvoker::Invoke(TaskEvent event, std::function<void(TaskResult)> done) {
+  std::string id = event.task_id;
+  Send(http_, opt_, std::move(event), "RequestResponse", 0, alive_,
+       [id = std::move(id), done = std::move(done)](Result<HttpResponse> resp) {
+         done(Classify(id, resp));
+       });
 }
 
 }  // namespace parallelagram::driver

@@ -12,6 +12,10 @@
 //   other 4xx                      kFailed with the AWS error type and message
 // Every invoke asks for the log tail (X-Amz-Log-Type: Tail); an attempt that did not succeed
 // carries it, decoded, in TaskResult::log_tail (the last 4 KB of the function's log).
+// Clock skew (Options::clock_skewed, set by SignWith): an answer that is a clock-skew error
+// (403 InvalidSignatureException "Signature expired", RequestTimeTooSkewed, ...) corrects
+// the signer's clock from its Date header, and the invoke is signed again and sent once
+// more; only that second answer is classified, so the skew never costs a task attempt.
 // Contract: as Invoker. Thread-safety: loop thread only. Borrows `http`, which must outlive
 // it; callbacks after destruction are dropped.
 #pragma once
@@ -20,6 +24,7 @@
 #include <memory>
 #include <string>
 
+#include "aws/signer.h"
 #include "driver/invoker.h"
 #include "http/http_client.h"
 
@@ -33,6 +38,14 @@ class LambdaInvoker : public Invoker {
     int64_t function_timeout_s = 900;  // bounds the HTTP timeout when the task has none
     // Signs a request in place (SigV4 for AWS); empty for the unsigned local service.
     std::function<void(HttpRequest&)> sign;
+    // Given a 4xx answer (not 429): true when it was a clock-skew error and the signer's
+    // clock correction was updated from it; the invoke is then re-signed and sent once more.
+    // Empty: never.
+    std::function<bool(const HttpResponse&)> clock_skewed;
+
+    // Sets `sign` and `clock_skewed` to use `signer` (shared: its clock correction is the
+    // one the session's Lambda client uses too).
+    void SignWith(std::shared_ptr<aws::Signer> signer);
   };
   LambdaInvoker(HttpClient& http, Options options);
   ~LambdaInvoker() override;
@@ -44,6 +57,13 @@ class LambdaInvoker : public Invoker {
   // ("RequestResponse" or "Event").
   static HttpRequest MakeRequest(const Options& options, const TaskEvent& event,
                                  const char* invocation_type);
+  // Sends the Invoke of `event` (MakeRequest; `timeout_ms` > 0 replaces its timeout) and
+  // gives `done` the answer, after one re-signed retry when options.clock_skewed says the
+  // first answer was a clock-skew error. `options` and `http` are borrowed: `done` (and the
+  // retry) are dropped once `alive` has expired, and they must live until then.
+  static void Send(HttpClient& http, const Options& options, TaskEvent event,
+                   const char* invocation_type, int64_t timeout_ms, std::weak_ptr<bool> alive,
+                   std::function<void(Result<HttpResponse>)> done);
 
  private:
   HttpClient& http_;

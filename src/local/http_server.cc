@@ -8,6 +8,9 @@
 #include <boost/beast/http/write.hpp>
 #include <optional>
 
+#include "common/clock.h"
+#include "common/time_parse.h"
+
 namespace parallelagram::local {
 
 namespace asio = boost::asio;
@@ -113,6 +116,8 @@ void HttpExchange::Reply(HttpResponseMsg response) {
   if (replied_) return;
   replied_ = true;
   response.version(request_.version());
+  // As AWS's endpoints do: clients learn their clock skew from it (aws::Signer).
+  response.set(http::field::date, FormatHttpDate(SystemClock::Get().NowEpochMs()));
   if (!request_.keep_alive()) response.keep_alive(false);
   session_->Write(std::move(response), body_too_large_);
   session_.reset();

@@ -5,6 +5,9 @@
 // the handler, which answers it with Reply() now or later (a parked GET /next, a sync
 // invoke waiting for its function). Connections are kept alive between requests.
 //
+// Every answer carries a Date header, as AWS's endpoints send (clients learn their clock skew
+// from it).
+//
 // Thread-safety: none; everything (Listen, Close, handlers, Reply) runs on the thread of the
 // io_context. Ownership: sessions own themselves (shared_from_this); an exchange keeps its
 // session alive until replied or dropped. Dropping an exchange unanswered closes its
