@@ -26,6 +26,17 @@ int Fail(const char* prog, const Status& s, int code = 1) {
   return code;
 }
 
+// A --reserved-concurrency number: decimal digits only, at most 9 of them.
+std::optional<int> ParseReservedConcurrency(const std::string& v) {
+  if (v.empty() || v.size() > 9) return std::nullopt;
+  int n = 0;
+  for (char c : v) {
+    if (c < '0' || c > '9') return std::nullopt;
+    n = n * 10 + (c - '0');
+  }
+  return n;
+}
+
 }  // namespace
 
 int DeployMain(int argc, char** argv) {
@@ -38,7 +49,7 @@ int DeployMain(int argc, char** argv) {
       argv[0]};
   deploy::DeployOptions o;
   std::string config_path;
-  std::optional<int> reserved;
+  std::string reserved;
   app.add_option("--function", o.function_name, "the Lambda function's name")->required();
   app.add_option("--bucket", o.bucket, "the S3 bucket for staged files and results")->required();
   app.add_option("--prefix", o.prefix, "key prefix in the bucket for this tool's objects")
@@ -60,7 +71,9 @@ int DeployMain(int argc, char** argv) {
                "no CloudWatch Logs permission for the role (not even logs:CreateLogStream, whose "
                "account-wide rate quota a big fan-out would otherwise draw on)");
   app.add_option("--reserved-concurrency", reserved,
-                 "reserved concurrency for the function (default: half of what the account can "
+                 "reserved concurrency for the function: N, or `none` to remove any reservation "
+                 "(DeleteFunctionConcurrency; the function then shares the account's unreserved "
+                 "pool, and `doctor` warns about it) (default: half of what the account can "
                  "spare above 100 unreserved, at most 1000)");
   app.add_option("--bootstrap", o.bootstrap_path,
                  "the worker binary to deploy (default: `bootstrap` beside this program)");
@@ -69,7 +82,20 @@ int DeployMain(int argc, char** argv) {
                  "$XDG_CONFIG_HOME/parallelagram/deployment.json)");
   if (auto exit_status = ParseArgs(app, argc, argv)) return *exit_status;
   o.logs = !no_logs;
-  o.reserved_concurrency = reserved;
+  if (reserved == "none") {
+    o.no_reserved_concurrency = true;
+  } else if (!reserved.empty()) {
+    auto n = ParseReservedConcurrency(reserved);
+    if (!n) {
+      std::fprintf(stderr,
+                   "%s: --reserved-concurrency '%s' is neither a number of 0 or more nor "
+                   "'none'; give e.g. --reserved-concurrency 100, or none to remove the "
+                   "reservation\n",
+                   argv[0], reserved.c_str());
+      return kExitUsage;
+    }
+    o.reserved_concurrency = *n;
+  }
   if (!o.role_arn.empty() && no_logs) {
     std::fprintf(stderr,
                  "%s: --no-logs shapes the role deploy creates; with --role, remove "

@@ -102,9 +102,16 @@ Status Deploy(aws::AwsSession& session, const DeployOptions& o,
     return Step("reading the function's reserved concurrency", current.status());
   }
   const int available = settings->unreserved_concurrent_executions + current_reserved.value_or(0);
-  auto chosen = ChooseReservedConcurrency(o.reserved_concurrency, available);
-  if (!chosen.ok()) return chosen.status();
-  const std::optional<int> reserve = *chosen;
+  if (o.no_reserved_concurrency && o.reserved_concurrency) {
+    return Status::InvalidArgument(
+        "--reserved-concurrency is either a number or 'none', not both");
+  }
+  std::optional<int> reserve;
+  if (!o.no_reserved_concurrency) {
+    auto chosen = ChooseReservedConcurrency(o.reserved_concurrency, available);
+    if (!chosen.ok()) return chosen.status();
+    reserve = *chosen;
+  }
 
   auto built = BuildFunctionPackage(o.bootstrap_path, runner);
   if (!built.ok()) return built.status();
@@ -268,7 +275,17 @@ Status Deploy(aws::AwsSession& session, const DeployOptions& o,
     PG_RETURN_IF_ERROR(Step("reserving concurrency", put.status()));
   }
   r.reserved_concurrency = reserve ? reserve : current_reserved;
-  if (reserve) {
+  if (o.no_reserved_concurrency) {
+    if (current_reserved) {
+      auto del = lambda.DeleteFunctionConcurrencyAndWait(o.function_name);
+      PG_RETURN_IF_ERROR(Step("removing the reserved concurrency", del.status()));
+      say("removed the reserved concurrency (was " + std::to_string(*current_reserved) +
+          "): the function shares the account's unreserved pool");
+    } else {
+      say("no reserved concurrency: the function shares the account's unreserved pool");
+    }
+    r.reserved_concurrency.reset();
+  } else if (reserve) {
     say("reserved concurrency " + std::to_string(*reserve) + " of the account's " +
         std::to_string(settings->concurrent_executions));
   } else {

@@ -34,6 +34,10 @@ struct DeployOptions {
   std::string role_arn;  // "": create parallelagram-<function> with the inline policy
   bool logs = true;
   std::optional<int> reserved_concurrency;  // nullopt: the default (see ChooseReservedConcurrency)
+  // `--reserved-concurrency none`: no reservation; an existing one is removed
+  // (DeleteFunctionConcurrency) and the function shares the account's unreserved pool.
+  // Excludes reserved_concurrency.
+  bool no_reserved_concurrency = false;
   std::string bootstrap_path;               // the worker to package
   int64_t wait_timeout_ms = 300000;         // for Active / Successful
 };

@@ -6,7 +6,8 @@ Checks: deploy creates the bucket, a role whose inline policy is limited to the 
 prefix (and has no logs:CreateLogStream with --no-logs), and an Active function running the
 packaged worker with the requested memory/timeout/architecture and reserved concurrency; the
 function really runs a task; a re-deploy with nothing changed uploads nothing; a reserved
-concurrency that would leave under 100 unreserved is refused with why; a missing bucket
+concurrency that would leave under 100 unreserved is refused with why; `--reserved-concurrency
+none` removes the reservation (GetFunctionConcurrency shows none; doctor warns); a missing bucket
 without --create-bucket and wrong credentials are one-line errors; destroy removes exactly
 what deploy created (a pre-existing bucket is kept); no secret in any output.
 """
@@ -114,6 +115,43 @@ def main():
             check(rc == 0 and "nothing uploaded" in out and "updated the configuration" in out
                   and lam.get_function_configuration(FunctionName="pgw")["MemorySize"] == 1024,
                   "changed memory is applied without an upload", out + err)
+
+            # --reserved-concurrency none: the reservation is removed (DeleteFunctionConcurrency),
+            # Lambda reports none, the record forgets it, and doctor warns about it.
+            rc, out, err = pg(env, "deploy", "--help")
+            check(rc == 0 and "`none` to remove any reservation" in out,
+                  "deploy --help documents --reserved-concurrency none", out + err)
+            rc, out, err = pg(env, "deploy", "--function", "pgw", "--bucket", "pg-jobs",
+                              "--reserved-concurrency", "lots")
+            check(rc == 255 and len(err.strip().splitlines()) == 1 and "'none'" in err,
+                  "a reserved concurrency that is neither a number nor none is a usage error",
+                  out + err)
+            before = lam.get_function_concurrency(FunctionName="pgw")
+            check(before.get("ReservedConcurrentExecutions") == 50,
+                  "GetFunctionConcurrency: 50 reserved before", json.dumps(before, default=str))
+            rc, out, err = pg(env, "deploy", "--function", "pgw", "--bucket", "pg-jobs",
+                              "--memory", "1024", "--timeout", "120", "--no-logs",
+                              "--reserved-concurrency", "none")
+            check(rc == 0 and "removed the reserved concurrency (was 50)" in out,
+                  "deploy --reserved-concurrency none removes the reservation", out + err)
+            after = lam.get_function_concurrency(FunctionName="pgw")
+            check("ReservedConcurrentExecutions" not in after,
+                  "GetFunctionConcurrency: no reservation afterwards",
+                  json.dumps(after, default=str))
+            check("Concurrency" not in lam.get_function(FunctionName="pgw"),
+                  "GetFunction: no Concurrency afterwards")
+            check(json.load(open(record_path)).get("reserved_concurrency") is None,
+                  "the record has no reserved concurrency")
+            rc, out, err = pg(env, "doctor", "--function", "pgw", timeout=120)
+            check(rc == 0 and "reserved concurrency none" in out + err
+                  and "warning: function 'pgw' has no reserved concurrency" in out + err,
+                  "doctor then warns: no reserved concurrency", out + err)
+            rc, out, err = pg(env, "deploy", "--function", "pgw", "--bucket", "pg-jobs",
+                              "--memory", "1024", "--timeout", "120", "--no-logs",
+                              "--reserved-concurrency", "none")
+            check(rc == 0 and "no reserved concurrency: the function shares" in out
+                  and "removed" not in out,
+                  "none again: nothing to remove, said so", out + err)
 
             # Wrong credentials: one line with AWS's error code.
             bad = dict(env, AWS_SECRET_ACCESS_KEY="wrong" + secret[5:])
