@@ -21,6 +21,7 @@
 #include "driver/lambda_invoker.h"
 #include "driver/result_inbox.h"
 #include "driver/testing.h"
+#include "http/http1_client.h"
 #include "http/http_client.h"
 #include "local/local_lambda.h"
 #include "local/zip_util.h"
@@ -148,14 +149,16 @@ class InvokerSkewTest : public ::testing::Test {
   }
 
   EventLoop loop_;
-  CurlHttpClient curl_{loop_};
+  CurlHttpClient curl_{loop_};  // CreateFunction
+  // The invokes go through the backends' invoke-path client.
+  std::unique_ptr<HttpClient> invoke_http_ = MakeInvokeHttpClient(loop_, 8);
   std::vector<std::unique_ptr<OffsetClock>> clocks_;
   std::unique_ptr<local::LocalLambda> ll_;
 };
 
 TEST_F(InvokerSkewTest, ASlowClockIsCorrectedFromTheAnswerAndTheInvokeRetriedOnce) {
   auto signer = MakeSigner(-kSlowMs);
-  CountingHttp http(curl_);
+  CountingHttp http(*invoke_http_);
   LambdaInvoker inv(http, Options(signer));
 
   TaskResult r = InvokeOnce(inv, "job/1");
@@ -179,7 +182,7 @@ TEST_F(InvokerSkewTest, WithoutTheCorrectionTheServiceRefusesTheSlowClock) {
   auto signer = MakeSigner(-kSlowMs);
   LambdaInvoker::Options io = Options(signer);
   io.clock_skewed = nullptr;
-  CountingHttp http(curl_);
+  CountingHttp http(*invoke_http_);
   LambdaInvoker inv(http, io);
   TaskResult r = InvokeOnce(inv, "job/1");
   EXPECT_EQ(r.outcome, Outcome::kFailed);
@@ -190,7 +193,7 @@ TEST_F(InvokerSkewTest, WithoutTheCorrectionTheServiceRefusesTheSlowClock) {
 
 TEST_F(InvokerSkewTest, AnotherSignatureErrorIsNotRetried) {
   auto signer = MakeSigner(0, "the-wrong-secret");
-  CountingHttp http(curl_);
+  CountingHttp http(*invoke_http_);
   LambdaInvoker inv(http, Options(signer));
   TaskResult r = InvokeOnce(inv, "job/1");
   EXPECT_EQ(r.outcome, Outcome::kFailed);
@@ -201,7 +204,7 @@ TEST_F(InvokerSkewTest, AnotherSignatureErrorIsNotRetried) {
 
 TEST_F(InvokerSkewTest, TheEventInvokerLearnsItToo) {
   auto signer = MakeSigner(-kSlowMs);
-  CountingHttp http(curl_);
+  CountingHttp http(*invoke_http_);
   EventLoopDriver timers(loop_);
   std::string dir = ::testing::TempDir() + "pg_skew_inbox_" + std::to_string(::getpid());
   DirectoryResultInbox inbox(dir, timers);
