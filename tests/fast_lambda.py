@@ -31,19 +31,21 @@ _FUNCTION = ('{"Configuration":{"FunctionName":"noop","FunctionArn":'
              '"Architectures":["x86_64"]},"Code":{"RepositoryType":"S3",'
              '"Location":"http://127.0.0.1/"}}')
 
-_CONF = """daemon off;
+_HEAD = """daemon off;
 master_process off;
 worker_processes 1;
 pid DIR/nginx.pid;
 error_log DIR/error.log warn;
-events { worker_connections 8192; }
+events { worker_connections CONNECTIONS; }
 http {
   client_body_temp_path DIR/body;
   proxy_temp_path DIR/proxy;
   fastcgi_temp_path DIR/fastcgi;
   uwsgi_temp_path DIR/uwsgi;
   scgi_temp_path DIR/scgi;
-  keepalive_requests 100000000;
+"""
+
+_HTTP = """  keepalive_requests 100000000;
   keepalive_timeout 60s;
   client_body_buffer_size 64k;
   log_format short '$request_method $uri $status';
@@ -65,8 +67,32 @@ http {
       return 404 '{"Type":"User","message":"not served by the fast Lambda stand-in"}';
     }
   }
-}
 """
+
+
+def nginx_conf(d, http_body, connections=1024):
+    """A whole nginx.conf for one foreground, single-process nginx keeping its files in `d`
+    (DIR in `http_body` becomes `d` too), with `http_body` inside `http { }`."""
+    return (_HEAD.replace("CONNECTIONS", str(connections)) + http_body + "}\n").replace("DIR", d)
+
+
+def start_nginx(d, port, conf):
+    """Writes `conf` to d/nginx.conf, starts nginx on it and waits until it listens on `port`.
+    Returns the process; raises RuntimeError (with nginx's complaint) if it does not start."""
+    with open(os.path.join(d, "nginx.conf"), "w") as f:
+        f.write(conf)
+    proc = subprocess.Popen(["nginx", "-p", d, "-c", os.path.join(d, "nginx.conf")],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    for _ in range(200):
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+            return proc
+        except OSError:
+            if proc.poll() is not None:
+                raise RuntimeError("nginx did not start: " + proc.stderr.read())
+            time.sleep(0.05)
+    stop_process(proc)
+    raise RuntimeError("nginx did not listen on port %d" % port)
 
 
 class FastLambda:
@@ -75,23 +101,10 @@ class FastLambda:
     def __init__(self):
         self.dir = tempfile.mkdtemp(prefix="pg-fast-")
         port = free_port()
-        conf = (_CONF.replace("PORT", str(port)).replace("DIR", self.dir)
-                .replace("FUNCTION", _FUNCTION).replace("RESULT", _RESULT))
-        with open(os.path.join(self.dir, "nginx.conf"), "w") as f:
-            f.write(conf)
-        self.proc = subprocess.Popen(["nginx", "-p", self.dir, "-c", self.dir + "/nginx.conf"],
-                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        conf = nginx_conf(self.dir, _HTTP.replace("PORT", str(port))
+                          .replace("FUNCTION", _FUNCTION).replace("RESULT", _RESULT), 8192)
+        self.proc = start_nginx(self.dir, port, conf)
         self.url = "http://127.0.0.1:%d" % port
-        for _ in range(200):
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-                return
-            except OSError:
-                if self.proc.poll() is not None:
-                    break
-                time.sleep(0.05)
-        self.close()
-        raise RuntimeError("nginx did not start on port %d" % port)
 
     def env(self, work):
         """Environment for the driver: dummy credentials, every endpoint this nginx."""

@@ -53,17 +53,6 @@ void LowerInPlace(std::string& s) {
   for (auto& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
 }
 
-bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (size_t i = 0; i < a.size(); ++i) {
-    if (std::tolower(static_cast<unsigned char>(a[i])) !=
-        std::tolower(static_cast<unsigned char>(b[i]))) {
-      return false;
-    }
-  }
-  return true;
-}
-
 // The parts of an http(s) URL this client needs. Host is lower-cased and
 // unbracketed; host_header drops a default port (as the SigV4 signer does).
 struct Url {
@@ -268,8 +257,8 @@ struct Http1Client::Impl {
     size_t size = r.method.size() + url.target.size() + url.host_header.size() + r.body.size() + 64;
     for (const auto& [k, v] : r.headers) {
       size += k.size() + v.size() + 4;
-      if (EqualsIgnoreCase(k, "host")) has_host = true;
-      if (EqualsIgnoreCase(k, "content-length")) has_length = true;
+      if (HeaderNameEquals(k, "host")) has_host = true;
+      if (HeaderNameEquals(k, "content-length")) has_length = true;
     }
     w.reserve(size);
     w += r.method;

@@ -29,17 +29,6 @@ bool ProxyFromEnvironment() {
   return false;
 }
 
-bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (size_t i = 0; i < a.size(); ++i) {
-    if (std::tolower(static_cast<unsigned char>(a[i])) !=
-        std::tolower(static_cast<unsigned char>(b[i]))) {
-      return false;
-    }
-  }
-  return true;
-}
-
 std::string_view Trim(std::string_view s) {
   while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
   while (!s.empty() &&
@@ -64,9 +53,20 @@ std::string HostOf(const std::string& url) {
 
 }  // namespace
 
+bool HeaderNameEquals(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  for (size_t i = 0; i < a.size(); ++i) {
+    if (std::tolower(static_cast<unsigned char>(a[i])) !=
+        std::tolower(static_cast<unsigned char>(b[i]))) {
+      return false;
+    }
+  }
+  return true;
+}
+
 std::string HttpResponse::Header(std::string_view name) const {
   for (const auto& [k, v] : headers) {
-    if (EqualsIgnoreCase(k, name)) return v;
+    if (HeaderNameEquals(k, name)) return v;
   }
   return "";
 }
@@ -218,8 +218,8 @@ struct CurlHttpClient::Transfer {
     bool has_content_type = false, has_accept = false;
     std::string line;
     for (const auto& [k, v] : request.headers) {
-      if (EqualsIgnoreCase(k, "content-type")) has_content_type = true;
-      if (EqualsIgnoreCase(k, "accept")) has_accept = true;
+      if (HeaderNameEquals(k, "content-type")) has_content_type = true;
+      if (HeaderNameEquals(k, "accept")) has_accept = true;
       line.assign(k);
       if (v.empty()) {
         line += ';';  // "Name;" sends an empty value

@@ -48,6 +48,9 @@ struct HttpResponse {
   std::string Header(std::string_view name) const;
 };
 
+// True when two header names are equal ignoring ASCII case.
+bool HeaderNameEquals(std::string_view a, std::string_view b);
+
 class HttpClient {
  public:
   virtual ~HttpClient() = default;

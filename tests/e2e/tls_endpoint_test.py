@@ -18,11 +18,11 @@ import shutil
 import subprocess
 import sys
 import tempfile
-import time
 
 SRC = os.environ.get("PG_SOURCE_DIR", os.path.join(os.path.dirname(__file__), "..", ".."))
 sys.path.insert(0, os.path.join(SRC, "tests"))
 from e2e_util import Checks, PgRunner  # noqa: E402
+from fast_lambda import nginx_conf, start_nginx  # noqa: E402
 from moto_fixture import (AwsStandIns, free_port, moto_refuses_boto3_listing,  # noqa: E402
                           set_moto_auth, stop_process)
 
@@ -30,19 +30,7 @@ PG = os.environ.get("PG_BIN", os.path.join(SRC, "build", "parallelagram"))
 check = Checks()
 pg = PgRunner(PG)
 
-NGINX_CONF = """daemon off;
-master_process off;
-worker_processes 1;
-pid DIR/nginx.pid;
-error_log DIR/error.log warn;
-events { worker_connections 1024; }
-http {
-  client_body_temp_path DIR/body;
-  proxy_temp_path DIR/proxy;
-  fastcgi_temp_path DIR/fastcgi;
-  uwsgi_temp_path DIR/uwsgi;
-  scgi_temp_path DIR/scgi;
-  client_max_body_size 0;
+TLS_HTTP = """  client_max_body_size 0;
   log_format tls '$ssl_protocol $connection_requests $request_method $uri $status';
   server {
     listen 127.0.0.1:PORT ssl;
@@ -59,32 +47,19 @@ http {
       proxy_read_timeout 300s;
     }
   }
-}
 """
 
 
-def start_nginx(d, upstream):
+def start_tls_nginx(d, upstream):
+    """nginx serving TLS with a fresh certificate for localhost (d/cert.pem, its own CA),
+    proxying to `upstream`. Returns (process, port)."""
     subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
                     "ec_paramgen_curve:prime256v1", "-nodes", "-days", "2", "-subj", "/CN=localhost",
                     "-addext", "subjectAltName=DNS:localhost", "-keyout", os.path.join(d, "key.pem"),
                     "-out", os.path.join(d, "cert.pem")], check=True, capture_output=True)
     port = free_port()
-    with open(os.path.join(d, "nginx.conf"), "w") as f:
-        f.write(NGINX_CONF.replace("DIR", d).replace("PORT", str(port))
-                .replace("UPSTREAM", upstream))
-    proc = subprocess.Popen(["nginx", "-p", d, "-c", os.path.join(d, "nginx.conf")],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-    for _ in range(200):
-        try:
-            import socket
-            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-            return proc, port
-        except OSError:
-            if proc.poll() is not None:
-                raise RuntimeError("nginx failed: " + proc.stderr.read())
-            time.sleep(0.05)
-    stop_process(proc)
-    raise RuntimeError("nginx did not listen")
+    conf = nginx_conf(d, TLS_HTTP.replace("PORT", str(port)).replace("UPSTREAM", upstream))
+    return start_nginx(d, port, conf), port
 
 
 def log_lines(d):
@@ -102,7 +77,7 @@ def main():
     nginx = None
     try:
         with AwsStandIns(PG, work, concurrency=4) as si:
-            nginx, port = start_nginx(ngx_dir, si.ll.endpoint)
+            nginx, port = start_tls_nginx(ngx_dir, si.ll.endpoint)
             ca = os.path.join(ngx_dir, "cert.pem")
             env = dict(si.env, AWS_ENDPOINT_URL_LAMBDA="https://localhost:%d" % port,
                        AWS_CA_BUNDLE=ca)
