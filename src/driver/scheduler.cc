@@ -186,33 +186,25 @@ void Scheduler::OnResult(int64_t id, TaskResult r) {
     OnAnswered();
   }
 
+  TaskRecord rec;
+  rec.seq = fl.seq;
+  rec.slot = fl.slot;
+  rec.invocation = id;
+  rec.duplicate = fl.duplicate;
+  rec.start_epoch_ms = fl.start_epoch_ms;
+  rec.runtime_ms = (clock_.NowMonoUs() - fl.start_us) / 1000;
+  rec.result = std::move(r);
   auto tit = tasks_.find(fl.seq);
   if (tit == tasks_.end()) {  // the task already finished: a loser's answer
     --orphans_;
     ++discarded_;
-    TaskRecord rec;
-    rec.seq = fl.seq;
-    rec.slot = fl.slot;
     rec.attempt = fl.attempt;
-    rec.invocation = id;
-    rec.duplicate = fl.duplicate;
-    rec.start_epoch_ms = fl.start_epoch_ms;
-    rec.runtime_ms = (clock_.NowMonoUs() - fl.start_us) / 1000;
-    rec.result = std::move(r);
     listener_.OnDropped(rec);
   } else {
     TaskState& st = tit->second;
     --st.in_flight;
-    TaskRecord rec;
-    rec.seq = fl.seq;
-    rec.slot = fl.slot;
     rec.attempt = st.attempt;
     rec.invocations = st.invocations;
-    rec.invocation = id;
-    rec.duplicate = fl.duplicate;
-    rec.start_epoch_ms = fl.start_epoch_ms;
-    rec.runtime_ms = (clock_.NowMonoUs() - fl.start_us) / 1000;
-    rec.result = std::move(r);
     if (o == Outcome::kSucceeded) {
       AddDuration(rec.runtime_ms);
       Finish(rec);
