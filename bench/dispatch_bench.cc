@@ -95,7 +95,7 @@ int main(int argc, char** argv) {
   so.max_transport_retries = 0;  // a failure must show, not be hidden by a retry
   driver::Scheduler scheduler(
       so, tasks,
-      [](int64_t seq, int /*slot*/) -> Result<TaskEvent> {
+      [](int64_t seq, int /*slot*/, int64_t /*invocation*/) -> Result<TaskEvent> {
         TaskEvent e;
         e.task_id = "bench-" + std::to_string(seq);
         e.argv = {"true"};
