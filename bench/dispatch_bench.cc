@@ -1,5 +1,5 @@
 // The driver's dispatch path without the CLI: driver::Scheduler + driver::LambdaInvoker +
-// CurlHttpClient on one EventLoop, every Invoke signed with SigV4 (fake static credentials),
+// the invoke-path HttpClient (Http1Client) on one EventLoop, every Invoke signed with SigV4 (fake static credentials),
 // over N no-op tasks against a fast Lambda-compatible endpoint (bench/run_dispatch_bench.sh
 // starts nginx answering every Invoke with a fixed, valid task result).
 //
@@ -21,6 +21,7 @@
 #include "driver/lambda_invoker.h"
 #include "driver/scheduler.h"
 #include "http/event_loop.h"
+#include "http/http1_client.h"
 #include "http/http_client.h"
 
 using namespace parallelagram;
@@ -65,9 +66,8 @@ int main(int argc, char** argv) {
   RaiseFileDescriptorLimit();
 
   EventLoop loop;
-  CurlHttpClient::Options ho;
-  ho.max_host_connections = jobs + 4;  // as the backends configure it
-  CurlHttpClient http(loop, ho);
+  // The backends' invoke-path client (Http1Client), configured as they configure it.
+  std::unique_ptr<HttpClient> http = MakeInvokeHttpClient(loop, jobs + 4);
 
   aws::Credentials creds;
   creds.access_key_id = "AKIDBENCHMARK";
@@ -86,7 +86,7 @@ int main(int argc, char** argv) {
       std::exit(1);
     }
   };
-  driver::LambdaInvoker invoker(http, io);
+  driver::LambdaInvoker invoker(*http, io);
   driver::EventLoopDriver timers(loop);
   Counter counter(loop);
 

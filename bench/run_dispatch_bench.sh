@@ -8,7 +8,7 @@
 # own (getrusage / process.cpuUsage), never nginx's.
 #
 # "ours" is measured twice: the dispatch path alone (bench/dispatch_bench.cc: Scheduler +
-# LambdaInvoker + CurlHttpClient), and the real `parallelagram run --backend aws` (sync mode,
+# LambdaInvoker + the invoke path's Http1Client), and the real `parallelagram run --backend aws` (sync mode,
 # `true` over N inputs; nginx also plays GetFunction and, on a second port, S3, whose
 # requests are counted: a no-op sync run should make none).
 # Needs the release build:
