@@ -91,7 +91,7 @@ print()
 print("%d no-op tasks, signed RequestResponse invokes, loopback nginx" % int(tasks))
 print("| client | in flight | tasks/s | CPU per task (us) |")
 print("| --- | ---: | ---: | ---: |")
-label = {"ours": "parallelagram driver (Scheduler+LambdaInvoker+CurlHttpClient)",
+label = {"ours": "parallelagram driver (Scheduler+LambdaInvoker+Http1Client)",
          "cli": "parallelagram run --backend aws (whole process)",
          "boto3": "boto3, 64-thread pool", "js": "AWS SDK for JS v3"}
 for name in ("ours", "cli", "boto3", "js"):
