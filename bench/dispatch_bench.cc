@@ -37,7 +37,12 @@ double CpuSeconds() {
 
 class Counter : public driver::Scheduler::Listener {
  public:
-  explicit Counter(EventLoop& loop) : loop_(loop) {}
+  Counter(EventLoop& loop, long tasks) : loop_(loop), tasks_(tasks) {}
+  Pull PullTask(int64_t* seq) override {
+    if (next_ > tasks_) return Pull::kEnd;
+    *seq = next_++;
+    return Pull::kTask;
+  }
   void OnFinish(const driver::TaskRecord& rec) override {
     if (rec.result.outcome == Outcome::kSucceeded) return;
     if (++failed_ == 1) {
@@ -50,6 +55,8 @@ class Counter : public driver::Scheduler::Listener {
 
  private:
   EventLoop& loop_;
+  long tasks_;
+  long next_ = 1;
   long failed_ = 0;
 };
 
@@ -88,13 +95,13 @@ int main(int argc, char** argv) {
   };
   driver::LambdaInvoker invoker(*http, io);
   driver::EventLoopDriver timers(loop);
-  Counter counter(loop);
+  Counter counter(loop, tasks);
 
   driver::Scheduler::Options so;
   so.jobs = jobs;
   so.max_transport_retries = 0;  // a failure must show, not be hidden by a retry
   driver::Scheduler scheduler(
-      so, tasks,
+      so,
       [](int64_t seq, int /*slot*/, int64_t /*invocation*/) -> Result<TaskEvent> {
         TaskEvent e;
         e.task_id = "bench-" + std::to_string(seq);

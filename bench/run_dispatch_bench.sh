@@ -32,17 +32,8 @@ if [ ! -d "$src/tests/node/node_modules/@aws-sdk/client-lambda" ]; then
   (cd "$src/tests/node" && npm ci --no-audit --no-fund --loglevel=error)
 fi
 
-dir=$(mktemp -d)
-free_port() { python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1])'; }
-port=$(free_port)
-s3port=$(free_port)
-sed -e "s|S3PORT|$s3port|g" -e "s|PORT|$port|g" -e "s|DIR|$dir|g" "$here/nginx_lambda.conf.in" \
-  >"$dir/nginx.conf"
-nginx -p "$dir" -c "$dir/nginx.conf" &
-nginx_pid=$!
-trap 'kill $nginx_pid 2>/dev/null; wait $nginx_pid 2>/dev/null; rm -rf "$dir"' EXIT
-url="http://127.0.0.1:$port"
-for _ in $(seq 50); do curl -s -o /dev/null "$url/" && break; sleep 0.1; done
+# shellcheck source=nginx_stand_in.sh
+. "$here/nginx_stand_in.sh"
 
 echo "load: $(uptime | sed 's/.*load average/load average/')"
 run() {  # name command...

@@ -157,7 +157,7 @@ int JobsMain(int argc, char** argv) {
     if (cmd.size() > 60) cmd = cmd.substr(0, 57) + "...";
     std::printf("%-28s %-20s %-11s %13s %7lld  %s\n", j.job_id.c_str(),
                 j.info.value("created_at", std::string("-")).c_str(), j.status.c_str(),
-                fmt::format("{}/{}", j.finished, j.total).c_str(),
+                (std::to_string(j.finished) + "/" + (j.total >= 0 ? std::to_string(j.total) : std::string("?"))).c_str(),
                 static_cast<long long>(j.failed), cmd.c_str());
   }
   return 0;

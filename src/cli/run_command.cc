@@ -10,12 +10,14 @@
 #include <vector>
 
 #include "cli/commands.h"
+#include "cli/signal_stop.h"
 #include "common/clock.h"
 #include "aws/aws_config.h"
 #include "driver/aws_backend.h"
 #include "driver/command_template.h"
 #include "driver/event_loop_driver.h"
 #include "driver/local_backend.h"
+#include "driver/job_observer.h"
 #include "driver/resume.h"
 #include "driver/run_job.h"
 #include "driver/run_options.h"
@@ -174,7 +176,8 @@ int RunMain(int argc, char** argv) {
     line += driver::ShellQuote(i == 0 ? "run" : argv[i]);
   }
   RaiseFileDescriptorLimit();
-  driver::SignalInterrupts interrupts;  // Ctrl-C: drain, then abandon; SIGTERM: abandon
+  driver::StopRequest stop;
+  SignalStop signals(stop);  // Ctrl-C: drain, then abandon; SIGTERM: abandon
   EventLoop loop;
   driver::EventLoopDriver loop_driver(loop);
   driver::RunEnv env;
@@ -185,7 +188,7 @@ int RunMain(int argc, char** argv) {
   env.clock = &SystemClock::Get();
   env.argv_line = line;
   env.default_jobs = UsableCores();
-  env.interrupts = &interrupts;
+  env.stop = &stop;
   const bool aws = opts->backend == "aws";
   env.backend = [&loop, aws](const driver::BackendConfig& cfg) {
     if (aws) return driver::StartAwsBackend(loop, cfg, aws::Environment::FromProcess());

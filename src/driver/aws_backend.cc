@@ -156,9 +156,11 @@ Result<std::unique_ptr<Backend>> StartAwsBackend(EventLoop& loop, const BackendC
     eo.invoke = io;
     eo.poll_interval_ms = 1000;
     eo.first_number = config.first_result_number;
-    eo.on_named = config.on_result_named;
-    eo.before_remove = config.before_result_remove;
-    eo.on_poll_error = config.on_result_poll_error;
+    if (AsyncObserver* obs = config.async_observer) {
+      eo.on_named = [obs](const std::string& id, const std::string& n) { obs->ResultNamed(id, n); };
+      eo.before_remove = [obs] { obs->BeforeResultRemove(); };
+      eo.on_poll_error = [obs](const std::string& e) { obs->ResultPollError(e); };
+    }
     b->event_invoker = std::make_unique<EventInvoker>(*b->invoke_http, *b->timers,
                                                       SystemClock::Get(), *b->result_inbox, eo);
   } else {

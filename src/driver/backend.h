@@ -3,8 +3,8 @@
 // StartLocalBackend (local_backend.h); the AWS backend (Lambda + S3) differs only in the
 // endpoint and the store. RunJob receives a factory so tests can substitute a fake.
 //
-// Loop: the driver's one event loop as RunJob needs it (timers, run, stop). The real one
-// wraps http's EventLoop (EventLoopDriver in local_backend.h).
+// Loop: the driver's one event loop as a Job needs it (timers, run, stop, post). The real one
+// wraps http's EventLoop (EventLoopDriver, event_loop_driver.h).
 #pragma once
 
 #include <cstdint>
@@ -26,6 +26,22 @@ class Loop : public Timers {
   virtual void Run() = 0;
   // Makes Run() return after the current callback.
   virtual void Stop() = 0;
+  // Runs `fn` on the loop's thread soon. The one method any thread may call.
+  virtual void Post(std::function<void()> fn) = 0;
+};
+
+// What an async backend tells the job about its result objects (EventInvoker::Options'
+// hooks). Called on the loop thread.
+class AsyncObserver {
+ public:
+  virtual ~AsyncObserver() = default;
+  // Attempt `task_id`'s worker will write its result as object `name`.
+  virtual void ResultNamed(const std::string& task_id, const std::string& name) = 0;
+  // Results are about to be deleted from the inbox: what was recorded of them must be
+  // durable first.
+  virtual void BeforeResultRemove() = 0;
+  // Listing the results started failing (`error` says why).
+  virtual void ResultPollError(const std::string& error) = 0;
 };
 
 struct BackendConfig {
@@ -40,14 +56,10 @@ struct BackendConfig {
   std::string function_name;
   std::string bucket;
   std::string deployment_config;
-  // Async mode (EventInvoker::Options): the first result object number, the hook told each
-  // attempt's result object name, and the hook that makes recorded results durable before
-  // their objects are deleted. Null hooks: none.
+  // Async mode (EventInvoker::Options): the first result object number, and who is told
+  // about result objects (the Job; null: nobody).
   int64_t first_result_number = 1;
-  std::function<void(const std::string& task_id, const std::string& name)> on_result_named;
-  std::function<void()> before_result_remove;
-  // Told when listing the results starts failing (EventInvoker::Options::on_poll_error).
-  std::function<void(const std::string& error)> on_result_poll_error;
+  class AsyncObserver* async_observer = nullptr;
 };
 
 class Backend {

@@ -8,10 +8,10 @@
 
 namespace parallelagram::driver {
 
-int64_t CollectInbox(ResultInbox& inbox, Loop& loop, const std::string& job_id,
-                     const std::vector<uint8_t>& finished_before, const JournalReplay& replay,
-                     int max_attempts, Scheduler& sched, Scheduler::Listener& listener,
-                     JobState& state, Journal& journal, std::FILE* err, bool quiet) {
+InboxCollection CollectInbox(ResultInbox& inbox, Loop& loop, const std::string& job_id,
+                             const std::vector<uint8_t>& finished_before,
+                             const JournalReplay& replay, int max_attempts) {
+  InboxCollection out;
   const auto total = static_cast<int64_t>(finished_before.size());
   auto seq_of = [&](const std::string& name) -> int64_t {
     int64_t seq = 0, n = 0;
@@ -31,15 +31,10 @@ int64_t CollectInbox(ResultInbox& inbox, Loop& loop, const std::string& job_id,
              });
   if (!got) loop.Run();
   if (!got || !items.ok()) {
-    if (!quiet) {
-      std::fprintf(err,
-                   "parallelagram: could not list the results already written (%s); their "
-                   "tasks run again\n",
-                   got ? items.status().message().c_str() : "no answer");
-    }
-    return 0;
+    out.error = got ? items.status().message() : "no answer";
+    return out;
   }
-  std::vector<std::string> consumed;
+  std::vector<std::string>& consumed = out.consumed;
   std::map<int64_t, std::vector<const ResultInbox::Item*>> by_seq;
   for (const auto& item : *items) {
     int64_t seq = seq_of(item.name);
@@ -50,7 +45,6 @@ int64_t CollectInbox(ResultInbox& inbox, Loop& loop, const std::string& job_id,
       by_seq[seq].push_back(&item);
     }
   }
-  int64_t collected = 0;
   for (const auto& [seq, objs] : by_seq) {
     auto jt = replay.tasks.find(seq);
     const JournalReplay::Task none;
@@ -70,7 +64,7 @@ int64_t CollectInbox(ResultInbox& inbox, Loop& loop, const std::string& job_id,
     if (!chosen) continue;
     const int attempt = std::max(1, t.attempt);
     if (chosen->outcome != Outcome::kSucceeded && attempt < max_attempts) {
-      sched.RestoreTask(seq, attempt + 1, t.answered + 1);
+      out.restore.push_back({seq, attempt + 1, t.answered + 1});
       continue;
     }
     TaskRecord rec;
@@ -80,14 +74,9 @@ int64_t CollectInbox(ResultInbox& inbox, Loop& loop, const std::string& job_id,
     rec.invocations = t.answered + 1;
     rec.result = std::move(*chosen);
     rec.result.task_id = job_id + "/" + std::to_string(seq);
-    sched.SkipFinished(seq, rec.result.outcome == Outcome::kSucceeded);
-    listener.OnFinish(rec);
-    ++collected;
+    out.finished.push_back(std::move(rec));
   }
-  state.Flush();
-  journal.Flush();
-  inbox.Remove(std::move(consumed));
-  return collected;
+  return out;
 }
 
 }  // namespace parallelagram::driver

@@ -1,13 +1,12 @@
 // CollectInbox: the first step of resuming an async job, before anything is dispatched.
 //
 // Resume in async mode: before anything is dispatched, lists the inbox (once) and records the
-// results workers wrote meanwhile. Every object "S.N.json" of an unfinished task S is a
+// results workers wrote meanwhile (the Job records them). Every object "S.N.json" of an unfinished task S is a
 // result of S: a success finishes it; a failure does when it is the answer of the latest
 // attempt the journal recorded and that attempt was the last one --retries allows (with
 // attempts left, the next one runs); other failures are dropped (the task runs again).
-// Objects of tasks finished earlier are stale and deleted. Objects are deleted only after
-// the manifest lines made from them are durable. Returns the number of tasks finished here.
-// A listing error is reported and collects nothing (the tasks then run again).
+// Objects of tasks finished earlier are stale (consumed). The caller deletes the consumed
+// objects only after the manifest lines made from them are durable.
 // Thread-safety: call from the loop's thread, outside loop.Run(); it runs `loop` until the
 // listing answers. Nothing given is owned.
 #pragma once
@@ -25,12 +24,25 @@
 
 namespace parallelagram::driver {
 
+// What the inbox held: tasks it finishes (to be recorded like any other finished task), tasks
+// that run again from a later attempt, and the objects to delete once those records are
+// durable. `error`: the listing failed (nothing collected; the tasks run again).
+struct InboxCollection {
+  std::vector<TaskRecord> finished;
+  struct Restore {
+    int64_t seq;
+    int attempt;
+    int answered;
+  };
+  std::vector<Restore> restore;
+  std::vector<std::string> consumed;
+  std::string error;
+};
+
 // `finished_before`: per task (seq-1), non-zero when it finished in an earlier run (its
-// manifest line is durable). A task finished here is restored in `sched` and reported to
-// `listener` (OnFinish: recorded and printed like any other).
-int64_t CollectInbox(ResultInbox& inbox, Loop& loop, const std::string& job_id,
-                     const std::vector<uint8_t>& finished_before, const JournalReplay& replay,
-                     int max_attempts, Scheduler& sched, Scheduler::Listener& listener,
-                     JobState& state, Journal& journal, std::FILE* err, bool quiet);
+// manifest line is durable).
+InboxCollection CollectInbox(ResultInbox& inbox, Loop& loop, const std::string& job_id,
+                             const std::vector<uint8_t>& finished_before,
+                             const JournalReplay& replay, int max_attempts);
 
 }  // namespace parallelagram::driver

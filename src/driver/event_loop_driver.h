@@ -15,6 +15,7 @@ class EventLoopDriver : public Loop {
   }
   void Run() override { loop_.Run(); }
   void Stop() override { loop_.Stop(); }
+  void Post(std::function<void()> fn) override { loop_.Post(std::move(fn)); }
   EventLoop& loop() { return loop_; }
 
  private:

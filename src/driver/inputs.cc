@@ -31,17 +31,29 @@ InputSource ReadInputStream(std::FILE* f, const std::string& origin) {
   return src;
 }
 
+namespace {
+
+Status OpenError(const std::string& path, int e) {
+  std::string msg = "cannot read input file '" + path + "' (:::: " + path +
+                    "): " + std::strerror(e) + "; check the path";
+  if (e == ENOENT) return Status::NotFound(msg);
+  if (e == EACCES) return Status::PermissionDenied(msg);
+  return Status::IoError(msg);
+}
+
+}  // namespace
+
+Status CheckInputFile(const std::string& path) {
+  std::FILE* f = std::fopen(path.c_str(), "rb");
+  if (!f) return OpenError(path, errno);
+  std::fclose(f);
+  return Status::Ok();
+}
+
 Result<InputSource> ReadInputFile(const std::string& path) {
   if (path == "-") return ReadInputStream(stdin, "stdin");
   std::FILE* f = std::fopen(path.c_str(), "rb");
-  if (!f) {
-    int e = errno;
-    std::string msg = "cannot read input file '" + path + "' (:::: " + path +
-                      "): " + std::strerror(e) + "; check the path";
-    if (e == ENOENT) return Status::NotFound(msg);
-    if (e == EACCES) return Status::PermissionDenied(msg);
-    return Status::IoError(msg);
-  }
+  if (!f) return OpenError(path, errno);
   InputSource src = ReadInputStream(f, path);
   bool err = std::ferror(f);
   std::fclose(f);

@@ -19,12 +19,20 @@ namespace parallelagram::driver {
 struct InputSource {
   std::string origin;               // "::: (source 1)" or the file name, for messages
   std::vector<std::string> values;
+  // Non-empty: the values are not read yet; they stream from this file ("-": stdin) while the
+  // job runs (input_feed.h). Only the last source streams.
+  std::string stream_path;
+  // False for a recorded streamed source whose reading had not ended when the job stopped
+  // (resume.h): its values are the ones read up to then.
+  bool complete = true;
 };
 
 // Reads one value per line from `path` ("-": stdin). A trailing "\r\n" or "\n" is removed
 // from each line; a last line without a newline still counts. Fails with NotFound or
 // PermissionDenied naming the file when it cannot be read.
 Result<InputSource> ReadInputFile(const std::string& path);
+// Checks that `path` can be opened for reading (the errors of ReadInputFile), reading nothing.
+Status CheckInputFile(const std::string& path);
 // Same, from an open stream (used for stdin and by tests).
 InputSource ReadInputStream(std::FILE* f, const std::string& origin);
 

@@ -39,7 +39,7 @@ json NewJobInfo(const RunOptions& o, const std::string& argv_line, const std::st
                {"command_line", argv_line},
                {"backend", o.backend},
                {"jobs", jobs},
-               {"total", total},
+               {"total", total >= 0 ? json(total) : json(nullptr)},
                {"sources", num_sources},
                {"link", o.link},
                {"retries", o.retries},

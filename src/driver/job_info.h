@@ -20,7 +20,7 @@
 
 namespace parallelagram::driver {
 
-// How signals ended a run (driver/interrupts.h).
+// How signals ended a run (cli/signal_stop.h).
 enum class Interruption { kNone, kInterrupted, kCancelled };
 
 // The job.json of a new run of job `job_id` (runs 1). `argv_line`: the whole command line;

@@ -64,8 +64,8 @@ void JobOutput::Halting(const std::string& why) {
   if (!o_.quiet) {
     progress_.Clear();
     std::fprintf(err_, "parallelagram: halting (%s, --halt %s): %s\n", why.c_str(),
-                 o_.halt.when == HaltPolicy::When::kNow ? "now" : "soon",
-                 o_.halt.when == HaltPolicy::When::kNow
+                 o_.halt_now ? "now" : "soon",
+                 o_.halt_now
                      ? "running tasks are abandoned"
                      : "waiting for running tasks, starting no new ones");
     progress_.Redraw();

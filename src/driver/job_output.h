@@ -15,7 +15,6 @@
 
 #include "driver/ordered_output.h"
 #include "driver/progress.h"
-#include "driver/run_options.h"
 #include "driver/scheduler.h"
 #include "parallelagram/status.h"
 
@@ -31,7 +30,14 @@ std::string TaskWarning(const TaskRecord& rec, const std::string& command);
 
 class JobOutput {
  public:
-  JobOutput(const RunOptions& o, std::FILE* out, std::FILE* err, Progress& progress)
+  // What it reads of the job's settings.
+  struct Settings {
+    bool keep_order = false;  // -k
+    bool json = false;        // --json
+    bool quiet = false;       // -q
+    bool halt_now = false;    // --halt now,...
+  };
+  JobOutput(Settings o, std::FILE* out, std::FILE* err, Progress& progress)
       : o_(o), out_(out), err_(err), progress_(progress), ordered_(o.keep_order) {}
 
   // Writes `j` as one line on out and flushes (the --json event stream).
@@ -50,7 +56,7 @@ class JobOutput {
   void Flush() { ordered_.Flush(); }
 
  private:
-  const RunOptions& o_;
+  Settings o_;
   std::FILE* out_;
   std::FILE* err_;
   Progress& progress_;

@@ -10,6 +10,8 @@
 
 #include <gtest/gtest.h>
 
+#include "driver/testing.h"
+
 namespace parallelagram::driver {
 namespace {
 
@@ -22,18 +24,14 @@ std::string Slurp(const std::string& path) {
   return s.str();
 }
 
-class JournalTest : public ::testing::Test {
+class JournalTest : public testing::ScratchDirTest {
  protected:
+  JournalTest() : ScratchDirTest("journal") {}
   void SetUp() override {
-    dir_ = fs::temp_directory_path() /
-           ("pg_journal_" + std::to_string(getpid()) + "_" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
-    path_ = dir_ + "/journal.jsonl";
+    ScratchDirTest::SetUp();
+    path_ = (dir_ / "journal.jsonl").string();
   }
-  void TearDown() override { fs::remove_all(dir_); }
-  std::string dir_, path_;
+  std::string path_;
 };
 
 TEST_F(JournalTest, ReplaysDispatchesObjectsAndRuns) {
@@ -84,11 +82,11 @@ TEST_F(JournalTest, ReplaysDispatchesObjectsAndRuns) {
 }
 
 TEST_F(JournalTest, MissingFileIsEmpty) {
-  auto r = ReplayJournal(dir_ + "/nope.jsonl");
+  auto r = ReplayJournal((dir_ / "nope.jsonl").string());
   ASSERT_TRUE(r.ok());
   EXPECT_EQ(r->runs, 0);
   EXPECT_TRUE(r->tasks.empty());
-  auto cut = TruncateTornTail(dir_ + "/nope.jsonl");
+  auto cut = TruncateTornTail((dir_ / "nope.jsonl").string());
   ASSERT_TRUE(cut.ok());
   EXPECT_EQ(*cut, 0);
 }

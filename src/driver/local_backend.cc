@@ -44,9 +44,11 @@ class LocalBackend : public Backend {
       eo.invoke = std::move(invoke_options);
       eo.poll_interval_ms = 50;  // a directory listing is cheap
       eo.first_number = config.first_result_number;
-      eo.on_named = config.on_result_named;
-      eo.before_remove = config.before_result_remove;
-      eo.on_poll_error = config.on_result_poll_error;
+      if (AsyncObserver* obs = config.async_observer) {
+        eo.on_named = [obs](const std::string& id, const std::string& n) { obs->ResultNamed(id, n); };
+        eo.before_remove = [obs] { obs->BeforeResultRemove(); };
+        eo.on_poll_error = [obs](const std::string& e) { obs->ResultPollError(e); };
+      }
       event_invoker_ = std::make_unique<EventInvoker>(*http_, timers_, SystemClock::Get(),
                                                       *inbox_, eo);
     }

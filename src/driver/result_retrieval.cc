@@ -12,7 +12,7 @@ namespace fs = std::filesystem;
 
 bool ResultRetrieval::WasCut(const TaskResult& r) const {
   const uint64_t max_kept =
-      static_cast<uint64_t>(o_.max_output_bytes > 0 ? o_.max_output_bytes : int64_t{1} << 30);
+      static_cast<uint64_t>(o_.max_output > 0 ? o_.max_output : int64_t{1} << 30);
   auto cut = [max_kept](const std::string& data, bool truncated, uint64_t bytes) {
     return truncated && data.size() < std::min(bytes, max_kept);
   };
@@ -26,7 +26,7 @@ void ResultRetrieval::DeleteObjectsOf(const TaskRecord& a) {
   for (const ReturnedFile& f : r.returned) {
     if (!f.missing && !f.uri.empty()) (void)store_.Delete(f.uri);
   }
-  if (o_.mode != "async" && a.invocation > 0 && WasCut(r)) {
+  if (!o_.async && a.invocation > 0 && WasCut(r)) {
     (void)store_.Delete(ResultUri(a.seq, a.invocation));
   }
 }

@@ -30,11 +30,17 @@ namespace parallelagram::driver {
 
 class ResultRetrieval {
  public:
+  // What it reads of the job's settings.
+  struct Settings {
+    int64_t max_output = 0;    // --max-output (0: the default)
+    bool async = false;        // --mode async
+    bool no_download = false;  // --no-download
+  };
   // `first_invocation_number`: this run's first number N (BackendConfig::first_result_number).
-  ResultRetrieval(const RunOptions& o, ObjectStore& store, std::string job_id,
+  ResultRetrieval(Settings settings, ObjectStore& store, std::string job_id,
                   const JobState& state, ResultsDir* results, int64_t first_invocation_number,
                   std::function<void(const Status&)> report)
-      : o_(o),
+      : o_(settings),
         store_(store),
         job_id_(std::move(job_id)),
         state_(state),
@@ -82,7 +88,7 @@ class ResultRetrieval {
   void BringBack(const TaskRecord& rec, FinishedTask& ft);
 
  private:
-  const RunOptions& o_;
+  Settings o_;
   ObjectStore& store_;
   std::string job_id_;
   const JobState& state_;

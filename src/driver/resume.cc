@@ -24,27 +24,76 @@ std::string Dump(const json& j) { return j.dump(-1, ' ', false, json::error_hand
 
 }  // namespace
 
-Status WriteRecordedInputs(const std::string& dir, const std::vector<InputSource>& sources) {
+namespace {
+
+// One recorded value: a JSON string, or {"b64":..} for bytes that are not UTF-8.
+std::string ValueLine(const std::string& v) {
+  std::string l = IsValidUtf8(v) ? Dump(json(v)) : Dump({{"b64", Base64Encode(v)}});
+  l += '\n';
+  return l;
+}
+
+}  // namespace
+
+InputRecorder::~InputRecorder() {
+  if (f_) std::fclose(f_);
+}
+
+Status InputRecorder::Open(const std::string& dir, const std::vector<InputSource>& sources) {
   const std::string path = dir + "/inputs.jsonl";
   const std::string tmp = path + ".tmp";
   std::FILE* f = std::fopen(tmp.c_str(), "w");
   if (!f) return Status::IoError("cannot write '" + tmp + "': " + std::strerror(errno));
   for (const InputSource& s : sources) {
-    std::string head = Dump({{"origin", s.origin}, {"count", s.values.size()}});
+    // A streamed source's values follow as they are read, then {"end":N}.
+    std::string head = s.stream_path.empty()
+                           ? Dump({{"origin", s.origin}, {"count", s.values.size()}})
+                           : Dump({{"origin", s.origin}, {"stream", true}});
     head += '\n';
     std::fwrite(head.data(), 1, head.size(), f);
+    if (!s.stream_path.empty()) break;  // the last source
     for (const std::string& v : s.values) {
-      // Inputs are bytes: those that are not UTF-8 are kept as {"b64": ...}.
-      std::string l = IsValidUtf8(v) ? Dump(json(v)) : Dump({{"b64", Base64Encode(v)}});
-      l += '\n';
+      std::string l = ValueLine(v);
       std::fwrite(l.data(), 1, l.size(), f);
     }
   }
-  if (std::fclose(f) != 0) return Status::IoError("cannot write '" + tmp + "' (disk full?)");
+  if (std::fflush(f) != 0) {
+    std::fclose(f);
+    return Status::IoError("cannot write '" + tmp + "' (disk full?)");
+  }
   std::error_code ec;
   fs::rename(tmp, path, ec);
-  if (ec) return Status::IoError("cannot write '" + path + "': " + ec.message());
+  if (ec) {
+    std::fclose(f);
+    return Status::IoError("cannot write '" + path + "': " + ec.message());
+  }
+  f_ = f;  // still open: streamed values are appended
   return Status::Ok();
+}
+
+void InputRecorder::Append(const std::string& value) {
+  if (!f_) return;
+  std::string l = ValueLine(value);
+  std::fwrite(l.data(), 1, l.size(), f_);
+  dirty_ = true;
+}
+
+void InputRecorder::End(int64_t count) {
+  if (!f_) return;
+  std::string l = Dump({{"end", count}}) + "\n";
+  std::fwrite(l.data(), 1, l.size(), f_);
+  dirty_ = true;
+  Flush();
+}
+
+void InputRecorder::Flush() {
+  if (f_ && dirty_) std::fflush(f_);
+  dirty_ = false;
+}
+
+Status WriteRecordedInputs(const std::string& dir, const std::vector<InputSource>& sources) {
+  InputRecorder r;
+  return r.Open(dir, sources);
 }
 
 Result<std::vector<InputSource>> ReadRecordedInputs(const std::string& dir) {
@@ -63,23 +112,49 @@ Result<std::vector<InputSource>> ReadRecordedInputs(const std::string& dir) {
   while (std::getline(f, line)) {
     if (line.empty()) continue;
     json head = json::parse(line, nullptr, false);
-    if (!head.is_object() || !head.contains("count")) return damaged();
+    if (!head.is_object()) return damaged();
     InputSource s;
     s.origin = head.value("origin", std::string());
+    auto value_of = [&](const std::string& l, std::string* v) {
+      json j = json::parse(l, nullptr, false);
+      if (j.is_string()) {
+        *v = j.get<std::string>();
+        return true;
+      }
+      if (j.is_object() && j.contains("b64") && j["b64"].is_string()) {
+        auto bytes = Base64Decode(j["b64"].get<std::string>());
+        if (!bytes) return false;
+        *v = std::move(*bytes);
+        return true;
+      }
+      return false;
+    };
+    if (head.value("stream", false)) {
+      // Values as they were read, then {"end":N}; without it the reading had not ended when
+      // the job stopped (a torn last line is dropped).
+      s.complete = false;
+      while (std::getline(f, line)) {
+        if (f.eof()) break;  // no '\n': torn
+        json j = json::parse(line, nullptr, false);
+        if (j.is_object() && j.contains("end")) {
+          s.complete = true;
+          break;
+        }
+        std::string v;
+        if (!value_of(line, &v)) return damaged();
+        s.values.push_back(std::move(v));
+      }
+      out.push_back(std::move(s));
+      break;  // the last source
+    }
+    if (!head.contains("count")) return damaged();
     const auto count = head["count"].get<uint64_t>();
     s.values.reserve(count);
     for (uint64_t i = 0; i < count; ++i) {
       if (!std::getline(f, line)) return damaged();
-      json v = json::parse(line, nullptr, false);
-      if (v.is_string()) {
-        s.values.push_back(v.get<std::string>());
-      } else if (v.is_object() && v.contains("b64") && v["b64"].is_string()) {
-        auto bytes = Base64Decode(v["b64"].get<std::string>());
-        if (!bytes) return damaged();
-        s.values.push_back(std::move(*bytes));
-      } else {
-        return damaged();
-      }
+      std::string v;
+      if (!value_of(line, &v)) return damaged();
+      s.values.push_back(std::move(v));
     }
     out.push_back(std::move(s));
   }

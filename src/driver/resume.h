@@ -3,10 +3,12 @@
 //
 // Recorded at the first run, before any task starts (a job killed before that has nothing to
 // resume):
-//   inputs.jsonl   the input sources as given (after reading `::::` files and stdin): per
-//                  source a line {"origin":..,"count":N} then N lines, each one JSON string
-//                  (or {"b64":..} for a value that is not UTF-8: inputs are bytes);
-//                  streamed, so a million inputs are never one JSON value in memory.
+//   inputs.jsonl   the input sources as given: per source read whole a line
+//                  {"origin":..,"count":N} then N lines, each one JSON string (or {"b64":..}
+//                  for a value that is not UTF-8: inputs are bytes); a streamed last source
+//                  (a `::::` file or stdin) is {"origin":..,"stream":true}, then its values
+//                  appended as they are read, then {"end":N} once it ended. A job stopped
+//                  before that resumes with the values read so far (and says so).
 //   job.json       "option_args" (the option words as given, parsed again on resume),
 //                  "command", "cwd", "jobs" (the effective -j), "pid", "status", "runs".
 //
@@ -20,6 +22,7 @@
 #pragma once
 
 #include <cstdint>
+#include <cstdio>
 #include <string>
 #include <vector>
 
@@ -31,7 +34,23 @@
 
 namespace parallelagram::driver {
 
-// Writes DIR/inputs.jsonl (through a temporary renamed into place).
+// Records a job's inputs in DIR/inputs.jsonl: the sources read whole at Open (through a
+// temporary renamed into place), and a streamed last source's values as they are read
+// (Append, then End). Appended lines are written to the kernel by Flush, which the job calls
+// before it records any result of a task using them. Not thread-safe.
+class InputRecorder {
+ public:
+  ~InputRecorder();
+  Status Open(const std::string& dir, const std::vector<InputSource>& sources);
+  void Append(const std::string& value);
+  void End(int64_t count);
+  void Flush();
+
+ private:
+  std::FILE* f_ = nullptr;
+  bool dirty_ = false;
+};
+// Writes DIR/inputs.jsonl for sources read whole (InputRecorder::Open).
 Status WriteRecordedInputs(const std::string& dir, const std::vector<InputSource>& sources);
 // Reads DIR/inputs.jsonl. IoError naming the file when it is missing or damaged.
 Result<std::vector<InputSource>> ReadRecordedInputs(const std::string& dir);

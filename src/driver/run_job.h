@@ -1,31 +1,24 @@
-// RunJob: `parallelagram run` from parsed options to exit status.
+// RunJob: `parallelagram run` from parsed options to exit status: a thin adapter that feeds
+// the run's inputs (InputFeed) to a Job (job.h) and prints what it reports on the run's
+// streams (ConsoleReporter). With --dry-run it prints the tasks' command lines instead.
 //
-// Order of work, so that bad input starts nothing: templates are validated, every task's
-// --transferfile checked to exist, then (unless --dry-run) the state directory, --joblog and
-// --results are created, the backend started, inputs staged, and tasks dispatched by the
-// Scheduler. Each finished task is recorded (manifest, --results, --joblog) and its output
-// printed (OrderedOutput). Exit status: 0 when every task succeeded, else the number of
-// failed tasks (at most 101); kExitUsage (255) for a usage or setup error, after printing
-// one line "parallelagram run: <what was wrong and what to do>" on stderr. Interrupted
-// (env.interrupts): 130 after Ctrl-C, 143 after SIGTERM, job.json status "interrupted" or
-// "cancelled".
+// Bad input starts nothing: templates and (for inputs known up front) every task's
+// --transferfile are checked before the state directory is made. Exit status: 0 when every
+// task succeeded, else the number of failed tasks (at most 101); kExitUsage (255) for a usage
+// or setup error, after one line "parallelagram run: <what was wrong and what to do>" on
+// stderr; 130 after a drain or abandon request (Ctrl-C), 143 after a cancel (SIGTERM).
 // Thread-safety: call from one thread; it runs `env.loop` until the job ends.
 #pragma once
 
 #include <cstdio>
-#include <functional>
 #include <string>
 
 #include "common/clock.h"
 #include "driver/backend.h"
-#include "driver/interrupts.h"
+#include "driver/job.h"
 #include "driver/run_options.h"
 
 namespace parallelagram::driver {
-
-inline constexpr int kExitUsage = 255;
-inline constexpr int kExitInterrupted = 130;  // SIGINT (Ctrl-C), as shells report it
-inline constexpr int kExitTerminated = 143;   // SIGTERM
 
 struct RunEnv {
   std::FILE* out = stdout;
@@ -36,8 +29,8 @@ struct RunEnv {
   const Clock* clock = nullptr;
   std::string argv_line;  // the whole command line, recorded in job.json
   int default_jobs = 1;   // -j when not given (the number of cores)
-  // SIGINT/SIGTERM counts, polled on the loop (driver/interrupts.h); null: not watched.
-  const InterruptSource* interrupts = nullptr;
+  // Ctrl-C / SIGTERM as the CLI maps them (cli/signal_stop.h); null: never stopped.
+  const StopRequest* stop = nullptr;
 };
 
 int RunJob(const RunOptions& options, RunEnv& env);

@@ -219,9 +219,23 @@ Result<RunOptions> ParseRunArgs(const std::vector<std::string>& args) {
             std::string(kHint));
       }
       for (size_t k = start; k < i; ++k) {
-        PG_ASSIGN_OR_RETURN(InputSource s, ReadInputFile(args[k]));
+        InputSource s;
+        s.origin = args[k] == "-" ? "stdin" : args[k];
+        s.stream_path = args[k];
         o.sources.push_back(std::move(s));
       }
+    }
+  }
+  // Every `::::` source but the last is read now; the last one streams as the job runs (its
+  // first task starts when its first line is read), so only check that it can be read.
+  for (size_t k = 0; k < o.sources.size(); ++k) {
+    InputSource& s = o.sources[k];
+    if (s.stream_path.empty()) continue;
+    if (k + 1 < o.sources.size()) {
+      PG_ASSIGN_OR_RETURN(InputSource whole, ReadInputFile(s.stream_path));
+      s = std::move(whole);
+    } else if (s.stream_path != "-") {
+      PG_RETURN_IF_ERROR(CheckInputFile(s.stream_path));
     }
   }
 
@@ -247,7 +261,10 @@ Result<RunOptions> ParseRunArgs(const std::vector<std::string>& args) {
           "no inputs: give them after ':::' (e.g. '::: a b c') or in a file with ':::: FILE'" +
           std::string(kHint));
     }
-    o.sources.push_back(ReadInputStream(stdin, "stdin"));
+    InputSource s;
+    s.origin = "stdin";
+    s.stream_path = "-";  // streamed as the job runs
+    o.sources.push_back(std::move(s));
   }
 
   // 4. Conflicts.

@@ -5,10 +5,9 @@
 
 namespace parallelagram::driver {
 
-Scheduler::Scheduler(Options options, int64_t total, EventBuilder build, Invoker& invoker,
-                     Timers& timers, const Clock& clock, Listener& listener)
+Scheduler::Scheduler(Options options, EventBuilder build, Invoker& invoker, Timers& timers,
+                     const Clock& clock, Listener& listener)
     : opt_(std::move(options)),
-      total_(total),
       build_(std::move(build)),
       invoker_(invoker),
       timers_(timers),
@@ -63,35 +62,30 @@ int64_t Scheduler::Backoff(int n, int64_t retry_after_ms) {
   return hint + jitter;
 }
 
-void Scheduler::SkipFinished(int64_t seq, bool succeeded) {
-  if (started_ || seq < 1 || seq > total_) return;
-  if (skip_.empty()) skip_.resize(static_cast<size_t>(total_), false);
-  if (skip_[static_cast<size_t>(seq - 1)]) return;
-  skip_[static_cast<size_t>(seq - 1)] = true;
-  restored_.erase(seq);
-  if (succeeded) {
-    ++succeeded_;
-  } else {
-    ++failed_;
-  }
+void Scheduler::CountFinishedEarlier(int64_t succeeded, int64_t failed) {
+  succeeded_ += succeeded;
+  failed_ += failed;
+  earlier_ += succeeded + failed;
 }
 
 void Scheduler::RestoreTask(int64_t seq, int attempt, int invocations) {
-  if (started_ || seq < 1 || seq > total_) return;
-  if (!skip_.empty() && skip_[static_cast<size_t>(seq - 1)]) return;
+  if (started_ || seq < 1) return;
   TaskState st;
   st.attempt = std::clamp(attempt, 1, opt_.max_attempts);
   st.invocations = std::max(0, invocations);
   restored_[seq] = st;
 }
 
-void Scheduler::SkipDone() {
-  if (skip_.empty()) return;
-  while (next_seq_ <= total_ && skip_[static_cast<size_t>(next_seq_ - 1)]) ++next_seq_;
+void Scheduler::Wake() {
+  if (!started_ || done_ || in_fill_) return;
+  waiting_ = false;
+  Fill();
+  MaybeDone();
 }
 
 void Scheduler::Fill() {
-  SkipDone();
+  if (in_fill_) return;  // a listener callback made inside Fill cannot re-enter it
+  in_fill_ = true;
   while (!halted_ && !free_slots_.empty() && running_ < static_cast<int64_t>(window_)) {
     if (!duplicates_.empty()) {
       int64_t seq = duplicates_.front();
@@ -103,8 +97,18 @@ void Scheduler::Fill() {
       int64_t seq = ready_.front();
       ready_.pop_front();
       Dispatch(seq, false);
-    } else if (next_seq_ <= total_) {
-      int64_t seq = next_seq_++;
+    } else if (!input_ended_ && !waiting_) {
+      int64_t seq = 0;
+      Listener::Pull p = listener_.PullTask(&seq);
+      if (p == Listener::Pull::kEnd) {
+        input_ended_ = true;
+        break;
+      }
+      if (p == Listener::Pull::kWait) {
+        waiting_ = true;
+        break;
+      }
+      ++pulled_;
       auto r = restored_.find(seq);
       if (r == restored_.end()) {
         tasks_.emplace(seq, TaskState{});
@@ -113,11 +117,11 @@ void Scheduler::Fill() {
         restored_.erase(r);
       }
       Dispatch(seq, false);
-      SkipDone();
     } else {
       break;
     }
   }
+  in_fill_ = false;
 }
 
 void Scheduler::Dispatch(int64_t seq, bool duplicate) {
@@ -273,7 +277,7 @@ void Scheduler::Finish(const TaskRecord& rec) {
     ++failed_;
   }
   listener_.OnFinish(rec);
-  if (!halted_ && opt_.halt.ShouldHalt(failed_, succeeded_, total_)) {
+  if (!halted_ && opt_.halt.ShouldHalt(failed_, succeeded_, total())) {
     halted_ = true;
     halt_now_ = opt_.halt.when == HaltPolicy::When::kNow;
     std::string why = std::string(opt_.halt.on_failure ? "failed" : "succeeded") + " tasks: " +
@@ -287,9 +291,8 @@ void Scheduler::Finish(const TaskRecord& rec) {
 }
 
 void Scheduler::MaybeDone() {
-  SkipDone();
   if (done_ || running_ - orphans_ > 0) return;
-  bool more = !halted_ && (next_seq_ <= total_ || !ready_.empty() || delayed_ > 0);
+  bool more = !halted_ && (!input_ended_ || !ready_.empty() || delayed_ > 0);
   if (more) return;
   done_ = true;
   listener_.OnDone();
@@ -314,7 +317,7 @@ int64_t Scheduler::StragglerThresholdMs() const {
   const SpeculateOptions& s = opt_.speculate;
   if (s.mode == SpeculateOptions::Mode::kDeadline) return s.deadline_ms;
   int64_t have = static_cast<int64_t>(lower_.size() + upper_.size());
-  int64_t need = std::max<int64_t>(1, std::min(s.min_completed, (total_ + 1) / 2));
+  int64_t need = std::max<int64_t>(1, std::min(s.min_completed, (total() + 1) / 2));
   if (have < need) return -1;
   auto k = static_cast<int64_t>(std::ceil(s.factor * static_cast<double>(lower_.top())));
   return std::max(s.floor_ms, k);

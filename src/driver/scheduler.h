@@ -24,6 +24,12 @@
 // last decrease count); every `window` answers that were not throttles or transport errors
 // grow it by one, up to `jobs`. Slots ({%}) stay 1..jobs.
 //
+// Tasks arrive while it runs: whenever a slot is free and no retry or duplicate waits, the
+// Scheduler pulls the next task from its Listener (PullTask). kWait means none is ready yet:
+// the owner calls Wake() when one may be; kEnd means none will come, and the Scheduler is
+// done once every pulled task has finished. total() counts the tasks pulled so far (plus
+// those finished in an earlier run), and is the job's total once the input has ended.
+//
 // Stragglers (Options::speculate, see speculation.h): an attempt running past the threshold
 // gets ONE duplicate (same attempt number, another slot), dispatched before retries and new
 // tasks. The first successful answer finishes the task; any other answer of a task that
@@ -31,7 +37,7 @@
 // attempt. Attempts of finished tasks cannot be cancelled through Lambda; they keep their slot
 // until they answer, their answers are discarded, and the job does not wait for them.
 //
-// Interrupts: Drain() and Abandon() below (driver/interrupts.h has the user-facing behaviour).
+// Interrupts: Drain() and Abandon() below (cli/signal_stop.h has the user-facing behaviour).
 // Halting: --halt now reports OnDone at once, abandoning running attempts (their results are
 // dropped); --halt soon starts nothing new (no retries, no duplicates) and lets running
 // attempts finish.
@@ -88,6 +94,10 @@ class Scheduler {
     HaltPolicy halt;
     SpeculateOptions speculate;  // off by default here; `run` defaults to auto
     uint64_t seed = 0;           // jitter; 0: from std::random_device
+    // The job's task count when known before it runs (inputs read whole; resumed jobs
+    // included), for --halt percentages and the speculation threshold; -1: unknown (the
+    // count so far is used).
+    int64_t known_total = -1;
   };
 
   class Listener {
@@ -104,6 +114,10 @@ class Scheduler {
     virtual void OnDropped(const TaskRecord& /*answer*/) {}
     // The task's final attempt ended (succeeded or not). Called once per finished task.
     virtual void OnFinish(const TaskRecord& rec) = 0;
+    // The next new task: kTask with its number in *seq (numbers increase), kWait when none is
+    // ready yet (Wake() follows when one may be), kEnd when no more will come (final).
+    enum class Pull { kTask, kWait, kEnd };
+    virtual Pull PullTask(int64_t* seq) = 0;
     // The halt condition was met (`now`: OnDone follows at once).
     virtual void OnHalt(const std::string& /*why*/) {}
     // No task is running and none will start. Called exactly once; nothing follows.
@@ -119,11 +133,13 @@ class Scheduler {
   using EventBuilder =
       std::function<Result<TaskEvent>(int64_t seq, int slot, int64_t invocation)>;
 
-  Scheduler(Options options, int64_t total, EventBuilder build, Invoker& invoker, Timers& timers,
+  Scheduler(Options options, EventBuilder build, Invoker& invoker, Timers& timers,
             const Clock& clock, Listener& listener);
   ~Scheduler();
 
   void Start();
+  // New tasks may be ready (after PullTask said kWait): pulls them while slots are free.
+  void Wake();
   // Ctrl-C once: starts nothing new (no new tasks, retries or duplicates) and lets running
   // attempts finish. An attempt that ends in a way that would be retried leaves its task
   // unfinished (not reported), so a resumed job runs it again. No OnHalt. Idempotent.
@@ -133,14 +149,21 @@ class Scheduler {
   void Abandon();
   bool draining() const { return draining_; }
 
-  // Resume (run --resume), before Start(): task `seq` finished in an earlier run of the job;
-  // it is not run again and counts as succeeded or failed (for --halt and the exit status).
-  void SkipFinished(int64_t seq, bool succeeded);
+  // Resume (run --resume), before Start(): tasks that finished in an earlier run of the job
+  // (the Listener never pulls them) count as succeeded or failed (for --halt and the exit
+  // status).
+  void CountFinishedEarlier(int64_t succeeded, int64_t failed);
+  // Resume: task `seq` finished outside the Scheduler (collected from the async inbox) and is
+  // never pulled; it counts like CountFinishedEarlier.
+  void CountFinishedOutside(bool succeeded) { CountFinishedEarlier(succeeded ? 1 : 0, succeeded ? 0 : 1); }
   // Resume, before Start(): task `seq` already used attempts; its next attempt is `attempt`
   // and `invocations` earlier invokes are counted in its record.
   void RestoreTask(int64_t seq, int attempt, int invocations);
 
-  int64_t total() const { return total_; }
+  // Options::known_total, else the tasks pulled so far plus those finished earlier (the
+  // job's total once input_ended()).
+  int64_t total() const { return opt_.known_total >= 0 ? opt_.known_total : pulled_ + earlier_; }
+  bool input_ended() const { return input_ended_; }
   int64_t running() const { return running_ - orphans_; }  // attempts of unfinished tasks
   int64_t succeeded() const { return succeeded_; }
   int64_t failed() const { return failed_; }
@@ -172,7 +195,6 @@ class Scheduler {
     int64_t start_us;
   };
   void Fill();
-  void SkipDone();
   void Dispatch(int64_t seq, bool duplicate);
   void OnResult(int64_t flight, TaskResult r);
   void Requeue(int64_t seq, int64_t delay_ms);
@@ -186,7 +208,6 @@ class Scheduler {
   void AddDuration(int64_t ms);
 
   Options opt_;
-  int64_t total_;
   EventBuilder build_;
   Invoker& invoker_;
   Timers& timers_;
@@ -194,8 +215,11 @@ class Scheduler {
   Listener& listener_;
   std::mt19937_64 rng_;
 
-  int64_t next_seq_ = 1;
-  std::vector<bool> skip_;                        // resume: finished earlier (empty: none)
+  int64_t pulled_ = 0;                            // new tasks pulled from the listener
+  int64_t earlier_ = 0;                           // resume: finished outside the Scheduler
+  bool input_ended_ = false;                      // PullTask said kEnd
+  bool waiting_ = false;                          // PullTask said kWait
+  bool in_fill_ = false;
   std::unordered_map<int64_t, TaskState> restored_;  // resume: attempts used earlier
   std::unordered_map<int64_t, TaskState> tasks_;  // started and not finished
   std::map<int64_t, Flight> flights_;             // running attempts, by dispatch order

@@ -18,6 +18,13 @@ using testing::WithOutcome;
 
 struct Recorder : Scheduler::Listener {
   explicit Recorder(Loop& l) : loop(l) {}
+  // Tasks 1..total, then the end of the input (or kWait while `hold` says so).
+  Pull PullTask(int64_t* seq) override {
+    if (next > total) return Pull::kEnd;
+    if (hold && hold(next)) return Pull::kWait;
+    *seq = next++;
+    return Pull::kTask;
+  }
   void OnStart(int64_t seq, int attempt, int slot) override {
     starts.push_back({seq, attempt, slot});
   }
@@ -31,6 +38,9 @@ struct Recorder : Scheduler::Listener {
   }
   struct Start { int64_t seq; int attempt; int slot; };
   Loop& loop;
+  int64_t total = 0;
+  int64_t next = 1;
+  std::function<bool(int64_t seq)> hold;  // true: task seq is not ready yet
   std::vector<Start> starts;
   std::vector<TaskRecord> retries, finished, dropped;
   int halts = 0, done = 0;
@@ -46,8 +56,9 @@ struct Fixture {
   std::unique_ptr<Scheduler> sched;
   void Run(Scheduler::Options o, int64_t total, FakeInvoker::Script script) {
     inv = std::make_unique<FakeInvoker>(loop, std::move(script));
+    rec.total = total;
     sched = std::make_unique<Scheduler>(
-        o, total,
+        o,
         [](int64_t seq, int slot, int64_t invocation) -> Result<TaskEvent> {
           TaskEvent e;
           e.task_id = std::to_string(seq);
@@ -75,6 +86,29 @@ TEST(SchedulerTest, KeepsJobsInFlightAndFinishesAll) {
     EXPECT_GE(s.slot, 1);
     EXPECT_LE(s.slot, 3);
   }
+}
+
+TEST(SchedulerTest, TasksArrivingWhileRunningStartWhenWoken) {
+  // Tasks 4.. are not ready until t = 100 ms (an input still being read): the first three run
+  // at once, the Scheduler waits without ending, and Wake() starts the rest.
+  Fixture f;
+  f.rec.total = 6;
+  bool ready = false;
+  f.rec.hold = [&](int64_t seq) { return seq >= 4 && !ready; };
+  f.loop.After(100, [&] {
+    ready = true;
+    f.sched->Wake();
+  });
+  Scheduler::Options o;
+  o.jobs = 8;
+  f.Run(o, 6, [](const TaskEvent&, int) { return std::make_pair(int64_t{10}, Exited(0)); });
+  EXPECT_EQ(f.rec.done, 1);
+  ASSERT_EQ(f.rec.finished.size(), 6u);
+  EXPECT_EQ(f.sched->total(), 6);
+  EXPECT_TRUE(f.sched->input_ended());
+  // 1-3 finished at 10 ms, before the rest were even ready; 4-6 after the wake.
+  for (int i = 0; i < 3; ++i) EXPECT_LE(f.rec.finished[i].seq, 3);
+  for (int i = 3; i < 6; ++i) EXPECT_GE(f.rec.finished[i].seq, 4);
 }
 
 TEST(SchedulerTest, RetriesFailuresUpToMaxAttempts) {
@@ -420,8 +454,9 @@ TEST(SchedulerTest, BuildErrorFinishesTaskAsStagingError) {
   FakeClock clock;
   FakeLoop loop(clock);
   Recorder rec(loop);
+  rec.total = 2;
   FakeInvoker inv(loop, [](const TaskEvent&, int) { return std::make_pair(int64_t{1}, Exited(0)); });
-  Scheduler s({}, 2,
+  Scheduler s({},
               [](int64_t seq, int, int64_t) -> Result<TaskEvent> {
                 if (seq == 2) return Status::NotFound("gone");
                 TaskEvent e;

@@ -147,7 +147,7 @@ Status Staging::AddTransferFile(const std::string& path) {
     return Status::Ok();
   }
   PG_ASSIGN_OR_RETURN(std::string rel, NormaliseRelative(path, "--transferfile"));
-  if (transfer_pending_.count(rel)) return Status::Ok();
+  if (transfer_pending_.count(rel) || transfer_.count(rel)) return Status::Ok();
   struct stat st {};
   if (::stat(rel.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) {
     return Status::NotFound("--transferfile '" + path +
@@ -222,9 +222,9 @@ Status Staging::AddBundles() {
 }
 
 Status Staging::Commit() {
-  if (committed_) return Status::Ok();
+  if (committed_ && transfer_pending_.empty()) return Status::Ok();
+  if (!committed_ && options_.bundle) PG_RETURN_IF_ERROR(AddBundles());
   committed_ = true;
-  if (options_.bundle) PG_RETURN_IF_ERROR(AddBundles());
 
   // Hash every local file once (a file may be a basefile and a transfer file).
   std::vector<std::string> srcs;
@@ -281,6 +281,9 @@ Status Staging::Commit() {
     PG_ASSIGN_OR_RETURN(StagedFile f, staged(p));
     transfer_.emplace(rel, std::move(f));
   }
+  // Staged: a later Commit() stores only what was added after this one.
+  base_pending_.clear();
+  transfer_pending_.clear();
   return Status::Ok();
 }
 

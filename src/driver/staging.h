@@ -75,7 +75,8 @@ class Staging {
   // is used in place (see above).
   Status AddTransferFile(const std::string& path);
   // Bundles (when asked), hashes and stores everything added. Fails with the first file that
-  // cannot be read, bundled or stored, naming it.
+  // cannot be read, bundled or stored, naming it. Called again (a job whose inputs stream),
+  // stores only the transfer files added since.
   Status Commit();
 
   // The files of a task: every basefile, then its transfer files (paths given to

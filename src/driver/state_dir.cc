@@ -51,6 +51,7 @@ std::string NewJobId() {
 }
 
 JobState::~JobState() {
+  if (tasks_) std::fclose(tasks_);
   if (results_) std::fclose(results_);
 }
 
@@ -97,25 +98,25 @@ Status JobState::WriteJobInfo(const nlohmann::json& info) {
   return Status::Ok();
 }
 
-Status JobState::WriteTasks(int64_t n, const std::function<std::string(int64_t seq)>& line) {
+Status JobState::OpenTasks() {
   std::string path = dir_ + "/tasks.jsonl";
-  std::FILE* f = std::fopen(path.c_str(), "w");
-  if (!f) return Status::IoError("cannot write '" + path + "': " + std::strerror(errno));
-  for (int64_t seq = 1; seq <= n; ++seq) {
-    std::string l = line(seq);
-    std::fwrite(l.data(), 1, l.size(), f);
-    std::fputc('\n', f);
-  }
-  bool bad = std::fclose(f) != 0;
-  if (bad) return Status::IoError("cannot write '" + path + "'");
+  tasks_ = std::fopen(path.c_str(), "w");
+  if (!tasks_) return Status::IoError("cannot write '" + path + "': " + std::strerror(errno));
   std::string rpath = dir_ + "/results.jsonl";
   results_ = std::fopen(rpath.c_str(), "a");
   if (!results_) return Status::IoError("cannot write '" + rpath + "': " + std::strerror(errno));
   return Status::Ok();
 }
 
+void JobState::AppendTask(const std::string& line) {
+  if (!tasks_) return;
+  std::fwrite(line.data(), 1, line.size(), tasks_);
+  std::fputc('\n', tasks_);
+}
+
 void JobState::AppendResult(const std::string& line) {
   if (!results_) return;
+  if (tasks_) std::fflush(tasks_);  // a task's line is out before its result's
   std::fwrite(line.data(), 1, line.size(), results_);
   std::fputc('\n', results_);
   int64_t now = SystemClock::Get().NowMonoUs() / 1000;
@@ -126,6 +127,7 @@ void JobState::AppendResult(const std::string& line) {
 }
 
 void JobState::Flush() {
+  if (tasks_) std::fflush(tasks_);
   if (results_) std::fflush(results_);
 }
 
@@ -146,7 +148,10 @@ JobSummary Summarize(const fs::path& dir) {
   if (jf) {
     try {
       s.info = nlohmann::json::parse(jf);
-      s.total = s.info.value("total", int64_t{0});
+      // -1 while a streamed input is still being read (the count is written at the end).
+      s.total = s.info.contains("total") && s.info["total"].is_number_integer()
+                    ? s.info["total"].get<int64_t>()
+                    : int64_t{-1};
       s.status = s.info.value("status", std::string("unknown"));
       if (s.status == "running") {
         int pid = s.info.value("pid", 0);

@@ -2,8 +2,8 @@
 // (and, in a later version, to resume it).
 //
 //   ROOT/jobs/JOB/job.json       what was run: id, command line, cwd, task count, status
-//   ROOT/jobs/JOB/tasks.jsonl    one line per task: {"seq","args","command"}, written up front
-//                                (streamed)
+//   ROOT/jobs/JOB/tasks.jsonl    one line per task: {"seq","args","command"}, appended as
+//                                each task arrives
 //   ROOT/jobs/JOB/results.jsonl  the results manifest: one line per finished task, appended
 //                                and flushed as each finishes (ResultLine in job_record.h)
 //   ROOT/jobs/JOB/journal.jsonl  the journal of dispatched attempts, for --resume (journal.h);
@@ -47,9 +47,11 @@ class JobState {
   const std::string& dir() const { return dir_; }
   // Writes job.json atomically (temporary + rename).
   Status WriteJobInfo(const nlohmann::json& info);
-  // Writes tasks.jsonl, line(1) .. line(n) streamed one at a time (never all in memory), and
-  // opens results.jsonl for appending.
-  Status WriteTasks(int64_t n, const std::function<std::string(int64_t seq)>& line);
+  // Starts tasks.jsonl afresh (AppendTask adds each task as it arrives) and opens
+  // results.jsonl for appending.
+  Status OpenTasks();
+  // Appends one tasks.jsonl line (buffered; written with the manifest's Flush).
+  void AppendTask(const std::string& line);
   // Appends one manifest line. Lines are flushed in batches: when the last flush is
   // kResultFlushMs old, and by Flush() / the destructor (so a crash loses at most that much).
   void AppendResult(const std::string& line);
@@ -61,6 +63,7 @@ class JobState {
  private:
   std::string dir_;
   std::FILE* results_ = nullptr;
+  std::FILE* tasks_ = nullptr;
   int64_t last_flush_ms_ = 0;
 };
 

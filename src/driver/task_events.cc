@@ -8,29 +8,22 @@ namespace parallelagram::driver {
 
 namespace fs = std::filesystem;
 
-TaskEventBuilder::TaskEventBuilder(const RunOptions& o, std::string job_id,
-                                   const CommandTemplate& tmpl, const TaskPlan& tasks,
+TaskEventBuilder::TaskEventBuilder(Settings settings, const CommandTemplate& tmpl,
                                    const Staging& staging, ObjectStore& store,
-                                   const ResultRetrieval& retrieval, const JobState& state)
-    : o_(o),
-      job_id_(std::move(job_id)),
-      tmpl_(tmpl),
-      tasks_(tasks),
-      staging_(staging),
-      store_(store),
-      retrieval_(retrieval),
-      state_(state),
-      timeout_ms_(static_cast<int64_t>(o.timeout_s * 1000)),
-      max_output_(o.max_output_bytes > 0 ? o.max_output_bytes : int64_t{1} << 30) {}
+                                   const ResultRetrieval& retrieval)
+    : s_(std::move(settings)), tmpl_(tmpl), staging_(staging), store_(store), retrieval_(retrieval) {
+  if (s_.max_output <= 0) s_.max_output = int64_t{1} << 30;
+}
 
-Result<TaskEvent> TaskEventBuilder::Build(int64_t seq, int slot, int64_t invocation) {
-  const PlannedTask& t = tasks_.Files(seq);
+Result<TaskEvent> TaskEventBuilder::Build(const TaskInputs& in, const PlannedTask& t,
+                                          int64_t invocation) {
+  const int64_t seq = in.seq;
   TaskEvent e;
-  e.task_id = job_id_ + "/" + std::to_string(seq);
-  e.argv = tmpl_.Expand(TaskInputs{seq, slot, tasks_.Values(seq)});
-  e.shell = o_.shell;
-  e.timeout_ms = timeout_ms_;
-  e.max_output_bytes = max_output_;
+  e.task_id = s_.job_id + "/" + std::to_string(seq);
+  e.argv = tmpl_.Expand(in);
+  e.shell = s_.shell;
+  e.timeout_ms = s_.timeout_ms;
+  e.max_output_bytes = s_.max_output;
   e.files = staging_.FilesFor(t.transfer);
   e.returns = t.returns;
   e.output_uri = retrieval_.OutputUri(seq, invocation);
@@ -38,13 +31,13 @@ Result<TaskEvent> TaskEventBuilder::Build(int64_t seq, int slot, int64_t invocat
   e.result_spill_only = true;  // sync mode; the async invoker names its own result objects
   // Lambda's payload limits (6 MB sync, 1 MB Event): a bigger event (huge arguments or
   // file lists) is stored and fetched by the worker.
-  const size_t limit = o_.mode == "async" ? kEventPayloadLimit : kSyncPayloadLimit;
+  const size_t limit = s_.async ? kEventPayloadLimit : kSyncPayloadLimit;
   std::string body = JsonLine(TaskEventToJson(e));
   if (body.size() + 4096 <= limit) return e;  // headroom for the invoker's own fields
-  std::string tmp = state_.dir() + "/output/.event" + std::to_string(seq);
+  std::string tmp = s_.scratch_dir + "/.event" + std::to_string(seq);
   PG_RETURN_IF_ERROR(WriteFileAll(tmp, body));
   auto uri = store_.PutFile(
-      "jobs/" + job_id_ + "/events/" + retrieval_.InvocationName(seq, invocation) + ".json", tmp);
+      "jobs/" + s_.job_id + "/events/" + retrieval_.InvocationName(seq, invocation) + ".json", tmp);
   std::error_code ec;
   fs::remove(tmp, ec);
   if (!uri.ok()) {

@@ -32,26 +32,30 @@ inline constexpr size_t kEventPayloadLimit = 1024 * 1024;
 
 class TaskEventBuilder {
  public:
-  TaskEventBuilder(const RunOptions& o, std::string job_id, const CommandTemplate& tmpl,
-                   const TaskPlan& tasks, const Staging& staging, ObjectStore& store,
-                   const ResultRetrieval& retrieval, const JobState& state);
+  // What the builder reads of the job's settings.
+  struct Settings {
+    std::string job_id;
+    bool shell = false;          // --shell
+    int64_t timeout_ms = 0;      // --timeout (0: none)
+    int64_t max_output = 0;      // --max-output (0: 1 GiB)
+    bool async = false;          // --mode async: the 1 MB Event limit applies
+    std::string scratch_dir;     // where an oversized event is written before it is stored
+  };
+  TaskEventBuilder(Settings settings, const CommandTemplate& tmpl, const Staging& staging,
+                   ObjectStore& store, const ResultRetrieval& retrieval);
 
-  // The event of the Scheduler's `invocation` of task `seq` in `slot`.
-  Result<TaskEvent> Build(int64_t seq, int slot, int64_t invocation);
+  // The event of the Scheduler's `invocation` of task `in` (with its slot) whose files are
+  // `files`.
+  Result<TaskEvent> Build(const TaskInputs& in, const PlannedTask& files, int64_t invocation);
   // The URIs of the oversized events stored so far.
   const std::set<std::string>& spilled() const { return spilled_; }
 
  private:
-  const RunOptions& o_;
-  std::string job_id_;
+  Settings s_;
   const CommandTemplate& tmpl_;
-  const TaskPlan& tasks_;
   const Staging& staging_;
   ObjectStore& store_;
   const ResultRetrieval& retrieval_;
-  const JobState& state_;
-  int64_t timeout_ms_;
-  int64_t max_output_;
   std::set<std::string> spilled_;
 };
 

@@ -12,6 +12,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <sstream>
 #include <string>
 #include <utility>
@@ -47,9 +48,22 @@ class FakeLoop : public Loop {
   void After(int64_t delay_ms, std::function<void()> fn) override {
     timers_.emplace(std::make_pair(now_ms_ + std::max<int64_t>(0, delay_ms), seq_++), std::move(fn));
   }
+  // Thread-safe: runs `fn` at the current virtual time (a streamed input's reader thread
+  // posts; the job's own timers keep Run going while it waits for them).
+  void Post(std::function<void()> fn) override {
+    std::lock_guard<std::mutex> l(post_mu_);
+    posted_.push_back(std::move(fn));
+  }
   void Run() override {
     stopped_ = false;
-    while (!stopped_ && !timers_.empty()) {
+    while (!stopped_) {
+      std::vector<std::function<void()>> posted;
+      {
+        std::lock_guard<std::mutex> l(post_mu_);
+        posted.swap(posted_);
+      }
+      for (auto& fn : posted) After(0, std::move(fn));
+      if (timers_.empty()) break;
       auto it = timers_.begin();
       int64_t at = it->first.first;
       auto fn = std::move(it->second);
@@ -67,6 +81,8 @@ class FakeLoop : public Loop {
 
  private:
   FakeClock& clock_;
+  std::mutex post_mu_;
+  std::vector<std::function<void()>> posted_;
   int64_t now_ms_ = 0;
   uint64_t seq_ = 0;
   bool stopped_ = false;
@@ -233,20 +249,35 @@ inline std::pair<int64_t, TaskResult> EchoWorker(const TaskEvent& e, int, Object
   return {delay, r};
 }
 
-// A gtest fixture that runs RunJob against a FakeBackend in virtual time. Each test gets a
-// scratch directory TEMP/pg_<prefix>_<pid>_<test name>, made afresh and removed after the
-// test; the current directory is <scratch>/<workdir> for the test's duration (restored in
-// TearDown). The state directory is <scratch>/state.
-class RunJobFixture : public ::testing::Test {
+// A gtest fixture with a scratch directory dir_ = TEMP/pg_<prefix>_<pid>_<test name>, made
+// afresh for each test and removed after it.
+class ScratchDirTest : public ::testing::Test {
  protected:
-  explicit RunJobFixture(std::string prefix, std::string workdir = "")
-      : prefix_(std::move(prefix)), workdir_(std::move(workdir)) {}
-
+  explicit ScratchDirTest(std::string prefix) : prefix_(std::move(prefix)) {}
   void SetUp() override {
     dir_ = std::filesystem::temp_directory_path() /
            ("pg_" + prefix_ + "_" + std::to_string(getpid()) + "_" +
             ::testing::UnitTest::GetInstance()->current_test_info()->name());
     std::filesystem::remove_all(dir_);
+    std::filesystem::create_directories(dir_);
+  }
+  void TearDown() override { std::filesystem::remove_all(dir_); }
+  std::filesystem::path dir_;
+
+ private:
+  std::string prefix_;
+};
+
+// A gtest fixture that runs RunJob against a FakeBackend in virtual time. Each test gets a
+// scratch directory (ScratchDirTest); the current directory is <scratch>/<workdir> for the
+// test's duration (restored in TearDown). The state directory is <scratch>/state.
+class RunJobFixture : public ScratchDirTest {
+ protected:
+  explicit RunJobFixture(std::string prefix, std::string workdir = "")
+      : ScratchDirTest(std::move(prefix)), workdir_(std::move(workdir)) {}
+
+  void SetUp() override {
+    ScratchDirTest::SetUp();
     std::filesystem::create_directories(dir_ / workdir_);
     state_ = (dir_ / "state").string();
     old_cwd_ = std::filesystem::current_path();
@@ -254,7 +285,7 @@ class RunJobFixture : public ::testing::Test {
   }
   void TearDown() override {
     std::filesystem::current_path(old_cwd_);
-    std::filesystem::remove_all(dir_);
+    ScratchDirTest::TearDown();
   }
 
   // Runs RunJob(o) with -j defaulting to 2 and a FakeBackend made of worker_, host_ and
@@ -292,7 +323,7 @@ class RunJobFixture : public ::testing::Test {
     return o.ok() ? RunWith(*o) : -1;
   }
 
-  std::filesystem::path dir_, old_cwd_;
+  std::filesystem::path old_cwd_;
   std::string state_;
   FakeClock clock_;
   FakeLoop loop_{clock_};
@@ -306,7 +337,7 @@ class RunJobFixture : public ::testing::Test {
   BackendConfig config_;
 
  private:
-  std::string prefix_, workdir_;
+  std::string workdir_;
 };
 
 }  // namespace parallelagram::driver::testing

@@ -1,0 +1,248 @@
+#include "driver/input_feed.h"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+
+namespace parallelagram::driver {
+
+// ---- LineStream ----
+
+Result<std::unique_ptr<LineStream>> LineStream::Open(const std::string& path, size_t capacity,
+                                                     std::function<void()> on_ready) {
+  int fd = 0;
+  bool owned = false;
+  std::string origin = "stdin";
+  if (path != "-") {
+    fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+      PG_RETURN_IF_ERROR(CheckInputFile(path));  // names the file and the reason
+      return Status::IoError("cannot read input file '" + path + "'");
+    }
+    owned = true;
+    origin = path;
+  }
+  return std::unique_ptr<LineStream>(
+      new LineStream(fd, owned, std::move(origin), std::max<size_t>(1, capacity),
+                     std::move(on_ready)));
+}
+
+LineStream::LineStream(int fd, bool owned, std::string origin, size_t capacity,
+                       std::function<void()> on_ready)
+    : fd_(fd),
+      owned_(owned),
+      origin_(std::move(origin)),
+      capacity_(capacity),
+      on_ready_(std::move(on_ready)) {
+  reader_ = std::thread([this] { ReadLoop(); });
+}
+
+LineStream::~LineStream() {
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    stop_ = true;
+  }
+  not_full_.notify_all();
+  reader_.join();
+  if (owned_) ::close(fd_);
+}
+
+void LineStream::Push(std::string line) {
+  std::function<void()> wake;
+  {
+    std::unique_lock<std::mutex> l(mu_);
+    not_full_.wait(l, [&] { return stop_ || lines_.size() < capacity_; });
+    if (stop_) return;
+    lines_.push_back(std::move(line));
+    if (waiter_) {
+      waiter_ = false;
+      wake = on_ready_;
+    }
+  }
+  not_empty_.notify_one();
+  if (wake) wake();
+}
+
+void LineStream::ReadLoop() {
+  std::string line;
+  char buf[65536];
+  Status err;
+  for (;;) {
+    {
+      std::lock_guard<std::mutex> l(mu_);
+      if (stop_) return;
+    }
+    // Wait in slices so that the destructor can stop a reader blocked on a quiet pipe.
+    pollfd p{fd_, POLLIN, 0};
+    int pr = ::poll(&p, 1, 100);
+    if (pr == 0) continue;
+    if (pr < 0 && errno == EINTR) continue;
+    ssize_t n = ::read(fd_, buf, sizeof buf);
+    if (n < 0 && (errno == EINTR || errno == EAGAIN)) continue;
+    if (n < 0) {
+      err = Status::IoError("cannot read the inputs from " + origin_ + ": " + std::strerror(errno));
+      break;
+    }
+    if (n == 0) break;
+    size_t start = 0;
+    for (size_t i = 0; i < static_cast<size_t>(n); ++i) {
+      if (buf[i] != '\n') continue;
+      line.append(buf + start, i - start);
+      start = i + 1;
+      if (!line.empty() && line.back() == '\r') line.pop_back();
+      Push(std::move(line));
+      line.clear();
+    }
+    line.append(buf + start, static_cast<size_t>(n) - start);
+  }
+  if (!line.empty()) {
+    if (line.back() == '\r') line.pop_back();
+    Push(std::move(line));
+  }
+  std::function<void()> wake;
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    ended_ = true;
+    error_ = err;
+    if (waiter_) {
+      waiter_ = false;
+      wake = on_ready_;
+    }
+  }
+  not_empty_.notify_all();
+  if (wake) wake();
+}
+
+LineStream::Got LineStream::TryPop(std::string* line) {
+  bool freed = false;
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    if (lines_.empty()) {
+      if (ended_) return Got::kEnd;
+      waiter_ = true;
+      return Got::kWait;
+    }
+    freed = lines_.size() == capacity_;
+    *line = std::move(lines_.front());
+    lines_.pop_front();
+  }
+  if (freed) not_full_.notify_one();
+  return Got::kLine;
+}
+
+LineStream::Got LineStream::Pop(std::string* line) {
+  bool freed = false;
+  {
+    std::unique_lock<std::mutex> l(mu_);
+    not_empty_.wait(l, [&] { return ended_ || !lines_.empty(); });
+    if (lines_.empty()) return Got::kEnd;
+    freed = lines_.size() == capacity_;
+    *line = std::move(lines_.front());
+    lines_.pop_front();
+  }
+  if (freed) not_full_.notify_one();
+  return Got::kLine;
+}
+
+Status LineStream::error() const {
+  std::lock_guard<std::mutex> l(mu_);
+  return error_;
+}
+
+// ---- InputFeed ----
+
+Result<std::unique_ptr<InputFeed>> InputFeed::Open(std::vector<InputSource> sources, bool link,
+                                                   std::function<void()> on_ready) {
+  std::string stream_path;
+  if (!sources.empty() && !sources.back().stream_path.empty()) {
+    stream_path = sources.back().stream_path;
+  }
+  for (size_t k = 0; k + 1 < sources.size(); ++k) {
+    if (!sources[k].stream_path.empty()) {
+      return Status::Internal("only the last input source can stream");
+    }
+  }
+  std::unique_ptr<InputFeed> feed(new InputFeed(std::move(sources), link));
+  if (!stream_path.empty()) {
+    // A few thousand lines of look-ahead: enough to keep any -j busy, little memory.
+    PG_ASSIGN_OR_RETURN(feed->stream_, LineStream::Open(stream_path, 4096, std::move(on_ready)));
+    feed->keep_streamed_ = feed->sources_.size() > 1;
+  }
+  return feed;
+}
+
+int64_t InputFeed::known_total() const {
+  if (stream_ && !stream_ended_) return -1;
+  if (stream_ && !keep_streamed_) return streamed_;  // one source: each value one task
+  return CountTasks(sources_, link_);
+}
+
+LineStream::Got InputFeed::ReadStreamed(bool block) {
+  std::string v;
+  LineStream::Got g = block ? stream_->Pop(&v) : stream_->TryPop(&v);
+  if (g == LineStream::Got::kLine) {
+    ++streamed_;
+    if (on_value_) on_value_(v);
+    if (keep_streamed_) {
+      sources_.back().values.push_back(std::move(v));
+    } else {
+      last_value_ = std::move(v);
+    }
+  } else if (g == LineStream::Got::kEnd && !stream_ended_) {
+    stream_ended_ = true;
+    if (on_end_) on_end_(streamed_);
+  }
+  return g;
+}
+
+std::vector<std::string> InputFeed::ValuesAt(int64_t index) const {
+  return TaskValues(sources_, link_, index);
+}
+
+InputFeed::Next InputFeed::Pull(std::vector<std::string>* values, bool block) {
+  if (!stream_) {
+    if (next_ >= CountTasks(sources_, link_)) return Next::kEnd;
+    *values = ValuesAt(next_++);
+    return Next::kTask;
+  }
+  if (!keep_streamed_) {  // one source, streamed: each line is one task
+    if (stream_ended_) return Next::kEnd;
+    LineStream::Got g = ReadStreamed(block);
+    if (g == LineStream::Got::kWait) return Next::kWait;
+    if (g == LineStream::Got::kEnd) return Next::kEnd;
+    values->assign(1, last_value_);
+    ++next_;
+    return Next::kTask;
+  }
+  // Several sources, the last one streamed. Task `next_` needs streamed value number
+  // (link: next_; product: next_ % |last| for the first combination of the others) --
+  // while the stream has not ended, the first combination takes the values as they come.
+  const size_t last = sources_.size() - 1;
+  for (;;) {
+    const auto have = static_cast<int64_t>(sources_[last].values.size());
+    if (stream_ended_) {
+      if (next_ >= CountTasks(sources_, link_)) return Next::kEnd;
+      *values = ValuesAt(next_++);
+      return Next::kTask;
+    }
+    // Before the end, only tasks whose streamed value is already read can be made, and
+    // only the first combination of the other sources (or, linked, the next index).
+    if (next_ < have) {
+      // Index next_ < |last so far| is (0, ..., 0, next_) in the product (and next_ of every
+      // source, recycled, linked) whatever the last source's final size.
+      for (size_t s = 0; s < last; ++s) {
+        if (sources_[s].values.empty()) return Next::kEnd;  // no combination at all
+      }
+      *values = ValuesAt(next_++);
+      return Next::kTask;
+    }
+    LineStream::Got g = ReadStreamed(block);
+    if (g == LineStream::Got::kWait) return Next::kWait;
+  }
+}
+
+}  // namespace parallelagram::driver

@@ -1,0 +1,114 @@
+// InputFeed: a job's tasks as its inputs arrive. The sources combine as GNU parallel combines
+// them (inputs.h): the cartesian product (the last source varying fastest) or, with --link,
+// pairwise. Every source but the last is read whole first; the last one may stream (a `::::`
+// file or stdin, read line by line by a LineStream on its own thread), so the first task
+// can start as soon as its input line is read, and memory holds only what is waiting, not
+// the whole input (the streamed values are kept only when a later combination needs them
+// again: several sources).
+//
+// Thread-safety: LineStream's reader thread only fills its bounded queue; everything else is
+// for one thread (the driver's loop thread, or the caller's for a dry run).
+#pragma once
+
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "driver/inputs.h"
+#include "parallelagram/status.h"
+
+namespace parallelagram::driver {
+
+// Reads one value per line (the rules of ReadInputStream) from a file or stdin on a thread
+// of its own, into a queue of at most `capacity` lines (the reader waits when it is full).
+class LineStream {
+ public:
+  // Opens `path` ("-": stdin). `on_ready` (any thread; may be null) is called when a line or
+  // the end becomes available after TryPop said kWait. NotFound/PermissionDenied/IoError
+  // naming the file when it cannot be opened.
+  static Result<std::unique_ptr<LineStream>> Open(const std::string& path, size_t capacity,
+                                                  std::function<void()> on_ready);
+  ~LineStream();
+  LineStream(const LineStream&) = delete;
+  LineStream& operator=(const LineStream&) = delete;
+
+  enum class Got { kLine, kWait, kEnd };
+  // The next line without waiting.
+  Got TryPop(std::string* line);
+  // The next line, waiting for it (kLine or kEnd).
+  Got Pop(std::string* line);
+  // A read error, once kEnd was returned (OK for a clean end of file).
+  Status error() const;
+
+ private:
+  LineStream(int fd, bool owned, std::string origin, size_t capacity,
+             std::function<void()> on_ready);
+  void ReadLoop();
+  void Push(std::string line);
+
+  int fd_;
+  bool owned_;
+  std::string origin_;
+  size_t capacity_;
+  std::function<void()> on_ready_;
+  mutable std::mutex mu_;
+  std::condition_variable not_full_, not_empty_;
+  std::deque<std::string> lines_;
+  bool ended_ = false, stop_ = false, waiter_ = false;
+  Status error_;
+  std::thread reader_;
+};
+
+class InputFeed {
+ public:
+  // `sources`: the job's sources in order; values of a source with a non-empty stream_path
+  // (only the last may have one) are read from it by a LineStream. `on_ready`: as
+  // LineStream's. Errors: LineStream::Open's.
+  static Result<std::unique_ptr<InputFeed>> Open(std::vector<InputSource> sources, bool link,
+                                                 std::function<void()> on_ready);
+
+  enum class Next { kTask, kWait, kEnd };
+  // The next task's values (one per source), in GNU parallel's order. `block`: wait for a
+  // streamed line instead of answering kWait.
+  Next Pull(std::vector<std::string>* values, bool block = false);
+
+  // Called with each value read from the streamed source, in order, before the first task
+  // that uses it is returned (the journal records inputs as they are read).
+  void set_on_value(std::function<void(const std::string&)> f) { on_value_ = std::move(f); }
+  // Called once when the streamed source ended, with its value count.
+  void set_on_stream_end(std::function<void(int64_t count)> f) { on_end_ = std::move(f); }
+
+  int num_sources() const { return static_cast<int>(sources_.size()); }
+  bool streaming() const { return stream_ != nullptr; }
+  // The task count when it is known (no stream, or the stream ended); else -1.
+  int64_t known_total() const;
+  // The sources' origins, for messages ("stdin", a file name, "::: source 1").
+  const std::vector<InputSource>& sources() const { return sources_; }
+  // The streamed source's read error, once Pull said kEnd (OK otherwise).
+  Status error() const { return stream_ ? stream_->error() : Status::Ok(); }
+
+ private:
+  InputFeed(std::vector<InputSource> sources, bool link) : sources_(std::move(sources)), link_(link) {}
+  // Reads the next streamed value into the last source; kLine, kWait or kEnd.
+  LineStream::Got ReadStreamed(bool block);
+  std::vector<std::string> ValuesAt(int64_t index) const;
+
+  std::vector<InputSource> sources_;  // the last one grows while it streams
+  bool link_;
+  std::unique_ptr<LineStream> stream_;  // null: every source is whole
+  bool keep_streamed_ = false;          // a later combination reuses the streamed values
+  int64_t streamed_ = 0;                // values read from the stream
+  bool stream_ended_ = false;
+  int64_t next_ = 0;                    // the next task's 0-based index
+  std::string last_value_;              // the latest streamed value (when not kept)
+  std::function<void(const std::string&)> on_value_;
+  std::function<void(int64_t)> on_end_;
+};
+
+}  // namespace parallelagram::driver

@@ -1,0 +1,615 @@
+#include "driver/job.h"
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <unordered_map>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "driver/collect_inbox.h"
+#include "driver/command_template.h"
+#include "driver/job_info.h"
+#include "driver/job_record.h"
+#include "driver/joblog.h"
+#include "driver/journal.h"
+#include "driver/result_retrieval.h"
+#include "driver/resume.h"
+#include "driver/scheduler.h"
+#include "driver/staging.h"
+#include "driver/state_dir.h"
+#include "driver/task_events.h"
+#include "driver/task_plan.h"
+#include "driver/task_recorder.h"
+
+namespace parallelagram::driver {
+
+using json = nlohmann::json;
+
+namespace {
+
+// The command's program as written: its first word (with --shell, the first word of the
+// command line when it is a plain word).
+std::string ProgramOf(const RunOptions& o) {
+  if (o.command.empty()) return "";
+  if (!o.shell) return o.command[0];
+  const std::string& line = o.command[0];
+  size_t end = line.find_first_of(" \t\n;|&<>()$`'\"\\");
+  return line.substr(0, end);
+}
+
+}  // namespace
+
+// ---- SubmitQueue ----
+
+Result<int64_t> SubmitQueue::Submit(std::vector<std::string> values) {
+  std::function<void()> wake;
+  int64_t seq = 0;
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    if (closed_) return Status::InvalidArgument("the job takes no more tasks: Submit after Close");
+    queue_.push_back(std::move(values));
+    seq = ++submitted_;
+    if (waiting_) {
+      waiting_ = false;
+      wake = wake_;
+    }
+  }
+  if (wake) wake();
+  return seq;
+}
+
+void SubmitQueue::Close() {
+  std::function<void()> wake;
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    closed_ = true;
+    if (waiting_) {
+      waiting_ = false;
+      wake = wake_;
+    }
+  }
+  if (wake) wake();
+}
+
+TaskSource::Next SubmitQueue::Pull(std::vector<std::string>* values) {
+  std::lock_guard<std::mutex> l(mu_);
+  if (head_ < queue_.size()) {
+    *values = std::move(queue_[head_++]);
+    if (head_ == queue_.size()) {  // everything pulled: drop the husks
+      queue_.clear();
+      head_ = 0;
+    }
+    return Next::kTask;
+  }
+  if (closed_) return Next::kEnd;
+  waiting_ = true;
+  return Next::kWait;
+}
+
+void SubmitQueue::SetWake(std::function<void()> wake) {
+  std::lock_guard<std::mutex> l(mu_);
+  wake_ = std::move(wake);
+}
+
+// ---- Job ----
+
+struct Job::Impl : Scheduler::Listener, AsyncObserver {
+  Impl(RunOptions s, std::unique_ptr<TaskSource> src, JobContext c)
+      : spec(std::move(s)), source(std::move(src)), ctx(std::move(c)), observer(*ctx.observer) {}
+
+  // A task pulled and not finished yet.
+  struct LiveTask {
+    std::vector<std::string> values;
+    PlannedTask files;
+    Status planned;  // a bad --transferfile/--return: the task ends as staging_error
+  };
+
+  RunOptions spec;
+  std::unique_ptr<TaskSource> source;
+  JobContext ctx;
+  JobObserver& observer;
+  std::shared_ptr<bool> alive = std::make_shared<bool>(true);
+
+  // 1. Open
+  std::unique_ptr<CommandTemplate> tmpl;
+  FileTemplates file_templates;
+  int jobs = 1;
+  std::string root, job_id;
+  bool resuming = false;
+  int run = 1;
+  JobState state;
+  JoblogWriter joblog;
+  std::unique_ptr<ResultsDir> results;
+  InputRecorder inputs;
+  Journal journal;
+  json info;
+  std::vector<uint8_t> finished_before;  // resume: per seq-1, 0 / 1 succeeded / 2 failed
+  JournalReplay replay;
+  // 2. Start
+  BackendConfig config;
+  std::unique_ptr<Backend> backend;
+  std::unique_ptr<Staging> staging;
+  std::unique_ptr<ResultRetrieval> retrieval;
+  std::unique_ptr<TaskRecorder> recorder;
+  std::unique_ptr<TaskEventBuilder> builder;
+  std::unique_ptr<Scheduler> sched;
+  int in_flight = 1;
+  // 3. Execute
+  std::unordered_map<int64_t, LiveTask> live;
+  int64_t pulled = 0;  // tasks numbered so far ({#})
+  int64_t start_us = 0;
+  bool halted = false;
+  Interruption interrupt = Interruption::kNone;
+
+  Status Open();
+  Status Start();
+  void Execute();
+  int Finish();
+  int Fail(const Status& s) {
+    observer.SetupFailed(s);
+    observer.JobEnded(RunTotals{}, kExitUsage);
+    return kExitUsage;
+  }
+  int64_t ElapsedMs() const { return (ctx.clock->NowMonoUs() - start_us) / 1000; }
+  ProgressCounts Counts() const;
+  void CollectAsyncResults();
+  void Record(std::shared_ptr<TaskRecord> rec, std::vector<std::string> values);
+  // Runs `fn` after `ms` on the loop, unless the job is gone by then.
+  void Later(int64_t ms, void (Impl::*fn)());
+  void FlushTick();
+  void Tick();
+  void WatchStop();
+
+  // Scheduler::Listener
+  Pull PullTask(int64_t* seq) override;
+  void OnStart(int64_t seq, int attempt, int slot) override {
+    journal.Dispatch(seq, attempt, false);
+    observer.TaskStarted(seq, attempt, slot, false);
+  }
+  void OnSpeculate(int64_t seq, int attempt, int slot) override {
+    retrieval->NoteDuplicate();  // the loser may answer after the job ended
+    journal.Dispatch(seq, attempt, true);
+    observer.TaskStarted(seq, attempt, slot, true);
+  }
+  void OnRetry(const TaskRecord& a) override;
+  void OnDropped(const TaskRecord& a) override { retrieval->DeleteObjectsOf(a); }
+  void OnFinish(const TaskRecord& rec) override;
+  void OnHalt(const std::string& why) override {
+    halted = true;
+    observer.Halting(why);
+  }
+  void OnDone() override { ctx.loop->Stop(); }
+
+  // AsyncObserver
+  void ResultNamed(const std::string&, const std::string& name) override {
+    int64_t seq = 0, n = 0;
+    if (ParseResultObjectName(name, &seq, &n)) journal.ResultObject(seq, name);
+  }
+  void BeforeResultRemove() override {
+    inputs.Flush();
+    state.Flush();
+    journal.Flush();
+  }
+  void ResultPollError(const std::string& why) override {
+    observer.Notice(
+        "warning: cannot list the async results (" + why +
+        "); still trying every poll, and a task whose result stays unreadable ends as crashed "
+        "at its deadline plus 120 s: check the bucket and the credentials' s3:ListBucket "
+        "permission");
+  }
+};
+
+// 1. The job's state: created, or reopened for a resume.
+Status Job::Impl::Open() {
+  const int num_sources = std::max<int>(1, static_cast<int>(spec.sources.size()));
+  auto t = CommandTemplate::Parse(spec.command, num_sources, spec.shell);
+  if (!t.ok()) return t.status();
+  tmpl = std::make_unique<CommandTemplate>(std::move(t).value());
+  file_templates = FileTemplates{spec.transferfiles, spec.returns, num_sources};
+  jobs = spec.jobs > 0 ? spec.jobs : std::max(1, ctx.default_jobs);
+  PG_RETURN_IF_ERROR(CheckBasefiles(spec.basefiles));
+
+  PG_ASSIGN_OR_RETURN(root, ResolveStateRoot(spec.state_dir));
+  // A resume (spec.resume, prepared by PrepareResume) reopens the job and appends.
+  resuming = !spec.resume.empty();
+  job_id = resuming || !spec.job_id.empty() ? spec.job_id : NewJobId();
+  PG_RETURN_IF_ERROR(resuming ? state.Open(root, job_id) : state.Create(root, job_id));
+  if (!spec.joblog.empty()) PG_RETURN_IF_ERROR(joblog.Open(spec.joblog, resuming));
+  if (!spec.results_dir.empty()) {
+    results = std::make_unique<ResultsDir>();
+    PG_RETURN_IF_ERROR(results->Open(spec.results_dir, resuming));
+  }
+  info = NewJobInfo(spec, ctx.argv_line, job_id, jobs, source->known_total(), num_sources);
+  if (resuming) {  // keep what the first run recorded
+    PG_ASSIGN_OR_RETURN(info, ResumedJobInfo(root, job_id, info));
+  } else {
+    PG_RETURN_IF_ERROR(inputs.Open(state.dir(), spec.sources));
+    source->SetRecorder([this](const std::string& v) { inputs.Append(v); },
+                        [this](int64_t n) { inputs.End(n); });
+  }
+  run = info.value("runs", 1);
+  PG_RETURN_IF_ERROR(state.WriteJobInfo(info));
+  PG_RETURN_IF_ERROR(state.OpenTasks());
+
+  // The journal, and on resume what it and the manifest say: tasks with a durable result are
+  // not run again; unfinished ones continue from the attempt they reached.
+  PG_RETURN_IF_ERROR(journal.Open(state.dir() + "/journal.jsonl"));
+  journal.Run(run, static_cast<int>(::getpid()), resuming);
+  if (resuming) {
+    const int64_t total = source->known_total();  // a resumed job's inputs are all recorded
+    PG_ASSIGN_OR_RETURN(finished_before, ReadFinishedTasks(state.dir(), total));
+    PG_ASSIGN_OR_RETURN(replay, ReplayJournal(state.dir() + "/journal.jsonl", [&](int64_t seq) {
+                          return seq >= 1 && seq <= total &&
+                                 finished_before[static_cast<size_t>(seq - 1)] == 0;
+                        }));
+  }
+  return Status::Ok();
+}
+
+// 2. The backend, and the files every task needs staged before it runs.
+Status Job::Impl::Start() {
+  config.concurrency = jobs;
+  config.memory_mb = spec.memory_mb;
+  config.function_timeout_s =
+      spec.timeout_s > 0 ? std::min<int64_t>(900, static_cast<int64_t>(spec.timeout_s) + 5) : 900;
+  config.state_root = root;
+  config.job_id = job_id;
+  config.async = spec.mode == "async";
+  config.function_name = spec.function_name;
+  config.bucket = spec.bucket;
+  config.deployment_config = spec.config;
+  // Result object numbers never repeat across the runs of a job (a run makes < 1e9 invokes).
+  config.first_result_number = static_cast<int64_t>(run - 1) * 1000000000 + 1;
+  config.async_observer = this;
+  auto b = ctx.backend(config);
+  if (!b.ok()) {
+    info["status"] = "failed";
+    (void)state.WriteJobInfo(info);
+    return b.status();
+  }
+  backend = std::move(b).value();
+  if (!backend->function_name().empty()) {
+    info["function"] = backend->function_name();  // for `parallelagram cancel`
+    (void)state.WriteJobInfo(info);
+  }
+  if (!spec.quiet && !backend->description().empty()) observer.Notice(backend->description());
+  in_flight = jobs;
+  if (backend->max_in_flight() > 0 && backend->max_in_flight() < jobs) {
+    in_flight = backend->max_in_flight();
+    if (!spec.quiet) {
+      observer.Notice(fmt::format(
+          "running at most {} tasks at a time (-j {}): the function's reserved concurrency is {}",
+          in_flight, jobs, in_flight));
+    }
+  }
+  StagingOptions staging_opts = backend->staging_options();
+  if (staging_opts.bundle) {
+    staging_opts.bundle_exes = spec.bundle_exes;
+    staging_opts.program = ProgramOf(spec);
+    staging_opts.work_dir = state.dir() + "/bundle";
+  }
+  staging = std::make_unique<Staging>(backend->store(), staging_opts);
+  Status st = staging->AddBasefiles(spec.basefiles);
+  // Inputs known up front: every task's transfer files are staged now, together. A streamed
+  // task's are staged when it arrives (PullTask).
+  const bool whole = source->known_total() >= 0 && !spec.sources.empty();
+  for (int64_t i = 0; whole && st.ok() && !file_templates.transfer.empty() &&
+                      i < source->known_total();
+       ++i) {
+    auto p = PlanTaskFiles(file_templates,
+                           TaskInputs{i + 1, 1, TaskValues(spec.sources, spec.link, i)});
+    if (!p.ok()) return p.status();
+    for (const auto& path : p->transfer) {
+      st = staging->AddTransferFile(path);
+      if (!st.ok()) break;
+    }
+  }
+  if (st.ok()) st = staging->Commit();
+  if (!st.ok()) {
+    info["status"] = "failed";
+    (void)state.WriteJobInfo(info);
+    return st;
+  }
+  if (staging_opts.report && !spec.quiet && !staging->SummaryLine().empty()) {
+    observer.Notice(staging->SummaryLine());
+  }
+
+  auto report = [this](const Status& s) { observer.Problem(s); };
+  retrieval = std::make_unique<ResultRetrieval>(
+      ResultRetrieval::Settings{spec.max_output_bytes, config.async, spec.no_download},
+      backend->store(), job_id, state, results.get(), config.first_result_number, report);
+  recorder = std::make_unique<TaskRecorder>(job_id, state, results.get(),
+                                            joblog.is_open() ? &joblog : nullptr, *backend, report);
+  TaskEventBuilder::Settings es;
+  es.job_id = job_id;
+  es.shell = spec.shell;
+  es.timeout_ms = static_cast<int64_t>(spec.timeout_s * 1000);
+  es.max_output = spec.max_output_bytes;
+  es.async = config.async;
+  es.scratch_dir = state.dir() + "/output";
+  builder = std::make_unique<TaskEventBuilder>(es, *tmpl, *staging, backend->store(), *retrieval);
+  Scheduler::Options so;
+  so.jobs = in_flight;
+  so.max_attempts = spec.retries;
+  so.halt = spec.halt;
+  so.speculate = spec.speculate;
+  so.known_total = source->known_total();
+  auto build = [this](int64_t seq, int slot, int64_t invocation) -> Result<TaskEvent> {
+    auto it = live.find(seq);
+    if (it == live.end()) return Status::Internal("task " + std::to_string(seq) + " is unknown");
+    if (!it->second.planned.ok()) return it->second.planned;
+    return builder->Build(TaskInputs{seq, slot, it->second.values}, it->second.files, invocation);
+  };
+  sched = std::make_unique<Scheduler>(so, build, backend->invoker(), *ctx.loop, *ctx.clock, *this);
+  return Status::Ok();
+}
+
+// A resumed job: tasks with a durable result count as done; in async mode the results
+// workers wrote meanwhile are collected before anything is dispatched.
+void Job::Impl::CollectAsyncResults() {
+  int64_t done_before = 0, ok_before = 0;
+  for (uint8_t f : finished_before) {
+    if (f != 0) ++done_before;
+    if (f == 1) ++ok_before;
+  }
+  sched->CountFinishedEarlier(ok_before, done_before - ok_before);
+  // An attempt in flight at the interruption left no answer: it runs again as itself, and
+  // only answered invocations count.
+  for (const auto& [seq, t] : replay.tasks) sched->RestoreTask(seq, t.attempt, t.answered);
+  int64_t collected = 0;
+  if (backend->inbox()) {
+    InboxCollection c = CollectInbox(*backend->inbox(), *ctx.loop, job_id, finished_before,
+                                     replay, spec.retries);
+    if (!c.error.empty() && !spec.quiet) {
+      observer.Notice("could not list the results already written (" + c.error +
+                    "); their tasks run again");
+    }
+    for (const auto& [seq, attempt, answered] : c.restore) {
+      sched->RestoreTask(seq, attempt, answered);
+    }
+    for (auto& rec : c.finished) {
+      const int64_t seq = rec.seq;
+      finished_before[static_cast<size_t>(seq - 1)] = rec.result.outcome == Outcome::kSucceeded ? 1 : 2;
+      sched->CountFinishedOutside(rec.result.outcome == Outcome::kSucceeded);
+      Record(std::make_shared<TaskRecord>(std::move(rec)),
+             TaskValues(spec.sources, spec.link, seq - 1));
+      ++collected;
+    }
+    // Objects are deleted only once the manifest lines made from them are durable.
+    state.Flush();
+    journal.Flush();
+    backend->inbox()->Remove(std::move(c.consumed));
+  }
+  if (!spec.quiet) {
+    const int64_t total = source->known_total();
+    std::string c =
+        backend->inbox()
+            ? fmt::format(", {} collected from results workers wrote meanwhile", collected)
+            : "";
+    observer.Notice(fmt::format("resuming job {} (run {}): {} of {} tasks already done{}; {} to run",
+                              job_id, run, done_before, total, c,
+                              total - done_before - collected));
+    for (const auto& s : spec.sources) {
+      if (!s.complete) {
+        observer.Notice(fmt::format(
+            "the job stopped while it was still reading {}: the {} inputs read by then are "
+            "finished now; give the rest to a new job",
+            s.origin, s.values.size()));
+      }
+    }
+  }
+}
+
+// 3. Run until every task has ended (or the job was stopped).
+void Job::Impl::Execute() {
+  start_us = ctx.clock->NowMonoUs();
+  if (resuming) CollectAsyncResults();
+  info["status"] = "running";
+  (void)state.WriteJobInfo(info);
+  observer.JobStarted(job_id, source->known_total(), jobs, state.dir());
+  // New input wakes the scheduler (the source calls this from its reader thread).
+  std::weak_ptr<bool> weak = alive;
+  Loop* loop = ctx.loop;
+  Scheduler* s = sched.get();
+  source->SetWake([loop, weak, s] {
+    loop->Post([weak, s] {
+      if (weak.lock()) s->Wake();
+    });
+  });
+  sched->Start();
+  // Durable within ~100 ms: buffered manifest and journal lines are written on a timer too,
+  // not only when the next line comes.
+  if (!sched->done()) {
+    FlushTick();
+    Tick();
+    WatchStop();
+    ctx.loop->Run();
+  }
+}
+
+// 4. What the run leaves behind: the store cleaned, job.json's end, the exit status.
+int Job::Impl::Finish() {
+  inputs.Flush();
+  state.Flush();
+  observer.Progress(Counts(), ElapsedMs(), true);
+  if (spec.cleanup) {
+    for (const auto& uri : staging->TransferUris()) (void)backend->store().Delete(uri);
+  }
+  for (const auto& uri : builder->spilled()) (void)backend->store().Delete(uri);
+  // Sync mode: every result and returned file the driver used is fetched and deleted as it
+  // comes, and so is every dropped answer's; what an invocation without an answer (transport
+  // failure, a loser still running, an earlier run's attempt in flight at its interruption)
+  // stored is swept here. Objects a still-running loser writes after this are left.
+  const bool sweep = !config.async && !spec.no_download &&
+                     (resuming || retrieval->may_leave_objects() || halted ||
+                      interrupt != Interruption::kNone);
+  if (sweep) SweepJobObjects(backend->store(), job_id);
+  RunTotals totals;
+  totals.halted = halted;
+  totals.interrupt = interrupt;
+  totals.succeeded = sched->succeeded();
+  totals.failed = sched->failed();
+  // Tasks never finished: of all the inputs when they were read whole, else of those read.
+  const int64_t total = source->known_total() >= 0 ? source->known_total() : sched->total();
+  totals.not_run = total - sched->finished();
+  totals.elapsed_ms = ElapsedMs();
+  info["total"] = total;
+  const int exit_status = FinishJobInfo(totals, info);
+  state.Sync();
+  journal.End(info["status"].get<std::string>());
+  journal.Sync();
+  (void)state.WriteJobInfo(info);
+  observer.JobEnded(totals, exit_status);
+  return exit_status;
+}
+
+Scheduler::Listener::Pull Job::Impl::PullTask(int64_t* seq) {
+  for (;;) {
+    LiveTask t;
+    TaskSource::Next n = source->Pull(&t.values);
+    if (n == TaskSource::Next::kWait) return Pull::kWait;
+    if (n == TaskSource::Next::kEnd) {
+      if (Status e = source->error(); !e.ok()) observer.Problem(e);
+      return Pull::kEnd;
+    }
+    const int64_t s = ++pulled;
+    TaskInputs in{s, 1, std::move(t.values)};
+    state.AppendTask(JsonLine({{"seq", s}, {"args", in.values}, {"command", tmpl->Describe(in)}}));
+    t.values = std::move(in.values);
+    // Finished in an earlier run: counted already, never run again.
+    if (s <= static_cast<int64_t>(finished_before.size()) &&
+        finished_before[static_cast<size_t>(s - 1)] != 0) {
+      continue;
+    }
+    if (!file_templates.empty()) {
+      auto p = PlanTaskFiles(file_templates, TaskInputs{s, 1, t.values});
+      if (!p.ok()) {
+        t.planned = p.status();
+      } else {
+        t.files = std::move(p).value();
+        for (const auto& path : t.files.transfer) {
+          if (Status st = staging->AddTransferFile(path); !st.ok()) t.planned = st;
+        }
+        if (t.planned.ok()) t.planned = staging->Commit();  // only what is new
+      }
+    }
+    live.emplace(s, std::move(t));
+    *seq = s;
+    return Pull::kTask;
+  }
+}
+
+void Job::Impl::OnRetry(const TaskRecord& a) {
+  retrieval->DeleteObjectsOf(a);
+  const Outcome o = a.result.outcome;
+  const bool counted = o != Outcome::kThrottled && o != Outcome::kTransport;
+  journal.Retry(a.seq, a.attempt + (counted ? 1 : 0));
+  observer.TaskRetrying(a);
+}
+
+void Job::Impl::OnFinish(const TaskRecord& rec_in) {
+  auto it = live.find(rec_in.seq);
+  std::vector<std::string> values;
+  if (it != live.end()) {
+    values = std::move(it->second.values);
+    live.erase(it);
+  }
+  Record(std::make_shared<TaskRecord>(rec_in), std::move(values));
+}
+
+// A finished task: its full result and --return files brought back, recorded (its input
+// durable first), and handed to the caller.
+void Job::Impl::Record(std::shared_ptr<TaskRecord> rec, std::vector<std::string> values) {
+  // The answering invocation's own result object: a late loser writes elsewhere.
+  const std::string full_result_uri =
+      retrieval->FetchFullResult(*rec, retrieval->ResultUri(rec->seq, rec->invocation));
+  FinishedTask ft;
+  ft.rec = rec.get();
+  ft.args = std::move(values);
+  ft.command = tmpl->Describe(TaskInputs{rec->seq, rec->slot, ft.args});
+  retrieval->BringBack(*rec, ft);
+  inputs.Flush();
+  recorder->Record(*rec, ft, full_result_uri);
+  observer.TaskFinished(std::move(rec), ft);
+}
+
+ProgressCounts Job::Impl::Counts() const {
+  ProgressCounts c;
+  c.total = sched->total();
+  c.running = sched->running();
+  c.succeeded = sched->succeeded();
+  c.failed = sched->failed();
+  c.retried = sched->retried();
+  return c;
+}
+
+void Job::Impl::Later(int64_t ms, void (Impl::*fn)()) {
+  std::weak_ptr<bool> weak = alive;
+  ctx.loop->After(ms, [this, weak, fn] {
+    if (weak.lock()) (this->*fn)();
+  });
+}
+
+void Job::Impl::FlushTick() {
+  inputs.Flush();
+  state.Flush();
+  journal.Flush();
+  if (!sched->done()) Later(Journal::kFlushMs, &Impl::FlushTick);
+}
+
+void Job::Impl::Tick() {
+  if (sched->done()) return;
+  observer.Progress(Counts(), ElapsedMs(), false);
+  Later(100, &Impl::Tick);
+}
+
+void Job::Impl::WatchStop() {
+  if (!ctx.stop || sched->done()) return;
+  const Interruption abandon = ctx.stop->abandon_requested();
+  if (abandon != Interruption::kNone) {
+    interrupt = abandon;
+    if (abandon == Interruption::kCancelled) {
+      observer.Stopping(
+          fmt::format("cancelled: starting no new tasks, abandoning {} running task(s); job {} "
+                      "is marked cancelled (the manifest keeps the {} that finished)",
+                      sched->running(), job_id, sched->finished()),
+          "abandon");
+    } else {
+      observer.Stopping(fmt::format("interrupted again: abandoning {} running task(s); the "
+                                  "manifest keeps the {} that finished",
+                                  sched->running(), sched->finished()),
+                      "abandon");
+    }
+    sched->Abandon();
+    return;
+  }
+  if (ctx.stop->drain_requested() && !sched->draining()) {
+    interrupt = Interruption::kInterrupted;
+    observer.Stopping(fmt::format("interrupted: starting no new tasks; waiting for {} running "
+                                "(Ctrl-C again to abandon them)",
+                                sched->running()),
+                    "drain");
+    sched->Drain();
+    if (sched->done()) return;
+  }
+  Later(100, &Impl::WatchStop);
+}
+
+Job::Job(RunOptions spec, std::unique_ptr<TaskSource> source, JobContext ctx)
+    : impl_(std::make_unique<Impl>(std::move(spec), std::move(source), std::move(ctx))) {}
+
+Job::~Job() { impl_->alive.reset(); }
+
+const std::string& Job::id() const { return impl_->job_id; }
+
+int Job::Run() {
+  Impl& j = *impl_;
+  if (Status s = j.Open(); !s.ok()) return j.Fail(s);
+  if (Status s = j.Start(); !s.ok()) return j.Fail(s);
+  j.Execute();
+  return j.Finish();
+}
+
+}  // namespace parallelagram::driver

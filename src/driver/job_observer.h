@@ -1,0 +1,123 @@
+// What a running Job tells its caller (job.h), and how the caller asks it to stop.
+//
+// JobObserver: called on the loop thread, in this order for a task: TaskStarted (per attempt,
+// duplicates too), TaskRetrying (an attempt that runs again), TaskFinished exactly once per
+// task that finished in this run (tasks finished in an earlier run of a resumed job are not
+// reported again). The `parallelagram run` console (console_reporter.h) prints them; a library
+// caller can queue them for its own thread (ResultQueue below).
+//
+// StopRequest: the caller's way to stop a job from any thread (the CLI maps Ctrl-C and
+// SIGTERM to it): Drain() starts nothing new and lets running attempts finish; Abandon()
+// ends the job at once, dropping running attempts' results. The job polls it every 100 ms.
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+
+#include "driver/job_info.h"
+#include "driver/job_record.h"
+#include "driver/progress.h"
+#include "driver/scheduler.h"
+
+namespace parallelagram::driver {
+
+class JobObserver {
+ public:
+  virtual ~JobObserver() = default;
+  // The job is about to dispatch (after its state and backend are up).
+  virtual void JobStarted(const std::string& /*job_id*/, int64_t /*known_total*/, int /*jobs*/,
+                          const std::string& /*state_dir*/) {}
+  virtual void TaskStarted(int64_t /*seq*/, int /*attempt*/, int /*slot*/, bool /*duplicate*/) {}
+  virtual void TaskRetrying(const TaskRecord& /*attempt*/) {}
+  // A task's final result, recorded durably before this call (manifest, --results, --joblog).
+  // `ft` describes it (args, command, returned files). Exactly once per task.
+  virtual void TaskFinished(std::shared_ptr<const TaskRecord> rec, const FinishedTask& ft) = 0;
+  // The job could not be set up (bad input, a setup error): nothing was dispatched and
+  // nothing follows but JobEnded.
+  virtual void SetupFailed(const Status& /*s*/) {}
+  // A one-line notice for the user (no "parallelagram: " prefix, no newline).
+  virtual void Notice(const std::string& /*line*/) {}
+  // A failed step that does not stop the job (a fetch, a write): Notice-like.
+  virtual void Problem(const Status& /*s*/) {}
+  // A stop request was acted on: `action` is "drain" or "abandon"; `what` says it.
+  virtual void Stopping(const std::string& /*what*/, const char* /*action*/) {}
+  // --halt was met (`why`: "failed tasks: 3").
+  virtual void Halting(const std::string& /*why*/) {}
+  // Now and then while the job runs, and once at its end (`final`).
+  virtual void Progress(const ProgressCounts& /*c*/, int64_t /*elapsed_ms*/, bool /*final*/) {}
+  // The run ended (job.json written); nothing follows.
+  virtual void JobEnded(const RunTotals& /*t*/, int /*exit_status*/) {}
+};
+
+class StopRequest {
+ public:
+  // Any thread; the first of each kind counts.
+  void Drain() { drain_.store(true); }
+  void Abandon(Interruption why) {
+    int expected = 0;
+    abandon_.compare_exchange_strong(expected, static_cast<int>(why));
+  }
+  bool drain_requested() const { return drain_.load(); }
+  // kNone when not asked to abandon.
+  Interruption abandon_requested() const { return static_cast<Interruption>(abandon_.load()); }
+
+ private:
+  std::atomic<bool> drain_{false};
+  std::atomic<int> abandon_{0};
+};
+
+// JobObserver that hand each finished task to another thread: Pop() waits for the next one in
+// finishing order and returns nullopt once the job has ended and everything was popped.
+// Thread-safe.
+class ResultQueue : public JobObserver {
+ public:
+  struct Item {
+    std::shared_ptr<const TaskRecord> rec;
+    std::vector<std::string> args;
+    std::string command;
+  };
+  void TaskFinished(std::shared_ptr<const TaskRecord> rec, const FinishedTask& ft) override {
+    {
+      std::lock_guard<std::mutex> l(mu_);
+      items_.push_back(Item{std::move(rec), ft.args, ft.command});
+    }
+    cv_.notify_all();
+  }
+  void JobEnded(const RunTotals&, int exit_status) override {
+    {
+      std::lock_guard<std::mutex> l(mu_);
+      ended_ = true;
+      exit_status_ = exit_status;
+    }
+    cv_.notify_all();
+  }
+  // Marks the queue ended without a JobEnded (the job failed to start).
+  void Close() { JobEnded({}, -1); }
+  std::optional<Item> Pop() {
+    std::unique_lock<std::mutex> l(mu_);
+    cv_.wait(l, [&] { return ended_ || !items_.empty(); });
+    if (items_.empty()) return std::nullopt;
+    Item it = std::move(items_.front());
+    items_.pop_front();
+    return it;
+  }
+  int exit_status() const {
+    std::lock_guard<std::mutex> l(mu_);
+    return exit_status_;
+  }
+
+ private:
+  mutable std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<Item> items_;
+  bool ended_ = false;
+  int exit_status_ = -1;
+};
+
+}  // namespace parallelagram::driver
