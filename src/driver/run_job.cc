@@ -242,6 +242,9 @@ int RunJob(const RunOptions& o, RunEnv& env) {
                             cfg.first_result_number, report);
   TaskRecorder recorder(job_id, state, results.get(), joblog.is_open() ? &joblog : nullptr, backend,
                         report);
+  if (resuming) {  // --results and --joblog: exactly the manifest's tasks, before any is added
+    if (Status s = recorder.AlignWithManifest(finished_before); !s.ok()) return Usage(env, s);
+  }
   JobListener job(o, env, tmpl, tasks, job_id, retrieval, recorder, output, progress);
   TaskEventBuilder events(o, job_id, tmpl, tasks, staging, backend.store(), retrieval, state);
   auto build = [&events](int64_t seq, int slot, int64_t invocation) {
