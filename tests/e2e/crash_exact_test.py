@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Every record exact after SIGKILLs: the state manifest, --results DIR and --joblog.
 
-300 tasks `sh -c "sleep 0.05; echo {} >> LOG; echo {}"` at -j 4 with --results DIR and
+300 tasks `sh -c "sleep 0.05; echo {} >> /abs/LOG; echo {}"` at -j 4 with --results DIR and
 --joblog FILE (local backend). The driver alone is killed with SIGKILL (as a user would: its
 workers notice and stop by themselves) after a random delay, then resumed, several times
 (random delays, including very short ones that hit a resume while it starts), until a run
@@ -27,13 +27,13 @@ import time
 
 SRC = os.environ.get("PG_SOURCE_DIR", os.path.join(os.path.dirname(__file__), "..", ".."))
 sys.path.insert(0, os.path.join(SRC, "tests"))
-from e2e_util import Checks, children_of, proc_stat  # noqa: E402
+from e2e_util import Checks, alive, children_of  # noqa: E402
 
 PG = os.path.abspath(os.environ.get("PG_BIN", "build/parallelagram"))
 check = Checks()
 SEED = int(os.environ.get("PG_CRASH_SEED", str(int(time.time()))))
 RNG = random.Random(SEED)
-N, JOBS, MAX_KILLS = 300, 4, 8
+N, JOBS, MAX_KILLS = 300, 4, 6
 
 
 def complete_lines(path):
@@ -70,31 +70,38 @@ def log_counts(path):
     return counts
 
 
-def in_sessions(sids):
-    found = []
-    for d in os.listdir("/proc"):
-        if d.isdigit():
-            st = proc_stat(int(d))
-            if st and st[0] != "Z" and int(st[3]) in sids:
-                found.append(int(d))
-    return found
+def read_info(path):
+    try:
+        with open(path) as f:
+            return json.load(f)
+    except (OSError, ValueError):
+        return {}
+
+
+def descendants(pid):
+    out, todo = [], [pid]
+    while todo:
+        kids = children_of(todo.pop())
+        out += kids
+        todo += kids
+    return out
 
 
 def kill_driver(p):
-    """SIGKILL the driver only; then wait (up to 10 s) for the workers it left to stop by
-    themselves, so that tasks in flight at the kill have written LOG; kill any that remain."""
-    kids = set(children_of(p.pid))
+    """SIGKILL the driver only; then wait (up to 10 s) for the processes it left (workers and
+    the tasks they run) to end by themselves, so that tasks in flight at the kill have written
+    LOG; kill any that remain."""
+    left = descendants(p.pid)
     p.send_signal(signal.SIGKILL)
     p.wait()
     end = time.time() + 10
-    while time.time() < end and in_sessions(kids):
+    while time.time() < end and any(alive(k) for k in left):
         time.sleep(0.02)
-    for pid in in_sessions(kids):
+    for k in left:
         try:
-            os.kill(pid, signal.SIGKILL)
+            os.kill(k, signal.SIGKILL)
         except OSError:
             pass
-    time.sleep(0.1)
 
 
 def main():
@@ -110,12 +117,13 @@ def main():
         os.makedirs(work)
         job = "crash"
         manifest = os.path.join(state, "jobs", job, "results.jsonl")
+        info_path = os.path.join(state, "jobs", job, "job.json")
         res_dir = os.path.join(work, "res")
         res_jsonl = os.path.join(res_dir, "results.jsonl")
         joblog = os.path.join(work, "joblog")
-        log = os.path.join(work, "LOG")
+        log = os.path.join(work, "LOG")  # absolute: tasks run in scratch directories
         first = ["--state-dir", state, "--job-id", job, "-j", str(JOBS), "--results", res_dir,
-                 "--joblog", joblog, "--", "sh", "-c", "sleep 0.05; echo {} >> LOG; echo {}",
+                 "--joblog", joblog, "--", "sh", "-c", "sleep 0.05; echo {} >> %s; echo {}" % log,
                  ":::"] + [str(i) for i in range(1, N + 1)]
         resume = ["--state-dir", state, "--resume", job]
 
@@ -129,8 +137,14 @@ def main():
                                  stderr=subprocess.PIPE)
             run_no += 1
             if len(kills) < MAX_KILLS:
-                # Mostly mid-run; now and then very early (while the resume aligns its files).
-                delay = RNG.uniform(0.02, 0.3) if RNG.random() < 0.25 else RNG.uniform(0.3, 1.5)
+                # The delay counts from when this driver has written its pid to job.json
+                # (startup is slow under ASan): mostly mid-run, now and then very early (while
+                # a resume aligns its files and starts).
+                deadline = time.time() + 60
+                while time.time() < deadline and p.poll() is None and \
+                        read_info(info_path).get("pid") != p.pid:
+                    time.sleep(0.002)
+                delay = RNG.uniform(0.0, 0.3) if RNG.random() < 0.3 else RNG.uniform(0.3, 1.5)
                 end = time.time() + delay
                 while time.time() < end and p.poll() is None:
                     time.sleep(0.005)
@@ -162,7 +176,8 @@ def main():
         final = log_counts(log)
         rerun = sorted({s for _, dset, counts, _ in kills for s in dset if final[s] != counts[s]})
         check(not rerun, "no task whose manifest line was there at a kill ran again", rerun[:20])
-        check(all(c >= 1 for c in final[1:]), "every task ran")
+        check(all(c >= 1 for c in final[1:]), "every task ran (LOG)",
+              [s for s in range(1, N + 1) if final[s] == 0][:20])
         extra = sum(c - 1 for c in final[1:] if c > 1)
         check(extra <= JOBS * len(kills),
               "%d extra runs for %d kills (<= -j %d per kill)" % (extra, len(kills), JOBS),
