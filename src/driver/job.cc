@@ -322,6 +322,9 @@ Status Job::Impl::Start() {
       backend->store(), job_id, state, results.get(), config.first_result_number, report);
   recorder = std::make_unique<TaskRecorder>(job_id, state, results.get(),
                                             joblog.is_open() ? &joblog : nullptr, *backend, report);
+  if (resuming) {  // --results and --joblog: exactly the manifest's tasks, before any is added
+    PG_RETURN_IF_ERROR(recorder->AlignWithManifest(finished_before));
+  }
   TaskEventBuilder::Settings es;
   es.job_id = job_id;
   es.shell = spec.shell;

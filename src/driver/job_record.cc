@@ -7,6 +7,7 @@
 #include "common/base64.h"
 #include "common/utf8.h"
 #include "driver/journal.h"
+#include "driver/state_dir.h"
 
 namespace parallelagram::driver {
 namespace fs = std::filesystem;
@@ -76,10 +77,6 @@ Status WriteFileAll(const std::string& path, const std::string& data) {
   return Status::Ok();
 }
 
-ResultsDir::~ResultsDir() {
-  if (jsonl_) std::fclose(jsonl_);
-}
-
 Status ResultsDir::Open(const std::string& dir, bool append) {
   dir_ = dir;
   std::error_code ec;
@@ -87,12 +84,10 @@ Status ResultsDir::Open(const std::string& dir, bool append) {
   if (ec) return Status::IoError("cannot create --results '" + dir + "': " + ec.message());
   std::string path = dir + "/results.jsonl";
   if (append) (void)TruncateTornTail(path);  // a line cut short by a crash
-  jsonl_ = std::fopen(path.c_str(), append ? "a" : "w");
-  if (!jsonl_) return Status::IoError("cannot write '" + path + "': " + std::strerror(errno));
-  return Status::Ok();
+  return jsonl_.Open(path, /*truncate=*/!append);
 }
 
-Status ResultsDir::Write(const FinishedTask& t, const nlohmann::json& line) {
+Status ResultsDir::WriteFiles(const FinishedTask& t) {
   const TaskRecord& rec = *t.rec;
   std::string d = TaskDir(rec.seq);
   PG_RETURN_IF_ERROR(WriteFileAll(d + "/stdout", rec.result.stdout_data));
@@ -109,11 +104,50 @@ Status ResultsDir::Write(const FinishedTask& t, const nlohmann::json& line) {
   full["slot"] = rec.slot;
   full["start"] = static_cast<double>(rec.start_epoch_ms) / 1000.0;
   full["runtime_s"] = static_cast<double>(rec.runtime_ms) / 1000.0;
-  PG_RETURN_IF_ERROR(WriteFileAll(d + "/result.json", full.dump(2) + "\n"));
+  return WriteFileAll(d + "/result.json", full.dump(2) + "\n");
+}
+
+Status ResultsDir::AppendLine(const nlohmann::json& line) {
   std::string s = JsonLine(line);
   s += '\n';
-  std::fwrite(s.data(), 1, s.size(), jsonl_);
-  std::fflush(jsonl_);
+  return jsonl_.Append(s);
+}
+
+Status ResultsDir::AlignWithManifest(const std::string& state_dir,
+                                     const std::vector<uint8_t>& finished) {
+  const std::string path = dir_ + "/results.jsonl";
+  auto seq_of = [](std::string_view line) -> int64_t {
+    nlohmann::json j = nlohmann::json::parse(line, nullptr, false);
+    if (!j.is_object() || !j.contains("seq") || !j["seq"].is_number_integer()) return 0;
+    return j["seq"].get<int64_t>();
+  };
+  auto make = [this](const nlohmann::json& m) {
+    nlohmann::json j = m;
+    const std::string d = TaskDir(j.value("seq", int64_t{0}));
+    if (j.contains("stdout_file")) j["stdout_file"] = d + "/stdout";
+    if (j.contains("stderr_file")) j["stderr_file"] = d + "/stderr";
+    return JsonLine(j) + "\n";
+  };
+  jsonl_.Close();
+  Status aligned = driver::AlignWithManifest(state_dir, path, "", seq_of, make);
+  Status reopened = jsonl_.Open(path, /*truncate=*/false);
+  PG_RETURN_IF_ERROR(aligned);
+  PG_RETURN_IF_ERROR(reopened);
+  std::vector<fs::path> stale;
+  std::error_code ec;
+  for (const auto& e : fs::directory_iterator(dir_, ec)) {
+    const std::string name = e.path().filename().string();
+    if (name.empty() || name.size() > 18 || name[0] == '0' ||
+        name.find_first_not_of("0123456789") != std::string::npos) {
+      continue;
+    }
+    const auto seq = static_cast<size_t>(std::stoll(name));
+    if (seq <= finished.size() && finished[seq - 1] == 0) stale.push_back(e.path());
+  }
+  for (const fs::path& p : stale) {
+    fs::remove_all(p, ec);
+    if (ec) return Status::IoError("cannot remove '" + p.string() + "': " + ec.message());
+  }
   return Status::Ok();
 }
 

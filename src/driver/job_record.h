@@ -6,20 +6,24 @@
 //   --retries), invocations (all invokes: throttled, transport errors, duplicates), duplicate
 //   (true when a speculative duplicate won), start (epoch s), runtime_s, stdout_bytes,
 //   stderr_bytes, stdout_truncated, stderr_truncated, error, log_tail (the function's log tail,
-//   for a task that did not succeed), returned [{path, dest}], and either stdout/stderr inline (text, or stdout_b64/stderr_b64
-//   for bytes that are not UTF-8) when both are small, or stdout_file/stderr_file paths.
+//   for a task that did not succeed), returned [{path, dest}], and either stdout/stderr inline
+//   (text, or stdout_b64/stderr_b64 for bytes that are not UTF-8) when both are small, or
+//   stdout_file/stderr_file paths.
 //
 // --results DIR layout: DIR/<seq>/stdout, DIR/<seq>/stderr, DIR/<seq>/result.json (the
-// worker's full result, with the driver's view added), DIR/results.jsonl.
+// worker's full result, with the driver's view added), DIR/results.jsonl. A task's files are
+// written before its manifest line, its DIR/results.jsonl line after it (TaskRecorder), so
+// that line is never there for a task the manifest lacks.
 // Errors: IoError naming the path. Thread-safety: not thread-safe.
 #pragma once
 
-#include <cstdio>
+#include <cstdint>
 #include <string>
 #include <vector>
 
 #include <nlohmann/json.hpp>
 
+#include "driver/line_file.h"
 #include "driver/scheduler.h"
 #include "parallelagram/status.h"
 
@@ -42,17 +46,24 @@ nlohmann::json ResultLine(const std::string& job_id, const FinishedTask& t,
 
 class ResultsDir {
  public:
-  ~ResultsDir();
   // Creates DIR and opens DIR/results.jsonl, truncated (or, with `append`, for a resumed job,
   // kept: new lines are added after what is there).
   Status Open(const std::string& dir, bool append = false);
-  // Writes DIR/<seq>/{stdout,stderr,result.json} and appends `line` to results.jsonl.
-  Status Write(const FinishedTask& t, const nlohmann::json& line);
+  // Writes DIR/<seq>/{stdout,stderr,result.json}.
+  Status WriteFiles(const FinishedTask& t);
+  // Appends `line` to results.jsonl (one write(2)).
+  Status AppendLine(const nlohmann::json& line);
   std::string TaskDir(int64_t seq) const { return dir_ + "/" + std::to_string(seq); }
+  // For a resumed job, before anything is appended: results.jsonl made to hold exactly the
+  // tasks of the state manifest in STATE_DIR (AlignWithManifest, state_dir.h; a missing line
+  // is the manifest's with its stdout_file/stderr_file moved to DIR/<seq>/), and the
+  // DIR/<seq>/ of every task in 1..finished.size() without a manifest line (finished[seq-1] ==
+  // 0) removed: what is there is from an attempt that was never recorded.
+  Status AlignWithManifest(const std::string& state_dir, const std::vector<uint8_t>& finished);
 
  private:
   std::string dir_;
-  std::FILE* jsonl_ = nullptr;
+  LineFile jsonl_;
 };
 
 // `j` as one line of JSON (no newline), invalid UTF-8 in strings replaced (U+FFFD): how

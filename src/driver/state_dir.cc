@@ -6,7 +6,6 @@
 
 #include <algorithm>
 #include <cerrno>
-#include <chrono>
 #include <cstdlib>
 #include <cstring>
 #include <ctime>
@@ -14,10 +13,10 @@
 #include <fstream>
 #include <random>
 #include <sstream>
+#include <unordered_map>
 
 #include <fmt/format.h>
 
-#include "common/clock.h"
 #include "driver/journal.h"
 
 namespace parallelagram::driver {
@@ -52,7 +51,6 @@ std::string NewJobId() {
 
 JobState::~JobState() {
   if (tasks_) std::fclose(tasks_);
-  if (results_) std::fclose(results_);
 }
 
 Status JobState::Create(const std::string& root, const std::string& job_id) {
@@ -102,10 +100,7 @@ Status JobState::OpenTasks() {
   std::string path = dir_ + "/tasks.jsonl";
   tasks_ = std::fopen(path.c_str(), "w");
   if (!tasks_) return Status::IoError("cannot write '" + path + "': " + std::strerror(errno));
-  std::string rpath = dir_ + "/results.jsonl";
-  results_ = std::fopen(rpath.c_str(), "a");
-  if (!results_) return Status::IoError("cannot write '" + rpath + "': " + std::strerror(errno));
-  return Status::Ok();
+  return results_.Open(dir_ + "/results.jsonl", /*truncate=*/false);
 }
 
 void JobState::AppendTask(const std::string& line) {
@@ -114,27 +109,17 @@ void JobState::AppendTask(const std::string& line) {
   std::fputc('\n', tasks_);
 }
 
-void JobState::AppendResult(const std::string& line) {
-  if (!results_) return;
-  if (tasks_) std::fflush(tasks_);  // a task's line is out before its result's
-  std::fwrite(line.data(), 1, line.size(), results_);
-  std::fputc('\n', results_);
-  int64_t now = SystemClock::Get().NowMonoUs() / 1000;
-  if (now - last_flush_ms_ >= kResultFlushMs) {
-    std::fflush(results_);
-    last_flush_ms_ = now;
-  }
-}
-
 void JobState::Flush() {
   if (tasks_) std::fflush(tasks_);
-  if (results_) std::fflush(results_);
 }
 
-void JobState::Sync() {
-  if (!results_) return;
-  std::fflush(results_);
-  (void)::fdatasync(::fileno(results_));
+Status JobState::AppendResult(const std::string& line) {
+  if (tasks_) std::fflush(tasks_);  // a task's line is out before its result's
+  std::string l;
+  l.reserve(line.size() + 1);
+  l += line;
+  l += '\n';
+  return results_.Append(l);
 }
 
 namespace {
@@ -221,6 +206,128 @@ Result<std::vector<nlohmann::json>> ReadResults(const std::string& root,
     return a.value("seq", int64_t{0}) < b.value("seq", int64_t{0});
   });
   return out;
+}
+
+namespace {
+
+// The complete lines ('\n'-terminated) of a file, one at a time, with their offsets.
+class LineReader {
+ public:
+  explicit LineReader(std::ifstream& f) : f_(f) {}
+  // False at the end (a torn last line is not returned).
+  bool Next(std::string& line, int64_t& offset) {
+    offset = pos_;
+    if (!std::getline(f_, line) || f_.eof()) return false;
+    pos_ += static_cast<int64_t>(line.size()) + 1;
+    return true;
+  }
+
+ private:
+  std::ifstream& f_;
+  int64_t pos_ = 0;
+};
+
+}  // namespace
+
+Status AlignWithManifest(const std::string& state_dir, const std::string& path,
+                         const std::string& header,
+                         const std::function<int64_t(std::string_view)>& seq_of,
+                         const std::function<std::string(const nlohmann::json&)>& make) {
+  struct stat st {};
+  int64_t size = 0;
+  if (::lstat(path.c_str(), &st) == 0) {
+    if (!S_ISREG(st.st_mode)) return Status::Ok();
+    size = static_cast<int64_t>(st.st_size);
+  } else if (errno != ENOENT) {
+    return Status::IoError("cannot read '" + path + "': " + std::strerror(errno));
+  }
+  const std::string head = header.empty() ? "" : header.substr(0, header.size() - 1);
+
+  // The record's lines: per task, where its first complete line is.
+  struct Span {
+    int64_t offset, length;
+  };
+  std::unordered_map<int64_t, Span> have;
+  bool has_header = header.empty();
+  std::ifstream rec(path, std::ios::binary);
+  if (size > 0 && !rec) return Status::IoError("cannot read '" + path + "'");
+  {
+    LineReader r(rec);
+    std::string line;
+    int64_t off = 0;
+    bool first = true;
+    while (r.Next(line, off)) {
+      if (first && !header.empty() && line == head) {
+        has_header = true;
+      } else if (int64_t seq = seq_of(line); seq > 0) {
+        have.try_emplace(seq, Span{off, static_cast<int64_t>(line.size()) + 1});
+      }
+      first = false;
+    }
+  }
+
+  // The manifest, in its order: which line each task gets, and whether that is what the
+  // record holds already (its lines in the same order, nothing else after the header).
+  struct Out {
+    int64_t seq;
+    int64_t manifest_offset;  // the manifest line, when the record has none for seq
+  };
+  std::vector<Out> out;
+  std::unordered_map<int64_t, bool> seen;
+  bool changed = !has_header;
+  int64_t expect = has_header ? static_cast<int64_t>(header.size()) : 0;
+  const std::string mpath = state_dir + "/results.jsonl";
+  std::ifstream man(mpath, std::ios::binary);
+  {
+    LineReader r(man);
+    std::string line;
+    int64_t off = 0;
+    while (man && r.Next(line, off)) {
+      nlohmann::json j = nlohmann::json::parse(line, nullptr, false);
+      if (!j.is_object() || !j.contains("seq") || !j["seq"].is_number_integer()) continue;
+      const auto seq = j["seq"].get<int64_t>();
+      if (!seen.try_emplace(seq, true).second) continue;
+      auto it = have.find(seq);
+      if (it != have.end() && it->second.offset == expect) {
+        expect += it->second.length;
+      } else {
+        changed = true;
+      }
+      out.push_back({seq, it == have.end() ? off : -1});
+    }
+  }
+  if (!changed && expect == size) return Status::Ok();
+
+  const std::string tmp = path + ".align.tmp";
+  std::FILE* f = std::fopen(tmp.c_str(), "wb");
+  if (!f) return Status::IoError("cannot write '" + tmp + "': " + std::strerror(errno));
+  bool bad = !header.empty() && std::fwrite(header.data(), 1, header.size(), f) != header.size();
+  rec.clear();
+  man.clear();
+  std::string buf, line;
+  for (const Out& o : out) {
+    if (o.manifest_offset < 0) {
+      const Span& sp = have.at(o.seq);
+      buf.resize(static_cast<size_t>(sp.length));
+      rec.seekg(sp.offset);
+      rec.read(buf.data(), sp.length);
+      bad = bad || !rec;
+    } else {
+      man.seekg(o.manifest_offset);
+      bad = bad || !std::getline(man, line);
+      buf = make(nlohmann::json::parse(line, nullptr, false));
+    }
+    bad = bad || std::fwrite(buf.data(), 1, buf.size(), f) != buf.size();
+  }
+  bad = std::fclose(f) != 0 || bad;
+  std::error_code ec;
+  if (!bad) fs::rename(tmp, path, ec);
+  if (bad || ec) {
+    fs::remove(tmp, ec);
+    return Status::IoError("cannot rewrite '" + path +
+                           "' to match the job's results manifest (disk full?)");
+  }
+  return Status::Ok();
 }
 
 }  // namespace parallelagram::driver

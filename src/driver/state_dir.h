@@ -4,8 +4,9 @@
 //   ROOT/jobs/JOB/job.json       what was run: id, command line, cwd, task count, status
 //   ROOT/jobs/JOB/tasks.jsonl    one line per task: {"seq","args","command"}, appended as
 //                                each task arrives
-//   ROOT/jobs/JOB/results.jsonl  the results manifest: one line per finished task, appended
-//                                and flushed as each finishes (ResultLine in job_record.h)
+//   ROOT/jobs/JOB/results.jsonl  the results manifest: one line per finished task, each
+//                                written (one write(2)) as the task finishes (ResultLine in
+//                                job_record.h); the truth about which tasks are finished
 //   ROOT/jobs/JOB/journal.jsonl  the journal of dispatched attempts, for --resume (journal.h);
 //                                results.jsonl is its "finished" half
 //   ROOT/jobs/JOB/inputs.jsonl   the job's inputs as given, for --resume (resume.h)
@@ -18,13 +19,14 @@
 #pragma once
 
 #include <cstdint>
-#include <cstdio>
 #include <functional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <nlohmann/json.hpp>
 
+#include "driver/line_file.h"
 #include "parallelagram/status.h"
 
 namespace parallelagram::driver {
@@ -38,7 +40,6 @@ std::string NewJobId();
 
 class JobState {
  public:
-  ~JobState();
   // Creates ROOT/jobs/JOB. AlreadyExists when the job exists (ids are never reused).
   Status Create(const std::string& root, const std::string& job_id);
   // Opens the existing ROOT/jobs/JOB of a job being resumed, cutting a torn last line off
@@ -47,34 +48,35 @@ class JobState {
   const std::string& dir() const { return dir_; }
   // Writes job.json atomically (temporary + rename).
   Status WriteJobInfo(const nlohmann::json& info);
+  ~JobState();
   // Starts tasks.jsonl afresh (AppendTask adds each task as it arrives) and opens
   // results.jsonl for appending.
   Status OpenTasks();
-  // Appends one tasks.jsonl line (buffered; written with the manifest's Flush).
+  // Appends one tasks.jsonl line (buffered; written by Flush, and before any manifest line).
   void AppendTask(const std::string& line);
-  // Appends one manifest line. Lines are flushed in batches: when the last flush is
-  // kResultFlushMs old, and by Flush() / the destructor (so a crash loses at most that much).
-  void AppendResult(const std::string& line);
+  // Appends one manifest line (`line` without its '\n') with one write(2): once it returns
+  // Ok the task is finished for good, even if the driver is killed the next moment. IoError
+  // naming the file when it cannot be written (nothing of the line is left then).
+  Status AppendResult(const std::string& line);
+  // Writes buffered tasks.jsonl lines (manifest lines are not buffered).
   void Flush();
-  // Flush() and fdatasync results.jsonl (once, when a run ends).
-  void Sync();
-  static constexpr int64_t kResultFlushMs = 100;
+  // fdatasync results.jsonl (once, when a run ends).
+  void Sync() { results_.Sync(); }
 
  private:
   std::string dir_;
-  std::FILE* results_ = nullptr;
+  LineFile results_;
   std::FILE* tasks_ = nullptr;
-  int64_t last_flush_ms_ = 0;
 };
 
 struct JobSummary {
   std::string job_id;
-  nlohmann::json info;        // job.json (empty object if unreadable)
-  int64_t total = 0;          // from job.json
-  int64_t finished = 0;       // lines in results.jsonl
+  nlohmann::json info;   // job.json (empty object if unreadable)
+  int64_t total = 0;     // from job.json
+  int64_t finished = 0;  // lines in results.jsonl
   int64_t succeeded = 0;
   int64_t failed = 0;
-  std::string status;         // running, finished, halted, interrupted, unknown
+  std::string status;  // running, finished, halted, interrupted, unknown
 };
 
 // Every job under ROOT/jobs, oldest first (by creation time). Unreadable entries are listed
@@ -83,5 +85,21 @@ std::vector<JobSummary> ListJobs(const std::string& root);
 // The manifest lines of one job, sorted by seq. NotFound (naming the job and ROOT) when absent.
 Result<std::vector<nlohmann::json>> ReadResults(const std::string& root, const std::string& job_id);
 Result<JobSummary> ReadJob(const std::string& root, const std::string& job_id);
+
+// Brings a record kept beside the manifest (--results DIR/results.jsonl, --joblog) back in
+// line with the manifest STATE_DIR/results.jsonl, for a resumed run before it appends: then
+// `path` holds `header` (unless empty) and, in the manifest's order, exactly one line per task
+// with a complete manifest line: the record's own first complete line for that task when it
+// has one, else `make(manifest line)` (the driver was killed between the two writes). Lines of
+// tasks without a manifest line, second copies and a torn tail are dropped. The file is
+// rewritten (a temporary renamed into place: a kill leaves the old or the new one) only when
+// that changes it, so whoever has it open must reopen it. A missing file counts as empty; a
+// path that is not a regular file (a FIFO, /dev/stdout, a symlink) is left as it is.
+// `seq_of(line)`: the task a record line (without '\n') is for, 0 for none. IoError naming
+// the path.
+Status AlignWithManifest(const std::string& state_dir, const std::string& path,
+                         const std::string& header,
+                         const std::function<int64_t(std::string_view)>& seq_of,
+                         const std::function<std::string(const nlohmann::json&)>& make);
 
 }  // namespace parallelagram::driver

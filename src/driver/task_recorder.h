@@ -1,15 +1,21 @@
 // TaskRecorder: writes down each finished task: its line in the results manifest (the state
 // dir's results.jsonl; outputs over kInlineOutputMax go to the state dir's output/SEQ.stdout
 // and .stderr and the line names them), and when asked for, its --results DIR entry and its
-// --joblog line. A task is finished for good (never run again by a resume) once its manifest
-// line is durable (JobState::Flush).
+// --joblog line. The manifest is the truth: a task is finished for good (never run again by a
+// resume) once its manifest line is written, which is at once (JobState::AppendResult). The
+// order: the task's files (output/, DIR/<seq>/), then its manifest line, then its lines in
+// DIR/results.jsonl and the joblog; so after a SIGKILL those two may lack the last tasks of
+// the manifest but never hold a task it lacks, and AlignWithManifest (on resume) adds what
+// they lack.
 // Errors: a failed write of an output file or of --results is passed to `report` and the
 // rest is still written. Not thread-safe; loop thread only. Does not own what it is given:
 // `state`, `results`, `joblog` and `backend` must outlive it.
 #pragma once
 
+#include <cstdint>
 #include <functional>
 #include <string>
+#include <vector>
 
 #include "driver/backend.h"
 #include "driver/job_record.h"
@@ -36,6 +42,12 @@ class TaskRecorder {
   // Records finished task `rec` (`ft` is its description, with the returned files brought
   // back). `full_result_uri`: where its whole result stays with --no-download ("" if none).
   void Record(const TaskRecord& rec, const FinishedTask& ft, const std::string& full_result_uri);
+
+  // A resumed job, before the first Record: --results and --joblog brought back in line with
+  // the manifest (each task of it once, no other; ResultsDir and JoblogWriter
+  // ::AlignWithManifest). `finished`: per seq 1..total, nonzero when the manifest has it
+  // (ReadFinishedTasks, resume.h). IoError naming the file.
+  Status AlignWithManifest(const std::vector<uint8_t>& finished);
 
  private:
   std::string job_id_;
