@@ -35,7 +35,8 @@ scratch directory, with the real Lambda worker. The conventions are GNU parallel
 Inputs
   ::: A B C          the inputs, one task each
   :::: FILE          inputs from FILE, one per line ('-' reads stdin); with no ::: or ::::
-                     the inputs are read from stdin
+                     the inputs are read from stdin. The last source is read as the job
+                     runs: a task starts as soon as its input line arrives
   several sources    every combination (cartesian product), or pairwise with --link
 Replacement strings (in COMMAND and ARGS)
   {}   the input               {.}  without extension      {/}  basename

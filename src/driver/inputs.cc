@@ -1,5 +1,8 @@
 #include "driver/inputs.h"
 
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
@@ -44,9 +47,14 @@ Status OpenError(const std::string& path, int e) {
 }  // namespace
 
 Status CheckInputFile(const std::string& path) {
-  std::FILE* f = std::fopen(path.c_str(), "rb");
-  if (!f) return OpenError(path, errno);
-  std::fclose(f);
+  // Not opened: a FIFO's writer would see its reader come and go.
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0) return OpenError(path, errno);
+  if (S_ISDIR(st.st_mode)) {
+    return Status::IoError("cannot read input file '" + path + "' (:::: " + path +
+                           "): it is a directory; give a file");
+  }
+  if (::access(path.c_str(), R_OK) != 0) return OpenError(path, errno);
   return Status::Ok();
 }
 

@@ -31,7 +31,8 @@ struct InputSource {
 // from each line; a last line without a newline still counts. Fails with NotFound or
 // PermissionDenied naming the file when it cannot be read.
 Result<InputSource> ReadInputFile(const std::string& path);
-// Checks that `path` can be opened for reading (the errors of ReadInputFile), reading nothing.
+// Checks that `path` exists, is not a directory and is readable (the errors of
+// ReadInputFile), without opening it.
 Status CheckInputFile(const std::string& path);
 // Same, from an open stream (used for stdin and by tests).
 InputSource ReadInputStream(std::FILE* f, const std::string& origin);

@@ -85,14 +85,17 @@ class StateDirTest : public ::testing::Test {
 TEST_F(StateDirTest, ManifestLinesAreInTheFileAtOnce) {
   JobState st;
   ASSERT_TRUE(st.Create(dir_, "job").ok());
-  ASSERT_TRUE(
-      st.WriteTasks(3, [](int64_t s) { return "{\"seq\":" + std::to_string(s) + "}"; }).ok());
+  ASSERT_TRUE(st.OpenTasks().ok());
+  for (int64_t s = 1; s <= 3; ++s) st.AppendTask("{\"seq\":" + std::to_string(s) + "}");
   // Back to back, well within the old 100 ms batching: each is in the file (the kernel) as
   // soon as AppendResult returns, so a SIGKILL now loses none.
   for (int64_t s = 1; s <= 3; ++s) {
     ASSERT_TRUE(st.AppendResult(Line(s)).ok());
     std::string data = Slurp(dir_ + "/jobs/job/results.jsonl");
     EXPECT_EQ(std::count(data.begin(), data.end(), '\n'), s);
+    // The tasks' own lines are out before any result line.
+    std::string tasks = Slurp(dir_ + "/jobs/job/tasks.jsonl");
+    EXPECT_EQ(std::count(tasks.begin(), tasks.end(), '\n'), 3);
   }
 }
 

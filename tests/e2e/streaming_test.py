@@ -39,7 +39,10 @@ def first_line_time(cmd, feeder, timeout=60):
     threading.Thread(target=feeder, args=(p.stdin,), daemon=True).start()
     first = p.stdout.readline()
     t_first = time.monotonic() - t0
-    rest, err = p.communicate(timeout=timeout)
+    # Not communicate(): it would close stdin under the feeder.
+    rest = p.stdout.read()
+    err = p.stderr.read()
+    p.wait(timeout=timeout)
     return t_first, (first + rest).decode(), err.decode(), p.returncode
 
 
