@@ -5,6 +5,7 @@
 #include <filesystem>
 
 #include "common/base64.h"
+#include "common/json_text.h"
 #include "common/utf8.h"
 #include "driver/journal.h"
 
@@ -21,7 +22,16 @@ void PutOutput(nlohmann::json& j, const char* name, const std::string& data) {
   }
 }
 
+// The command as text (U+FFFD for bytes that are not UTF-8, for reading) and, then, its bytes
+// in command_b64 (lossless).
+void PutCommand(nlohmann::json& j, const std::string& command) {
+  j["command"] = command;
+  if (!IsValidUtf8(command)) j["command_b64"] = Base64Encode(command);
+}
+
 }  // namespace
+
+nlohmann::json ArgsJson(const std::vector<std::string>& values) { return BytesArrayToJson(values); }
 
 nlohmann::json ResultLine(const std::string& job_id, const FinishedTask& t,
                           const std::string& stdout_file, const std::string& stderr_file) {
@@ -30,8 +40,8 @@ nlohmann::json ResultLine(const std::string& job_id, const FinishedTask& t,
   nlohmann::json j = nlohmann::json::object();
   j["job_id"] = job_id;
   j["seq"] = rec.seq;
-  j["args"] = t.args;
-  j["command"] = t.command;
+  j["args"] = ArgsJson(t.args);
+  PutCommand(j, t.command);
   j["outcome"] = OutcomeName(r.outcome);
   j["exit_code"] = r.exit_code ? nlohmann::json(*r.exit_code) : nlohmann::json(nullptr);
   j["signal"] = r.signal ? nlohmann::json(*r.signal) : nlohmann::json(nullptr);
@@ -103,13 +113,13 @@ Status ResultsDir::Write(const FinishedTask& t, const nlohmann::json& line) {
   full.erase("stderr");
   full.erase("stderr_b64");
   full["seq"] = rec.seq;
-  full["args"] = t.args;
-  full["command"] = t.command;
+  full["args"] = ArgsJson(t.args);
+  PutCommand(full, t.command);
   full["attempts"] = rec.attempt;
   full["slot"] = rec.slot;
   full["start"] = static_cast<double>(rec.start_epoch_ms) / 1000.0;
   full["runtime_s"] = static_cast<double>(rec.runtime_ms) / 1000.0;
-  PG_RETURN_IF_ERROR(WriteFileAll(d + "/result.json", full.dump(2) + "\n"));
+  PG_RETURN_IF_ERROR(WriteFileAll(d + "/result.json", DumpLenient(full, 2) + "\n"));
   std::string s = JsonLine(line);
   s += '\n';
   std::fwrite(s.data(), 1, s.size(), jsonl_);

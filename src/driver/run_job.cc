@@ -20,6 +20,7 @@
 #include "driver/job_record.h"
 #include "driver/joblog.h"
 #include "driver/journal.h"
+#include "driver/output_paths.h"
 #include "driver/progress.h"
 #include "driver/result_retrieval.h"
 #include "driver/resume.h"
@@ -100,10 +101,12 @@ int RunJob(const RunOptions& o, RunEnv& env) {
   // A resume (o.resume, prepared by PrepareResume) reopens the job and appends to its files.
   const bool resuming = !o.resume.empty();
   std::string job_id = resuming || !o.job_id.empty() ? o.job_id : NewJobId();
+  if (Status s = CheckOutputPaths(o); !s.ok()) return Usage(env, s);
   JobState state;
   if (Status s = resuming ? state.Open(*root, job_id) : state.Create(*root, job_id); !s.ok()) {
     return Usage(env, s);
   }
+  NewJobGuard made(resuming ? std::string() : state.dir());  // removed on a setup error
   JoblogWriter joblog;
   if (!o.joblog.empty()) {
     if (Status s = joblog.Open(o.joblog, resuming); !s.ok()) return Usage(env, s);
@@ -126,7 +129,7 @@ int RunJob(const RunOptions& o, RunEnv& env) {
   if (Status s = state.WriteJobInfo(info); !s.ok()) return Usage(env, s);
   Status wrote = state.WriteTasks(total, [&](int64_t seq) {
     TaskInputs in{seq, 1, tasks.Values(seq)};
-    return JsonLine({{"seq", seq}, {"args", in.values}, {"command", tmpl.Describe(in)}});
+    return JsonLine({{"seq", seq}, {"args", ArgsJson(in.values)}, {"command", tmpl.Describe(in)}});
   });
   if (!wrote.ok()) return Usage(env, wrote);
 
@@ -188,6 +191,7 @@ int RunJob(const RunOptions& o, RunEnv& env) {
     return Usage(env, backend_r.status());
   }
   Backend& backend = **backend_r;
+  made.Keep();
   if (!backend.function_name().empty()) {
     info["function"] = backend.function_name();  // for `parallelagram cancel`
     (void)state.WriteJobInfo(info);

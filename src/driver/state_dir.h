@@ -21,6 +21,7 @@
 #include <cstdio>
 #include <functional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -63,6 +64,25 @@ class JobState {
   std::FILE* results_ = nullptr;
   int64_t last_flush_ms_ = 0;
 };
+
+// Removes the directory of a job just made by JobState::Create when destroyed, unless Keep()
+// was called: a setup error after Create leaves nothing behind and the --job-id stays usable.
+// An empty `dir` guards nothing (a resumed job is never removed).
+class NewJobGuard {
+ public:
+  explicit NewJobGuard(std::string dir) : dir_(std::move(dir)) {}
+  ~NewJobGuard();
+  NewJobGuard(const NewJobGuard&) = delete;
+  NewJobGuard& operator=(const NewJobGuard&) = delete;
+  void Keep() { dir_.clear(); }
+
+ private:
+  std::string dir_;
+};
+
+// A job id is one plain name: not empty, not "." or "..", no '/', no NUL, at most 200 bytes.
+// InvalidArgument saying so otherwise (ids name directories under ROOT/jobs).
+Status CheckJobId(const std::string& job_id);
 
 struct JobSummary {
   std::string job_id;
