@@ -44,7 +44,7 @@ int LocalLambdaMain(int argc, char** argv) {
       ->check(CLI::Range(0.0, 86400.0));
   app.footer(
       "Not a sandbox: functions run as real processes under local-lambda's own user, with its "
-      "file system and network. Each environment gets its own Runtime API address, told only "
+      "file system and network. Each environment gets its own Runtime API port, told only "
       "to it, and a second GET /next there is refused; but a function can read other "
       "processes of the same user (/proc/PID/environ), signal them and read their files. Run "
       "only code you trust, or run local-lambda inside a container or VM. See "

@@ -70,14 +70,8 @@ Environment::~Environment() {
 
 Status Environment::Start() {
   std::weak_ptr<Environment> weak = weak_from_this();
-  // A random address in 127/8 (all of it is loopback on Linux): not the well-known
-  // 127.0.0.1, so finding another environment's Runtime API takes more than a port scan.
-  std::string host = "127.0.0.1";
-  {
-    std::string id = RandomHex(6);
-    unsigned v = static_cast<unsigned>(std::stoul(id, nullptr, 16));
-    host = fmt::format("127.{}.{}.{}", (v >> 16) & 0xff, (v >> 8) & 0xff, 1 + (v & 0xff) % 254);
-  }
+  // A listener of its own (an ephemeral port), told only to this environment's process.
+  const std::string host = "127.0.0.1";
   auto server =
       HttpServer::Listen(io_, host, 0, kSyncPayloadLimit, [weak](std::shared_ptr<HttpExchange> ex) {
         if (auto self = weak.lock()) self->OnRuntimeRequest(ex);

@@ -47,7 +47,7 @@ class Environment : public std::enable_shared_from_this<Environment> {
   };
 
   // `env` is the process environment minus AWS_LAMBDA_RUNTIME_API (added by Start(): a
-  // listener of its own on a random 127.x.y.z address, told only to this environment's
+  // listener of its own on an ephemeral loopback port, told only to this environment's
   // process). While a GET /next is parked, another one is refused (403): a process that
   // learned the address cannot take the runtime's invocations from under it.
   Environment(boost::asio::io_context& io, std::shared_ptr<Function> function, int generation,
