@@ -2,22 +2,17 @@
 
 #include <dirent.h>
 #include <fcntl.h>
-#include <sched.h>
 #include <signal.h>
 #include <spawn.h>
 #include <sys/syscall.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
-#include <atomic>
 #include <cerrno>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
-#include <optional>
 #include <set>
-#include <vector>
 
 namespace parallelagram::local {
 namespace {
@@ -79,111 +74,8 @@ void ForEachProcess(F f) {
 
 }  // namespace
 
-namespace {
-
-std::atomic<int> pid_namespaces{-1};  // -1 unknown, 0 not allowed here, 1 allowed
-
-struct CloneArgs {
-  const SpawnSpec* spec;
-  char** argv;
-  char** envp;
-  int devnull_in;
-  int out;  // -1: /dev/null
-  int devnull_out;
-  int err_pipe;  // the exec error goes here (CLOEXEC: closed by a successful exec)
-};
-
-// The child, in its new PID namespace: only async-signal-safe calls.
-int CloneChild(void* p) {
-  auto* a = static_cast<CloneArgs*>(p);
-  int e = 0;
-  if (setsid() < 0) e = errno;
-  int out = a->out >= 0 ? a->out : a->devnull_out;
-  if (e == 0 && (dup2(a->devnull_in, 0) < 0 || dup2(out, 1) < 0 || dup2(out, 2) < 0)) e = errno;
-  if (e == 0 && !a->spec->cwd.empty() && chdir(a->spec->cwd.c_str()) != 0) e = errno;
-  if (e == 0) {
-    struct sigaction dfl {};
-    dfl.sa_handler = SIG_DFL;
-    for (int s = 1; s < NSIG; ++s) sigaction(s, &dfl, nullptr);
-    sigset_t none;
-    sigemptyset(&none);
-    sigprocmask(SIG_SETMASK, &none, nullptr);
-    // Close everything above 2 but the error pipe (close-on-exec: gone at exec).
-    const unsigned keep = static_cast<unsigned>(a->err_pipe);
-    if (keep > 3) syscall(SYS_close_range, 3U, keep - 1, 0U);
-    syscall(SYS_close_range, keep + 1, ~0U, 0U);
-    execve(a->argv[0], a->argv, a->envp);
-    e = errno;
-  }
-  ssize_t w = write(a->err_pipe, &e, sizeof e);
-  (void)w;
-  _exit(127);
-}
-
-// Spawns in a new PID namespace; nullopt when the kernel refuses the namespace (then the
-// caller uses posix_spawn).
-std::optional<Result<pid_t>> SpawnInPidNamespace(const SpawnSpec& spec, char** argv, char** envp) {
-  int devnull_in = open("/dev/null", O_RDONLY | O_CLOEXEC);
-  int devnull_out = open("/dev/null", O_WRONLY | O_CLOEXEC);
-  int errp[2] = {-1, -1};
-  if (devnull_in < 0 || devnull_out < 0 || pipe2(errp, O_CLOEXEC) != 0) {
-    for (int fd : {devnull_in, devnull_out, errp[0], errp[1]}) {
-      if (fd >= 0) close(fd);
-    }
-    return Result<pid_t>(
-        Status::IoError(std::string("cannot start ") + spec.argv[0] + ": " + std::strerror(errno)));
-  }
-  CloneArgs a{&spec, argv, envp, devnull_in, spec.output_fd, devnull_out, errp[1]};
-  constexpr size_t kStack = 256 * 1024;
-  std::vector<char> stack(kStack);
-  pid_t pid = clone(CloneChild, stack.data() + kStack, CLONE_NEWPID | SIGCHLD, &a);
-  int clone_errno = errno;
-  close(errp[1]);
-  close(devnull_in);
-  close(devnull_out);
-  if (pid < 0) {
-    close(errp[0]);
-    if (clone_errno == EPERM || clone_errno == EINVAL || clone_errno == ENOSPC ||
-        clone_errno == EUSERS) {
-      return std::nullopt;  // not allowed here
-    }
-    return Result<pid_t>(Status::IoError(std::string("cannot start ") + spec.argv[0] + ": " +
-                                         std::strerror(clone_errno)));
-  }
-  int e = 0;
-  ssize_t n;
-  do {
-    n = read(errp[0], &e, sizeof e);
-  } while (n < 0 && errno == EINTR);
-  close(errp[0]);
-  if (n == static_cast<ssize_t>(sizeof e)) {
-    int st;
-    waitpid(pid, &st, 0);
-    return Result<pid_t>(
-        Status::IoError(std::string("cannot start ") + spec.argv[0] + ": " + std::strerror(e)));
-  }
-  return Result<pid_t>(pid);
-}
-
-}  // namespace
-
-bool SpawnUsesPidNamespaces() { return pid_namespaces.load() != 0; }
-
 Result<pid_t> SpawnInNewSession(const SpawnSpec& spec) {
   if (spec.argv.empty()) return Status::InvalidArgument("no program to start");
-  if (pid_namespaces.load() != 0) {
-    std::vector<char*> argv, envp;
-    for (const auto& a : spec.argv) argv.push_back(const_cast<char*>(a.c_str()));
-    argv.push_back(nullptr);
-    for (const auto& e : spec.env) envp.push_back(const_cast<char*>(e.c_str()));
-    envp.push_back(nullptr);
-    auto r = SpawnInPidNamespace(spec, argv.data(), envp.data());
-    if (r) {
-      pid_namespaces.store(1);
-      return std::move(*r);
-    }
-    pid_namespaces.store(0);
-  }
   posix_spawn_file_actions_t fa;
   posix_spawnattr_t attr;
   posix_spawn_file_actions_init(&fa);

@@ -22,15 +22,8 @@ struct SpawnSpec {
 };
 
 // Starts the program as the leader of a new session (and process group), stdin from
-// /dev/null, every descriptor above 2 closed. Where the kernel allows it (root, or
-// CAP_SYS_ADMIN) the program also gets a PID namespace of its own, as its init: then no
-// process it starts can outlive it, setsid or double fork notwithstanding (when it dies the
-// kernel kills them all). Elsewhere only the session tracks them (a process that calls setsid
-// escapes). The returned pid is as seen from here. Errors: IoError naming the program.
+// /dev/null, every descriptor above 2 closed. Errors: IoError naming the program.
 Result<pid_t> SpawnInNewSession(const SpawnSpec& spec);
-// Whether SpawnInNewSession gives PID namespaces here (known after the first spawn; before
-// that, whether it will try).
-bool SpawnUsesPidNamespaces();
 
 // A pidfd for `pid` (readable when it exits), or -1 if the kernel has none (then poll).
 int OpenPidfd(pid_t pid);

@@ -535,35 +535,6 @@ time.sleep(0.5)
 os._exit(0)
 '''
 
-ESCAPER = r'''#!/usr/bin/env python3
-import os, time, urllib.request
-api = "http://" + os.environ["AWS_LAMBDA_RUNTIME_API"] + "/2018-06-01/runtime"
-out = os.environ["PIDFILE"]
-if os.fork() == 0:
-    os.setsid()
-    if os.fork() == 0:
-        with open(out + ".tmp", "w") as f:
-            f.write(os.readlink("/proc/self"))
-        os.rename(out + ".tmp", out)
-        time.sleep(300)
-    os._exit(0)
-while True:
-    with urllib.request.urlopen(api + "/invocation/next") as r:
-        rid = r.headers["Lambda-Runtime-Aws-Request-Id"]
-        ev = r.read()
-    urllib.request.urlopen(urllib.request.Request(api + "/invocation/" + rid + "/response",
-                                                  data=ev, method="POST")).read()
-'''
-
-
-def alive(pid):
-    try:
-        with open("/proc/%d/stat" % pid) as f:
-            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
-    except OSError:
-        return False
-
-
 class EnvironmentsTest(unittest.TestCase):
     """Item 3: environments."""
 
@@ -578,44 +549,6 @@ class EnvironmentsTest(unittest.TestCase):
                                 json.dumps({"i": i}).encode())
                 self.assertEqual((st, h.get("x-amz-function-error"), json.loads(b)),
                                  (200, None, {"i": i}), b)
-
-    @unittest.skipUnless(os.geteuid() == 0, "PID namespaces need root")
-    def test_setsid_and_double_fork_die_with_the_function(self):
-        d = tempfile.mkdtemp(prefix="pg_ll_esc_")
-        try:
-            for how in ("delete", "shutdown"):
-                pidfile = os.path.join(d, how)
-                with LocalLambda() as ll:
-                    port = port_of(ll)
-                    z = zip_with([("bootstrap", ESCAPER, 0o755)])
-                    st, _, b = call(port, "POST", "/2015-03-31/functions",
-                                    create_body("esc", z, env={"PIDFILE": pidfile}))
-                    self.assertEqual(st, 201, b)
-                    st, _, b = call(port, "POST", "/2015-03-31/functions/esc/invocations", b"{}")
-                    self.assertEqual(st, 200, b)
-                    deadline = time.time() + 10
-                    while not os.path.exists(pidfile) and time.time() < deadline:
-                        time.sleep(0.05)
-                    with open(pidfile) as f:
-                        pid = int(f.read())
-                    self.assertTrue(alive(pid))
-                    if how == "delete":
-                        st, _, b = call(port, "DELETE", "/2015-03-31/functions/esc")
-                        self.assertEqual(st, 204, b)
-                        deadline = time.time() + 5
-                        while alive(pid) and time.time() < deadline:
-                            time.sleep(0.05)
-                        if alive(pid):
-                            os.kill(pid, 9)
-                            self.fail("a setsid'd grandchild survived DeleteFunction")
-                deadline = time.time() + 5
-                while alive(pid) and time.time() < deadline:
-                    time.sleep(0.05)
-                if alive(pid):
-                    os.kill(pid, 9)
-                    self.fail("a setsid'd grandchild survived " + how)
-        finally:
-            shutil.rmtree(d, ignore_errors=True)
 
     def test_runtime_api_address_and_second_next(self):
         with LocalLambda() as ll:
