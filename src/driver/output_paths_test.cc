@@ -5,6 +5,8 @@
 
 #include <filesystem>
 #include <fstream>
+#include <string>
+#include <vector>
 
 #include "driver/state_dir.h"
 
@@ -38,8 +40,9 @@ TEST(OutputPathsTest, RefusesResultsAndJoblogThatCannotBeWritten) {
 }
 
 TEST(StateDirTest, JobIdsAreOnePlainName) {
-  for (std::string bad :
-       {"", ".", "..", "a/b", "../x", std::string("a\0b", 3), std::string(201, 'a')}) {
+  const std::vector<std::string> bads = {
+      "", ".", "..", "a/b", "../x", std::string("a\0b", 3), std::string(201, 'a')};
+  for (const std::string& bad : bads) {
     Status s = CheckJobId(bad);
     EXPECT_EQ(s.code(), StatusCode::kInvalidArgument) << bad;
     EXPECT_EQ(s.message().find('\0'), std::string::npos);
