@@ -402,8 +402,11 @@ class LocalLambdaLimitsTest(unittest.TestCase):
             with LocalLambda("--work-dir", work) as ll:
                 port = port_of(ll)
                 boot = ("bootstrap", ECHO_RUNTIME, 0o755)
-                bomb = under_declare(zip_with([boot, ("zeros", b"\0" * (300 << 20), 0o644)]),
-                                     1000)
+                # Every entry declared 1000 bytes: the bootstrap truly is, the zeros are 300 MB.
+                boot1000 = ("bootstrap", ECHO_RUNTIME + "#" * (999 - len(ECHO_RUNTIME)) + "\n",
+                            0o755)
+                bomb = under_declare(
+                    zip_with([boot1000, ("zeros", b"\0" * (300 << 20), 0o644)]), 1000)
                 cases = {
                     "bomb": bomb,
                     "fileasdir": zip_with([boot, ("a", b"file", 0o644), ("a/b", b"x", 0o644)]),
@@ -415,6 +418,8 @@ class LocalLambdaLimitsTest(unittest.TestCase):
                     self.assertEqual(st, 400, (name, b[:300]))
                     self.assertEqual(h.get("x-amzn-errortype"), "InvalidParameterValueException")
                     self.assertNotIn(work.encode(), b, name)
+                    if name == "bomb":
+                        self.assertIn(b"exceeds 262144000 bytes", b)
                     self.assertIsNone(ll.proc.poll())
                 du = sum(os.path.getsize(os.path.join(d, f))
                          for d, _, fs in os.walk(work) for f in fs)
