@@ -5,6 +5,7 @@
 
 #include "aws/sigv4.h"
 #include "common/base64.h"
+#include "common/json_text.h"
 
 namespace parallelagram::aws {
 namespace {
@@ -29,7 +30,7 @@ AwsRequest JsonRequest(const std::string& op, const std::string& method, std::st
   r.http.method = method;
   r.http.url = std::move(path);
   if (body != nullptr) {
-    r.http.body = body->dump();
+    r.http.body = DumpLenient(*body);  // never throws on bytes that are not UTF-8
     r.http.headers.emplace_back("Content-Type", "application/json");
   }
   return r;

@@ -31,6 +31,7 @@
 #include "aws/lambda_client.h"
 #include "cli/commands.h"
 #include "cli/parse_args.h"
+#include "common/json_text.h"
 #include "deploy/deployment_record.h"
 #include "driver/state_dir.h"
 
@@ -109,7 +110,8 @@ int DrainQueue(const json& info, int64_t drain_ms) {
   }
   aws::Environment env = aws::Environment::FromProcess();
   if (env.Get("AWS_REGION").empty() && env.Get("AWS_DEFAULT_REGION").empty()) {
-    std::string path = info.value("config", std::string());
+    std::string path =
+        info.contains("config") ? BytesFromJson(info["config"]).value_or("") : std::string();
     if (path.empty()) path = deploy::DefaultDeploymentPath(env);
     auto rec = deploy::LoadDeployment(path);
     if (rec.ok() && !rec->region.empty()) env.Set("AWS_REGION", rec->region);

@@ -9,6 +9,7 @@
 
 #include "cli/commands.h"
 #include "common/base64.h"
+#include "common/json_text.h"
 #include "driver/state_dir.h"
 
 namespace parallelagram::cli {
@@ -91,7 +92,7 @@ std::string CommandOf(const json& info) {
   std::string c;
   for (const auto& w : info["command"]) {
     if (!c.empty()) c += ' ';
-    c += w.is_string() ? w.get<std::string>() : w.dump();
+    c += BytesFromJson(w).value_or(DumpLenient(w));
   }
   return c;
 }

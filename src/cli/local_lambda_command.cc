@@ -37,6 +37,18 @@ int LocalLambdaMain(int argc, char** argv) {
                  "where function code and environments live (default: a temporary directory, "
                  "removed on exit)");
   app.add_flag("--allow-remote", allow_remote, "allow a --host that is not a loopback address");
+  double idle_timeout_s = static_cast<double>(opts.api_idle_timeout_ms) / 1000.0;
+  app.add_option("--idle-timeout", idle_timeout_s,
+                 "close a client connection idle this many seconds (0: never)")
+      ->capture_default_str()
+      ->check(CLI::Range(0.0, 86400.0));
+  app.footer(
+      "Not a sandbox: functions run as real processes under local-lambda's own user, with its "
+      "file system and network. Each environment gets its own Runtime API port, told only "
+      "to it, and a second GET /next there is refused; but a function can read other "
+      "processes of the same user (/proc/PID/environ), signal them and read their files. Run "
+      "only code you trust, or run local-lambda inside a container or VM. See "
+      "docs/local-lambda.md.");
   std::string inject, inject_log;
   uint64_t inject_seed = 0;
   app.add_option("--inject", inject,
@@ -68,6 +80,7 @@ int LocalLambdaMain(int argc, char** argv) {
     opts.faults = std::move(policy).value();
   }
   opts.work_dir = work_dir;
+  opts.api_idle_timeout_ms = static_cast<int64_t>(idle_timeout_s * 1000.0);
   boost::system::error_code ec;
   auto addr = boost::asio::ip::make_address(opts.host, ec);
   if (ec) {

@@ -13,6 +13,7 @@
 #include "cli/signal_stop.h"
 #include "common/clock.h"
 #include "aws/aws_config.h"
+#include "common/json_text.h"
 #include "driver/aws_backend.h"
 #include "driver/command_template.h"
 #include "driver/event_loop_driver.h"
@@ -162,7 +163,8 @@ int RunMain(int argc, char** argv) {
       return 0;
     }
     // Relative paths (--transferfile, --return, --results, ...) are the first run's.
-    const std::string cwd = plan->info.value("cwd", std::string());
+    const std::string cwd =
+        plan->info.contains("cwd") ? BytesFromJson(plan->info["cwd"]).value_or("") : "";
     if (!cwd.empty() && ::chdir(cwd.c_str()) != 0) {
       std::fprintf(stderr,
                    "parallelagram run: job %s ran in %s, which is gone; it cannot be resumed\n",
@@ -170,6 +172,10 @@ int RunMain(int argc, char** argv) {
       return kExitUsage;
     }
     opts = std::move(plan->options);
+  }
+  if (opts->shell && !opts->quiet) {
+    std::string warning = driver::QuotedReplacementWarning(opts->command);
+    if (!warning.empty()) std::fprintf(stderr, "parallelagram run: %s\n", warning.c_str());
   }
   std::string line = "parallelagram";
   for (int i = 0; i < argc; ++i) {

@@ -1,5 +1,6 @@
 #include "parallelagram/task.h"
 
+#include <algorithm>
 #include <nlohmann/json.hpp>
 
 #include "common/base64.h"
@@ -64,6 +65,14 @@ json TaskEventToJson(const TaskEvent& e) {
   if (!e.task_id.empty()) j["task_id"] = e.task_id;
   if (e.kind != "process") j["kind"] = e.kind;
   j["argv"] = e.argv;
+  // A word that is not UTF-8 (a file name is any bytes) would reach the worker replaced by
+  // U+FFFD: then the whole argv also goes as base64, which a worker prefers.
+  if (!std::all_of(e.argv.begin(), e.argv.end(),
+                   [](const std::string& w) { return IsValidUtf8(w); })) {
+    json b = json::array();
+    for (const auto& w : e.argv) b.push_back(Base64Encode(w));
+    j["argv_b64"] = std::move(b);
+  }
   if (e.shell) j["shell"] = true;
   if (!e.env.empty()) j["env"] = e.env;
   if (!e.stdin_data.empty()) PutBytes(j, "stdin", e.stdin_data);
@@ -100,6 +109,15 @@ Result<TaskEvent> TaskEventFromJson(const json& j) {
   PG_RETURN_IF_ERROR(GetOpt(j, "task_id", e.task_id));
   PG_RETURN_IF_ERROR(GetOpt(j, "kind", e.kind));
   PG_RETURN_IF_ERROR(GetOpt(j, "argv", e.argv));
+  if (j.contains("argv_b64") && j["argv_b64"].is_array()) {
+    std::vector<std::string> argv;
+    for (const auto& w : j["argv_b64"]) {
+      auto d = w.is_string() ? Base64Decode(w.get<std::string>()) : std::nullopt;
+      if (!d) return Status::InvalidArgument("field 'argv_b64' must hold base64 strings");
+      argv.push_back(std::move(*d));
+    }
+    e.argv = std::move(argv);
+  }
   PG_RETURN_IF_ERROR(GetOpt(j, "shell", e.shell));
   PG_RETURN_IF_ERROR(GetOpt(j, "env", e.env));
   PG_ASSIGN_OR_RETURN(e.stdin_data, GetBytes(j, "stdin"));

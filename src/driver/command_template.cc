@@ -74,6 +74,36 @@ std::string ShellQuote(const std::string& s) {
   return out;
 }
 
+std::string QuotedReplacementWarning(const std::vector<std::string>& shell_words) {
+  std::string line;
+  for (const auto& w : shell_words) line += (line.empty() ? "" : " ") + w;
+  char quote = 0;  // 0, '\'' or '"'
+  for (size_t i = 0; i < line.size(); ++i) {
+    char c = line[i];
+    if (quote != '\'' && c == '\\') {
+      ++i;  // an escaped character
+      continue;
+    }
+    if (quote == 0 && (c == '\'' || c == '"')) {
+      quote = c;
+      continue;
+    }
+    if (quote != 0 && c == quote) {
+      quote = 0;
+      continue;
+    }
+    if (quote == 0 || c != '{') continue;
+    size_t close = line.find('}', i + 1);
+    if (close == std::string::npos) continue;
+    std::string inner = line.substr(i + 1, close - i - 1);
+    if (!LooksLikeReplacement(inner) || inner == "#" || inner == "%") continue;
+    std::string rs = "{" + inner + "}";
+    return "warning: inputs are quoted already: remove the quotes around " + rs +
+           " (inside quotes an input's $(...) and `...` run)";
+  }
+  return "";
+}
+
 std::string CommandTemplate::Transform(const std::string& value, const std::string& op) {
   if (op.empty()) return value;
   if (op == ".") return RemoveExtension(value);

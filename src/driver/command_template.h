@@ -72,6 +72,12 @@ class CommandTemplate {
   bool uses_slot_ = false;
 };
 
+// With --shell, inputs are quoted already: a template that puts a replacement string inside
+// quotes ('echo "{}"') undoes that quoting, so an input's $(...) or `...` runs (as with GNU
+// parallel). Returns a one-line warning naming the first such replacement string, or "" when
+// there is none ({#} and {%} are numbers: quoting them is harmless).
+std::string QuotedReplacementWarning(const std::vector<std::string>& shell_words);
+
 // Expands a path template such as "{}.out" or "out/{1/.}.txt" for one task, without quoting
 // (used by --transferfile and --return). Fails like CommandTemplate::Parse.
 Result<std::string> ExpandPath(const std::string& path_template, const TaskInputs& in,

@@ -136,5 +136,18 @@ TEST(CommandTemplateTest, AgreesWithGnuParallelDryRun) {
   }
 }
 
+TEST(QuotedReplacementWarningTest, WarnsWhenAShellTemplateQuotesAnInput) {
+  EXPECT_NE(QuotedReplacementWarning({"echo \"{}\""}).find("remove the quotes around {}"),
+            std::string::npos);
+  EXPECT_NE(QuotedReplacementWarning({"echo", "'x {1/.}'"}).find("around {1/.}"),
+            std::string::npos);
+  EXPECT_NE(QuotedReplacementWarning({"echo \"a b {.} c\""}).find("{.}"), std::string::npos);
+  EXPECT_EQ(QuotedReplacementWarning({"echo {}"}), "");
+  EXPECT_EQ(QuotedReplacementWarning({"echo '{#}' \"{%}\" {}"}), "");
+  EXPECT_EQ(QuotedReplacementWarning({"awk '{print $1}' {}"}), "");
+  EXPECT_EQ(QuotedReplacementWarning({"echo \\\"{}"}), "");  // an escaped quote
+  EXPECT_EQ(QuotedReplacementWarning({"echo 'it''s' {}"}), "");
+}
+
 }  // namespace
 }  // namespace parallelagram::driver

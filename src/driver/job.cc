@@ -14,6 +14,7 @@
 #include "driver/job_record.h"
 #include "driver/joblog.h"
 #include "driver/journal.h"
+#include "driver/output_paths.h"
 #include "driver/result_retrieval.h"
 #include "driver/resume.h"
 #include "driver/scheduler.h"
@@ -120,6 +121,7 @@ struct Job::Impl : Scheduler::Listener, AsyncObserver {
   bool resuming = false;
   int run = 1;
   JobState state;
+  std::unique_ptr<NewJobGuard> made;
   JoblogWriter joblog;
   std::unique_ptr<ResultsDir> results;
   InputRecorder inputs;
@@ -215,7 +217,10 @@ Status Job::Impl::Open() {
   // A resume (spec.resume, prepared by PrepareResume) reopens the job and appends.
   resuming = !spec.resume.empty();
   job_id = resuming || !spec.job_id.empty() ? spec.job_id : NewJobId();
+  PG_RETURN_IF_ERROR(CheckOutputPaths(spec));
   PG_RETURN_IF_ERROR(resuming ? state.Open(root, job_id) : state.Create(root, job_id));
+  // A new job's directory goes again if the job cannot be set up (its id stays usable).
+  made = std::make_unique<NewJobGuard>(resuming ? std::string() : state.dir());
   if (!spec.joblog.empty()) PG_RETURN_IF_ERROR(joblog.Open(spec.joblog, resuming));
   if (!spec.results_dir.empty()) {
     results = std::make_unique<ResultsDir>();
@@ -270,6 +275,7 @@ Status Job::Impl::Start() {
     return b.status();
   }
   backend = std::move(b).value();
+  made->Keep();
   if (!backend->function_name().empty()) {
     info["function"] = backend->function_name();  // for `parallelagram cancel`
     (void)state.WriteJobInfo(info);
@@ -479,7 +485,8 @@ Scheduler::Listener::Pull Job::Impl::PullTask(int64_t* seq) {
     }
     const int64_t s = ++pulled;
     TaskInputs in{s, 1, std::move(t.values)};
-    state.AppendTask(JsonLine({{"seq", s}, {"args", in.values}, {"command", tmpl->Describe(in)}}));
+    state.AppendTask(
+        JsonLine({{"seq", s}, {"args", ArgsJson(in.values)}, {"command", tmpl->Describe(in)}}));
     t.values = std::move(in.values);
     // Finished in an earlier run: counted already, never run again.
     if (s <= static_cast<int64_t>(finished_before.size()) &&

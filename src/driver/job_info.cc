@@ -8,6 +8,7 @@
 
 #include <fmt/format.h>
 
+#include "common/json_text.h"
 #include "driver/run_job.h"
 #include "driver/state_dir.h"
 
@@ -33,10 +34,10 @@ json NewJobInfo(const RunOptions& o, const std::string& argv_line, const std::st
                {"created_at", NowIso()},
                {"status", "starting"},
                {"pid", static_cast<int>(::getpid())},
-               {"cwd", fs::current_path().string()},
-               {"command", o.command},
+               {"cwd", BytesToJson(fs::current_path().string())},
+               {"command", BytesArrayToJson(o.command)},
                {"shell", o.shell},
-               {"command_line", argv_line},
+               {"command_line", BytesToJson(argv_line)},
                {"backend", o.backend},
                {"jobs", jobs},
                {"total", total >= 0 ? json(total) : json(nullptr)},
@@ -44,11 +45,12 @@ json NewJobInfo(const RunOptions& o, const std::string& argv_line, const std::st
                {"link", o.link},
                {"retries", o.retries},
                {"timeout_s", o.timeout_s},
-               {"results_dir", o.results_dir},
-               {"joblog", o.joblog}};
+               {"results_dir", BytesToJson(o.results_dir)},
+               {"joblog", BytesToJson(o.joblog)}};
   info["mode"] = o.mode;
-  if (!o.config.empty()) info["config"] = fs::absolute(o.config).string();
-  info["option_args"] = o.option_args;
+  if (!o.config.empty()) info["config"] = BytesToJson(fs::absolute(o.config).string());
+  // Words that are not UTF-8 (a file name is any bytes) as {"b64":..}: lossless, for --resume.
+  info["option_args"] = BytesArrayToJson(o.option_args);
   info["runs"] = 1;
   return info;
 }

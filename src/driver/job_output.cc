@@ -4,6 +4,7 @@
 
 #include <fmt/format.h>
 
+#include "common/json_text.h"
 #include "driver/job_record.h"
 
 namespace parallelagram::driver {
@@ -18,7 +19,13 @@ std::string TaskWarning(const TaskRecord& rec, const std::string& command) {
   switch (r.outcome) {
     case Outcome::kSucceeded:
     case Outcome::kFailed:
-      if (r.exit_code || r.error.empty()) return "";
+      // A process that ran and exited non-zero said why itself (its stderr). One that never
+      // started (not found, not executable, argument list too long: the worker reports 127 or
+      // 126 with its reason) would otherwise fail silently.
+      if (r.error.empty() ||
+          (r.exit_code && (*r.exit_code == 0 || r.error.rfind("exited with status", 0) == 0))) {
+        return "";
+      }
       what = "could not run: " + r.error;
       break;
     case Outcome::kTimedOut:
@@ -34,7 +41,9 @@ std::string TaskWarning(const TaskRecord& rec, const std::string& command) {
       what = std::string(OutcomeName(r.outcome)) + ": " + r.error;
   }
   std::string cmd = command.size() > 200 ? command.substr(0, 200) + "..." : command;
-  return fmt::format("parallelagram: task {} {}: {}\n", rec.seq, what, cmd);
+  // One line, never cut: a NUL, a newline or a byte that is not UTF-8 shows as \xNN.
+  return fmt::format("parallelagram: task {} {}: {}\n", rec.seq, EscapeForMessage(what),
+                     EscapeForMessage(cmd));
 }
 
 void JobOutput::Emit(const nlohmann::json& j) {

@@ -5,6 +5,7 @@
 #include <filesystem>
 
 #include "common/base64.h"
+#include "common/json_text.h"
 #include "common/utf8.h"
 #include "driver/journal.h"
 #include "driver/state_dir.h"
@@ -22,7 +23,16 @@ void PutOutput(nlohmann::json& j, const char* name, const std::string& data) {
   }
 }
 
+// The command as text (U+FFFD for bytes that are not UTF-8, for reading) and, then, its bytes
+// in command_b64 (lossless).
+void PutCommand(nlohmann::json& j, const std::string& command) {
+  j["command"] = command;
+  if (!IsValidUtf8(command)) j["command_b64"] = Base64Encode(command);
+}
+
 }  // namespace
+
+nlohmann::json ArgsJson(const std::vector<std::string>& values) { return BytesArrayToJson(values); }
 
 nlohmann::json ResultLine(const std::string& job_id, const FinishedTask& t,
                           const std::string& stdout_file, const std::string& stderr_file) {
@@ -31,8 +41,8 @@ nlohmann::json ResultLine(const std::string& job_id, const FinishedTask& t,
   nlohmann::json j = nlohmann::json::object();
   j["job_id"] = job_id;
   j["seq"] = rec.seq;
-  j["args"] = t.args;
-  j["command"] = t.command;
+  j["args"] = ArgsJson(t.args);
+  PutCommand(j, t.command);
   j["outcome"] = OutcomeName(r.outcome);
   j["exit_code"] = r.exit_code ? nlohmann::json(*r.exit_code) : nlohmann::json(nullptr);
   j["signal"] = r.signal ? nlohmann::json(*r.signal) : nlohmann::json(nullptr);
@@ -98,13 +108,13 @@ Status ResultsDir::WriteFiles(const FinishedTask& t) {
   full.erase("stderr");
   full.erase("stderr_b64");
   full["seq"] = rec.seq;
-  full["args"] = t.args;
-  full["command"] = t.command;
+  full["args"] = ArgsJson(t.args);
+  PutCommand(full, t.command);
   full["attempts"] = rec.attempt;
   full["slot"] = rec.slot;
   full["start"] = static_cast<double>(rec.start_epoch_ms) / 1000.0;
   full["runtime_s"] = static_cast<double>(rec.runtime_ms) / 1000.0;
-  return WriteFileAll(d + "/result.json", full.dump(2) + "\n");
+  return WriteFileAll(d + "/result.json", DumpLenient(full, 2) + "\n");
 }
 
 Status ResultsDir::AppendLine(const nlohmann::json& line) {

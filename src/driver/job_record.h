@@ -69,6 +69,9 @@ class ResultsDir {
 // `j` as one line of JSON (no newline), invalid UTF-8 in strings replaced (U+FFFD): how
 // manifest lines, tasks.jsonl lines and --json events are written.
 std::string JsonLine(const nlohmann::json& j);
+// A task's input values as JSON: each a string, or {"b64": base64} when it is not UTF-8
+// (lossless, as inputs.jsonl). For tasks.jsonl, results.jsonl and --results.
+nlohmann::json ArgsJson(const std::vector<std::string>& values);
 
 // Writes `data` to `path` whole (creating parent directories). IoError naming the path.
 Status WriteFileAll(const std::string& path, const std::string& data);

@@ -11,6 +11,7 @@
 #include <fmt/format.h>
 
 #include "common/base64.h"
+#include "common/json_text.h"
 #include "common/utf8.h"
 #include "driver/state_dir.h"
 
@@ -289,13 +290,14 @@ Result<ResumePlan> PrepareResume(const RunOptions& given) {
 
   // The recorded options, parsed again as they were given.
   std::vector<std::string> args;
-  try {
-    args = plan.info["option_args"].get<std::vector<std::string>>();
-    args.push_back("--");
-    for (const auto& w : plan.info["command"].get<std::vector<std::string>>()) args.push_back(w);
-  } catch (const std::exception&) {
+  auto option_args = BytesArrayFromJson(plan.info["option_args"]);
+  auto command = BytesArrayFromJson(plan.info["command"]);
+  if (!option_args || !command) {
     return Status::IoError("job " + plan.job_id + "'s job.json is damaged; it cannot be resumed");
   }
+  args = std::move(*option_args);
+  args.push_back("--");
+  for (auto& w : *command) args.push_back(std::move(w));
   args.push_back(":::");
   args.push_back("-");
   auto rec = ParseRunArgs(args);

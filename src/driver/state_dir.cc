@@ -17,6 +17,8 @@
 
 #include <fmt/format.h>
 
+#include "common/clock.h"
+#include "common/json_text.h"
 #include "driver/journal.h"
 
 namespace parallelagram::driver {
@@ -53,7 +55,24 @@ JobState::~JobState() {
   if (tasks_) std::fclose(tasks_);
 }
 
+NewJobGuard::~NewJobGuard() {
+  if (dir_.empty()) return;
+  std::error_code ec;
+  fs::remove_all(dir_, ec);
+}
+
+Status CheckJobId(const std::string& job_id) {
+  if (job_id.empty() || job_id == "." || job_id == ".." ||
+      job_id.find_first_of(std::string("/\0", 2)) != std::string::npos || job_id.size() > 200) {
+    return Status::InvalidArgument("'" + EscapeForMessage(job_id) +
+                                   "' is not a job id: give one plain name (no '/', not '.' "
+                                   "or '..'); 'parallelagram jobs' lists them");
+  }
+  return Status::Ok();
+}
+
 Status JobState::Create(const std::string& root, const std::string& job_id) {
+  PG_RETURN_IF_ERROR(CheckJobId(job_id));
   std::error_code ec;
   fs::create_directories(root + "/jobs", ec);
   if (ec) {
@@ -72,6 +91,7 @@ Status JobState::Create(const std::string& root, const std::string& job_id) {
 }
 
 Status JobState::Open(const std::string& root, const std::string& job_id) {
+  PG_RETURN_IF_ERROR(CheckJobId(job_id));
   dir_ = root + "/jobs/" + job_id;
   std::error_code ec;
   if (!fs::is_directory(dir_, ec)) {
@@ -87,7 +107,7 @@ Status JobState::WriteJobInfo(const nlohmann::json& info) {
   std::string tmp = dir_ + "/job.json.tmp";
   {
     std::ofstream f(tmp, std::ios::trunc);
-    f << info.dump(2) << "\n";
+    f << DumpLenient(info, 2) << "\n";  // never throws on bytes that are not UTF-8
     if (!f) return Status::IoError("cannot write '" + tmp + "'");
   }
   std::error_code ec;
@@ -180,7 +200,8 @@ std::vector<JobSummary> ListJobs(const std::string& root) {
 Result<JobSummary> ReadJob(const std::string& root, const std::string& job_id) {
   fs::path dir = fs::path(root) / "jobs" / job_id;
   std::error_code ec;
-  if (job_id.empty() || job_id.find('/') != std::string::npos || !fs::is_directory(dir, ec)) {
+  PG_RETURN_IF_ERROR(CheckJobId(job_id));
+  if (!fs::is_directory(dir, ec)) {
     return Status::NotFound("no job '" + job_id + "' in " + root +
                             "/jobs; 'parallelagram jobs' lists them");
   }

@@ -22,6 +22,7 @@
 #include <functional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -68,6 +69,25 @@ class JobState {
   LineFile results_;
   std::FILE* tasks_ = nullptr;
 };
+
+// Removes the directory of a job just made by JobState::Create when destroyed, unless Keep()
+// was called: a setup error after Create leaves nothing behind and the --job-id stays usable.
+// An empty `dir` guards nothing (a resumed job is never removed).
+class NewJobGuard {
+ public:
+  explicit NewJobGuard(std::string dir) : dir_(std::move(dir)) {}
+  ~NewJobGuard();
+  NewJobGuard(const NewJobGuard&) = delete;
+  NewJobGuard& operator=(const NewJobGuard&) = delete;
+  void Keep() { dir_.clear(); }
+
+ private:
+  std::string dir_;
+};
+
+// A job id is one plain name: not empty, not "." or "..", no '/', no NUL, at most 200 bytes.
+// InvalidArgument saying so otherwise (ids name directories under ROOT/jobs).
+Status CheckJobId(const std::string& job_id);
 
 struct JobSummary {
   std::string job_id;

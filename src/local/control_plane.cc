@@ -281,11 +281,9 @@ void Service::CreateFunction(const ExPtr& ex, const std::string& rid) {
 void Service::GetFunction(const ExPtr& ex, const std::string& rid, const std::string& ref) {
   auto f = FindOr404(ex, ref, rid, true);
   if (!f) return;
-  json j = {{"Configuration", ConfigJson(*f)},
-            {"Code",
-             {{"RepositoryType", "S3"},
-              {"Location", fmt::format("http://{}:{}/local-lambda/code/{}", options_.host, port(),
-                                       f->config.name)}}}};
+  // No Code.Location: local-lambda keeps the unpacked code, not the zip, so there is nothing
+  // to download (a URL there would answer 404 to the clients that fetch it).
+  json j = {{"Configuration", ConfigJson(*f)}, {"Code", {{"RepositoryType", "S3"}}}};
   if (f->reserved) j["Concurrency"] = {{"ReservedConcurrentExecutions", *f->reserved}};
   ReplyJson(ex, 200, j, rid);
 }
@@ -319,6 +317,7 @@ void Service::UpdateFunctionCode(const ExPtr& ex, const std::string& rid, const 
   staged.idle.clear();
   staged.returning.clear();
   if (!InstallCode(ex, rid, body.value("ZipFile", json()), &staged, f->generation + 1)) return;
+  std::string old_code_dir = f->code_dir;
   f->code_dir = staged.code_dir;
   f->config.code_size = staged.config.code_size;
   f->config.code_sha256 = staged.config.code_sha256;
@@ -326,6 +325,7 @@ void Service::UpdateFunctionCode(const ExPtr& ex, const std::string& rid, const 
   f->config.revision_id = NewRequestId();
   f->generation++;
   RetireIdle(*f);
+  RetireCodeDir(old_code_dir);
   ReplyJson(ex, 200, ConfigJson(*f), rid);
 }
 
@@ -349,6 +349,7 @@ void Service::DeleteFunction(const ExPtr& ex, const std::string& rid, const std:
   f->deleted = true;
   functions_.erase(f->config.name);
   RetireIdle(*f);
+  RetireCodeDir(f->code_dir);
   Reply(ex, MakeResponse(ex->request(), 204, "", ""), rid);
   PumpEvents();
 }

@@ -14,6 +14,7 @@
 #include <nlohmann/json.hpp>
 
 #include "common/clock.h"
+#include "common/json_text.h"
 #include "local/process_util.h"
 
 namespace parallelagram::local {
@@ -43,7 +44,7 @@ std::string RandomHex(size_t n) {
 HttpResponseMsg RuntimeError(const HttpRequestMsg& req, int status, const std::string& type,
                              const std::string& message) {
   json j = {{"errorMessage", message}, {"errorType", type}};
-  return MakeResponse(req, status, j.dump());
+  return MakeResponse(req, status, DumpLenient(j));
 }
 
 }  // namespace
@@ -69,22 +70,25 @@ Environment::~Environment() {
 
 Status Environment::Start() {
   std::weak_ptr<Environment> weak = weak_from_this();
-  auto server = HttpServer::Listen(io_, "127.0.0.1", 0, kSyncPayloadLimit,
-                                   [weak](std::shared_ptr<HttpExchange> ex) {
-                                     if (auto self = weak.lock()) self->OnRuntimeRequest(ex);
-                                   });
+  // A listener of its own (an ephemeral port), told only to this environment's process.
+  const std::string host = "127.0.0.1";
+  auto server =
+      HttpServer::Listen(io_, host, 0, kSyncPayloadLimit, [weak](std::shared_ptr<HttpExchange> ex) {
+        if (auto self = weak.lock()) self->OnRuntimeRequest(ex);
+      });
   if (!server.ok()) return server.status();
   runtime_ = std::move(server).value();
-  env_.push_back("AWS_LAMBDA_RUNTIME_API=127.0.0.1:" + std::to_string(runtime_->port()));
+  env_.push_back("AWS_LAMBDA_RUNTIME_API=" + host + ":" + std::to_string(runtime_->port()));
+  code_dir_ = function_->code_dir;
 
   int fds[2];
   if (pipe2(fds, O_CLOEXEC) != 0) {
     return Status::IoError(std::string("cannot create a pipe: ") + std::strerror(errno));
   }
   SpawnSpec spec;
-  spec.argv = {function_->code_dir + "/bootstrap"};
+  spec.argv = {code_dir_ + "/bootstrap"};
   spec.env = env_;
-  spec.cwd = function_->code_dir;
+  spec.cwd = code_dir_;
   spec.output_fd = fds[1];
   spawn_us_ = NowUs();
   auto pid = SpawnInNewSession(spec);
@@ -183,6 +187,13 @@ void Environment::OnRuntimeRequest(const std::shared_ptr<HttpExchange>& ex) {
       Deliver(ex);
       return;
     }
+    if (parked_next_ && !parked_next_->PeerClosed()) {
+      // One runtime waits in one GET /next: a second is someone else's (the address leaked).
+      // (A runtime whose client gave up on the first, closing it, may ask again.)
+      ex->Reply(RuntimeError(req, 403, "Runtime.DuplicateNext",
+                             "a GET /next is already waiting in this environment"));
+      return;
+    }
     parked_next_ = ex;
     if (!current_ && hooks_.on_idle) hooks_.on_idle(shared_from_this());
     return;
@@ -198,7 +209,7 @@ void Environment::OnRuntimeRequest(const std::shared_ptr<HttpExchange>& ex) {
         "INIT_REPORT Init Duration: {:.2f} ms\tPhase: init\tStatus: error\tError Type: {}\n",
         (NowUs() - spawn_us_) / 1000.0, j.value("errorType", std::string("Runtime.InitError"))));
     kill_reason_ = KillReason::kInitError;
-    if (current_) Finish(true, j.dump());
+    if (current_) Finish(true, DumpLenient(j));
     Kill();
     return;
   }
@@ -234,7 +245,7 @@ void Environment::OnRuntimeRequest(const std::shared_ptr<HttpExchange>& ex) {
              fmt::format("Response payload size exceeded maximum allowed payload size ({} bytes).",
                          kResponseLimitReported)},
             {"errorType", "Function.ResponseSizeTooLarge"}};
-        Finish(true, err.dump());
+        Finish(true, DumpLenient(err));
         return;
       }
       ex->Reply(MakeResponse(req, 202, R"({"status":"OK"})"));
@@ -249,7 +260,7 @@ void Environment::OnRuntimeRequest(const std::shared_ptr<HttpExchange>& ex) {
       std::string type(req["Lambda-Runtime-Function-Error-Type"]);
       j = {{"errorMessage", body}, {"errorType", type.empty() ? "Unhandled" : type}};
     }
-    Finish(true, j.dump());
+    Finish(true, DumpLenient(j));
     return;
   }
   ex->Reply(RuntimeError(req, 404, "InvalidRequest", "unknown Runtime API path " + target));
@@ -315,7 +326,7 @@ void Environment::OnTimeout() {
   kill_reason_ = KillReason::kTimeout;
   json err = {{"errorType", "Sandbox.Timedout"},
               {"errorMessage", fmt::format("RequestId: {} Error: {}", current_->request_id, line)}};
-  Finish(true, err.dump());
+  Finish(true, DumpLenient(err));
   Kill();
 }
 
@@ -349,7 +360,9 @@ void Environment::Finish(bool function_error, std::string payload) {
   InvocationResult r;
   r.function_error = function_error;
   r.payload = std::move(payload);
-  if (log_mark_ >= log_base_) r.log = log_.substr(log_mark_ - log_base_);
+  // What is kept of this invocation's log: all of it, or (a log longer than what is kept) its
+  // last kLogKeep bytes, so that X-Amz-Log-Type: Tail still gets the last 4 KB.
+  r.log = log_mark_ >= log_base_ ? log_.substr(log_mark_ - log_base_) : log_;
   std::unique_ptr<Invocation> inv = std::move(current_);
   delivered_ = false;
   if (hooks_.on_finished) hooks_.on_finished(shared_from_this(), std::move(inv), std::move(r));
@@ -405,6 +418,11 @@ void Environment::OnExit() {
   }
   alive_ = false;
   DrainLog();
+  if (current_ && !delivered_ && initialized_ && hooks_.on_undelivered) {
+    std::unique_ptr<Invocation> inv = std::move(current_);
+    timer_.cancel();
+    hooks_.on_undelivered(shared_from_this(), std::move(inv));
+  }
   if (current_) {
     std::string why = ExitErrorMessage();
     std::string type =
@@ -413,7 +431,7 @@ void Environment::OnExit() {
                                   current_->request_id, why);
     AppendLog(msg + "\n" + type + "\n");
     json err = {{"errorType", type}, {"errorMessage", msg}};
-    Finish(true, err.dump());
+    Finish(true, DumpLenient(err));
   }
   parked_next_.reset();
   if (runtime_) runtime_->Close();

@@ -37,11 +37,19 @@ class Environment : public std::enable_shared_from_this<Environment> {
     std::function<void(const std::shared_ptr<Environment>&, std::unique_ptr<Invocation>,
                        InvocationResult)>
         on_finished;
+    // The process exited after its runtime had taken invocations (it reached GET /next) but
+    // before this one was delivered (e.g. it exited right after posting its last response):
+    // the invocation never ran here and goes back to the service, to run elsewhere.
+    std::function<void(const std::shared_ptr<Environment>&, std::unique_ptr<Invocation>)>
+        on_undelivered;
     // The process has exited and been reaped; no invocation is pending here any more.
     std::function<void(const std::shared_ptr<Environment>&)> on_dead;
   };
 
-  // `env` is the process environment minus AWS_LAMBDA_RUNTIME_API (added by Start()).
+  // `env` is the process environment minus AWS_LAMBDA_RUNTIME_API (added by Start(): a
+  // listener of its own on an ephemeral loopback port, told only to this environment's
+  // process). While a GET /next is parked, another one is refused (403): a process that
+  // learned the address cannot take the runtime's invocations from under it.
   Environment(boost::asio::io_context& io, std::shared_ptr<Function> function, int generation,
               std::string dir, std::vector<std::string> env, Hooks hooks);
   ~Environment();
@@ -70,6 +78,8 @@ class Environment : public std::enable_shared_from_this<Environment> {
   bool running_invocation() const { return current_ != nullptr && delivered_; }
   int generation() const { return generation_; }
   pid_t pid() const { return pid_; }
+  const std::string& dir() const { return dir_; }
+  const std::string& code_dir() const { return code_dir_; }  // set by Start()
   const std::shared_ptr<Function>& function() const { return function_; }
 
  private:
@@ -89,6 +99,7 @@ class Environment : public std::enable_shared_from_this<Environment> {
   std::shared_ptr<Function> function_;
   int generation_;
   std::string dir_;
+  std::string code_dir_;
   std::vector<std::string> env_;
   Hooks hooks_;
 

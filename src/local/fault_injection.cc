@@ -8,6 +8,8 @@
 #include <nlohmann/json.hpp>
 #include <vector>
 
+#include "common/json_text.h"
+
 namespace parallelagram::local {
 
 namespace {
@@ -135,7 +137,7 @@ void RandomFaultPolicy::Injected(FaultKind kind, const std::string& request_id,
   if (j.is_object() && j.contains("task_id") && j["task_id"].is_string()) {
     line["task_id"] = j["task_id"];
   }
-  std::string s = line.dump() + "\n";
+  std::string s = DumpLenient(line) + "\n";
   std::fwrite(s.data(), 1, s.size(), log_);
   std::fflush(log_);
 }

@@ -16,6 +16,7 @@
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/beast/http/message.hpp>
 #include <boost/beast/http/string_body.hpp>
 #include <cstdint>
@@ -48,6 +49,9 @@ class HttpExchange {
   // Sends the response (Content-Length set here). Only the first call has an effect.
   void Reply(HttpResponseMsg response);
   bool replied() const { return replied_; }
+  // The client closed its connection (or it broke) while this exchange waits for its reply.
+  // A cheap non-blocking peek; false once replied.
+  bool PeerClosed() const;
 
  private:
   std::shared_ptr<HttpSession> session_;
@@ -66,6 +70,25 @@ class HttpServer : public std::enable_shared_from_this<HttpServer> {
                                                     const std::string& host, int port,
                                                     uint64_t body_limit, Handler handler);
   ~HttpServer();
+  // Limits against careless or hostile clients (the Lambda API sets them; the Runtime API
+  // listeners keep the defaults, which limit nothing: a runtime's connection may idle for a
+  // whole invocation).
+  struct Limits {
+    size_t max_connections = 0;   // 0: no cap; at the cap, accepting pauses until one closes
+    int64_t idle_timeout_ms = 0;  // 0: none; a connection waiting this long for (the rest
+                                  // of) a request is closed
+    // Bodies over `large_body_bytes` are read only while the bodies being read add up to at
+    // most `large_body_budget`; past it the request is answered 429 (TooManyRequests-
+    // Exception, Retry-After) before its body is read. 0: no budget.
+    uint64_t large_body_bytes = 0;
+    uint64_t large_body_budget = 0;
+  };
+  void set_limits(const Limits& limits) { limits_ = limits; }
+  const Limits& limits() const { return limits_; }
+  // Large-body budget bookkeeping, for sessions: true when `n` bytes were reserved.
+  bool ReserveBody(uint64_t n);
+  void ReleaseBody(uint64_t n) { body_in_flight_ -= n; }
+  size_t connections() const { return sessions_.size(); }
   int port() const { return port_; }
   // Stops accepting and closes every connection. Idempotent.
   void Close();
@@ -73,7 +96,7 @@ class HttpServer : public std::enable_shared_from_this<HttpServer> {
   // For sessions.
   const Handler& handler() const { return handler_; }
   uint64_t body_limit() const { return body_limit_; }
-  void Forget(HttpSession* s) { sessions_.erase(s); }
+  void Forget(HttpSession* s);
 
   HttpServer(boost::asio::io_context& io, uint64_t body_limit, Handler handler);
 
@@ -81,6 +104,11 @@ class HttpServer : public std::enable_shared_from_this<HttpServer> {
   void Accept();
 
   boost::asio::ip::tcp::acceptor acceptor_;
+  boost::asio::steady_timer backoff_;  // accept failed (out of descriptors): retry later
+  int64_t backoff_ms_ = 0;
+  bool paused_ = false;  // at limits_.max_connections
+  Limits limits_;
+  uint64_t body_in_flight_ = 0;
   uint64_t body_limit_;
   Handler handler_;
   int port_ = 0;

@@ -6,6 +6,8 @@
 #include <nlohmann/json.hpp>
 #include <random>
 
+#include "common/json_text.h"
+
 namespace parallelagram::local {
 
 namespace http = boost::beast::http;
@@ -30,7 +32,7 @@ HttpResponseMsg AwsErrorWith(const HttpRequestMsg& req, int status, const std::s
   if (extra.is_object()) {
     for (auto& [k, v] : extra.items()) body[k] = v;
   }
-  HttpResponseMsg res = MakeResponse(req, status, body.dump());
+  HttpResponseMsg res = MakeResponse(req, status, DumpLenient(body));
   res.set("x-amzn-RequestId", request_id);
   res.set("x-amzn-ErrorType", type);
   return res;

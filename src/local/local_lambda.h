@@ -59,6 +59,8 @@ struct LocalLambdaOptions {
   int min_unreserved_concurrency = -1;
   // How often busy environments' memory is sampled (0: never).
   int64_t memory_poll_ms = 100;
+  // A Lambda API connection idle this long (waiting for a request) is closed (0: never).
+  int64_t api_idle_timeout_ms = 120000;
   // Function environments inherit from this process, as Lambda passes a role's
   // credentials: AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN and every
   // AWS_ENDPOINT_URL*; also PATH and, for sanitizer builds, ASAN/UBSAN/LSAN_OPTIONS.

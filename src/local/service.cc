@@ -2,14 +2,18 @@
 
 #include <fmt/format.h>
 #include <signal.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 
+#include <algorithm>
 #include <cstdlib>
+#include <filesystem>
 #include <nlohmann/json.hpp>
 
 #include "common/base64.h"
 #include "common/clock.h"
+#include "common/json_text.h"
 #include "local/auth.h"
 #include "local/process_util.h"
 
@@ -70,6 +74,17 @@ Status Service::Listen() {
                                    [this](std::shared_ptr<HttpExchange> ex) { OnApiRequest(ex); });
   if (!server.ok()) return server.status();
   api_ = std::move(server).value();
+  // Careless or hostile clients: connections capped (a quarter of the descriptors we may
+  // open, the rest for environments), idle ones closed, large bodies (CreateFunction's zips)
+  // read two at a time.
+  rlimit nofile{};
+  uint64_t fds = getrlimit(RLIMIT_NOFILE, &nofile) == 0 ? nofile.rlim_cur : 1024;
+  HttpServer::Limits limits;
+  limits.max_connections = static_cast<size_t>(std::clamp<uint64_t>(fds / 4, 64, 65536));
+  limits.idle_timeout_ms = options_.api_idle_timeout_ms;
+  limits.large_body_bytes = kSyncPayloadLimit + 1024;
+  limits.large_body_budget = 2 * kApiBodyLimit;
+  api_->set_limits(limits);
   return Status::Ok();
 }
 
@@ -100,7 +115,7 @@ void Service::Reply(const ExPtr& ex, HttpResponseMsg res, const std::string& rid
 }
 
 void Service::ReplyJson(const ExPtr& ex, int status, const json& body, const std::string& rid) {
-  Reply(ex, MakeResponse(ex->request(), status, body.dump()), rid);
+  Reply(ex, MakeResponse(ex->request(), status, DumpLenient(body)), rid);
 }
 
 void Service::ReplyError(const ExPtr& ex, int status, const std::string& type,
@@ -241,7 +256,7 @@ void Service::Invoke(const ExPtr& ex, const std::string& rid, const std::string&
     std::string why = "not valid JSON";
     try {
       json parsed = json::parse(payload);
-      why = "not valid JSON: " + parsed.dump().substr(0, 0);
+      why = "not valid JSON: " + DumpLenient(parsed).substr(0, 0);
     } catch (const json::parse_error& e) {
       why = e.what();
     }
@@ -404,6 +419,14 @@ void Service::Dispatch(std::unique_ptr<Invocation> inv) {
     hooks.on_finished = [this](const std::shared_ptr<Environment>& e, std::unique_ptr<Invocation> i,
                                InvocationResult r) { OnFinished(e, std::move(i), std::move(r)); };
     hooks.on_dead = [this](const std::shared_ptr<Environment>& e) { OnDead(e); };
+    hooks.on_undelivered = [this](const std::shared_ptr<Environment>& e,
+                                  std::unique_ptr<Invocation> i) {
+      // It never ran: run it elsewhere (Dispatch counts it again).
+      std::erase(e->function()->returning, e);
+      std::erase(e->function()->idle, e);
+      i->function->inflight--;
+      Dispatch(std::move(i));
+    };
     env = std::make_shared<Environment>(io_, inv->function, f.generation, dir,
                                         BaseEnvironment(f, dir), std::move(hooks));
     env->set_init_delay_ms(inv->slow_start_ms);
@@ -411,10 +434,9 @@ void Service::Dispatch(std::unique_ptr<Invocation> inv) {
     if (!st.ok()) {
       InvocationResult r;
       r.function_error = true;
-      r.payload = json{{"errorType", "Runtime.InvalidEntrypoint"},
-                       {"errorMessage",
-                        fmt::format("RequestId: {} Error: {}", inv->request_id, st.message())}}
-                      .dump();
+      r.payload = DumpLenient(json{
+          {"errorType", "Runtime.InvalidEntrypoint"},
+          {"errorMessage", fmt::format("RequestId: {} Error: {}", inv->request_id, st.message())}});
       OnFinished(nullptr, std::move(inv), std::move(r));
       return;
     }
@@ -503,8 +525,30 @@ void Service::OnDead(const std::shared_ptr<Environment>& env) {
   Function& f = *env->function();
   std::erase(f.idle, env);
   std::erase(f.returning, env);
-  // Defer the erase: we may be inside one of env's own handlers.
-  asio::post(io_, [this, env] { envs_.erase(env); });
+  // Defer the erase: we may be inside one of env's own handlers. Then its directory goes,
+  // and the code directories no live environment uses any more.
+  asio::post(io_, [this, env] {
+    envs_.erase(env);
+    std::error_code ec;
+    std::filesystem::remove_all(env->dir(), ec);
+    SweepCodeDirs();
+  });
+}
+
+void Service::RetireCodeDir(const std::string& dir) {
+  if (!dir.empty()) retired_code_dirs_.push_back(dir);
+  SweepCodeDirs();
+}
+
+void Service::SweepCodeDirs() {
+  std::erase_if(retired_code_dirs_, [this](const std::string& dir) {
+    for (const auto& env : envs_) {
+      if (env->alive() && env->code_dir() == dir) return false;
+    }
+    std::error_code ec;
+    std::filesystem::remove_all(dir, ec);
+    return true;
+  });
 }
 
 void Service::ArmPump(int64_t at_ms) {

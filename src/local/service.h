@@ -79,6 +79,10 @@ class Service {
   void GetAccountSettings(const ExPtr& ex, const std::string& rid);
   // After a code/config change or delete: idle environments of older generations go.
   void RetireIdle(Function& f);
+  // A code directory replaced (UpdateFunctionCode) or of a deleted function: removed as soon
+  // as no live environment runs from it (now, or when the last one dies).
+  void RetireCodeDir(const std::string& dir);
+  void SweepCodeDirs();
 
   // Data plane (service.cc).
   void Invoke(const ExPtr& ex, const std::string& rid, const std::string& ref);
@@ -108,6 +112,7 @@ class Service {
   boost::asio::steady_timer memory_timer_;
   bool memory_polling_ = false;
   int64_t next_env_id_ = 0;
+  std::vector<std::string> retired_code_dirs_;
   bool shut_down_ = false;
 };
 

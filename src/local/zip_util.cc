@@ -36,12 +36,28 @@ bool SafeName(const std::string& name) {
   return true;
 }
 
-Status MakeDirs(const std::string& path) {
-  for (size_t i = 1; i <= path.size(); ++i) {
-    if (i == path.size() || path[i] == '/') {
-      std::string p = path.substr(0, i);
-      if (mkdir(p.c_str(), 0755) != 0 && errno != EEXIST) {
-        return Status::IoError("cannot create directory " + p + ": " + std::strerror(errno));
+// A package that cannot be laid out (a file where a directory must go, a name too long, a
+// path too deep) is the caller's error; only a full disk and the like are ours. Messages
+// name the entry, never the server's own path.
+Status EntryError(const std::string& name, int err) {
+  std::string what = "zip entry '" + name + "' cannot be unpacked: " + std::strerror(err);
+  if (err == ENOSPC || err == EDQUOT || err == EIO || err == ENOMEM || err == EMFILE ||
+      err == ENFILE || err == EROFS) {
+    return Status::IoError(what);
+  }
+  return Status::InvalidArgument(what);
+}
+
+// Creates the directories of `rel` (a relative path, no "..") under `dir`.
+Status MakeDirs(const std::string& dir, const std::string& rel, const std::string& entry) {
+  for (size_t i = 1; i <= rel.size(); ++i) {
+    if (i == rel.size() || rel[i] == '/') {
+      std::string p = dir + "/" + rel.substr(0, i);
+      if (mkdir(p.c_str(), 0755) != 0) {
+        int e = errno;
+        struct stat st;
+        if (e == EEXIST && stat(p.c_str(), &st) == 0 && S_ISDIR(st.st_mode)) continue;
+        return EntryError(entry, e == EEXIST ? ENOTDIR : e);
       }
     }
   }
@@ -126,6 +142,7 @@ Result<UnpackedZip> UnpackZip(const std::string& zip_bytes, const std::string& d
   UnpackedZip result;
   zip_int64_t n = zip_get_num_entries(za, 0);
   std::string buf;
+  uint64_t written = 0;  // bytes actually written, all entries
   for (zip_int64_t i = 0; i < n; ++i) {
     zip_stat_t st;
     if (zip_stat_index(za, static_cast<zip_uint64_t>(i), 0, &st) != 0 || st.name == nullptr) {
@@ -141,7 +158,7 @@ Result<UnpackedZip> UnpackZip(const std::string& zip_bytes, const std::string& d
     uint32_t mode = (opsys == ZIP_OPSYS_UNIX) ? (attr >> 16) & 07777 : 0;
     std::string path = dir + "/" + name;
     if (name.back() == '/') {
-      PG_RETURN_IF_ERROR(MakeDirs(path.substr(0, path.size() - 1)));
+      PG_RETURN_IF_ERROR(MakeDirs(dir, name.substr(0, name.size() - 1), name));
       continue;
     }
     if ((opsys == ZIP_OPSYS_UNIX) && S_ISLNK(attr >> 16)) {
@@ -152,29 +169,42 @@ Result<UnpackedZip> UnpackZip(const std::string& zip_bytes, const std::string& d
       return Status::InvalidArgument("unzipped size exceeds " + std::to_string(max_unzipped_bytes) +
                                      " bytes");
     }
-    size_t slash = path.rfind('/');
-    PG_RETURN_IF_ERROR(MakeDirs(path.substr(0, slash)));
+    size_t slash = name.rfind('/');
+    if (slash != std::string::npos) PG_RETURN_IF_ERROR(MakeDirs(dir, name.substr(0, slash), name));
     zip_file_t* zf = zip_fopen_index(za, static_cast<zip_uint64_t>(i), 0);
     if (zf == nullptr) return Status::InvalidArgument("zip entry '" + name + "' cannot be read");
     if (mode == 0) mode = 0644;
     int fd = open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode & 0777);
     if (fd < 0) {
+      int e = errno;
       zip_fclose(zf);
-      return Status::IoError("cannot write " + path + ": " + std::strerror(errno));
+      return EntryError(name, e);
     }
     buf.resize(1 << 16);
     zip_int64_t got;
     bool ok = true;
+    bool too_large = false;
+    // Count what is written, not what the entry declares: a declared size can lie.
     while ((got = zip_fread(zf, buf.data(), buf.size())) > 0) {
+      written += static_cast<uint64_t>(got);
+      if (written > max_unzipped_bytes) {
+        too_large = true;
+        break;
+      }
       if (write(fd, buf.data(), static_cast<size_t>(got)) != got) ok = false;
     }
     if (got < 0) ok = false;
     zip_fclose(zf);
     fchmod(fd, mode & 07777);
     close(fd);
+    if (too_large) {
+      return Status::InvalidArgument("unzipped size exceeds " + std::to_string(max_unzipped_bytes) +
+                                     " bytes");
+    }
     if (!ok) return Status::InvalidArgument("zip entry '" + name + "' is corrupt");
     if (name == "bootstrap" && (mode & 0100)) result.has_executable_bootstrap = true;
   }
+  result.unzipped_bytes = written;
   return result;
 }
 

@@ -26,13 +26,16 @@ inline constexpr int64_t kZipEntryMtime = 946684800;
 Result<std::string> MakeZip(const std::vector<ZipEntry>& entries);
 
 struct UnpackedZip {
-  uint64_t unzipped_bytes = 0;
+  uint64_t unzipped_bytes = 0;            // bytes written (what the entries declare is not trusted)
   bool has_executable_bootstrap = false;  // a regular file `bootstrap` at the root, mode u+x
 };
 
 // Extracts `zip_bytes` into the existing directory `dir`, keeping Unix modes.
 // Errors: InvalidArgument when the bytes are not a zip, an entry escapes `dir` (absolute
-// path or ".."), or the unzipped size exceeds `max_unzipped_bytes`; IoError on write errors.
+// path or ".."), an entry cannot be laid out (a file where a directory must go, a name too
+// long, a path too deep), or the bytes written exceed `max_unzipped_bytes` (unpacking stops
+// there, whatever sizes the entries declare); IoError on a full disk and the like. Messages
+// name the entry, never `dir`.
 Result<UnpackedZip> UnpackZip(const std::string& zip_bytes, const std::string& dir,
                               uint64_t max_unzipped_bytes = 262144000);
 

@@ -69,5 +69,52 @@ TEST(ZipUtilTest, RejectsNonZipAndEscapingEntries) {
   std::filesystem::remove_all(dir);
 }
 
+// Rewrites every uncompressed-size field (local headers and central directory) to `size`.
+std::string UnderDeclare(std::string zip, uint32_t size) {
+  auto put = [&](size_t at) {
+    for (int k = 0; k < 4; ++k) zip[at + k] = static_cast<char>((size >> (8 * k)) & 0xff);
+  };
+  for (size_t i = 0; i + 4 <= zip.size(); ++i) {
+    if (zip.compare(i, 4, std::string("PK\x03\x04", 4)) == 0) put(i + 22);
+    if (zip.compare(i, 4, std::string("PK\x01\x02", 4)) == 0) put(i + 24);
+  }
+  return zip;
+}
+
+TEST(ZipUtilTest, CountsWrittenBytesNotDeclaredSizes) {
+  const uint64_t limit = 1 << 20;
+  // Every entry is declared 1000 bytes: `bootstrap` truly is, `zeros` is 8 MB.
+  std::string boot = "#!/bin/sh\n" + std::string(990, '#');
+  auto zip = MakeZip({{"bootstrap", boot, 0755}, {"zeros", std::string(8 << 20, '\0')}});
+  ASSERT_TRUE(zip.ok());
+  std::string dir = TempDir();
+  auto r = UnpackZip(UnderDeclare(*zip, 1000), dir, limit);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(r.status().message().find("exceeds"), std::string::npos) << r.status().message();
+  std::error_code ec;
+  auto written = std::filesystem::file_size(dir + "/zeros", ec);
+  EXPECT_LE(written, limit + (64 << 10));
+}
+
+TEST(ZipUtilTest, EntriesThatCannotBeLaidOutAreTheCallersErrorWithoutOurPath) {
+  std::vector<std::vector<ZipEntry>> bad = {
+      {{"a", "file"}, {"a/b", "under a file"}},
+      {{std::string(300, 'n'), "long name"}},
+  };
+  std::string deep;
+  for (int i = 0; i < 2100; ++i) deep += "d/";  // past PATH_MAX
+  bad.push_back({{deep + "f", "deep"}});
+  for (const auto& entries : bad) {
+    auto zip = MakeZip(entries);
+    ASSERT_TRUE(zip.ok());
+    std::string dir = TempDir();
+    auto r = UnpackZip(*zip, dir);
+    ASSERT_FALSE(r.ok()) << entries.back().name.substr(0, 40);
+    EXPECT_EQ(r.status().code(), StatusCode::kInvalidArgument) << r.status().message();
+    EXPECT_EQ(r.status().message().find(dir), std::string::npos) << r.status().message();
+  }
+}
+
 }  // namespace
 }  // namespace parallelagram::local

@@ -1,0 +1,57 @@
+#include "common/json_text.h"
+
+#include <gtest/gtest.h>
+
+#include "parallelagram/task.h"
+
+namespace parallelagram {
+namespace {
+
+using json = nlohmann::json;
+
+TEST(JsonTextTest, DumpLenientNeverThrowsOnBytesThatAreNotUtf8) {
+  json j = {{"message", std::string("bad \xff byte")}, {"k", {std::string("\xc3")}}};
+  EXPECT_THROW((void)j.dump(), json::type_error);  // what nlohmann's plain dump() does
+  std::string text = DumpLenient(j);
+  EXPECT_EQ(json::parse(text)["message"], "bad \xEF\xBF\xBD byte");
+  EXPECT_NE(DumpLenient(j, 2).find('\n'), std::string::npos);
+}
+
+TEST(JsonTextTest, BytesRoundTripLosslessly) {
+  for (std::string s : {std::string("plain"), std::string("\xff"), std::string("caf\xe9"),
+                        std::string("a\0b", 3), std::string("\xe2\x82\xac"), std::string()}) {
+    json j = BytesToJson(s);
+    json back = json::parse(j.dump());  // strict dump: it is valid UTF-8 now
+    EXPECT_EQ(BytesFromJson(back).value(), s);
+  }
+  EXPECT_TRUE(BytesToJson("ok").is_string());
+  EXPECT_TRUE(BytesToJson("\xff").is_object());
+  EXPECT_FALSE(BytesFromJson(json(5)).has_value());
+  EXPECT_FALSE(BytesFromJson(json{{"b64", "!!"}}).has_value());
+  std::vector<std::string> v = {"a", "\xfe\xff", ""};
+  EXPECT_EQ(BytesArrayFromJson(json::parse(BytesArrayToJson(v).dump())).value(), v);
+  EXPECT_FALSE(BytesArrayFromJson(json::array({1})).has_value());
+}
+
+TEST(JsonTextTest, EscapeForMessageShowsNulAndBadBytes) {
+  EXPECT_EQ(EscapeForMessage(std::string("a\0b", 3)), "a\\x00b");
+  EXPECT_EQ(EscapeForMessage("x\xffy\n"), "x\\xffy\\x0a");
+  EXPECT_EQ(EscapeForMessage("caf\xc3\xa9"), "caf\xc3\xa9");
+}
+
+TEST(TaskCodecTest, ArgvThatIsNotUtf8TravelsAsBase64) {
+  TaskEvent e;
+  e.argv = {"echo", "\xff", "caf\xe9"};
+  json j = TaskEventToJson(e);
+  ASSERT_TRUE(j.contains("argv_b64"));
+  // On the wire: the lenient text (what the invoker sends), parsed by the worker.
+  auto back = TaskEventFromJson(json::parse(DumpLenient(j)));
+  ASSERT_TRUE(back.ok()) << back.status().message();
+  EXPECT_EQ(back->argv, e.argv);
+  TaskEvent plain;
+  plain.argv = {"echo", "hi"};
+  EXPECT_FALSE(TaskEventToJson(plain).contains("argv_b64"));
+}
+
+}  // namespace
+}  // namespace parallelagram

@@ -1,0 +1,592 @@
+#!/usr/bin/env python3
+"""Bad input never crashes, never leaks, never escapes: `parallelagram run` and
+`parallelagram local-lambda` under hostile and careless use.
+
+Item 1: bytes that are not UTF-8, from a user (file names, command words), a client (function
+names, payloads, headers, a Qualifier, a SigV4 credential scope) or a function (its /error and
+/init/error bodies and error-type header), end neither process; the CLI runs them as GNU
+parallel does (same output bytes) and records them losslessly.
+"""
+import base64
+import http.client
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import unittest
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from lltest import LocalLambda, make_zip  # noqa: E402
+
+PG = os.environ.get("PG_BIN", "build/parallelagram")
+GNU = "/usr/bin/parallel"
+BAD = b"\xff"
+
+# A runtime that misbehaves on request: {"mode": "bad-error"} posts invalid UTF-8 to /error
+# with an invalid error-type header; {"mode": "bad-json-error"} posts a JSON-looking body with
+# a raw 0xff; anything else is echoed.
+BAD_RUNTIME = r'''#!/usr/bin/env python3
+import json, os, urllib.request
+api = "http://" + os.environ["AWS_LAMBDA_RUNTIME_API"] + "/2018-06-01/runtime"
+while True:
+    with urllib.request.urlopen(api + "/invocation/next") as r:
+        rid = r.headers["Lambda-Runtime-Aws-Request-Id"]
+        ev = json.loads(r.read() or b"null")
+    mode = ev.get("mode") if isinstance(ev, dict) else None
+    if mode == "bad-error":
+        req = urllib.request.Request(api + "/invocation/" + rid + "/error", data=b"oops \xff",
+                                     method="POST")
+        req.add_header("Lambda-Runtime-Function-Error-Type", "Bad\xff")
+    elif mode == "bad-json-error":
+        req = urllib.request.Request(api + "/invocation/" + rid + "/error",
+                                     data=b'{"errorType": "X", "errorMessage": "\xff"}',
+                                     method="POST")
+    else:
+        req = urllib.request.Request(api + "/invocation/" + rid + "/response",
+                                     data=json.dumps(ev).encode(), method="POST")
+    urllib.request.urlopen(req).read()
+'''
+
+# A runtime whose init fails with invalid UTF-8 in the body.
+BAD_INIT_RUNTIME = r'''#!/usr/bin/env python3
+import os, time, urllib.request
+api = "http://" + os.environ["AWS_LAMBDA_RUNTIME_API"] + "/2018-06-01/runtime"
+req = urllib.request.Request(api + "/init/error", data=b"init \xff failed", method="POST")
+req.add_header("Lambda-Runtime-Function-Error-Type", "Init\xff")
+urllib.request.urlopen(req).read()
+time.sleep(5)
+'''
+
+
+def raw_request(port, request_bytes, timeout=30):
+    """Sends raw bytes, returns (status, headers dict, body bytes) of the answer."""
+    s = socket.create_connection(("127.0.0.1", port), timeout=timeout)
+    s.sendall(request_bytes)
+    data = b""
+    while True:
+        try:
+            chunk = s.recv(65536)
+        except socket.timeout:
+            break
+        if not chunk:
+            break
+        data += chunk
+        head, sep, rest = data.partition(b"\r\n\r\n")
+        if sep:
+            hdrs = {}
+            for line in head.split(b"\r\n")[1:]:
+                k, _, v = line.partition(b":")
+                hdrs[k.strip().lower().decode("latin-1")] = v.strip().decode("latin-1")
+            n = int(hdrs.get("content-length", "0"))
+            if len(rest) >= n:
+                s.close()
+                return int(head.split()[1]), hdrs, rest[:n]
+    s.close()
+    raise AssertionError("no complete answer to %r: %r" % (request_bytes[:80], data[:200]))
+
+
+def call(port, method, path, body=b"", headers=None):
+    c = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+    c.request(method, path, body=body, headers=headers or {})
+    r = c.getresponse()
+    out = r.status, {k.lower(): v for k, v in r.getheaders()}, r.read()
+    c.close()
+    return out
+
+
+def port_of(ll):
+    return int(ll.endpoint.rsplit(":", 1)[1])
+
+
+class LocalLambdaBadBytesTest(unittest.TestCase):
+    def assert_serving(self, ll, after):
+        self.assertIsNone(ll.proc.poll(), "local-lambda died after " + after)
+        st, _, body = call(port_of(ll), "GET", "/2015-03-31/functions")
+        self.assertEqual(st, 200, "ListFunctions after %s: %r" % (after, body))
+
+    def assert_aws_error(self, st, hdrs, body, status, what):
+        self.assertEqual(st, status, "%s: %r" % (what, body))
+        self.assertIn("x-amzn-errortype", hdrs, what)
+        j = json.loads(body.decode("utf-8"))  # valid UTF-8: the bad bytes were replaced
+        msg = j.get("message", j.get("Message", ""))
+        self.assertNotIn("\udcff", msg)
+        return j
+
+    def create(self, port, name, bootstrap):
+        z = make_zip({"bootstrap": (bootstrap, 0o755)})
+        body = json.dumps({"FunctionName": name, "Runtime": "provided.al2023",
+                           "Role": "arn:aws:iam::123456789012:role/r", "Handler": "h",
+                           "Timeout": 10, "Code": {"ZipFile": base64.b64encode(z).decode()}})
+        st, _, b = call(port, "POST", "/2015-03-31/functions", body.encode(),
+                        {"Content-Type": "application/json"})
+        self.assertEqual(st, 201, b)
+
+    def test_client_and_function_bytes(self):
+        with LocalLambda() as ll:
+            port = port_of(ll)
+            self.create(port, "bad", BAD_RUNTIME)
+            self.create(port, "badinit", BAD_INIT_RUNTIME)
+            inv = "/2015-03-31/functions/bad/invocations"
+            # Function name with 0xff (percent-encoded and raw).
+            st, h, b = call(port, "GET", "/2015-03-31/functions/%FF")
+            self.assert_aws_error(st, h, b, 400, "GET functions/%FF")
+            self.assert_serving(ll, "a function name %FF")
+            st, h, b = raw_request(port, b"GET /2015-03-31/functions/a\xffb HTTP/1.1\r\n"
+                                         b"Host: x\r\nContent-Length: 0\r\n\r\n")
+            self.assertIn(st, (400, 404), b)
+            self.assert_serving(ll, "a raw 0xff in the path")
+            # Invoke payload that is not UTF-8.
+            st, h, b = call(port, "POST", inv, b'"\xff"')
+            self.assert_aws_error(st, h, b, 400, "payload 0xff")
+            self.assert_serving(ll, "payload 0xff")
+            # Invocation-Type header with 0xff.
+            st, h, b = raw_request(port, b"POST " + inv.encode() + b" HTTP/1.1\r\nHost: x\r\n"
+                                         b"X-Amz-Invocation-Type: Ev\xffent\r\n"
+                                         b"Content-Length: 2\r\n\r\n{}")
+            self.assert_aws_error(st, h, b, 400, "X-Amz-Invocation-Type 0xff")
+            self.assert_serving(ll, "X-Amz-Invocation-Type 0xff")
+            # Qualifier with 0xff (query and in the name).
+            st, h, b = call(port, "POST", inv + "?Qualifier=%FF", b"{}")
+            self.assert_aws_error(st, h, b, 404, "Qualifier %FF")
+            st, h, b = call(port, "GET", "/2015-03-31/functions/bad%3A%FF")
+            self.assert_aws_error(st, h, b, 404, "name:qualifier %FF")
+            self.assert_serving(ll, "Qualifier %FF")
+            # A runtime's /error body and error-type header with 0xff.
+            for mode in ("bad-error", "bad-json-error"):
+                st, h, b = call(port, "POST", inv, json.dumps({"mode": mode}).encode())
+                self.assertEqual(st, 200, b)
+                self.assertEqual(h.get("x-amz-function-error"), "Unhandled")
+                j = json.loads(b.decode("utf-8"))
+                self.assertIn("errorType", j)
+                self.assert_serving(ll, "a runtime's " + mode)
+            # A runtime's /init/error with 0xff.
+            st, h, b = call(port, "POST", "/2015-03-31/functions/badinit/invocations", b"{}")
+            self.assertEqual(st, 200, b)
+            self.assertEqual(h.get("x-amz-function-error"), "Unhandled")
+            json.loads(b.decode("utf-8"))
+            self.assert_serving(ll, "a runtime's /init/error")
+            # And it still runs functions.
+            st, h, b = call(port, "POST", inv, b'{"x": 1}')
+            self.assertEqual((st, json.loads(b)), (200, {"x": 1}))
+
+    def test_sigv4_scope_bytes_before_authentication(self):
+        with LocalLambda("--access-key-id", "AKIDEXAMPLE", "--secret-access-key",
+                         "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY") as ll:
+            port = port_of(ll)
+            auth = (b"AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20240101/us-\xff-1/lambda/"
+                    b"aws4_request, SignedHeaders=host;x-amz-date, Signature=" + b"0" * 64)
+            for a in (auth, auth.replace(b"AKIDEXAMPLE", b"AK\xffID")):
+                st, h, b = raw_request(port, b"GET /2015-03-31/functions HTTP/1.1\r\nHost: x\r\n"
+                                             b"X-Amz-Date: 20240101T000000Z\r\n"
+                                             b"Authorization: " + a + b"\r\n"
+                                             b"Content-Length: 0\r\n\r\n")
+                self.assertEqual(st, 403, b)
+                json.loads(b.decode("utf-8"))
+                self.assertIsNone(ll.proc.poll(), "local-lambda died on a 0xff credential scope")
+            st, _, b = call(port, "GET", "/2015-03-31/functions")
+            self.assertEqual(st, 403, b)  # still answering (unsigned: refused)
+
+
+class CliBadBytesTest(unittest.TestCase):
+    def setUp(self):
+        self.dir = tempfile.mkdtemp(prefix="pg_hostile_")
+        self.state = os.path.join(self.dir, "state")
+        self.cwd = os.path.join(self.dir, "work")
+        os.makedirs(self.cwd)
+
+    def tearDown(self):
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+    def run_pg(self, *args, timeout=120):
+        p = subprocess.run([PG, "run", "--state-dir", self.state, *args], cwd=self.cwd,
+                           capture_output=True, timeout=timeout)
+        return p.returncode, p.stdout, p.stderr
+
+    def gnu(self, *args):
+        p = subprocess.run([GNU, *args], cwd=self.cwd, capture_output=True, timeout=120)
+        return p.returncode, p.stdout, p.stderr
+
+    def manifest(self, job):
+        with open(os.path.join(self.state, "jobs", job, "results.jsonl"), "rb") as f:
+            return [json.loads(l) for l in f if l.strip()]
+
+    @staticmethod
+    def unbytes(v):
+        return base64.b64decode(v["b64"]) if isinstance(v, dict) else v.encode()
+
+    def test_non_utf8_input_runs_as_gnu_parallel(self):
+        inputs = [BAD, b"caf\xe9", b"ok", b"a\xc3"]
+        want = self.gnu("-k", "echo", ":::", *inputs)
+        self.assertEqual(want[0], 0, want)
+        results = os.path.join(self.dir, "res")
+        rc, out, err = self.run_pg("-k", "--job-id", "bytes", "--results", results, "--",
+                                   "echo", ":::", *inputs)
+        self.assertEqual(rc, 0, err)
+        self.assertEqual(out, want[1])
+        m = sorted(self.manifest("bytes"), key=lambda r: r["seq"])
+        self.assertEqual([[self.unbytes(a) for a in r["args"]] for r in m], [[i] for i in inputs])
+        self.assertEqual(base64.b64decode(m[0]["command_b64"]), b"echo '\xff'")
+        with open(os.path.join(self.state, "jobs", "bytes", "job.json")) as f:
+            json.load(f)
+        # The shell path too, and a command word that is not UTF-8.
+        want = self.gnu("-k", "echo", b"x\xfe", "{}", ":::", BAD)
+        rc, out, err = self.run_pg("-k", "--", "echo", b"x\xfe", "{}", ":::", BAD)
+        self.assertEqual((rc, out), (0, want[1]), err)
+        want = self.gnu("-k", "printf '%s\\n' {}", ":::", BAD)
+        rc, out, err = self.run_pg("-k", "--shell", "--", "printf '%s\\n' {}", ":::", BAD)
+        self.assertEqual((rc, out), (0, want[1]), err)
+
+    def test_non_utf8_option_resumes_losslessly(self):
+        joblog = os.path.join(self.dir.encode(), b"log\xff")
+        rc, out, err = self.run_pg("--job-id", "opt", "--joblog", joblog, "--", "echo",
+                                   ":::", BAD)
+        self.assertEqual((rc, out), (0, b"\xff\n"), err)
+        self.assertTrue(os.path.exists(joblog))
+        with open(os.path.join(self.state, "jobs", "opt", "job.json")) as f:
+            info = json.load(f)
+        self.assertIn(joblog, [self.unbytes(a) for a in info["option_args"]])
+        rc, out, err = self.run_pg("--resume", "opt")
+        self.assertEqual(rc, 0, err)
+
+
+
+class CliSmallLiesTest(unittest.TestCase):
+    """Item 4: the CLI says why, leaves nothing behind, refuses odd job ids, escapes NULs and
+    warns about quoted replacement strings."""
+
+    def setUp(self):
+        self.dir = tempfile.mkdtemp(prefix="pg_hostile4_")
+        self.state = os.path.join(self.dir, "state")
+        self.cwd = os.path.join(self.dir, "work")
+        os.makedirs(self.cwd)
+
+    def tearDown(self):
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+    def pg(self, *args, timeout=120):
+        p = subprocess.run([PG, args[0], "--state-dir", self.state, *args[1:]], cwd=self.cwd,
+                           capture_output=True, timeout=timeout)
+        return p.returncode, p.stdout, p.stderr
+
+    def test_says_why_a_program_could_not_run(self):
+        rc, out, err = self.pg("run", "--", "/nonexistent/prog", ":::", "a")
+        self.assertEqual(rc, 1)
+        self.assertIn(b"/nonexistent/prog", err)
+        self.assertIn(b"not found", err)
+        noexec = os.path.join(self.cwd, "noexec")
+        with open(noexec, "w") as f:
+            f.write("#!/bin/sh\necho hi\n")
+        os.chmod(noexec, 0o644)
+        rc, out, err = self.pg("run", "--", noexec, ":::", "a")  # absolute: tasks run elsewhere
+        self.assertEqual(rc, 1)
+        self.assertIn(b"Permission denied", err)
+        big = os.path.join(self.cwd, "big.txt")  # one 200 KB word: over Linux's 128 KB
+        with open(big, "w") as f:
+            f.write("x" * 200000 + "\n")
+        rc, out, err = self.pg("run", "--", "echo", "::::", big)
+        self.assertEqual(rc, 1)
+        self.assertIn(b"Argument list too long", err)
+
+    def test_setup_error_leaves_no_job_behind(self):
+        existing = os.path.join(self.cwd, "existing")
+        with open(existing, "w") as f:
+            f.write("a file\n")
+        for bad in (["--results", existing], ["--results", existing + "/sub"],
+                    ["--joblog", self.cwd], ["--joblog", "/nonexistent/dir/log"]):
+            rc, out, err = self.pg("run", "--job-id", "j1", *bad, "--", "echo", ":::", "a")
+            self.assertEqual(rc, 255, err)
+            self.assertEqual(err.count(b"\n"), 1, err)
+            self.assertFalse(os.path.exists(os.path.join(self.state, "jobs", "j1")), bad)
+        rc, out, err = self.pg("run", "--job-id", "j1", "--", "echo", ":::", "a")
+        self.assertEqual((rc, out), (0, b"a\n"), err)
+
+    def test_results_refuses_job_ids_that_are_not_one_name(self):
+        rc, out, err = self.pg("run", "--job-id", "ok", "--", "echo", ":::", "a")
+        self.assertEqual(rc, 0, err)
+        for bad in ("..", ".", "ok/..", "../jobs/ok", "ok/"):
+            rc, out, err = self.pg("results", bad)
+            self.assertNotEqual(rc, 0, bad)
+            self.assertEqual(out, b"", bad)
+            self.assertIn(b"not a job id", err, bad)
+        for sub in ("cancel",):
+            rc, out, err = self.pg(sub, "..")
+            self.assertNotEqual(rc, 0, sub)
+
+    def test_nul_in_input_file_is_shown_escaped(self):
+        inputs = os.path.join(self.cwd, "in.txt")
+        with open(inputs, "wb") as f:
+            f.write(b"ok\nbe\x00fore-after\n")
+        rc, out, err = self.pg("run", "-k", "--", "echo", "::::", inputs)
+        self.assertNotEqual(rc, 0)
+        self.assertNotIn(b"\x00", err)
+        self.assertIn(b"be\\x00fore-after", err)
+
+    def test_shell_template_quoting_a_replacement_string_warns(self):
+        payload = "$(echo INJECTED)"
+        rc, out, err = self.pg("run", "--shell", "--", 'echo "{}"', ":::", payload)
+        self.assertEqual(rc, 0, err)
+        self.assertIn(b"inputs are quoted already: remove the quotes around {}", err)
+        self.assertEqual(err.count(b"remove the quotes"), 1)
+        g = subprocess.run([GNU, 'echo "{}"', ":::", payload], capture_output=True,
+                           cwd=self.cwd)
+        self.assertEqual(out, g.stdout)  # as GNU parallel: the quotes undo the quoting
+        for fine in ("echo {}", "echo '{#}' {}", "awk '{print $1}' {}"):
+            rc, out, err = self.pg("run", "--shell", "--", fine, ":::", "a")
+            self.assertNotIn(b"remove the quotes", err, fine)
+        rc, out, err = self.pg("run", "--shell", "--", "echo '{.}'", ":::", "a.b")
+        self.assertIn(b"remove the quotes around {.}", err)
+
+
+def zip_with(entries):
+    import io
+    import zipfile
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as z:
+        for name, data, mode in entries:
+            info = zipfile.ZipInfo(name)
+            info.external_attr = (0o100000 | mode) << 16
+            info.compress_type = zipfile.ZIP_DEFLATED
+            z.writestr(info, data)
+    return buf.getvalue()
+
+
+def under_declare(data, size):
+    """Every uncompressed-size field of the zip rewritten to `size`."""
+    import struct
+    b = bytearray(data)
+    for sig, off in ((b"PK\x03\x04", 22), (b"PK\x01\x02", 24)):
+        i = 0
+        while True:
+            j = b.find(sig, i)
+            if j < 0:
+                break
+            b[j + off:j + off + 4] = struct.pack("<I", size)
+            i = j + 4
+    return bytes(b)
+
+
+def create_body(name, zip_bytes, timeout=10, env=None):
+    body = {"FunctionName": name, "Runtime": "provided.al2023",
+            "Role": "arn:aws:iam::123456789012:role/r", "Handler": "h", "Timeout": timeout,
+            "Code": {"ZipFile": base64.b64encode(zip_bytes).decode()}}
+    if env:
+        body["Environment"] = {"Variables": env}
+    return json.dumps(body).encode()
+
+
+ECHO_RUNTIME = r'''#!/usr/bin/env python3
+import json, os, sys, urllib.request
+api = "http://" + os.environ["AWS_LAMBDA_RUNTIME_API"] + "/2018-06-01/runtime"
+while True:
+    with urllib.request.urlopen(api + "/invocation/next") as r:
+        rid = r.headers["Lambda-Runtime-Aws-Request-Id"]
+        ev = json.loads(r.read() or b"null")
+    if isinstance(ev, dict) and "print" in ev:
+        sys.stdout.write("x" * ev["print"] + "\n"); sys.stdout.flush()
+    req = urllib.request.Request(api + "/invocation/" + rid + "/response",
+                                 data=json.dumps(ev).encode(), method="POST")
+    urllib.request.urlopen(req).read()
+'''
+
+
+class LocalLambdaLimitsTest(unittest.TestCase):
+    """Item 2: resource limits."""
+
+    def test_zip_lies_and_bad_layouts_get_400(self):
+        work = tempfile.mkdtemp(prefix="pg_ll_work_")
+        try:
+            with LocalLambda("--work-dir", work) as ll:
+                port = port_of(ll)
+                boot = ("bootstrap", ECHO_RUNTIME, 0o755)
+                # Every entry declared 1000 bytes: the bootstrap truly is, the zeros are 300 MB.
+                boot1000 = ("bootstrap", ECHO_RUNTIME + "#" * (999 - len(ECHO_RUNTIME)) + "\n",
+                            0o755)
+                bomb = under_declare(
+                    zip_with([boot1000, ("zeros", b"\0" * (300 << 20), 0o644)]), 1000)
+                cases = {
+                    "bomb": bomb,
+                    "fileasdir": zip_with([boot, ("a", b"file", 0o644), ("a/b", b"x", 0o644)]),
+                    "longname": zip_with([boot, ("n" * 300, b"x", 0o644)]),
+                    "deep": zip_with([boot, ("d/" * 2100 + "f", b"x", 0o644)]),
+                }
+                for name, z in cases.items():
+                    st, h, b = call(port, "POST", "/2015-03-31/functions", create_body(name, z))
+                    self.assertEqual(st, 400, (name, b[:300]))
+                    self.assertEqual(h.get("x-amzn-errortype"), "InvalidParameterValueException")
+                    self.assertNotIn(work.encode(), b, name)
+                    if name == "bomb":
+                        self.assertIn(b"exceeds 262144000 bytes", b)
+                    self.assertIsNone(ll.proc.poll())
+                du = sum(os.path.getsize(os.path.join(d, f))
+                         for d, _, fs in os.walk(work) for f in fs)
+                self.assertLess(du, 1 << 20)  # nothing of the bomb is left
+        finally:
+            shutil.rmtree(work, ignore_errors=True)
+
+    def test_code_dirs_go_location_and_log_tail(self):
+        work = tempfile.mkdtemp(prefix="pg_ll_work_")
+        try:
+            with LocalLambda("--work-dir", work) as ll:
+                port = port_of(ll)
+                z = zip_with([("bootstrap", ECHO_RUNTIME, 0o755)])
+                st, _, b = call(port, "POST", "/2015-03-31/functions", create_body("f", z))
+                self.assertEqual(st, 201, b)
+                # Tail: a 600 KB log still gives its last 4 KB.
+                st, h, b = call(port, "POST", "/2015-03-31/functions/f/invocations",
+                                json.dumps({"print": 600000}).encode(),
+                                {"X-Amz-Log-Type": "Tail"})
+                self.assertEqual(st, 200, b)
+                tail = base64.b64decode(h.get("x-amz-log-result", ""))
+                self.assertGreater(len(tail), 1000)
+                self.assertIn(b"REPORT RequestId", tail)
+                # GetFunction: no Code.Location that answers 404.
+                st, _, b = call(port, "GET", "/2015-03-31/functions/f")
+                loc = json.loads(b)["Code"].get("Location")
+                if loc:
+                    import urllib.request
+                    with urllib.request.urlopen(loc) as r:
+                        self.assertEqual(r.status, 200)
+                for _ in range(3):
+                    body = json.dumps({"ZipFile": base64.b64encode(z).decode()}).encode()
+                    st, _, b = call(port, "PUT", "/2015-03-31/functions/f/code", body)
+                    self.assertEqual(st, 200, b)
+                    st, _, b = call(port, "POST", "/2015-03-31/functions/f/invocations", b"{}")
+                    self.assertEqual(st, 200, b)
+                st, _, b = call(port, "DELETE", "/2015-03-31/functions/f")
+                self.assertEqual(st, 204, b)
+                deadline = time.time() + 10
+                for sub in (os.path.join(work, "functions", "f"), os.path.join(work, "envs")):
+                    while time.time() < deadline and os.path.isdir(sub) and os.listdir(sub):
+                        time.sleep(0.1)
+                    self.assertEqual(os.listdir(sub) if os.path.isdir(sub) else [], [], sub)
+        finally:
+            shutil.rmtree(work, ignore_errors=True)
+
+    def test_fd_limit_idle_connections_and_large_bodies(self):
+        import resource
+
+        def low_fds():
+            resource.setrlimit(resource.RLIMIT_NOFILE, (64, 64))
+
+        proc = subprocess.Popen([PG, "local-lambda", "--port", "0", "--idle-timeout", "2"],
+                                stdout=subprocess.PIPE, text=True, preexec_fn=low_fds)
+        try:
+            port = int(proc.stdout.readline().split()[-1].rsplit(":", 1)[1])
+            socks = []
+            for _ in range(80):
+                try:
+                    socks.append(socket.create_connection(("127.0.0.1", port), timeout=5))
+                except OSError:
+                    break
+
+            def cpu():
+                with open("/proc/%d/stat" % proc.pid) as f:
+                    st = f.read().rsplit(")", 1)[1].split()
+                return (int(st[11]) + int(st[12])) / os.sysconf("SC_CLK_TCK")
+            c0 = cpu()
+            time.sleep(1.5)
+            used = cpu() - c0
+            self.assertLess(used, 0.5, "local-lambda spun at the descriptor limit")
+            # Idle connections are closed after --idle-timeout.
+            time.sleep(2)
+            closed = 0
+            for s in socks:
+                s.settimeout(0.2)
+                try:
+                    if s.recv(1) == b"":
+                        closed += 1
+                except (socket.timeout, OSError):
+                    pass
+                s.close()
+            self.assertGreater(closed, 20)
+            time.sleep(0.5)
+            st, _, b = call(port, "GET", "/2015-03-31/functions")
+            self.assertEqual(st, 200, b)
+            # Large bodies: two read at once, a third is refused before its body is read.
+            big = []
+            for _ in range(2):
+                s = socket.create_connection(("127.0.0.1", port), timeout=10)
+                s.sendall(b"POST /2015-03-31/functions HTTP/1.1\r\nHost: x\r\n"
+                          b"Content-Length: 79000000\r\n\r\n" + b"{" * 1000)
+                big.append(s)
+            time.sleep(0.3)
+            s3 = socket.create_connection(("127.0.0.1", port), timeout=10)
+            s3.sendall(b"POST /2015-03-31/functions HTTP/1.1\r\nHost: x\r\n"
+                       b"Content-Length: 79000000\r\n\r\n")
+            got = s3.recv(4096)
+            self.assertIn(b" 429 ", got.split(b"\r\n")[0])
+            self.assertIn(b"TooManyRequestsException", got)
+            for s in big + [s3]:
+                s.close()
+            self.assertIsNone(proc.poll())
+        finally:
+            proc.terminate()
+            proc.wait(20)
+
+
+EXIT_AFTER_RESPONSE = r'''#!/usr/bin/env python3
+import os, time, urllib.request
+api = "http://" + os.environ["AWS_LAMBDA_RUNTIME_API"] + "/2018-06-01/runtime"
+with urllib.request.urlopen(api + "/invocation/next") as r:
+    rid = r.headers["Lambda-Runtime-Aws-Request-Id"]
+    ev = r.read()
+urllib.request.urlopen(urllib.request.Request(api + "/invocation/" + rid + "/response",
+                                              data=ev, method="POST")).read()
+time.sleep(0.5)
+os._exit(0)
+'''
+
+class EnvironmentsTest(unittest.TestCase):
+    """Item 3: environments."""
+
+    def test_invocation_not_delivered_runs_elsewhere(self):
+        with LocalLambda() as ll:
+            port = port_of(ll)
+            z = zip_with([("bootstrap", EXIT_AFTER_RESPONSE, 0o755)])
+            st, _, b = call(port, "POST", "/2015-03-31/functions", create_body("once", z))
+            self.assertEqual(st, 201, b)
+            for i in range(4):
+                st, h, b = call(port, "POST", "/2015-03-31/functions/once/invocations",
+                                json.dumps({"i": i}).encode())
+                self.assertEqual((st, h.get("x-amz-function-error"), json.loads(b)),
+                                 (200, None, {"i": i}), b)
+
+    def test_runtime_api_address_and_second_next(self):
+        with LocalLambda() as ll:
+            port = port_of(ll)
+            z = zip_with([("bootstrap", ECHO_RUNTIME, 0o755)])
+            st, _, b = call(port, "POST", "/2015-03-31/functions", create_body("victim", z))
+            self.assertEqual(st, 201, b)
+            st, _, b = call(port, "POST", "/2015-03-31/functions/victim/invocations", b'{"a":1}')
+            self.assertEqual(st, 200, b)
+            time.sleep(0.3)  # back in GET /next
+            api = None
+            for d in os.listdir("/proc"):
+                if not d.isdigit():
+                    continue
+                try:
+                    with open("/proc/%s/environ" % d, "rb") as f:
+                        env = dict(e.split(b"=", 1) for e in f.read().split(b"\0") if b"=" in e)
+                except OSError:
+                    continue
+                if env.get(b"AWS_LAMBDA_FUNCTION_NAME") == b"victim":
+                    api = env[b"AWS_LAMBDA_RUNTIME_API"].decode()
+                    break
+            self.assertIsNotNone(api)
+            host, p = api.rsplit(":", 1)
+            c = http.client.HTTPConnection(host, int(p), timeout=3)
+            c.request("GET", "/2018-06-01/runtime/invocation/next")
+            r = c.getresponse()
+            self.assertEqual(r.status, 403)
+            r.read()
+            c.close()
+            st, _, b = call(port, "POST", "/2015-03-31/functions/victim/invocations", b'{"b":2}')
+            self.assertEqual((st, json.loads(b)), (200, {"b": 2}))
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=2)
