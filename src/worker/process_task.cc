@@ -59,7 +59,7 @@ int64_t TaskTimeoutMs(int64_t task_timeout_ms, int64_t deadline_epoch_ms, int64_
   return t;
 }
 
-ProcessTaskHandler::ProcessTaskHandler(ProcessRunner* runner, Blobs* blobs, const Clock* clock)
+ProcessTaskHandler::ProcessTaskHandler(os::ProcessRunner* runner, Blobs* blobs, const Clock* clock)
     : runner_(runner), blobs_(blobs), clock_(clock) {}
 
 Status ProcessTaskHandler::Init(const InvocationContext& env) {
@@ -121,7 +121,7 @@ void ProcessTaskHandler::RunInScratch(const TaskEvent& e, const InvocationContex
     r.error = staged.message();
     return;
   }
-  ProcessSpec spec;
+  os::ProcessSpec spec;
   spec.argv = e.argv;
   spec.shell = e.shell;
   spec.env = e.env;
@@ -141,13 +141,13 @@ void ProcessTaskHandler::RunInScratch(const TaskEvent& e, const InvocationContex
   }
   spec.timeout_ms = timeout;
 
-  Result<ProcessOutcome> ran = runner_->Run(spec);
+  Result<os::ProcessOutcome> ran = runner_->Run(spec);
   if (!ran.ok()) {
     r.outcome = Outcome::kFailed;
     r.error = "the worker could not run the process: " + ran.status().message();
     return;
   }
-  ProcessOutcome& o = ran.value();
+  os::ProcessOutcome& o = ran.value();
   r.exit_code = o.exit_code;
   r.signal = o.signal;
   r.stdout_data = std::move(o.stdout_data);
@@ -216,7 +216,7 @@ class DefaultProcessHandler : public TaskHandler {
   }
 
  private:
-  PosixProcessRunner runner_;
+  os::PosixProcessRunner runner_;
   std::unique_ptr<Blobs> blobs_;
   ProcessTaskHandler handler_;
 };

@@ -10,9 +10,9 @@
 #include <memory>
 
 #include "common/clock.h"
+#include "os/process_runner.h"
 #include "parallelagram/worker.h"
 #include "worker/blob_store.h"
-#include "worker/process_runner.h"
 #include "worker/staging.h"
 
 namespace parallelagram {
@@ -32,7 +32,7 @@ inline constexpr double kOomRssShare = 0.85;
 class ProcessTaskHandler : public TaskHandler {
  public:
   // Borrows `runner`, `blobs` and `clock`, which must outlive the handler.
-  ProcessTaskHandler(ProcessRunner* runner, Blobs* blobs, const Clock* clock);
+  ProcessTaskHandler(os::ProcessRunner* runner, Blobs* blobs, const Clock* clock);
 
   // Checks that ctx.tmp_dir is a writable directory and prepares the basefile cache
   // (ctx.tmp_dir + "/pg-cache").
@@ -45,7 +45,7 @@ class ProcessTaskHandler : public TaskHandler {
   void RunInScratch(const TaskEvent& e, const InvocationContext& ctx, const std::string& scratch,
                     TaskResult& r);
 
-  ProcessRunner* runner_;
+  os::ProcessRunner* runner_;
   Blobs* blobs_;
   const Clock* clock_;
   std::unique_ptr<Stager> stager_;

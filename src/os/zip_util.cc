@@ -1,4 +1,4 @@
-#include "local/zip_util.h"
+#include "os/zip_util.h"
 
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -11,9 +11,7 @@
 #include <iterator>
 #include <memory>
 
-#include "local/local_lambda.h"
-
-namespace parallelagram::local {
+namespace parallelagram::os {
 namespace {
 
 std::string ZipErrorText(int code) {
@@ -185,4 +183,4 @@ Result<std::string> MakeBootstrapZip(const std::string& bootstrap_path) {
   return MakeZip({{"bootstrap", std::move(content), 0755}});
 }
 
-}  // namespace parallelagram::local
+}  // namespace parallelagram::os

@@ -7,9 +7,9 @@
 #include <functional>
 #include <vector>
 
-#include "worker/process_runner.h"
+#include "os/process_runner.h"
 
-namespace parallelagram {
+namespace parallelagram::os {
 
 class FakeProcessRunner : public ProcessRunner {
  public:
@@ -45,4 +45,4 @@ class FakeProcessRunner : public ProcessRunner {
   std::vector<ProcessSpec> specs_;
 };
 
-}  // namespace parallelagram
+}  // namespace parallelagram::os
