@@ -143,7 +143,7 @@ TEST_F(DriverStagingTest, S3InputsAreUsedInPlace) {
 
 // Places `files` in `scratch` as docs/protocol.md tells the worker to: each file:// object
 // copied to its relative `path`, made executable when `executable` is set. (The worker's own
-// placement is tested in worker/staging_test.cc; the driver knows the worker only by the
+// placement is tested in worker/scratch_files_test.cc; the driver knows the worker only by the
 // protocol.)
 void PlaceLikeTheWorker(const std::vector<StagedFile>& files, const std::string& scratch) {
   for (const auto& f : files) {

@@ -34,7 +34,7 @@ struct FunctionConfig {
   std::string revision_id;
 };
 
-class Environment;
+class ExecutionEnvironment;
 
 struct Function {
   FunctionConfig config;
@@ -51,9 +51,9 @@ struct Function {
   std::optional<EventInvokeConfig> event_invoke_config;
   int inflight = 0;
   bool deleted = false;
-  std::vector<std::shared_ptr<Environment>> idle;  // warm, waiting in GET /next
+  std::vector<std::shared_ptr<ExecutionEnvironment>> idle;  // warm, waiting in GET /next
   // Finished an invocation but not yet back in GET /next: preferred over a cold start.
-  std::vector<std::shared_ptr<Environment>> returning;
+  std::vector<std::shared_ptr<ExecutionEnvironment>> returning;
 };
 
 // One invocation attempt's request, owned by the service until it finishes.

@@ -13,7 +13,7 @@
 #include "os/process_runner.h"
 #include "parallelagram/worker.h"
 #include "worker/blob_store.h"
-#include "worker/staging.h"
+#include "worker/scratch_files.h"
 
 namespace parallelagram {
 
@@ -39,7 +39,7 @@ class ProcessTaskHandler : public TaskHandler {
   Status Init(const InvocationContext& env) override;
   Result<TaskResult> Run(const TaskEvent& event, const InvocationContext& ctx) override;
 
-  const Stager* stager() const { return stager_.get(); }
+  const ScratchFiles* scratch_files() const { return scratch_files_.get(); }
 
  private:
   void RunInScratch(const TaskEvent& e, const InvocationContext& ctx, const std::string& scratch,
@@ -48,7 +48,7 @@ class ProcessTaskHandler : public TaskHandler {
   os::ProcessRunner* runner_;
   Blobs* blobs_;
   const Clock* clock_;
-  std::unique_ptr<Stager> stager_;
+  std::unique_ptr<ScratchFiles> scratch_files_;
 };
 
 // The stock "process" handler with its own PosixProcessRunner, file:// blobs and the

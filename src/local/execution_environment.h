@@ -1,4 +1,4 @@
-// Environment: one execution environment of the local Lambda service: a `bootstrap`
+// ExecutionEnvironment: one execution environment of the local Lambda service: a `bootstrap`
 // process in its own session, the Runtime API listener it talks to (its own ephemeral
 // loopback port, AWS_LAMBDA_RUNTIME_API), its log, and the invocation it is running.
 //
@@ -28,23 +28,23 @@
 
 namespace parallelagram::local {
 
-class Environment : public std::enable_shared_from_this<Environment> {
+class ExecutionEnvironment : public std::enable_shared_from_this<ExecutionEnvironment> {
  public:
   struct Hooks {
     // The runtime waits in GET /next with nothing to do (after start or after a response).
-    std::function<void(const std::shared_ptr<Environment>&)> on_idle;
+    std::function<void(const std::shared_ptr<ExecutionEnvironment>&)> on_idle;
     // The current invocation ended (success or any error).
-    std::function<void(const std::shared_ptr<Environment>&, std::unique_ptr<Invocation>,
+    std::function<void(const std::shared_ptr<ExecutionEnvironment>&, std::unique_ptr<Invocation>,
                        InvocationResult)>
         on_finished;
     // The process has exited and been reaped; no invocation is pending here any more.
-    std::function<void(const std::shared_ptr<Environment>&)> on_dead;
+    std::function<void(const std::shared_ptr<ExecutionEnvironment>&)> on_dead;
   };
 
   // `env` is the process environment minus AWS_LAMBDA_RUNTIME_API (added by Start()).
-  Environment(boost::asio::io_context& io, std::shared_ptr<Function> function, int generation,
-              std::string dir, std::vector<std::string> env, Hooks hooks);
-  ~Environment();
+  ExecutionEnvironment(boost::asio::io_context& io, std::shared_ptr<Function> function,
+                       int generation, std::string dir, std::vector<std::string> env, Hooks hooks);
+  ~ExecutionEnvironment();
 
   // Opens the Runtime API listener and spawns `bootstrap`. Errors: IoError.
   Status Start();
