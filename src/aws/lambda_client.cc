@@ -102,12 +102,6 @@ Result<FunctionConfiguration> ConfigFromJson(const json& j) {
 
 }  // namespace
 
-Result<FunctionConfiguration> LambdaClient::ParseConfiguration(const std::string& text) {
-  auto j = json::parse(text, nullptr, false);
-  if (j.is_discarded() || !j.is_object()) return Status::ProtocolError("not a JSON object");
-  return ConfigFromJson(j);
-}
-
 void LambdaClient::Invoke(const InvokeRequest& request, Callback<InvokeResult> done) {
   AwsRequest r;
   r.operation = "Invoke";
@@ -273,7 +267,8 @@ Result<EventInvokeConfig> EventInvokeConfigFromJson(const json& j) {
                           std::pair{"MaximumEventAgeInSeconds", &c.maximum_event_age_in_seconds}}) {
     auto it = j.find(key);
     if (it == j.end() || it->is_null()) continue;
-    if (!it->is_number_integer()) return Status::ProtocolError(std::string(key) + " is not a number");
+    if (!it->is_number_integer())
+      return Status::ProtocolError(std::string(key) + " is not a number");
     *out = it->get<int>();
   }
   return c;
@@ -429,8 +424,8 @@ AwsResult<EventInvokeConfig> LambdaClient::PutFunctionEventInvokeConfigAndWait(
 }
 AwsResult<EventInvokeConfig> LambdaClient::GetFunctionEventInvokeConfigAndWait(
     const std::string& n) {
-  return RunUntilDone<EventInvokeConfig>(
-      client_.loop(), [&](auto cb) { GetFunctionEventInvokeConfig(n, cb); });
+  return RunUntilDone<EventInvokeConfig>(client_.loop(),
+                                         [&](auto cb) { GetFunctionEventInvokeConfig(n, cb); });
 }
 AwsResult<FunctionConfiguration> LambdaClient::WaitUntilActiveAndWait(const std::string& n,
                                                                       int64_t timeout_ms,

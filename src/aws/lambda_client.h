@@ -181,9 +181,6 @@ class LambdaClient {
                                                            int64_t timeout_ms = 300000,
                                                            int64_t poll_ms = 1000);
 
-  // Parses a FunctionConfiguration JSON object (exposed for local-lambda and tests).
-  static Result<FunctionConfiguration> ParseConfiguration(const std::string& json);
-
  private:
   void PollReady(std::string name, bool wait_for_update, int64_t deadline_mono_us, int64_t poll_ms,
                  Callback<FunctionConfiguration> done);

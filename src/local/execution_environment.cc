@@ -361,12 +361,6 @@ void ExecutionEnvironment::Kill() {
   if (alive_) KillSession(pid_, SIGKILL);
 }
 
-void ExecutionEnvironment::KillAndReap() {
-  if (!alive_) return;
-  KillSession(pid_, SIGKILL);
-  Reap();
-}
-
 void ExecutionEnvironment::Reap() {
   if (!alive_) return;
   int st;

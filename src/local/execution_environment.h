@@ -55,8 +55,6 @@ class ExecutionEnvironment : public std::enable_shared_from_this<ExecutionEnviro
   // Kills the process (the current invocation, if any, ends as Runtime.ExitError unless a
   // more specific reason was set). Idempotent.
   void Kill();
-  // Shutdown: kills the session and reaps the process now (blocking), reporting nothing.
-  void KillAndReap();
   // Shutdown of many: reaps the process (blocking), reporting nothing; the caller has
   // already SIGKILLed its session (KillSessions over every environment at once).
   void Reap();

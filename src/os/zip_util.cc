@@ -176,11 +176,4 @@ Result<UnpackedZip> UnpackZip(const std::string& zip_bytes, const std::string& d
   return result;
 }
 
-Result<std::string> MakeBootstrapZip(const std::string& bootstrap_path) {
-  std::ifstream in(bootstrap_path, std::ios::binary);
-  if (!in) return Status::IoError("cannot read " + bootstrap_path + "; build it first");
-  std::string content((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  return MakeZip({{"bootstrap", std::move(content), 0755}});
-}
-
 }  // namespace parallelagram::os
