@@ -102,19 +102,27 @@ Result<FunctionConfiguration> ConfigFromJson(const json& j) {
 
 }  // namespace
 
+HttpRequest MakeInvokeHttpRequest(std::string_view endpoint, InvokeRequest request) {
+  HttpRequest http;
+  http.method = "POST";
+  http.url =
+      std::string(endpoint) + FunctionPath("2015-03-31", request.function_name, "/invocations");
+  if (!request.qualifier.empty()) http.url += "?Qualifier=" + UriEncode(request.qualifier, false);
+  http.headers = {{"Content-Type", "application/json"}};
+  if (request.type != InvocationType::kRequestResponse) {
+    http.headers.emplace_back("X-Amz-Invocation-Type",
+                              request.type == InvocationType::kEvent ? "Event" : "DryRun");
+  }
+  if (request.tail_log) http.headers.emplace_back("X-Amz-Log-Type", "Tail");
+  http.body = std::move(request.payload);
+  http.timeout_ms = request.timeout_ms;
+  return http;
+}
+
 void LambdaClient::Invoke(const InvokeRequest& request, Callback<InvokeResult> done) {
   AwsRequest r;
   r.operation = "Invoke";
-  r.http.method = "POST";
-  r.http.url = FunctionPath("2015-03-31", request.function_name, "/invocations");
-  if (!request.qualifier.empty()) r.http.url += "?Qualifier=" + UriEncode(request.qualifier, false);
-  const char* type = request.type == InvocationType::kEvent    ? "Event"
-                     : request.type == InvocationType::kDryRun ? "DryRun"
-                                                               : "RequestResponse";
-  r.http.headers.emplace_back("X-Amz-Invocation-Type", type);
-  if (request.tail_log) r.http.headers.emplace_back("X-Amz-Log-Type", "Tail");
-  r.http.body = request.payload;
-  r.http.timeout_ms = request.timeout_ms;
+  r.http = MakeInvokeHttpRequest("", request);
   r.max_attempts = request.max_attempts;
   client_.Send(std::move(r), [done = std::move(done)](AwsResult<HttpResponse> resp) {
     if (!resp.ok()) return done(std::move(resp.error()));
