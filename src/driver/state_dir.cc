@@ -1,5 +1,6 @@
 #include "driver/state_dir.h"
 
+#include <fmt/format.h>
 #include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -14,8 +15,6 @@
 #include <fstream>
 #include <random>
 #include <sstream>
-
-#include <fmt/format.h>
 
 #include "common/clock.h"
 #include "driver/journal.h"
@@ -84,18 +83,20 @@ Status JobState::Open(const std::string& root, const std::string& job_id) {
   return Status::Ok();
 }
 
-Status JobState::WriteJobInfo(const nlohmann::json& info) {
-  std::string tmp = dir_ + "/job.json.tmp";
+Status WriteJobJson(const std::string& job_dir, const nlohmann::json& info) {
+  std::string tmp = job_dir + "/job.json.tmp";
   {
     std::ofstream f(tmp, std::ios::trunc);
     f << info.dump(2) << "\n";
     if (!f) return Status::IoError("cannot write '" + tmp + "'");
   }
   std::error_code ec;
-  fs::rename(tmp, dir_ + "/job.json", ec);
-  if (ec) return Status::IoError("cannot write '" + dir_ + "/job.json': " + ec.message());
+  fs::rename(tmp, job_dir + "/job.json", ec);
+  if (ec) return Status::IoError("cannot write '" + job_dir + "/job.json': " + ec.message());
   return Status::Ok();
 }
+
+Status JobState::WriteJobInfo(const nlohmann::json& info) { return WriteJobJson(dir_, info); }
 
 Status JobState::WriteTasks(int64_t n, const std::function<std::string(int64_t seq)>& line) {
   std::string path = dir_ + "/tasks.jsonl";

@@ -20,10 +20,9 @@
 #include <cstdint>
 #include <cstdio>
 #include <functional>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "parallelagram/status.h"
 
@@ -35,6 +34,10 @@ Result<std::string> ResolveStateRoot(const std::string& flag);
 
 // A fresh job id: UTC time and a random suffix, e.g. "20261125-194233-7f3a".
 std::string NewJobId();
+
+// Writes job.json in the job directory `job_dir` through job.json.tmp renamed into place
+// (readers never see a partial file). Errors: IoError naming the file.
+Status WriteJobJson(const std::string& job_dir, const nlohmann::json& info);
 
 class JobState {
  public:
@@ -66,12 +69,12 @@ class JobState {
 
 struct JobSummary {
   std::string job_id;
-  nlohmann::json info;        // job.json (empty object if unreadable)
-  int64_t total = 0;          // from job.json
-  int64_t finished = 0;       // lines in results.jsonl
+  nlohmann::json info;   // job.json (empty object if unreadable)
+  int64_t total = 0;     // from job.json
+  int64_t finished = 0;  // lines in results.jsonl
   int64_t succeeded = 0;
   int64_t failed = 0;
-  std::string status;         // running, finished, halted, interrupted, unknown
+  std::string status;  // running, finished, halted, interrupted, unknown
 };
 
 // Every job under ROOT/jobs, oldest first (by creation time). Unreadable entries are listed
