@@ -46,6 +46,19 @@ class JobControlTest : public ::testing::Test {
     fs::create_directories(root_ + "/jobs/" + id);
     std::ofstream(root_ + "/jobs/" + id + "/job.json") << info.dump();
   }
+  // StopJob on job "j" whose driver is a fake one (reaped as it dies, as a parent would).
+  Result<StopOutcome> StopFakeDriver(bool ignore_term, int64_t wait_ms, pid_t* pid) {
+    *pid = SpawnFakeDriver(ignore_term);
+    if (*pid <= 0) return Status::Internal("cannot spawn the fake driver");
+    WriteJob("j", {{"status", "running"}, {"pid", *pid}, {"total", 3}, {"backend", "local"}});
+    std::thread reaper([p = *pid] {
+      int st;
+      waitpid(p, &st, 0);
+    });
+    auto r = StopJob(root_, "j", wait_ms);
+    reaper.join();
+    return r;
+  }
   json ReadInfo(const std::string& id) {
     std::ifstream f(root_ + "/jobs/" + id + "/job.json");
     return json::parse(f);
@@ -69,15 +82,8 @@ TEST_F(JobControlTest, OnlyALiveParallelagramRunIsADriver) {
 }
 
 TEST_F(JobControlTest, StopsADriverThatExitsOnSigterm) {
-  pid_t pid = SpawnFakeDriver(false);
-  ASSERT_GT(pid, 0);
-  WriteJob("j", {{"status", "running"}, {"pid", pid}, {"total", 3}});
-  std::thread reaper([pid] {
-    int st;
-    waitpid(pid, &st, 0);
-  });
-  auto r = StopJob(root_, "j", 5000);
-  reaper.join();
+  pid_t pid = 0;
+  auto r = StopFakeDriver(false, 5000, &pid);
   ASSERT_TRUE(r.ok()) << r.status().ToString();
   EXPECT_EQ(r->how, StopOutcome::How::kStopped);
   EXPECT_EQ(r->pid, pid);
@@ -85,15 +91,8 @@ TEST_F(JobControlTest, StopsADriverThatExitsOnSigterm) {
 }
 
 TEST_F(JobControlTest, KillsADriverThatIgnoresSigtermAndMarksTheJob) {
-  pid_t pid = SpawnFakeDriver(true);
-  ASSERT_GT(pid, 0);
-  WriteJob("j", {{"status", "running"}, {"pid", pid}, {"total", 3}, {"backend", "local"}});
-  std::thread reaper([pid] {
-    int st;
-    waitpid(pid, &st, 0);
-  });
-  auto r = StopJob(root_, "j", 300);
-  reaper.join();
+  pid_t pid = 0;
+  auto r = StopFakeDriver(true, 300, &pid);
   ASSERT_TRUE(r.ok()) << r.status().ToString();
   EXPECT_EQ(r->how, StopOutcome::How::kKilled);
   json info = ReadInfo("j");
