@@ -16,15 +16,15 @@ namespace parallelagram {
 
 enum class StatusCode {
   kOk = 0,
-  kInvalidArgument,   // bad input from the user or a caller
-  kNotFound,          // a file, function, key or job that does not exist
+  kInvalidArgument,  // bad input from the user or a caller
+  kNotFound,         // a file, function, key or job that does not exist
   kAlreadyExists,
   kPermissionDenied,  // includes bad or expired credentials
   kUnavailable,       // transport failure, connection refused, service down; retryable
   kThrottled,         // 429 and friends; retryable
   kTimeout,
   kIoError,
-  kProtocolError,     // a peer spoke something we cannot parse
+  kProtocolError,  // a peer spoke something we cannot parse
   kInternal,
   kCancelled,
 };
@@ -37,12 +37,15 @@ class [[nodiscard]] Status {
   Status(StatusCode code, std::string message) : code_(code), message_(std::move(message)) {}
 
   static Status Ok() { return {}; }
-  static Status InvalidArgument(std::string m) { return {StatusCode::kInvalidArgument, std::move(m)}; }
+  static Status InvalidArgument(std::string m) {
+    return {StatusCode::kInvalidArgument, std::move(m)};
+  }
   static Status NotFound(std::string m) { return {StatusCode::kNotFound, std::move(m)}; }
   static Status AlreadyExists(std::string m) { return {StatusCode::kAlreadyExists, std::move(m)}; }
-  static Status PermissionDenied(std::string m) { return {StatusCode::kPermissionDenied, std::move(m)}; }
+  static Status PermissionDenied(std::string m) {
+    return {StatusCode::kPermissionDenied, std::move(m)};
+  }
   static Status Unavailable(std::string m) { return {StatusCode::kUnavailable, std::move(m)}; }
-  static Status Throttled(std::string m) { return {StatusCode::kThrottled, std::move(m)}; }
   static Status Timeout(std::string m) { return {StatusCode::kTimeout, std::move(m)}; }
   static Status IoError(std::string m) { return {StatusCode::kIoError, std::move(m)}; }
   static Status ProtocolError(std::string m) { return {StatusCode::kProtocolError, std::move(m)}; }
@@ -67,7 +70,7 @@ class [[nodiscard]] Status {
 template <typename T>
 class [[nodiscard]] Result {
  public:
-  Result(T value) : v_(std::move(value)) {}  // NOLINT(google-explicit-constructor)
+  Result(T value) : v_(std::move(value)) {}        // NOLINT(google-explicit-constructor)
   Result(Status status) : v_(std::move(status)) {  // NOLINT(google-explicit-constructor)
     assert(!std::get<Status>(v_).ok());
   }
@@ -91,15 +94,15 @@ class [[nodiscard]] Result {
 
 }  // namespace parallelagram
 
-#define PG_RETURN_IF_ERROR(expr)              \
-  do {                                        \
-    ::parallelagram::Status pg_s_ = (expr);   \
-    if (!pg_s_.ok()) return pg_s_;            \
+#define PG_RETURN_IF_ERROR(expr)            \
+  do {                                      \
+    ::parallelagram::Status pg_s_ = (expr); \
+    if (!pg_s_.ok()) return pg_s_;          \
   } while (0)
 
 #define PG_CONCAT_INNER(a, b) a##b
 #define PG_CONCAT(a, b) PG_CONCAT_INNER(a, b)
-#define PG_ASSIGN_OR_RETURN(lhs, expr)                                  \
-  auto PG_CONCAT(pg_r_, __LINE__) = (expr);                             \
+#define PG_ASSIGN_OR_RETURN(lhs, expr)                                              \
+  auto PG_CONCAT(pg_r_, __LINE__) = (expr);                                         \
   if (!PG_CONCAT(pg_r_, __LINE__).ok()) return PG_CONCAT(pg_r_, __LINE__).status(); \
   lhs = std::move(PG_CONCAT(pg_r_, __LINE__)).value()

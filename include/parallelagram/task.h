@@ -10,19 +10,27 @@
 // registry, never assuming every task is a process.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <map>
+#include <nlohmann/json_fwd.hpp>
 #include <optional>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json_fwd.hpp>
 
 #include "parallelagram/status.h"
 
 namespace parallelagram {
 
 inline constexpr int kProtocolVersion = 1;
+
+// Lambda's payload limits, the one definition every layer uses: an event over its limit is
+// stored and named by `event_uri`; a result over the sync limit is cut (and stored whole at
+// `result_uri`). Over a limit Lambda answers 413 RequestTooLargeException.
+// RequestResponse (sync) invoke: request and response, 6 MB.
+inline constexpr size_t kSyncPayloadLimit = 6 * 1024 * 1024;
+// Event (async) invoke: the request, 1 MB (256 KB in older AWS documentation).
+inline constexpr size_t kEventPayloadLimit = 1024 * 1024;
 
 // How a task (one attempt of it) ended. Drives the driver's retry policy.
 enum class Outcome {
@@ -41,29 +49,29 @@ std::optional<Outcome> ParseOutcome(const std::string& name);
 
 // A file the worker places in the task's scratch directory before it runs.
 struct StagedFile {
-  std::string path;        // relative path inside the scratch directory
-  std::string uri;         // where to fetch it: file:///..., s3://bucket/key
-  std::string sha256;      // hex digest of the content, verified after fetching
+  std::string path;    // relative path inside the scratch directory
+  std::string uri;     // where to fetch it: file:///..., s3://bucket/key
+  std::string sha256;  // hex digest of the content, verified after fetching
   uint64_t size = 0;
   bool executable = false;
-  bool cache = false;      // a basefile: keep in the environment's cache across invocations
+  bool cache = false;  // a basefile: keep in the environment's cache across invocations
 };
 
 struct TaskEvent {
   int v = kProtocolVersion;
-  std::string task_id;                    // driver's id, echoed in the result
+  std::string task_id;  // driver's id, echoed in the result
   std::string kind = "process";
-  std::vector<std::string> argv;          // kind "process": program and arguments
-  bool shell = false;                     // run argv[0] with /bin/sh -c, rest as $0.. args
-  std::map<std::string, std::string> env; // added to the worker's environment
-  std::string stdin_data;                 // bytes fed to stdin (then closed)
-  std::string cwd;                        // relative to the scratch directory; "" = scratch
-  int64_t timeout_ms = 0;                 // 0: as long as the invocation's deadline allows
-  int64_t max_output_bytes = 4 << 20;     // per stream; beyond it output is truncated
-  std::vector<StagedFile> files;          // inputs to place before running
-  std::vector<std::string> returns;       // relative paths to bring back after running
-  std::string output_uri;                 // where returned files/spilled output go (prefix)
-  std::string result_uri;                 // write the full result JSON here
+  std::vector<std::string> argv;           // kind "process": program and arguments
+  bool shell = false;                      // run argv[0] with /bin/sh -c, rest as $0.. args
+  std::map<std::string, std::string> env;  // added to the worker's environment
+  std::string stdin_data;                  // bytes fed to stdin (then closed)
+  std::string cwd;                         // relative to the scratch directory; "" = scratch
+  int64_t timeout_ms = 0;                  // 0: as long as the invocation's deadline allows
+  int64_t max_output_bytes = 4 << 20;      // per stream; beyond it output is truncated
+  std::vector<StagedFile> files;           // inputs to place before running
+  std::vector<std::string> returns;        // relative paths to bring back after running
+  std::string output_uri;                  // where returned files/spilled output go (prefix)
+  std::string result_uri;                  // write the full result JSON here
   // Sync mode: write the result to result_uri only when it does not fit the response
   // (Lambda's 6 MB limit), so a task costs no object-store request. False (async mode): the
   // result object is how the driver learns the result, so it is always written.
@@ -75,8 +83,8 @@ struct TaskEvent {
 };
 
 struct ReturnedFile {
-  std::string path;    // relative path in the scratch directory
-  std::string uri;     // where the worker stored it
+  std::string path;  // relative path in the scratch directory
+  std::string uri;   // where the worker stored it
   std::string sha256;
   uint64_t size = 0;
   bool missing = false;  // the task did not produce it
@@ -92,9 +100,9 @@ struct TaskResult {
   std::string stderr_data;
   bool stdout_truncated = false;
   bool stderr_truncated = false;
-  uint64_t stdout_bytes = 0;     // total bytes the task wrote, including truncated ones
+  uint64_t stdout_bytes = 0;  // total bytes the task wrote, including truncated ones
   uint64_t stderr_bytes = 0;
-  std::string stdout_uri;        // set when stdout spilled to the object store
+  std::string stdout_uri;  // set when stdout spilled to the object store
   std::string stderr_uri;
   int64_t wall_ms = 0;
   int64_t cpu_user_ms = 0;
@@ -104,8 +112,8 @@ struct TaskResult {
   int64_t invocation_index = 0;  // 1 for the environment's first invocation
   std::string error;             // why it could not run / how it ended, for humans
   std::vector<ReturnedFile> returned;
-  std::string log_tail;          // driver side: the Lambda log tail, if any
-  int64_t retry_after_ms = 0;    // driver side, not serialised: a 429/5xx's Retry-After hint
+  std::string log_tail;        // driver side: the Lambda log tail, if any
+  int64_t retry_after_ms = 0;  // driver side, not serialised: a 429/5xx's Retry-After hint
 };
 
 // JSON codecs. Parse functions return InvalidArgument with the offending field

@@ -190,16 +190,5 @@ TEST(Endpoints, PublicEndpoints) {
   EXPECT_FALSE(ResolveEndpoint("lambda", "", none, nullptr).ok());
 }
 
-TEST(Endpoints, S3Addressing) {
-  auto aws = ResolveEndpoint("s3", "us-west-2", Environment(), nullptr);
-  EXPECT_EQ(S3BucketUrl(*aws, "my-bucket"), "https://my-bucket.s3.us-west-2.amazonaws.com");
-  EXPECT_EQ(S3BucketUrl(*aws, "my.dotted.bucket"),
-            "https://s3.us-west-2.amazonaws.com/my.dotted.bucket");
-  EXPECT_EQ(S3BucketUrl(*aws, "Upper"), "https://s3.us-west-2.amazonaws.com/Upper");
-  auto local = ResolveEndpoint("s3", "us-west-2",
-                               Env({{"AWS_ENDPOINT_URL", "http://127.0.0.1:5000"}}), nullptr);
-  EXPECT_EQ(S3BucketUrl(*local, "my-bucket"), "http://127.0.0.1:5000/my-bucket");
-}
-
 }  // namespace
 }  // namespace parallelagram::aws

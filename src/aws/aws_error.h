@@ -95,11 +95,6 @@ class [[nodiscard]] AwsResult {
   const T* operator->() const { return &value(); }
   T& operator*() & { return value(); }
   const T& operator*() const& { return value(); }
-  // Converts to a plain Result<T> (dropping the error details).
-  Result<T> ToResult() && {
-    if (ok()) return std::move(*this).value();
-    return error().status;
-  }
 
  private:
   std::variant<T, AwsError> v_;

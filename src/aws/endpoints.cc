@@ -100,20 +100,4 @@ Result<Endpoint> ResolveEndpoint(const std::string& service, const std::string& 
   return e;
 }
 
-bool IsVirtualHostableBucket(const std::string& b) {
-  if (b.size() < 3 || b.size() > 63 || b.front() == '-' || b.back() == '-') return false;
-  for (char c : b) {
-    if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-')) return false;
-  }
-  return true;
-}
-
-std::string S3BucketUrl(const Endpoint& s3, const std::string& bucket) {
-  if (!s3.custom && IsVirtualHostableBucket(bucket)) {
-    const std::string scheme = "https://";
-    return scheme + bucket + "." + s3.url.substr(scheme.size());
-  }
-  return s3.url + "/" + bucket;
-}
-
 }  // namespace parallelagram::aws

@@ -50,13 +50,4 @@ Result<Endpoint> ResolveEndpoint(const std::string& service, const std::string& 
 // The DNS suffix of the region's partition: "amazonaws.com", "amazonaws.com.cn".
 std::string DnsSuffix(const std::string& region);
 
-// True if `bucket` can be a DNS label for virtual-hosted addressing over TLS
-// (3-63 chars of a-z 0-9 '-', no dots, not starting/ending with '-').
-bool IsVirtualHostableBucket(const std::string& bucket);
-
-// The base URL for a bucket's requests: "https://b.s3.us-west-2.amazonaws.com"
-// (virtual-hosted, public endpoint and a hostable name) or "<endpoint>/b" (path-style).
-// Object keys are appended as "/" + UriEncode(key, true).
-std::string S3BucketUrl(const Endpoint& s3, const std::string& bucket);
-
 }  // namespace parallelagram::aws

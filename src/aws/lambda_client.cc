@@ -103,25 +103,27 @@ Result<FunctionConfiguration> ConfigFromJson(const json& j) {
 
 }  // namespace
 
-Result<FunctionConfiguration> LambdaClient::ParseConfiguration(const std::string& text) {
-  auto j = json::parse(text, nullptr, false);
-  if (j.is_discarded() || !j.is_object()) return Status::ProtocolError("not a JSON object");
-  return ConfigFromJson(j);
+HttpRequest MakeInvokeHttpRequest(std::string_view endpoint, InvokeRequest request) {
+  HttpRequest http;
+  http.method = "POST";
+  http.url =
+      std::string(endpoint) + FunctionPath("2015-03-31", request.function_name, "/invocations");
+  if (!request.qualifier.empty()) http.url += "?Qualifier=" + UriEncode(request.qualifier, false);
+  http.headers = {{"Content-Type", "application/json"}};
+  if (request.type != InvocationType::kRequestResponse) {
+    http.headers.emplace_back("X-Amz-Invocation-Type",
+                              request.type == InvocationType::kEvent ? "Event" : "DryRun");
+  }
+  if (request.tail_log) http.headers.emplace_back("X-Amz-Log-Type", "Tail");
+  http.body = std::move(request.payload);
+  http.timeout_ms = request.timeout_ms;
+  return http;
 }
 
 void LambdaClient::Invoke(const InvokeRequest& request, Callback<InvokeResult> done) {
   AwsRequest r;
   r.operation = "Invoke";
-  r.http.method = "POST";
-  r.http.url = FunctionPath("2015-03-31", request.function_name, "/invocations");
-  if (!request.qualifier.empty()) r.http.url += "?Qualifier=" + UriEncode(request.qualifier, false);
-  const char* type = request.type == InvocationType::kEvent    ? "Event"
-                     : request.type == InvocationType::kDryRun ? "DryRun"
-                                                               : "RequestResponse";
-  r.http.headers.emplace_back("X-Amz-Invocation-Type", type);
-  if (request.tail_log) r.http.headers.emplace_back("X-Amz-Log-Type", "Tail");
-  r.http.body = request.payload;
-  r.http.timeout_ms = request.timeout_ms;
+  r.http = MakeInvokeHttpRequest("", request);
   r.max_attempts = request.max_attempts;
   client_.Send(std::move(r), [done = std::move(done)](AwsResult<HttpResponse> resp) {
     if (!resp.ok()) return done(std::move(resp.error()));
@@ -274,7 +276,8 @@ Result<EventInvokeConfig> EventInvokeConfigFromJson(const json& j) {
                           std::pair{"MaximumEventAgeInSeconds", &c.maximum_event_age_in_seconds}}) {
     auto it = j.find(key);
     if (it == j.end() || it->is_null()) continue;
-    if (!it->is_number_integer()) return Status::ProtocolError(std::string(key) + " is not a number");
+    if (!it->is_number_integer())
+      return Status::ProtocolError(std::string(key) + " is not a number");
     *out = it->get<int>();
   }
   return c;
@@ -430,8 +433,8 @@ AwsResult<EventInvokeConfig> LambdaClient::PutFunctionEventInvokeConfigAndWait(
 }
 AwsResult<EventInvokeConfig> LambdaClient::GetFunctionEventInvokeConfigAndWait(
     const std::string& n) {
-  return RunUntilDone<EventInvokeConfig>(
-      client_.loop(), [&](auto cb) { GetFunctionEventInvokeConfig(n, cb); });
+  return RunUntilDone<EventInvokeConfig>(client_.loop(),
+                                         [&](auto cb) { GetFunctionEventInvokeConfig(n, cb); });
 }
 AwsResult<FunctionConfiguration> LambdaClient::WaitUntilActiveAndWait(const std::string& n,
                                                                       int64_t timeout_ms,

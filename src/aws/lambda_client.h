@@ -1,7 +1,8 @@
 // LambdaClient: the Lambda API (REST-JSON, 2015-03-31 model paths) on AwsClient.
 //
-// Data plane: Invoke (RequestResponse / Event / DryRun), asynchronous, for the
-// driver's thousands of calls in flight. A function error is NOT an AwsError:
+// Data plane: Invoke (RequestResponse / Event / DryRun), asynchronous. Its request is
+// MakeInvokeHttpRequest's, which the driver's invokers (driver/lambda_invoker.h) send too,
+// over their own HTTP client. A function error is NOT an AwsError:
 // it is a 200 InvokeResult with function_error set ("Unhandled"/"Handled") and
 // the error JSON in payload. A throttle (429 TooManyRequestsException) is an
 // AwsError with status kThrottled, `reason` and `retry_after_seconds` filled.
@@ -19,6 +20,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "aws/aws_client.h"
@@ -48,6 +50,15 @@ struct InvokeResult {
   std::string request_id;
   double seconds = 0;  // wall time of the HTTP call
 };
+
+// The HTTP request of one Invoke, the one wire form every Invoke caller sends (LambdaClient
+// and the driver's invokers): POST {endpoint}/2015-03-31/functions/{name}/invocations
+// (name UriEncoded), "?Qualifier=Q" when a qualifier is given, Content-Type
+// application/json, X-Amz-Invocation-Type (left out for RequestResponse, Lambda's default:
+// fewer bytes to send and sign per invoke), X-Amz-Log-Type: Tail when tail_log, the payload
+// as the body (moved), request.timeout_ms. `endpoint` "" gives a path-only url (AwsClient
+// puts its own endpoint before it). Unsigned; pure.
+HttpRequest MakeInvokeHttpRequest(std::string_view endpoint, InvokeRequest request);
 
 struct FunctionConfiguration {
   std::string function_name;
@@ -180,9 +191,6 @@ class LambdaClient {
   AwsResult<FunctionConfiguration> WaitUntilUpdatedAndWait(const std::string& name,
                                                            int64_t timeout_ms = 300000,
                                                            int64_t poll_ms = 1000);
-
-  // Parses a FunctionConfiguration JSON object (exposed for local-lambda and tests).
-  static Result<FunctionConfiguration> ParseConfiguration(const std::string& json);
 
  private:
   void PollReady(std::string name, bool wait_for_update, int64_t deadline_mono_us, int64_t poll_ms,

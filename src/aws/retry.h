@@ -66,8 +66,6 @@ class RetryPolicy {
 
   // Milliseconds to add to our clock when signing (server time − our time).
   int64_t clock_skew_ms() const { return skew_ms_; }
-  // Our best estimate of the server's time, for signing.
-  int64_t NowEpochMsCorrected() const { return clock_->NowEpochMs() + skew_ms_; }
   int available_tokens() const { return tokens_; }
   const RetryOptions& options() const { return options_; }
   const Clock& clock() const { return *clock_; }

@@ -1,15 +1,15 @@
 // parallelagram cancel JOB: stop a running job (its driver, and on AWS the async events still
 // queued at Lambda).
 //
-// 1. The driver: SIGTERM to the pid in job.json (only when /proc says that pid is still a
-//    `parallelagram run`), which makes RunJob stop dispatching, abandon running tasks and
-//    write status "cancelled". The local backend's environments die with it. A driver that
-//    has not exited after --wait seconds is killed (SIGKILL) and job.json is marked here.
+// 1. The driver: driver::StopJob (job_control.h): SIGTERM to the live driver, which makes
+//    RunJob stop dispatching, abandon running tasks and write status "cancelled" (the local
+//    backend's environments die with it); SIGKILL after --wait seconds, and job.json marked.
 // 2. On AWS, async mode: events already queued at Lambda keep running after the driver is
 //    gone (for up to six hours). Setting the function's reserved concurrency to 0 throttles
 //    them so that Lambda drops them; after --drain-seconds the previous setting is restored
 //    (PutFunctionConcurrency with the old value, or DeleteFunctionConcurrency when there was
 //    none). Sync-mode invocations have no queue: running ones end by themselves.
+#include <fmt/format.h>
 #include <signal.h>
 #include <unistd.h>
 
@@ -18,13 +18,11 @@
 #include <chrono>
 #include <cstdio>
 #include <fstream>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <sstream>
 #include <string>
 #include <thread>
-
-#include <fmt/format.h>
-#include <nlohmann/json.hpp>
 
 #include "aws/aws_config.h"
 #include "aws/aws_session.h"
@@ -33,6 +31,7 @@
 #include "cli/parse_args.h"
 #include "common/json_text.h"
 #include "deploy/deployment_record.h"
+#include "driver/job_control.h"
 #include "driver/state_dir.h"
 
 namespace parallelagram::cli {
@@ -48,56 +47,6 @@ void Say(const std::string& line) {
 int Fail(const std::string& line) {
   std::fprintf(stderr, "parallelagram cancel: %s\n", line.c_str());
   return 1;
-}
-
-// True when `pid` is alive and is a `parallelagram ... run` process (guards against a pid
-// reused by something else since the job started).
-bool IsDriver(int pid) {
-  if (pid <= 0 || (::kill(pid, 0) != 0 && errno == ESRCH)) return false;
-  std::ifstream f("/proc/" + std::to_string(pid) + "/cmdline", std::ios::binary);
-  std::stringstream ss;
-  ss << f.rdbuf();
-  std::string cmd = ss.str();
-  std::string state;
-  std::ifstream st("/proc/" + std::to_string(pid) + "/stat");
-  std::getline(st, state);
-  size_t rp = state.rfind(')');
-  if (rp != std::string::npos && rp + 2 < state.size() && state[rp + 2] == 'Z') return false;
-  return cmd.find("parallelagram") != std::string::npos &&
-         cmd.find(std::string("run") + '\0') != std::string::npos;
-}
-
-// Waits up to `ms` for `pid` to stop being a driver.
-bool WaitGone(int pid, int64_t ms) {
-  auto end = std::chrono::steady_clock::now() + std::chrono::milliseconds(ms);
-  while (std::chrono::steady_clock::now() < end) {
-    if (!IsDriver(pid)) return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  }
-  return !IsDriver(pid);
-}
-
-std::string ReadStatus(const std::string& dir) {
-  std::ifstream f(dir + "/job.json");
-  try {
-    return json::parse(f).value("status", std::string());
-  } catch (const std::exception&) {
-    return "";
-  }
-}
-
-Status MarkCancelled(const std::string& dir, json info) {
-  info["status"] = "cancelled";
-  std::string tmp = dir + "/job.json.tmp";
-  {
-    std::ofstream f(tmp, std::ios::trunc);
-    f << info.dump(2) << "\n";
-    if (!f) return Status::IoError("cannot write '" + tmp + "'");
-  }
-  if (std::rename(tmp.c_str(), (dir + "/job.json").c_str()) != 0) {
-    return Status::IoError("cannot write '" + dir + "/job.json'");
-  }
-  return Status::Ok();
 }
 
 // Reserved concurrency to 0 for `drain_ms`, then back. Returns the process exit status.
@@ -121,18 +70,20 @@ int DrainQueue(const json& info, int64_t drain_ms) {
   aws::LambdaClient lambda((*session)->Client("lambda"));
   auto before = lambda.GetFunctionConcurrencyAndWait(function);
   if (!before.ok()) {
-    return Fail(fmt::format("cannot read the reserved concurrency of Lambda function '{}' ({}); "
-                            "queued events were not stopped: check `parallelagram doctor`",
-                            function, before.error().status.message()));
+    return Fail(
+        fmt::format("cannot read the reserved concurrency of Lambda function '{}' ({}); "
+                    "queued events were not stopped: check `parallelagram doctor`",
+                    function, before.error().status.message()));
   }
   const std::optional<int> previous = *before;
   const std::string prev_text =
       previous ? fmt::format("reserved concurrency {}", *previous) : "no reserved concurrency";
   auto zero = lambda.PutFunctionConcurrencyAndWait(function, 0);
   if (!zero.ok()) {
-    return Fail(fmt::format("cannot set the reserved concurrency of '{}' to 0 ({}); queued "
-                            "events were not stopped",
-                            function, zero.error().status.message()));
+    return Fail(
+        fmt::format("cannot set the reserved concurrency of '{}' to 0 ({}); queued "
+                    "events were not stopped",
+                    function, zero.error().status.message()));
   }
   Say(fmt::format(
       "set Lambda function {}'s reserved concurrency to 0 (it had {}): async events still "
@@ -158,7 +109,8 @@ int DrainQueue(const json& info, int64_t drain_ms) {
           function, del.error().status.message(), function));
     }
   }
-  Say(fmt::format("restored {} on {} after {:.1f} s; events queued by other jobs of this "
+  Say(
+      fmt::format("restored {} on {} after {:.1f} s; events queued by other jobs of this "
                   "function were dropped too",
                   prev_text, function, static_cast<double>(drain_ms) / 1000.0));
   return 0;
@@ -195,41 +147,40 @@ int CancelMain(int argc, char** argv) {
   }
   auto summary = driver::ReadJob(*root, job);
   if (!summary.ok()) return Fail(summary.status().message());
-  const std::string dir = *root + "/jobs/" + job;
   json info = summary->info;
   const std::string backend = info.value("backend", std::string("local"));
   const std::string mode = info.value("mode", std::string("sync"));
-  const int pid = info.value("pid", 0);
-  const std::string status = info.value("status", std::string());
 
-  if (IsDriver(pid) && (status == "running" || status == "starting")) {
-    ::kill(pid, SIGTERM);
-    if (WaitGone(pid, static_cast<int64_t>(wait_s * 1000))) {
-      std::string now = ReadStatus(dir);
-      if (now == "cancelled") {
-        Say(fmt::format("stopped job {} (driver pid {}): {} of {} tasks had finished; the rest "
+  auto stop = driver::StopJob(*root, job, static_cast<int64_t>(wait_s * 1000));
+  if (!stop.ok()) return Fail(stop.status().message());
+  const int pid = stop->pid;
+  switch (stop->how) {
+    case driver::StopOutcome::How::kStopped:
+      if (stop->status == "cancelled") {
+        Say(
+            fmt::format("stopped job {} (driver pid {}): {} of {} tasks had finished; the rest "
                         "were not run or were abandoned{}",
                         job, pid, driver::ReadJob(*root, job)->finished, summary->total,
                         backend == "local" ? ", and its local workers ended with it" : ""));
       } else {
         Say(fmt::format("job {} ended as '{}' while being cancelled", job,
-                        now.empty() ? "unknown" : now));
+                        stop->status.empty() ? "unknown" : stop->status));
       }
-    } else {
-      ::kill(pid, SIGKILL);
-      (void)WaitGone(pid, 2000);
-      if (Status s = MarkCancelled(dir, info); !s.ok()) return Fail(s.message());
-      Say(fmt::format("job {}'s driver (pid {}) did not exit within {:.0f} s of SIGTERM, so it "
+      break;
+    case driver::StopOutcome::How::kKilled:
+      Say(
+          fmt::format("job {}'s driver (pid {}) did not exit within {:.0f} s of SIGTERM, so it "
                       "was killed; the job is marked cancelled",
                       job, pid, wait_s));
-    }
-  } else if (status == "running" || status == "starting" || summary->status == "interrupted") {
-    if (Status s = MarkCancelled(dir, info); !s.ok()) return Fail(s.message());
-    Say(fmt::format("job {}'s driver (pid {}) is no longer running; the job is marked cancelled",
-                    job, pid));
-  } else {
-    Say(fmt::format("job {} is not running (status '{}'); nothing to stop", job, status));
-    if (status == "finished" || status == "halted") return 0;
+      break;
+    case driver::StopOutcome::How::kMarkedDead:
+      Say(fmt::format("job {}'s driver (pid {}) is no longer running; the job is marked cancelled",
+                      job, pid));
+      break;
+    case driver::StopOutcome::How::kNotRunning:
+      Say(fmt::format("job {} is not running (status '{}'); nothing to stop", job, stop->status));
+      if (stop->status == "finished" || stop->status == "halted") return 0;
+      break;
   }
 
   if (backend != "aws") return 0;

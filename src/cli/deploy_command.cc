@@ -11,7 +11,7 @@
 #include "deploy/deployer.h"
 #include "deploy/deployment_record.h"
 #include "driver/local_backend.h"
-#include "worker/process_runner.h"
+#include "os/process_runner.h"
 
 namespace parallelagram::cli {
 namespace {
@@ -118,7 +118,7 @@ int DeployMain(int argc, char** argv) {
   }
   auto session = aws::AwsSession::Open(env);
   if (!session.ok()) return Fail(argv[0], session.status());
-  PosixProcessRunner runner;
+  os::PosixProcessRunner runner;
   deploy::DeployResult result;
   Status deployed = deploy::Deploy(**session, o, previous, runner, Say, &result);
   const deploy::DeploymentRecord& rec = result.record;

@@ -11,7 +11,7 @@
 #include "cli/parse_args.h"
 #include "deploy/function_package.h"
 #include "driver/local_backend.h"
-#include "worker/process_runner.h"
+#include "os/process_runner.h"
 
 namespace parallelagram::cli {
 namespace {
@@ -64,7 +64,7 @@ int PackageMain(int argc, char** argv) {
     }
     bootstrap = *found;
   }
-  PosixProcessRunner runner;
+  os::PosixProcessRunner runner;
   auto package = deploy::BuildFunctionPackage(bootstrap, runner);
   if (!package.ok()) {
     std::fprintf(stderr, "%s: %s\n", argv[0], package.status().message().c_str());

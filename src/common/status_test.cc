@@ -53,31 +53,5 @@ TEST(CommonTest, Utf8) {
   EXPECT_FALSE(IsValidUtf8("\xe2\x9c"));
 }
 
-TEST(TaskProtocolTest, MinimalEvent) {
-  auto e = TaskEventFromJson(nlohmann::json::parse(R"({"argv":["echo","hi"]})"));
-  ASSERT_TRUE(e.ok()) << e.status().ToString();
-  EXPECT_EQ(e->argv, (std::vector<std::string>{"echo", "hi"}));
-  EXPECT_EQ(e->kind, "process");
-  EXPECT_FALSE(TaskEventFromJson(nlohmann::json::parse(R"({"env":{}})")).ok());
-  EXPECT_FALSE(TaskEventFromJson(nlohmann::json::parse(R"({"argv":"echo"})")).ok());
-}
-
-TEST(TaskProtocolTest, ResultRoundTripWithBinaryOutput) {
-  TaskResult r;
-  r.outcome = Outcome::kCrashed;
-  r.signal = 9;
-  r.stdout_data = std::string("\x00\xff binary", 9);
-  r.stderr_data = "text ✓";
-  auto j = TaskResultToJson(r);
-  EXPECT_TRUE(j.contains("stdout_b64"));
-  EXPECT_EQ(j["stderr"], "text ✓");
-  auto back = TaskResultFromJson(nlohmann::json::parse(j.dump()));
-  ASSERT_TRUE(back.ok());
-  EXPECT_EQ(back->stdout_data, r.stdout_data);
-  EXPECT_EQ(back->outcome, Outcome::kCrashed);
-  EXPECT_EQ(back->signal, 9);
-  EXPECT_FALSE(back->exit_code.has_value());
-}
-
 }  // namespace
 }  // namespace parallelagram

@@ -67,7 +67,7 @@ Result<std::optional<int>> ChooseReservedConcurrency(std::optional<int> requeste
 }
 
 Status Deploy(aws::AwsSession& session, const DeployOptions& o,
-              const std::optional<DeploymentRecord>& previous, ProcessRunner& runner,
+              const std::optional<DeploymentRecord>& previous, os::ProcessRunner& runner,
               const std::function<void(const std::string&)>& say, DeployResult* out) {
   DeployResult& result = *out;
   result = DeployResult{};
@@ -103,8 +103,7 @@ Status Deploy(aws::AwsSession& session, const DeployOptions& o,
   }
   const int available = settings->unreserved_concurrent_executions + current_reserved.value_or(0);
   if (o.no_reserved_concurrency && o.reserved_concurrency) {
-    return Status::InvalidArgument(
-        "--reserved-concurrency is either a number or 'none', not both");
+    return Status::InvalidArgument("--reserved-concurrency is either a number or 'none', not both");
   }
   std::optional<int> reserve;
   if (!o.no_reserved_concurrency) {

@@ -18,8 +18,8 @@
 
 #include "aws/aws_session.h"
 #include "deploy/deployment_record.h"
+#include "os/process_runner.h"
 #include "parallelagram/status.h"
-#include "worker/process_runner.h"
 
 namespace parallelagram::deploy {
 
@@ -38,8 +38,8 @@ struct DeployOptions {
   // (DeleteFunctionConcurrency) and the function shares the account's unreserved pool.
   // Excludes reserved_concurrency.
   bool no_reserved_concurrency = false;
-  std::string bootstrap_path;               // the worker to package
-  int64_t wait_timeout_ms = 300000;         // for Active / Successful
+  std::string bootstrap_path;        // the worker to package
+  int64_t wait_timeout_ms = 300000;  // for Active / Successful
 };
 
 // The account's unreserved pool must keep at least this many (AWS refuses to go below it).
@@ -61,7 +61,7 @@ struct DeployResult {
 // `out` is filled as deploy goes, also when it fails part-way: its record then says what was
 // created before the failure, for the caller to save (so that destroy can remove it).
 Status Deploy(aws::AwsSession& session, const DeployOptions& options,
-              const std::optional<DeploymentRecord>& previous, ProcessRunner& runner,
+              const std::optional<DeploymentRecord>& previous, os::ProcessRunner& runner,
               const std::function<void(const std::string&)>& say, DeployResult* out);
 
 // Removes what `record` says deploy created: the function, the role (its inline policy

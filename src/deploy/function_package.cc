@@ -38,12 +38,12 @@ std::string LauncherScript(const std::string& loader_name, const std::string& pr
          loader_name + "\" --library-path \"$d/lib\" \"$d/bin/" + program + "\" \"$@\"\n";
 }
 
-Result<std::vector<local::ZipEntry>> BundleExecutable(const std::string& executable,
-                                                      const LibraryClosure& closure,
-                                                      const std::string& dir,
-                                                      const std::string& launcher) {
+Result<std::vector<os::ZipEntry>> BundleExecutable(const std::string& executable,
+                                                   const LibraryClosure& closure,
+                                                   const std::string& dir,
+                                                   const std::string& launcher) {
   const std::string prefix = dir.empty() ? "" : dir + "/";
-  std::vector<local::ZipEntry> entries;
+  std::vector<os::ZipEntry> entries;
   PG_ASSIGN_OR_RETURN(std::string program, ReadWholeFile(executable));
   if (closure.is_static) {
     entries.push_back({prefix + launcher, std::move(program), 0755});
@@ -64,9 +64,9 @@ Result<std::vector<local::ZipEntry>> BundleExecutable(const std::string& executa
 }
 
 Result<FunctionPackage> BuildFunctionPackage(const std::string& bootstrap_path,
-                                             ProcessRunner& runner) {
+                                             os::ProcessRunner& runner) {
   PG_ASSIGN_OR_RETURN(LibraryClosure closure, FindLibraryClosure(bootstrap_path, runner));
-  PG_ASSIGN_OR_RETURN(std::vector<local::ZipEntry> entries,
+  PG_ASSIGN_OR_RETURN(std::vector<os::ZipEntry> entries,
                       BundleExecutable(bootstrap_path, closure, "", "bootstrap"));
   FunctionPackage package;
   package.architecture = closure.architecture;
@@ -80,7 +80,7 @@ Result<FunctionPackage> BuildFunctionPackage(const std::string& bootstrap_path,
         "the function package would be " + std::to_string(package.unzipped_bytes >> 20) +
         " MB unzipped, over Lambda's 250 MB limit; use a release build of the worker");
   }
-  PG_ASSIGN_OR_RETURN(package.zip, local::MakeZip(entries));
+  PG_ASSIGN_OR_RETURN(package.zip, os::MakeZip(entries));
   return package;
 }
 

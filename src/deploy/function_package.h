@@ -18,9 +18,9 @@
 #include <vector>
 
 #include "deploy/library_closure.h"
-#include "local/zip_util.h"
+#include "os/process_runner.h"
+#include "os/zip_util.h"
 #include "parallelagram/status.h"
-#include "worker/process_runner.h"
 
 namespace parallelagram::deploy {
 
@@ -28,10 +28,10 @@ namespace parallelagram::deploy {
 // for a static program, the program itself under that name; for a dynamic one, a launcher
 // script there plus `dir/bin/<launcher>`, `dir/lib/<loader>` and `dir/lib/<soname>...`.
 // `closure` must be FindLibraryClosure(executable). Errors: IoError when a file cannot be read.
-Result<std::vector<local::ZipEntry>> BundleExecutable(const std::string& executable,
-                                                      const LibraryClosure& closure,
-                                                      const std::string& dir,
-                                                      const std::string& launcher);
+Result<std::vector<os::ZipEntry>> BundleExecutable(const std::string& executable,
+                                                   const LibraryClosure& closure,
+                                                   const std::string& dir,
+                                                   const std::string& launcher);
 
 // The launcher script for a bundle whose loader is lib/<loader_name> and program bin/<program>.
 std::string LauncherScript(const std::string& loader_name, const std::string& program);
@@ -48,6 +48,6 @@ struct FunctionPackage {
 // Errors: those of FindLibraryClosure and BundleExecutable; InvalidArgument when the result
 // would exceed Lambda's 250 MB unzipped limit.
 Result<FunctionPackage> BuildFunctionPackage(const std::string& bootstrap_path,
-                                             ProcessRunner& runner);
+                                             os::ProcessRunner& runner);
 
 }  // namespace parallelagram::deploy

@@ -7,8 +7,8 @@
 #include <filesystem>
 
 #include "deploy/library_closure.h"
-#include "local/zip_util.h"
-#include "worker/process_runner.h"
+#include "os/process_runner.h"
+#include "os/zip_util.h"
 
 namespace parallelagram::deploy {
 namespace {
@@ -35,7 +35,7 @@ TEST(LibraryClosureTest, MissingLibraryIsNamed) {
 }
 
 TEST(LibraryClosureTest, RealDynamicAndStaticPrograms) {
-  PosixProcessRunner runner;
+  os::PosixProcessRunner runner;
   auto dyn = FindLibraryClosure("/bin/ls", runner);
   ASSERT_TRUE(dyn.ok()) << dyn.status().ToString();
   EXPECT_FALSE(dyn->is_static);
@@ -53,17 +53,17 @@ TEST(LibraryClosureTest, RealDynamicAndStaticPrograms) {
 // A bundled program runs through its own loader and libraries: its own /proc/self/maps
 // shows libc mapped from the bundle, not from the host's library directory.
 TEST(FunctionPackageTest, BundledProgramRunsThroughBundledLoader) {
-  PosixProcessRunner runner;
+  os::PosixProcessRunner runner;
   auto closure = FindLibraryClosure("/bin/cat", runner);
   ASSERT_TRUE(closure.ok());
   auto entries = BundleExecutable("/bin/cat", *closure, "tools/cat", "cat");
   ASSERT_TRUE(entries.ok()) << entries.status().ToString();
-  auto zip = local::MakeZip(*entries);
+  auto zip = os::MakeZip(*entries);
   ASSERT_TRUE(zip.ok());
   std::string tmpl = testing::TempDir() + "/bundle-XXXXXX";
   std::string dir = std::filesystem::canonical(mkdtemp(tmpl.data())).string();
-  ASSERT_TRUE(local::UnpackZip(*zip, dir).ok());
-  ProcessSpec spec;
+  ASSERT_TRUE(os::UnpackZip(*zip, dir).ok());
+  os::ProcessSpec spec;
   spec.argv = {dir + "/tools/cat/cat", "/proc/self/maps"};
   auto out = runner.Run(spec);
   ASSERT_TRUE(out.ok());
@@ -75,7 +75,7 @@ TEST(FunctionPackageTest, BundledProgramRunsThroughBundledLoader) {
 }
 
 TEST(FunctionPackageTest, DeterministicAndStaticProgramsGoInWhole) {
-  PosixProcessRunner runner;
+  os::PosixProcessRunner runner;
   auto a = BuildFunctionPackage("/bin/busybox", runner);
   ASSERT_TRUE(a.ok()) << a.status().ToString();
   EXPECT_FALSE(a->bundled_loader);

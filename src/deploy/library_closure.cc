@@ -95,13 +95,14 @@ Status ParseLddOutput(const std::string& ldd_stdout, const std::string& interpre
   return Status::Ok();
 }
 
-Result<LibraryClosure> FindLibraryClosure(const std::string& executable, ProcessRunner& runner) {
+Result<LibraryClosure> FindLibraryClosure(const std::string& executable,
+                                          os::ProcessRunner& runner) {
   PG_ASSIGN_OR_RETURN(LibraryClosure closure, ReadElfHeader(executable));
   if (closure.is_static) return closure;
-  ProcessSpec spec;
+  os::ProcessSpec spec;
   spec.argv = {"ldd", executable};
   spec.timeout_ms = 60000;
-  PG_ASSIGN_OR_RETURN(ProcessOutcome out, runner.Run(spec));
+  PG_ASSIGN_OR_RETURN(os::ProcessOutcome out, runner.Run(spec));
   if (!out.started) {
     return Status::NotFound("cannot run ldd to find the libraries of " + executable + " (" +
                             out.error + "); install libc-bin");

@@ -13,8 +13,8 @@
 #include <string>
 #include <vector>
 
+#include "os/process_runner.h"
 #include "parallelagram/status.h"
-#include "worker/process_runner.h"
 
 namespace parallelagram::deploy {
 
@@ -39,7 +39,7 @@ Result<LibraryClosure> ReadElfHeader(const std::string& path);
 // The full closure of `executable`. Errors as ReadElfHeader, plus NotFound naming the first
 // library the loader cannot find ("libfoo.so.1 ... not found: install it or set
 // LD_LIBRARY_PATH"), and Internal when ldd fails or says something unexpected.
-Result<LibraryClosure> FindLibraryClosure(const std::string& executable, ProcessRunner& runner);
+Result<LibraryClosure> FindLibraryClosure(const std::string& executable, os::ProcessRunner& runner);
 
 // Parses ldd's output for a dynamic executable into `closure` (exposed for tests).
 // `interpreter` is the PT_INTERP path, whose line is not a dependency.

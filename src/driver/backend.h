@@ -45,12 +45,12 @@ class AsyncObserver {
 };
 
 struct BackendConfig {
-  int concurrency = 1;           // -j: environments (local) / in-flight invokes
-  int64_t memory_mb = 1024;      // the function's MemorySize
+  int concurrency = 1;       // -j: environments (local) / in-flight invokes
+  int64_t memory_mb = 1024;  // the function's MemorySize
   int64_t function_timeout_s = 900;
-  std::string state_root;        // the local store lives in state_root/store
+  std::string state_root;  // the local store lives in state_root/store
   std::string job_id;
-  bool async = false;            // --mode async: Event invocations, results from the store
+  bool async = false;  // --mode async: Event invocations, results from the store
   // The AWS backend: the function and bucket to use ("" = the deployment record's), and the
   // record's path ("" = the default).
   std::string function_name;

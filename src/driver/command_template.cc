@@ -161,8 +161,8 @@ Result<CommandTemplate> CommandTemplate::Parse(std::vector<std::string> words, i
             return Status::InvalidArgument(
                 "replacement string '{" + inner + "}' refers to input source " +
                 std::to_string(p.source) + " but there " +
-                (num_sources == 1 ? "is 1 source" : "are " + std::to_string(num_sources) +
-                                                        " sources") +
+                (num_sources == 1 ? "is 1 source"
+                                  : "are " + std::to_string(num_sources) + " sources") +
                 "; add more ':::' or '::::' sources or use {1}..{" + std::to_string(num_sources) +
                 "}");
           }
@@ -170,7 +170,6 @@ Result<CommandTemplate> CommandTemplate::Parse(std::vector<std::string> words, i
       }
       if (!lit.empty()) pieces.push_back(Piece{true, std::move(lit), 0, ""});
       lit.clear();
-      if (p.op == "%") t.uses_slot_ = true;
       t.has_replacements_ = true;
       pieces.push_back(std::move(p));
       i = close + 1;

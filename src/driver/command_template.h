@@ -38,8 +38,7 @@ struct TaskInputs {
 class CommandTemplate {
  public:
   // `words` is COMMAND ARGS...; `num_sources` the number of input sources.
-  static Result<CommandTemplate> Parse(std::vector<std::string> words, int num_sources,
-                                       bool shell);
+  static Result<CommandTemplate> Parse(std::vector<std::string> words, int num_sources, bool shell);
 
   // Without a shell: the argv to exec. With a shell: one element, the command line.
   std::vector<std::string> Expand(const TaskInputs& in) const;
@@ -49,8 +48,6 @@ class CommandTemplate {
 
   bool shell() const { return shell_; }
   bool has_replacements() const { return has_replacements_; }
-  // True when {%} is used (the slot must be known before expanding).
-  bool uses_slot() const { return uses_slot_; }
 
   // Replacement-string-free helpers, exposed for tests and --return/--transferfile paths.
   // Applies the {.} {/} {//} {/.} transformations to one value; `op` is "", ".", "/", "//", "/.".
@@ -69,7 +66,6 @@ class CommandTemplate {
   std::vector<std::vector<Piece>> words_;
   bool shell_ = false;
   bool has_replacements_ = false;
-  bool uses_slot_ = false;
 };
 
 // With --shell, inputs are quoted already: a template that puts a replacement string inside

@@ -3,34 +3,14 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdlib>
-
 #include <nlohmann/json.hpp>
 
+#include "aws/aws_error.h"
+#include "aws/lambda_client.h"
 #include "common/base64.h"
 
 namespace parallelagram::driver {
 namespace {
-
-// Retry-After as seconds (AWS sends a number; an HTTP date is not used by Lambda), or the
-// body's retryAfterSeconds. 0 when absent or not a number.
-int64_t RetryAfterMs(const HttpResponse& h) {
-  std::string v = h.Header("retry-after");
-  if (v.empty()) {
-    try {
-      auto j = nlohmann::json::parse(h.body);
-      if (j.is_object() && j.contains("retryAfterSeconds")) {
-        const auto& f = j["retryAfterSeconds"];
-        v = f.is_string() ? f.get<std::string>() : f.is_number() ? f.dump() : "";
-      }
-    } catch (const std::exception&) {
-    }
-  }
-  if (v.empty()) return 0;
-  char* end = nullptr;
-  double s = std::strtod(v.c_str(), &end);
-  if (end == v.c_str() || !std::isfinite(s) || s <= 0) return 0;
-  return static_cast<int64_t>(std::min(s, 3600.0) * 1000);
-}
 
 // The invocation's log tail (X-Amz-Log-Result, base64), as evidence for a failed attempt.
 std::string LogTail(const HttpResponse& h) {
@@ -40,26 +20,14 @@ std::string LogTail(const HttpResponse& h) {
   return raw ? *raw : "";
 }
 
-std::string UrlEncodeName(const std::string& s) {
-  std::string out;
-  for (unsigned char c : s) {
-    if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
-      out += static_cast<char>(c);
-    } else {
-      static const char* hex = "0123456789ABCDEF";
-      out += '%';
-      out += hex[c >> 4];
-      out += hex[c & 15];
-    }
-  }
-  return out;
-}
-
-std::pair<std::string, std::string> ErrorBody(const std::string& body) {
+// A function error's payload, {"errorType": .., "errorMessage": ..} (the Runtime API's error
+// body, not an AWS API error).
+std::pair<std::string, std::string> FunctionErrorBody(const std::string& body) {
   try {
     auto j = nlohmann::json::parse(body);
     std::string type = j.value("errorType", j.value("__type", j.value("Type", std::string())));
-    std::string msg = j.value("errorMessage", j.value("message", j.value("Message", std::string())));
+    std::string msg =
+        j.value("errorMessage", j.value("message", j.value("Message", std::string())));
     return {type, msg};
   } catch (const std::exception&) {
     return {"", body.substr(0, 200)};
@@ -102,7 +70,7 @@ TaskResult LambdaInvoker::Classify(const std::string& task_id,
       r.log_tail = LogTail(h);
       return r;
     }
-    auto [type, msg] = ErrorBody(h.body);
+    auto [type, msg] = FunctionErrorBody(h.body);
     r.error = type.empty() ? msg : type + ": " + msg;
     r.log_tail = LogTail(h);
     if (msg.find("Task timed out after") != std::string::npos) {
@@ -114,12 +82,14 @@ TaskResult LambdaInvoker::Classify(const std::string& task_id,
     }
     return r;
   }
-  auto [type, msg] = ErrorBody(h.body);
-  std::string etype = h.Header("x-amzn-errortype");
-  if (etype.empty()) etype = type;
-  if (auto colon = etype.find(':'); colon != std::string::npos) etype.resize(colon);
-  r.error = "Lambda answered " + std::to_string(h.status) + " " + etype + ": " + msg;
-  r.retry_after_ms = RetryAfterMs(h);
+  // An AWS API error (429 throttle, 5xx, 4xx): parsed as every Lambda API error is.
+  const aws::AwsError e = aws::ParseAwsError(aws::AwsProtocol::kRestJson, h, "lambda Invoke");
+  r.error = "Lambda answered " + std::to_string(h.status) + " " + e.code + ": " +
+            (e.message.empty() ? h.body.substr(0, 200) : e.message);
+  // Retry-After / retryAfterSeconds, capped at an hour; 0 when absent or not a number.
+  if (std::isfinite(e.retry_after_seconds) && e.retry_after_seconds > 0) {
+    r.retry_after_ms = static_cast<int64_t>(std::min(e.retry_after_seconds, 3600.0) * 1000);
+  }
   if (h.status == 429) {
     r.outcome = Outcome::kThrottled;
   } else if (h.status >= 500) {
@@ -130,24 +100,23 @@ TaskResult LambdaInvoker::Classify(const std::string& task_id,
   return r;
 }
 
-HttpRequest LambdaInvoker::MakeRequest(const Options& opt, const TaskEvent& event,
-                                       const char* invocation_type) {
-  HttpRequest req;
-  req.method = "POST";
-  req.url = opt.endpoint + "/2015-03-31/functions/" + UrlEncodeName(opt.function_name) +
-            "/invocations";
-  req.headers = {{"Content-Type", "application/json"}};
-  if (std::string_view(invocation_type) == "RequestResponse") {
-    // RequestResponse is Lambda's default: no X-Amz-Invocation-Type (60 bytes fewer to send
-    // and sign per invoke). The log tail (last 4 KB) is evidence for a failed attempt;
-    // Lambda gives it to sync calls.
-    req.headers.emplace_back("X-Amz-Log-Type", "Tail");
-  } else {
-    req.headers.emplace_back("X-Amz-Invocation-Type", invocation_type);
-  }
-  req.body = TaskEventToJson(event).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
-  int64_t task_ms = event.timeout_ms > 0 ? event.timeout_ms : opt.function_timeout_s * 1000;
-  req.timeout_ms = task_ms + 60000;  // the function's own timeout answers before this
+std::string LambdaInvoker::EventBody(const TaskEvent& event) {
+  return TaskEventToJson(event).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
+HttpRequest LambdaInvoker::MakeRequest(const Options& opt, std::string body,
+                                       int64_t task_timeout_ms, const char* invocation_type) {
+  aws::InvokeRequest invoke;
+  invoke.function_name = opt.function_name;
+  invoke.type = std::string_view(invocation_type) == "Event"
+                    ? aws::InvocationType::kEvent
+                    : aws::InvocationType::kRequestResponse;
+  // The log tail (last 4 KB) is evidence for a failed attempt; Lambda gives it to sync calls.
+  invoke.tail_log = invoke.type == aws::InvocationType::kRequestResponse;
+  invoke.payload = std::move(body);
+  int64_t task_ms = task_timeout_ms > 0 ? task_timeout_ms : opt.function_timeout_s * 1000;
+  invoke.timeout_ms = task_ms + 60000;  // the function's own timeout answers before this
+  HttpRequest req = aws::MakeInvokeHttpRequest(opt.endpoint, std::move(invoke));
   if (opt.sign) opt.sign(req);
   return req;
 }
@@ -163,20 +132,25 @@ void LambdaInvoker::Options::SignWith(std::shared_ptr<aws::Signer> signer) {
 }
 
 void LambdaInvoker::Send(HttpClient& http, const Options& opt, TaskEvent event,
-                         const char* invocation_type, int64_t timeout_ms,
-                         std::weak_ptr<bool> alive,
+                         const char* invocation_type, int64_t timeout_ms, std::weak_ptr<bool> alive,
                          std::function<void(Result<HttpResponse>)> done) {
-  HttpRequest req = MakeRequest(opt, event, invocation_type);
-  if (timeout_ms > 0) req.timeout_ms = timeout_ms;
+  const int64_t task_timeout_ms = event.timeout_ms;
   if (!opt.clock_skewed) {
+    HttpRequest req = MakeRequest(opt, EventBody(event), task_timeout_ms, invocation_type);
+    if (timeout_ms > 0) req.timeout_ms = timeout_ms;
     http.Send(std::move(req), [alive, done = std::move(done)](Result<HttpResponse> resp) {
       if (!alive.expired()) done(std::move(resp));
     });
     return;
   }
-  // The event is kept (moved, not copied) so that a retry can rebuild and re-sign the request.
-  http.Send(std::move(req), [&http, &opt, event = std::move(event), invocation_type, timeout_ms,
-                             alive, done = std::move(done)](Result<HttpResponse> resp) mutable {
+  // The event is serialised once; its bytes are kept so that a retry can rebuild and re-sign
+  // the request.
+  std::string body = EventBody(event);
+  HttpRequest req = MakeRequest(opt, body, task_timeout_ms, invocation_type);
+  if (timeout_ms > 0) req.timeout_ms = timeout_ms;
+  http.Send(std::move(req), [&http, &opt, body = std::move(body), task_timeout_ms, invocation_type,
+                             timeout_ms, alive,
+                             done = std::move(done)](Result<HttpResponse> resp) mutable {
     if (alive.expired()) return;
     const bool skewed = resp.ok() && resp->status >= 400 && resp->status < 500 &&
                         resp->status != 429 && opt.clock_skewed(*resp);
@@ -184,7 +158,8 @@ void LambdaInvoker::Send(HttpClient& http, const Options& opt, TaskEvent event,
       done(std::move(resp));
       return;
     }
-    HttpRequest again = MakeRequest(opt, event, invocation_type);  // signed at the new skew
+    // Signed at the new skew.
+    HttpRequest again = MakeRequest(opt, std::move(body), task_timeout_ms, invocation_type);
     if (timeout_ms > 0) again.timeout_ms = timeout_ms;
     http.Send(std::move(again), [alive, done = std::move(done)](Result<HttpResponse> r) {
       if (!alive.expired()) done(std::move(r));

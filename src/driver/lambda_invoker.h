@@ -33,7 +33,7 @@ namespace parallelagram::driver {
 class LambdaInvoker : public Invoker {
  public:
   struct Options {
-    std::string endpoint;             // "http://127.0.0.1:PORT" or the AWS Lambda endpoint
+    std::string endpoint;  // "http://127.0.0.1:PORT" or the AWS Lambda endpoint
     std::string function_name;
     int64_t function_timeout_s = 900;  // bounds the HTTP timeout when the task has none
     // Signs a request in place (SigV4 for AWS); empty for the unsigned local service.
@@ -53,11 +53,15 @@ class LambdaInvoker : public Invoker {
 
   // Maps one Invoke answer to the attempt's TaskResult (exposed for tests and EventInvoker).
   static TaskResult Classify(const std::string& task_id, const Result<HttpResponse>& response);
-  // The signed Invoke request for `event` with X-Amz-Invocation-Type `invocation_type`
-  // ("RequestResponse" or "Event").
-  static HttpRequest MakeRequest(const Options& options, const TaskEvent& event,
+  // The event's JSON, as an Invoke's body (the one place an event is serialised for sending).
+  static std::string EventBody(const TaskEvent& event);
+  // The signed Invoke request (aws::MakeInvokeHttpRequest) carrying `body` (EventBody),
+  // X-Amz-Invocation-Type `invocation_type` ("RequestResponse" or "Event"); its HTTP timeout
+  // is the task's `task_timeout_ms` (the function's timeout when 0) plus a minute.
+  static HttpRequest MakeRequest(const Options& options, std::string body, int64_t task_timeout_ms,
                                  const char* invocation_type);
-  // Sends the Invoke of `event` (MakeRequest; `timeout_ms` > 0 replaces its timeout) and
+  // Sends the Invoke of `event` (serialised once; MakeRequest; `timeout_ms` > 0 replaces its
+  // timeout) and
   // gives `done` the answer, after one re-signed retry when options.clock_skewed says the
   // first answer was a clock-skew error. `options` and `http` are borrowed: `done` (and the
   // retry) are dropped once `alive` has expired, and they must live until then.

@@ -4,7 +4,6 @@
 // and the correction it learnt is shared (later invokes need no retry). Other 403s are not
 // retried.
 #include <gtest/gtest.h>
-
 #include <unistd.h>
 
 #include <memory>
@@ -24,7 +23,7 @@
 #include "http/http1_client.h"
 #include "http/http_client.h"
 #include "local/local_lambda.h"
-#include "local/zip_util.h"
+#include "os/zip_util.h"
 
 namespace parallelagram::driver {
 namespace {
@@ -90,7 +89,7 @@ class InvokerSkewTest : public ::testing::Test {
     ASSERT_TRUE(s.ok()) << s.status().ToString();
     ll_ = std::move(s).value();
     // CreateFunction, signed with a correct clock.
-    auto zip = local::MakeZip({{"bootstrap", AnsweringRuntime(), 0755}});
+    auto zip = os::MakeZip({{"bootstrap", AnsweringRuntime(), 0755}});
     ASSERT_TRUE(zip.ok());
     nlohmann::json body = {{"FunctionName", "skew"},
                            {"Runtime", "provided.al2023"},

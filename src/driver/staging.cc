@@ -13,7 +13,7 @@
 #include "common/sha256.h"
 #include "deploy/function_package.h"
 #include "deploy/library_closure.h"
-#include "worker/process_runner.h"
+#include "os/process_runner.h"
 
 namespace parallelagram::driver {
 namespace fs = std::filesystem;
@@ -162,7 +162,7 @@ Status Staging::BundleOne(const std::string& rel) {
     return Status::NotFound("--bundle-exe '" + rel + "' is not an executable file; check the path");
   }
   auto header = deploy::ReadElfHeader(rel);
-  PosixProcessRunner runner;
+  os::PosixProcessRunner runner;
   Result<deploy::LibraryClosure> closure =
       header.ok() && !header->is_static ? deploy::FindLibraryClosure(rel, runner) : header;
   // Not an ELF program (a script), or a static one: shipped as it is.

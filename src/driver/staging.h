@@ -1,5 +1,6 @@
-// Staging of --basefile and --transferfile inputs (and bundled executables) through an
-// ObjectStore, all up front, before any task is dispatched.
+// Staging: the driver's side of a task's inputs: --basefile and --transferfile inputs (and
+// bundled executables) uploaded to an ObjectStore, all up front, before any task is
+// dispatched. (The worker's side, placing them in a task's directory, is ScratchFiles.)
 //
 // Paths given on the command line must be relative to the current directory and stay inside
 // it (no absolute paths, no ".."): the task then finds each file at the same relative path in

@@ -1,5 +1,5 @@
 // Staging and DirectoryObjectStore: counters, HEAD-skip on a second run, s3:// inputs used in
-// place, and executables bundled with their libraries -- placed by the real worker Stager and
+// place, and executables bundled with their libraries -- placed as the protocol says and
 // run from the task's directory.
 #include "driver/staging.h"
 
@@ -11,9 +11,7 @@
 #include <fstream>
 
 #include "driver/object_store.h"
-#include "worker/blob_store.h"
-#include "worker/process_runner.h"
-#include "worker/staging.h"
+#include "os/process_runner.h"
 
 namespace parallelagram::driver {
 namespace {
@@ -143,15 +141,20 @@ TEST_F(DriverStagingTest, S3InputsAreUsedInPlace) {
   EXPECT_EQ(Read("s3://other-bucket/data/my file+1.csv"), "ok");
 }
 
-// Places `files` in `scratch` the way the worker does (the real Stager, file:// blobs).
-void PlaceLikeTheWorker(const std::vector<StagedFile>& files, const std::string& scratch,
-                        const std::string& cache) {
-  Blobs blobs;
-  blobs.AddFetcher("file", std::make_shared<FileBlobs>());
-  Stager stager(&blobs, cache);
-  fs::create_directories(scratch);
-  Status s = stager.StageInputs(files, scratch);
-  ASSERT_TRUE(s.ok()) << s.ToString();
+// Places `files` in `scratch` as docs/protocol.md tells the worker to: each file:// object
+// copied to its relative `path`, made executable when `executable` is set. (The worker's own
+// placement is tested in worker/scratch_files_test.cc; the driver knows the worker only by the
+// protocol.)
+void PlaceLikeTheWorker(const std::vector<StagedFile>& files, const std::string& scratch) {
+  for (const auto& f : files) {
+    ASSERT_EQ(f.uri.rfind("file://", 0), 0u) << f.uri;
+    fs::path dest = fs::path(scratch) / f.path;
+    fs::create_directories(dest.parent_path());
+    std::error_code ec;
+    fs::copy_file(f.uri.substr(7), dest, fs::copy_options::overwrite_existing, ec);
+    ASSERT_FALSE(ec) << f.uri << ": " << ec.message();
+    ASSERT_EQ(::chmod(dest.c_str(), f.executable ? 0755 : 0644), 0) << dest;
+  }
 }
 
 TEST_F(DriverStagingTest, BundlesTheProgramWithItsLibraries) {
@@ -187,9 +190,9 @@ TEST_F(DriverStagingTest, BundlesTheProgramWithItsLibraries) {
   // The task's directory as the worker builds it; the program runs at its own path through
   // the bundled loader: its /proc/self/maps shows the bundle's libc, not the host's.
   std::string scratch = dir_ + "/scratch";
-  PlaceLikeTheWorker(files, scratch, dir_ + "/cache");
-  PosixProcessRunner runner;
-  ProcessSpec spec;
+  PlaceLikeTheWorker(files, scratch);
+  os::PosixProcessRunner runner;
+  os::ProcessSpec spec;
   spec.argv = {"bin/mycat", "/proc/self/maps"};
   spec.cwd = scratch;
   auto out = runner.Run(spec);

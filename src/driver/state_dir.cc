@@ -1,5 +1,6 @@
 #include "driver/state_dir.h"
 
+#include <fmt/format.h>
 #include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -14,8 +15,6 @@
 #include <random>
 #include <sstream>
 #include <unordered_map>
-
-#include <fmt/format.h>
 
 #include "common/clock.h"
 #include "common/json_text.h"
@@ -103,18 +102,20 @@ Status JobState::Open(const std::string& root, const std::string& job_id) {
   return Status::Ok();
 }
 
-Status JobState::WriteJobInfo(const nlohmann::json& info) {
-  std::string tmp = dir_ + "/job.json.tmp";
+Status WriteJobJson(const std::string& job_dir, const nlohmann::json& info) {
+  std::string tmp = job_dir + "/job.json.tmp";
   {
     std::ofstream f(tmp, std::ios::trunc);
     f << DumpLenient(info, 2) << "\n";  // never throws on bytes that are not UTF-8
     if (!f) return Status::IoError("cannot write '" + tmp + "'");
   }
   std::error_code ec;
-  fs::rename(tmp, dir_ + "/job.json", ec);
-  if (ec) return Status::IoError("cannot write '" + dir_ + "/job.json': " + ec.message());
+  fs::rename(tmp, job_dir + "/job.json", ec);
+  if (ec) return Status::IoError("cannot write '" + job_dir + "/job.json': " + ec.message());
   return Status::Ok();
 }
+
+Status JobState::WriteJobInfo(const nlohmann::json& info) { return WriteJobJson(dir_, info); }
 
 Status JobState::OpenTasks() {
   std::string path = dir_ + "/tasks.jsonl";

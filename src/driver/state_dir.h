@@ -19,6 +19,7 @@
 #pragma once
 
 #include <cstdint>
+#include <cstdio>
 #include <functional>
 #include <string>
 #include <string_view>
@@ -38,6 +39,10 @@ Result<std::string> ResolveStateRoot(const std::string& flag);
 
 // A fresh job id: UTC time and a random suffix, e.g. "20261125-194233-7f3a".
 std::string NewJobId();
+
+// Writes job.json in the job directory `job_dir` through job.json.tmp renamed into place
+// (readers never see a partial file). Errors: IoError naming the file.
+Status WriteJobJson(const std::string& job_dir, const nlohmann::json& info);
 
 class JobState {
  public:

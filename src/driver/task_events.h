@@ -26,10 +26,6 @@
 
 namespace parallelagram::driver {
 
-// Lambda's payload limits (lambda-facts.md): RequestResponse 6 MB, Event 1 MB.
-inline constexpr size_t kSyncPayloadLimit = 6 * 1024 * 1024;
-inline constexpr size_t kEventPayloadLimit = 1024 * 1024;
-
 class TaskEventBuilder {
  public:
   // What the builder reads of the job's settings.

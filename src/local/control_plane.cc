@@ -10,7 +10,7 @@
 #include "common/clock.h"
 #include "common/sha256.h"
 #include "local/service.h"
-#include "local/zip_util.h"
+#include "os/zip_util.h"
 
 namespace parallelagram::local {
 
@@ -210,7 +210,7 @@ bool Service::InstallCode(const ExPtr& ex, const std::string& rid, const json& z
   std::error_code ec;
   std::filesystem::remove_all(dir, ec);
   mkdir(dir.c_str(), 0755);
-  auto unpacked = UnpackZip(*bytes, dir);
+  auto unpacked = os::UnpackZip(*bytes, dir);
   if (!unpacked.ok() || !unpacked->has_executable_bootstrap) {
     std::filesystem::remove_all(dir, ec);
     if (!unpacked.ok() && unpacked.status().code() == StatusCode::kIoError) {

@@ -11,11 +11,11 @@
 #include <vector>
 
 #include "local/http_server.h"
+#include "parallelagram/task.h"
 
 namespace parallelagram::local {
 
-inline constexpr uint64_t kSyncPayloadLimit = 6291456;       // 6 MB, request and response
-inline constexpr uint64_t kEventPayloadLimit = 1048576;      // 1 MB
+// The payload limits are parallelagram::kSyncPayloadLimit / kEventPayloadLimit (task.h).
 inline constexpr uint64_t kResponseLimitReported = 6291556;  // the number AWS's message gives
 inline constexpr uint64_t kApiBodyLimit = 80ull << 20;       // 50 MB zip, base64 in JSON
 
@@ -34,7 +34,7 @@ struct FunctionConfig {
   std::string revision_id;
 };
 
-class Environment;
+class ExecutionEnvironment;
 
 struct Function {
   FunctionConfig config;
@@ -44,16 +44,16 @@ struct Function {
   std::optional<int> reserved;
   // PutFunctionEventInvokeConfig (unset: Lambda's defaults, 2 retries and 6 hours).
   struct EventInvokeConfig {
-    std::optional<int> maximum_retry_attempts;           // 0..2
-    std::optional<int> maximum_event_age_in_seconds;     // 60..21600
-    double last_modified = 0;                            // epoch seconds
+    std::optional<int> maximum_retry_attempts;        // 0..2
+    std::optional<int> maximum_event_age_in_seconds;  // 60..21600
+    double last_modified = 0;                         // epoch seconds
   };
   std::optional<EventInvokeConfig> event_invoke_config;
   int inflight = 0;
   bool deleted = false;
-  std::vector<std::shared_ptr<Environment>> idle;  // warm, waiting in GET /next
+  std::vector<std::shared_ptr<ExecutionEnvironment>> idle;  // warm, waiting in GET /next
   // Finished an invocation but not yet back in GET /next: preferred over a cold start.
-  std::vector<std::shared_ptr<Environment>> returning;
+  std::vector<std::shared_ptr<ExecutionEnvironment>> returning;
 };
 
 // One invocation attempt's request, owned by the service until it finishes.

@@ -90,8 +90,4 @@ class LocalLambda {
   std::unique_ptr<Impl> impl_;
 };
 
-// The bytes of a zip holding the file at `bootstrap_path` as an executable `bootstrap`
-// (mode 0755) at its root: a deployable function package. Errors: IoError.
-Result<std::string> MakeBootstrapZip(const std::string& bootstrap_path);
-
 }  // namespace parallelagram::local

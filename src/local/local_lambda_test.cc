@@ -21,8 +21,8 @@
 
 #include "common/base64.h"
 #include "local/lambda_types.h"
-#include "local/zip_util.h"
 #include "local/local_lambda_testing.h"
+#include "os/zip_util.h"
 
 namespace parallelagram::local {
 namespace {
@@ -35,32 +35,6 @@ using testing::Resp;
 using testing::WaitFor;
 namespace http = boost::beast::http;
 using json = nlohmann::json;
-
-TEST(ZipUtil, RoundTripKeepsModes) {
-  auto zip =
-      MakeZip({{"bootstrap", "#!/bin/sh\n", 0755}, {"lib/", "", 0755}, {"lib/a", "x", 0644}});
-  ASSERT_TRUE(zip.ok());
-  auto dir = std::filesystem::temp_directory_path() / ("ziptest-" + NewRequestId());
-  std::filesystem::create_directories(dir);
-  auto r = UnpackZip(*zip, dir.string());
-  ASSERT_TRUE(r.ok()) << r.status().ToString();
-  EXPECT_TRUE(r->has_executable_bootstrap);
-  struct stat st;
-  ASSERT_EQ(stat((dir / "bootstrap").c_str(), &st), 0);
-  EXPECT_EQ(st.st_mode & 0777, 0755u);
-  EXPECT_TRUE(std::filesystem::exists(dir / "lib/a"));
-  auto bad = UnpackZip("this is not a zip", dir.string());
-  EXPECT_EQ(bad.status().code(), StatusCode::kInvalidArgument);
-  auto evil = MakeZip({{"../escape", "x", 0644}});
-  ASSERT_TRUE(evil.ok());
-  EXPECT_FALSE(UnpackZip(*evil, dir.string()).ok());
-  auto noexec = MakeZip({{"bootstrap", "x", 0644}});
-  ASSERT_TRUE(noexec.ok());
-  auto r2 = UnpackZip(*noexec, dir.string());
-  ASSERT_TRUE(r2.ok());
-  EXPECT_FALSE(r2->has_executable_bootstrap);
-  std::filesystem::remove_all(dir);
-}
 
 TEST(LambdaTypes, ParseFunctionName) {
   std::string q;
@@ -130,7 +104,7 @@ TEST_F(LocalLambdaTest, ErrorsHaveAwsShapes) {
   Resp nz = Call(ll_->port(), http::verb::post, "/2015-03-31/functions", body.dump());
   EXPECT_EQ(nz.status, 400);
   EXPECT_EQ(nz.H("x-amzn-ErrorType"), "InvalidParameterValueException");
-  body["Code"]["ZipFile"] = Base64Encode(*MakeZip({{"bootstrap", "x", 0644}}));
+  body["Code"]["ZipFile"] = Base64Encode(*os::MakeZip({{"bootstrap", "x", 0644}}));
   Resp nb = Call(ll_->port(), http::verb::post, "/2015-03-31/functions", body.dump());
   EXPECT_EQ(nb.status, 400);
   EXPECT_NE(json::parse(nb.body)["message"].get<std::string>().find("bootstrap"),

@@ -20,7 +20,7 @@
 
 #include "common/base64.h"
 #include "local/local_lambda.h"
-#include "local/zip_util.h"
+#include "os/zip_util.h"
 
 namespace parallelagram::local::testing {
 
@@ -38,7 +38,7 @@ struct Resp {
 };
 
 inline Resp Call(int port, http::verb verb, const std::string& target, const std::string& body = "",
-          std::map<std::string, std::string> headers = {}) {
+                 std::map<std::string, std::string> headers = {}) {
   boost::asio::io_context io;
   boost::asio::ip::tcp::socket sock(io);
   sock.connect({boost::asio::ip::make_address("127.0.0.1"), static_cast<unsigned short>(port)});
@@ -98,7 +98,7 @@ class LocalLambdaTest : public ::testing::Test {
 
   Resp Create(const std::string& name, const std::string& runtime_script, int timeout = 5,
               json extra = json::object()) {
-    auto zip = MakeZip({{"bootstrap", runtime_script, 0755}});
+    auto zip = os::MakeZip({{"bootstrap", runtime_script, 0755}});
     EXPECT_TRUE(zip.ok());
     json body = {{"FunctionName", name},
                  {"Runtime", "provided.al2023"},

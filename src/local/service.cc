@@ -387,7 +387,7 @@ std::vector<std::string> Service::BaseEnvironment(const Function& f,
 void Service::Dispatch(std::unique_ptr<Invocation> inv) {
   Function& f = *inv->function;
   f.inflight++;
-  std::shared_ptr<Environment> env;
+  std::shared_ptr<ExecutionEnvironment> env;
   if (inv->slow_start_ms > 0) {
     // A forced cold start: recycle one warm environment so their number stays bounded.
     for (auto* pool : {&f.idle, &f.returning}) {
@@ -414,12 +414,13 @@ void Service::Dispatch(std::unique_ptr<Invocation> inv) {
     mkdir((work_dir_ + "/envs").c_str(), 0755);
     mkdir(dir.c_str(), 0755);
     mkdir((dir + "/tmp").c_str(), 0700);
-    Environment::Hooks hooks;
-    hooks.on_idle = [this](const std::shared_ptr<Environment>& e) { OnIdle(e); };
-    hooks.on_finished = [this](const std::shared_ptr<Environment>& e, std::unique_ptr<Invocation> i,
+    ExecutionEnvironment::Hooks hooks;
+    hooks.on_idle = [this](const std::shared_ptr<ExecutionEnvironment>& e) { OnIdle(e); };
+    hooks.on_finished = [this](const std::shared_ptr<ExecutionEnvironment>& e,
+                               std::unique_ptr<Invocation> i,
                                InvocationResult r) { OnFinished(e, std::move(i), std::move(r)); };
-    hooks.on_dead = [this](const std::shared_ptr<Environment>& e) { OnDead(e); };
-    hooks.on_undelivered = [this](const std::shared_ptr<Environment>& e,
+    hooks.on_dead = [this](const std::shared_ptr<ExecutionEnvironment>& e) { OnDead(e); };
+    hooks.on_undelivered = [this](const std::shared_ptr<ExecutionEnvironment>& e,
                                   std::unique_ptr<Invocation> i) {
       // It never ran: run it elsewhere (Dispatch counts it again).
       std::erase(e->function()->returning, e);
@@ -427,7 +428,7 @@ void Service::Dispatch(std::unique_ptr<Invocation> inv) {
       i->function->inflight--;
       Dispatch(std::move(i));
     };
-    env = std::make_shared<Environment>(io_, inv->function, f.generation, dir,
+    env = std::make_shared<ExecutionEnvironment>(io_, inv->function, f.generation, dir,
                                         BaseEnvironment(f, dir), std::move(hooks));
     env->set_init_delay_ms(inv->slow_start_ms);
     Status st = env->Start();
@@ -454,7 +455,7 @@ void Service::Dispatch(std::unique_ptr<Invocation> inv) {
 
 void Service::PollMemory() {
   std::vector<pid_t> sids;
-  std::vector<std::shared_ptr<Environment>> running;
+  std::vector<std::shared_ptr<ExecutionEnvironment>> running;
   bool busy = false;  // an invocation is assigned, maybe not yet fetched by a starting runtime
   for (const auto& env : envs_) {
     if (!env->alive() || !env->busy()) continue;
@@ -476,7 +477,7 @@ void Service::PollMemory() {
   });
 }
 
-void Service::OnIdle(const std::shared_ptr<Environment>& env) {
+void Service::OnIdle(const std::shared_ptr<ExecutionEnvironment>& env) {
   Function& f = *env->function();
   if (f.deleted || env->generation() != f.generation || shut_down_) {
     env->Kill();
@@ -489,8 +490,8 @@ void Service::OnIdle(const std::shared_ptr<Environment>& env) {
   f.idle.push_back(env);
 }
 
-void Service::OnFinished(const std::shared_ptr<Environment>& env, std::unique_ptr<Invocation> inv,
-                         InvocationResult result) {
+void Service::OnFinished(const std::shared_ptr<ExecutionEnvironment>& env,
+                         std::unique_ptr<Invocation> inv, InvocationResult result) {
   Function& f = *inv->function;
   f.inflight--;
   if (env && env->usable() && !f.deleted && env->generation() == f.generation) {
@@ -513,7 +514,7 @@ void Service::OnFinished(const std::shared_ptr<Environment>& env, std::unique_pt
     inv->attempt++;
     inv->not_before_ms = NowMs() + delay;
     inv->request_id = inv->request_id;  // Lambda keeps the request id across retries
-    inv->crash_after_ms = -1;            // an injected fault hits one attempt only
+    inv->crash_after_ms = -1;           // an injected fault hits one attempt only
     inv->hang = false;
     inv->slow_start_ms = 0;
     events_.push_back(std::move(inv));
@@ -521,7 +522,7 @@ void Service::OnFinished(const std::shared_ptr<Environment>& env, std::unique_pt
   PumpEvents();
 }
 
-void Service::OnDead(const std::shared_ptr<Environment>& env) {
+void Service::OnDead(const std::shared_ptr<ExecutionEnvironment>& env) {
   Function& f = *env->function();
   std::erase(f.idle, env);
   std::erase(f.returning, env);

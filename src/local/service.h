@@ -15,7 +15,7 @@
 #include <set>
 #include <string>
 
-#include "local/environment.h"
+#include "local/execution_environment.h"
 #include "local/http_server.h"
 #include "local/lambda_types.h"
 #include "local/local_lambda.h"
@@ -91,10 +91,10 @@ class Service {
   // Whether `f` may start one more invocation now; else sets *reason (a ThrottleReason).
   bool Admit(const Function& f, std::string* reason) const;
   void Dispatch(std::unique_ptr<Invocation> inv);
-  void OnIdle(const std::shared_ptr<Environment>& env);
-  void OnFinished(const std::shared_ptr<Environment>& env, std::unique_ptr<Invocation> inv,
+  void OnIdle(const std::shared_ptr<ExecutionEnvironment>& env);
+  void OnFinished(const std::shared_ptr<ExecutionEnvironment>& env, std::unique_ptr<Invocation> inv,
                   InvocationResult result);
-  void OnDead(const std::shared_ptr<Environment>& env);
+  void OnDead(const std::shared_ptr<ExecutionEnvironment>& env);
   void PumpEvents();
   void ArmPump(int64_t at_ms);
   void PollMemory();
@@ -105,7 +105,7 @@ class Service {
   std::string work_dir_;
   std::shared_ptr<HttpServer> api_;
   std::map<std::string, std::shared_ptr<Function>> functions_;
-  std::set<std::shared_ptr<Environment>> envs_;
+  std::set<std::shared_ptr<ExecutionEnvironment>> envs_;
   std::deque<std::unique_ptr<Invocation>> events_;
   boost::asio::steady_timer pump_timer_;
   int64_t pump_at_ms_ = 0;

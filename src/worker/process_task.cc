@@ -59,7 +59,7 @@ int64_t TaskTimeoutMs(int64_t task_timeout_ms, int64_t deadline_epoch_ms, int64_
   return t;
 }
 
-ProcessTaskHandler::ProcessTaskHandler(ProcessRunner* runner, Blobs* blobs, const Clock* clock)
+ProcessTaskHandler::ProcessTaskHandler(os::ProcessRunner* runner, Blobs* blobs, const Clock* clock)
     : runner_(runner), blobs_(blobs), clock_(clock) {}
 
 Status ProcessTaskHandler::Init(const InvocationContext& env) {
@@ -69,7 +69,7 @@ Status ProcessTaskHandler::Init(const InvocationContext& env) {
     return Status::IoError("the scratch root " + env.tmp_dir +
                            " is not a writable directory: set TMPDIR to one");
   }
-  stager_ = std::make_unique<Stager>(blobs_, env.tmp_dir + "/pg-cache");
+  scratch_files_ = std::make_unique<ScratchFiles>(blobs_, env.tmp_dir + "/pg-cache");
   return Status::Ok();
 }
 
@@ -98,7 +98,8 @@ Result<TaskResult> ProcessTaskHandler::Run(const TaskEvent& e, const InvocationC
     if (a.find('\0') != std::string::npos)
       return Status::InvalidArgument("an argv string holds a NUL byte");
   }
-  if (!stager_) stager_ = std::make_unique<Stager>(blobs_, ctx.tmp_dir + "/pg-cache");
+  if (!scratch_files_)
+    scratch_files_ = std::make_unique<ScratchFiles>(blobs_, ctx.tmp_dir + "/pg-cache");
 
   TaskResult r;
   r.task_id = e.task_id;
@@ -115,13 +116,13 @@ Result<TaskResult> ProcessTaskHandler::Run(const TaskEvent& e, const InvocationC
 
 void ProcessTaskHandler::RunInScratch(const TaskEvent& e, const InvocationContext& ctx,
                                       const std::string& scratch, TaskResult& r) {
-  Status staged = stager_->StageInputs(e.files, scratch);
+  Status staged = scratch_files_->PlaceInputs(e.files, scratch);
   if (!staged.ok()) {
     r.outcome = Outcome::kStagingError;
     r.error = staged.message();
     return;
   }
-  ProcessSpec spec;
+  os::ProcessSpec spec;
   spec.argv = e.argv;
   spec.shell = e.shell;
   spec.env = e.env;
@@ -141,13 +142,13 @@ void ProcessTaskHandler::RunInScratch(const TaskEvent& e, const InvocationContex
   }
   spec.timeout_ms = timeout;
 
-  Result<ProcessOutcome> ran = runner_->Run(spec);
+  Result<os::ProcessOutcome> ran = runner_->Run(spec);
   if (!ran.ok()) {
     r.outcome = Outcome::kFailed;
     r.error = "the worker could not run the process: " + ran.status().message();
     return;
   }
-  ProcessOutcome& o = ran.value();
+  os::ProcessOutcome& o = ran.value();
   r.exit_code = o.exit_code;
   r.signal = o.signal;
   r.stdout_data = std::move(o.stdout_data);
@@ -193,7 +194,7 @@ void ProcessTaskHandler::RunInScratch(const TaskEvent& e, const InvocationContex
     r.error = "ended without an exit status";
   }
 
-  auto returned = stager_->StoreReturns(e.returns, scratch, e.output_uri);
+  auto returned = scratch_files_->StoreReturns(e.returns, scratch, e.output_uri);
   if (returned.ok()) {
     r.returned = std::move(returned.value());
   } else if (r.outcome == Outcome::kSucceeded) {
@@ -216,7 +217,7 @@ class DefaultProcessHandler : public TaskHandler {
   }
 
  private:
-  PosixProcessRunner runner_;
+  os::PosixProcessRunner runner_;
   std::unique_ptr<Blobs> blobs_;
   ProcessTaskHandler handler_;
 };

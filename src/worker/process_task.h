@@ -10,10 +10,10 @@
 #include <memory>
 
 #include "common/clock.h"
+#include "os/process_runner.h"
 #include "parallelagram/worker.h"
 #include "worker/blob_store.h"
-#include "worker/process_runner.h"
-#include "worker/staging.h"
+#include "worker/scratch_files.h"
 
 namespace parallelagram {
 
@@ -32,23 +32,23 @@ inline constexpr double kOomRssShare = 0.85;
 class ProcessTaskHandler : public TaskHandler {
  public:
   // Borrows `runner`, `blobs` and `clock`, which must outlive the handler.
-  ProcessTaskHandler(ProcessRunner* runner, Blobs* blobs, const Clock* clock);
+  ProcessTaskHandler(os::ProcessRunner* runner, Blobs* blobs, const Clock* clock);
 
   // Checks that ctx.tmp_dir is a writable directory and prepares the basefile cache
   // (ctx.tmp_dir + "/pg-cache").
   Status Init(const InvocationContext& env) override;
   Result<TaskResult> Run(const TaskEvent& event, const InvocationContext& ctx) override;
 
-  const Stager* stager() const { return stager_.get(); }
+  const ScratchFiles* scratch_files() const { return scratch_files_.get(); }
 
  private:
   void RunInScratch(const TaskEvent& e, const InvocationContext& ctx, const std::string& scratch,
                     TaskResult& r);
 
-  ProcessRunner* runner_;
+  os::ProcessRunner* runner_;
   Blobs* blobs_;
   const Clock* clock_;
-  std::unique_ptr<Stager> stager_;
+  std::unique_ptr<ScratchFiles> scratch_files_;
 };
 
 // The stock "process" handler with its own PosixProcessRunner, file:// blobs and the

@@ -7,7 +7,7 @@
 #include <filesystem>
 #include <fstream>
 
-#include "worker/process_runner_fake.h"
+#include "os/process_runner_fake.h"
 
 namespace parallelagram {
 namespace {
@@ -46,8 +46,8 @@ class ProcessTaskTest : public ::testing::Test {
     return r.ok() ? r.value() : TaskResult{};
   }
 
-  static ProcessOutcome Killed(int sig, int64_t rss_kb, bool by_timeout = false) {
-    ProcessOutcome o;
+  static os::ProcessOutcome Killed(int sig, int64_t rss_kb, bool by_timeout = false) {
+    os::ProcessOutcome o;
     o.started = true;
     o.signal = sig;
     o.max_rss_kb = rss_kb;
@@ -57,7 +57,7 @@ class ProcessTaskTest : public ::testing::Test {
 
   std::string tmp_;
   InvocationContext ctx_;
-  FakeProcessRunner runner_;
+  os::FakeProcessRunner runner_;
   std::unique_ptr<Blobs> blobs_ = Blobs::WithDefaults();
   FakeClock clock_;
   ProcessTaskHandler handler_{&runner_, blobs_.get(), &clock_};
@@ -65,7 +65,7 @@ class ProcessTaskTest : public ::testing::Test {
 
 TEST_F(ProcessTaskTest, RunsInAFreshScratchDirectoryThatIsRemoved) {
   std::string seen;
-  runner_.on_run = [&](const ProcessSpec& s) {
+  runner_.on_run = [&](const os::ProcessSpec& s) {
     seen = s.cwd;
     EXPECT_TRUE(fs::is_directory(s.cwd));
     std::ofstream(s.cwd + "/left-behind") << "x";
@@ -80,7 +80,7 @@ TEST_F(ProcessTaskTest, RunsInAFreshScratchDirectoryThatIsRemoved) {
   EXPECT_EQ(r.outcome, Outcome::kSucceeded);
   EXPECT_EQ(r.task_id, "t1");
   ASSERT_EQ(runner_.specs().size(), 1u);
-  const ProcessSpec s = runner_.specs()[0];
+  const os::ProcessSpec s = runner_.specs()[0];
   EXPECT_EQ(s.argv, e.argv);
   EXPECT_EQ(s.env, e.env);
   EXPECT_EQ(s.stdin_data, "in");
@@ -131,7 +131,7 @@ TEST_F(ProcessTaskTest, NoTimeLeftBeforeTheDeadlineDoesNotRun) {
 TEST_F(ProcessTaskTest, ClassifiesOutcomes) {
   TaskEvent e;
   e.argv = {"x"};
-  ProcessOutcome exit3;
+  os::ProcessOutcome exit3;
   exit3.started = true;
   exit3.exit_code = 3;
   runner_.Push(exit3);
@@ -150,7 +150,7 @@ TEST_F(ProcessTaskTest, ClassifiesOutcomes) {
   EXPECT_EQ(r.outcome, Outcome::kCrashed);
   EXPECT_EQ(r.error, "killed by SIGSEGV");
 
-  ProcessOutcome missing;
+  os::ProcessOutcome missing;
   missing.exit_code = 127;
   missing.error = "program not found: x";
   runner_.Push(missing);
@@ -159,7 +159,7 @@ TEST_F(ProcessTaskTest, ClassifiesOutcomes) {
   EXPECT_EQ(r.exit_code, 127);
   EXPECT_EQ(r.error, "program not found: x");
 
-  ProcessOutcome ok;
+  os::ProcessOutcome ok;
   ok.started = true;
   ok.exit_code = 0;
   ok.stdout_data = "hi\n";
@@ -210,7 +210,9 @@ TEST_F(ProcessTaskTest, StagingFailureIsAResult) {
 }
 
 TEST_F(ProcessTaskTest, ReturnedFilesAreStoredAfterTheRun) {
-  runner_.on_run = [](const ProcessSpec& s) { std::ofstream(s.cwd + "/out.txt") << "result\n"; };
+  runner_.on_run = [](const os::ProcessSpec& s) {
+    std::ofstream(s.cwd + "/out.txt") << "result\n";
+  };
   TaskEvent e;
   e.argv = {"x"};
   e.returns = {"out.txt", "absent.txt"};

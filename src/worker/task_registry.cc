@@ -5,8 +5,8 @@
 #include <algorithm>
 #include <exception>
 #include <fstream>
-#include <sstream>
 #include <nlohmann/json.hpp>
+#include <sstream>
 
 #include "common/utf8.h"
 
@@ -111,21 +111,22 @@ Reply Dispatch(TaskRegistry& registry, Blobs& blobs, std::string_view event_body
     }
     ::unlink(tmpl);
     if (!s.ok()) {
-      return Error(kErrEventFetch, "cannot fetch the task event from " + event->event_uri + ": " +
-                                       s.message());
+      return Error(kErrEventFetch,
+                   "cannot fetch the task event from " + event->event_uri + ": " + s.message());
     }
     json full;
     try {
       full = json::parse(body.str());
     } catch (const json::parse_error&) {
-      return Error(kErrInvalidTaskEvent, "the stored task event at " + event->event_uri +
-                                             " is not valid JSON");
+      return Error(kErrInvalidTaskEvent,
+                   "the stored task event at " + event->event_uri + " is not valid JSON");
     }
     auto stored = TaskEventFromJson(full);
     if (!stored.ok() || !stored->event_uri.empty()) {
-      return Error(kErrInvalidTaskEvent,
-                   "the stored task event at " + event->event_uri + " is not valid: " +
-                       (stored.ok() ? "it refers to another stored event" : stored.status().message()));
+      return Error(
+          kErrInvalidTaskEvent,
+          "the stored task event at " + event->event_uri + " is not valid: " +
+              (stored.ok() ? "it refers to another stored event" : stored.status().message()));
     }
     if (!event->task_id.empty()) stored->task_id = event->task_id;
     if (!event->result_uri.empty()) stored->result_uri = event->result_uri;
@@ -158,15 +159,15 @@ Reply Dispatch(TaskRegistry& registry, Blobs& blobs, std::string_view event_body
   r.invocation_index = ctx.invocation_index;
   std::string full = Dump(TaskResultToJson(r));
   if (!event->result_uri.empty() &&
-      (!event->result_spill_only || full.size() > kMaxResponseBytes)) {
+      (!event->result_spill_only || full.size() > kSyncPayloadLimit)) {
     Status s = blobs.PutBytes(full, event->result_uri);
     if (!s.ok()) {
       return Error(kErrResultStore,
                    "cannot store the result at " + event->result_uri + ": " + s.message());
     }
   }
-  if (full.size() <= kMaxResponseBytes) return Reply{false, "", std::move(full)};
-  return Reply{false, "", FitResultJson(r, kMaxResponseBytes)};
+  if (full.size() <= kSyncPayloadLimit) return Reply{false, "", std::move(full)};
+  return Reply{false, "", FitResultJson(r, kSyncPayloadLimit)};
 }
 
 }  // namespace parallelagram

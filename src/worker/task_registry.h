@@ -21,9 +21,6 @@ inline constexpr char kErrResultStore[] = "Parallelagram.ResultStoreError";
 inline constexpr char kErrInit[] = "Parallelagram.InitError";
 inline constexpr char kErrEventFetch[] = "Parallelagram.EventFetchError";
 
-// The largest response body the Lambda Runtime API accepts (6 MB, sync invoke).
-inline constexpr size_t kMaxResponseBytes = 6 * 1024 * 1024;
-
 // Handlers by kind. Owns them. Not thread-safe: fill it, then serve from one thread.
 class TaskRegistry {
  public:
@@ -49,8 +46,8 @@ struct Reply {
 // Parses `event_body`, runs the handler of its kind and builds the reply. Never throws.
 // When the event has a result_uri, the full result JSON is also stored there through
 // `blobs` (a failure to store it is a Parallelagram.ResultStoreError reply, so that an
-// async invoke is retried). The response is cut to kMaxResponseBytes by truncating
-// stdout/stderr (marked truncated) when needed.
+// async invoke is retried). The response is cut to kSyncPayloadLimit (parallelagram/task.h) by
+// truncating stdout/stderr (marked truncated) when needed.
 Reply Dispatch(TaskRegistry& registry, Blobs& blobs, std::string_view event_body,
                const InvocationContext& ctx);
 

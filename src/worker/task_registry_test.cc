@@ -123,21 +123,21 @@ TEST_F(DispatchTest, SpillOnlyStoresTheResultOnlyWhenTheResponseIsCut) {
   EXPECT_FALSE(std::filesystem::exists(dir + "/r/1.json"));  // it fitted: no store request
   EXPECT_EQ(json::parse(r.body)["stdout"], "X");
 
-  ev["stdin"] = std::string(kMaxResponseBytes + 1000, 'y');
+  ev["stdin"] = std::string(kSyncPayloadLimit + 1000, 'y');
   ev["max_output_bytes"] = int64_t{16} << 20;
   r = Go(ev.dump());
   ASSERT_FALSE(r.is_error) << r.body.substr(0, 200);
-  EXPECT_LE(r.body.size(), kMaxResponseBytes);
+  EXPECT_LE(r.body.size(), kSyncPayloadLimit);
   EXPECT_TRUE(json::parse(r.body)["stdout_truncated"]);
   std::ifstream in(dir + "/r/1.json");
   json stored = json::parse(in);
-  EXPECT_EQ(stored["stdout"].get<std::string>().size(), kMaxResponseBytes + 1000);
+  EXPECT_EQ(stored["stdout"].get<std::string>().size(), kSyncPayloadLimit + 1000);
   EXPECT_FALSE(stored["stdout_truncated"]);
   std::filesystem::remove_all(dir);
 }
 
 TEST(FitResultJsonTest, CutsOutputToFitTheResponseLimit) {
-  constexpr size_t kLimit = 100'000;  // the same code path as kMaxResponseBytes, faster
+  constexpr size_t kLimit = 100'000;  // the same code path as kSyncPayloadLimit, faster
   TaskResult r;
   r.stdout_data = std::string(150'000, 'a');
   r.stderr_data = std::string(100, 'e');
@@ -163,7 +163,7 @@ TEST(FitResultJsonTest, CutsOutputToFitTheResponseLimit) {
   // A small result is untouched.
   TaskResult small;
   small.stdout_data = "hi\n";
-  json s = json::parse(FitResultJson(small, kMaxResponseBytes));
+  json s = json::parse(FitResultJson(small, kSyncPayloadLimit));
   EXPECT_EQ(s["stdout"], "hi\n");
   EXPECT_FALSE(s["stdout_truncated"]);
 }

@@ -1,4 +1,4 @@
-#include "worker/staging.h"
+#include "worker/scratch_files.h"
 
 #include <sys/stat.h>
 #include <unistd.h>
@@ -49,10 +49,10 @@ Status CheckRelativePath(const std::string& rel, const std::string& what) {
   return Status::Ok();
 }
 
-Stager::Stager(Blobs* blobs, std::string cache_dir)
+ScratchFiles::ScratchFiles(Blobs* blobs, std::string cache_dir)
     : blobs_(blobs), cache_dir_(std::move(cache_dir)) {}
 
-Status Stager::FetchVerified(const StagedFile& f, const std::string& dest) {
+Status ScratchFiles::FetchVerified(const StagedFile& f, const std::string& dest) {
   PG_RETURN_IF_ERROR(blobs_->Fetch(f.uri, dest));
   struct stat st;
   if (::stat(dest.c_str(), &st) != 0)
@@ -74,7 +74,7 @@ Status Stager::FetchVerified(const StagedFile& f, const std::string& dest) {
   return Status::Ok();
 }
 
-Status Stager::StageCached(const StagedFile& f, const std::string& dest) {
+Status ScratchFiles::StageCached(const StagedFile& f, const std::string& dest) {
   std::string name = f.sha256 + (f.executable ? ".x" : "");
   std::string cached = cache_dir_ + "/" + name;
   struct stat st;
@@ -99,7 +99,7 @@ Status Stager::StageCached(const StagedFile& f, const std::string& dest) {
   return Status::Ok();
 }
 
-Status Stager::StageInputs(const std::vector<StagedFile>& files, const std::string& scratch) {
+Status ScratchFiles::PlaceInputs(const std::vector<StagedFile>& files, const std::string& scratch) {
   for (const auto& f : files) {
     PG_RETURN_IF_ERROR(CheckRelativePath(f.path, "files[].path"));
     if (f.uri.empty()) return Status::InvalidArgument("input '" + f.path + "' has no uri");
@@ -126,9 +126,9 @@ Status Stager::StageInputs(const std::vector<StagedFile>& files, const std::stri
   return Status::Ok();
 }
 
-Result<std::vector<ReturnedFile>> Stager::StoreReturns(const std::vector<std::string>& returns,
-                                                       const std::string& scratch,
-                                                       const std::string& output_uri) {
+Result<std::vector<ReturnedFile>> ScratchFiles::StoreReturns(
+    const std::vector<std::string>& returns, const std::string& scratch,
+    const std::string& output_uri) {
   std::vector<ReturnedFile> out;
   if (returns.empty()) return out;
   if (output_uri.empty()) {
@@ -143,7 +143,8 @@ Result<std::vector<ReturnedFile>> Stager::StoreReturns(const std::vector<std::st
     // result's `path` keeps the real name).
     std::string safe = std::to_string(index++) + "-";
     for (char c : rel.substr(rel.rfind('/') + 1)) {
-      safe += std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '_' || c == '-' ? c : '_';
+      safe +=
+          std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '_' || c == '-' ? c : '_';
     }
     PG_RETURN_IF_ERROR(CheckRelativePath(rel, "returns[]"));
     ReturnedFile r;

@@ -1,4 +1,4 @@
-// Environment: one execution environment of the local Lambda service: a `bootstrap`
+// ExecutionEnvironment: one execution environment of the local Lambda service: a `bootstrap`
 // process in its own session, the Runtime API listener it talks to (its own ephemeral
 // loopback port, AWS_LAMBDA_RUNTIME_API), its log, and the invocation it is running.
 //
@@ -28,31 +28,31 @@
 
 namespace parallelagram::local {
 
-class Environment : public std::enable_shared_from_this<Environment> {
+class ExecutionEnvironment : public std::enable_shared_from_this<ExecutionEnvironment> {
  public:
   struct Hooks {
     // The runtime waits in GET /next with nothing to do (after start or after a response).
-    std::function<void(const std::shared_ptr<Environment>&)> on_idle;
+    std::function<void(const std::shared_ptr<ExecutionEnvironment>&)> on_idle;
     // The current invocation ended (success or any error).
-    std::function<void(const std::shared_ptr<Environment>&, std::unique_ptr<Invocation>,
+    std::function<void(const std::shared_ptr<ExecutionEnvironment>&, std::unique_ptr<Invocation>,
                        InvocationResult)>
         on_finished;
     // The process exited after its runtime had taken invocations (it reached GET /next) but
     // before this one was delivered (e.g. it exited right after posting its last response):
     // the invocation never ran here and goes back to the service, to run elsewhere.
-    std::function<void(const std::shared_ptr<Environment>&, std::unique_ptr<Invocation>)>
+    std::function<void(const std::shared_ptr<ExecutionEnvironment>&, std::unique_ptr<Invocation>)>
         on_undelivered;
     // The process has exited and been reaped; no invocation is pending here any more.
-    std::function<void(const std::shared_ptr<Environment>&)> on_dead;
+    std::function<void(const std::shared_ptr<ExecutionEnvironment>&)> on_dead;
   };
 
   // `env` is the process environment minus AWS_LAMBDA_RUNTIME_API (added by Start(): a
   // listener of its own on an ephemeral loopback port, told only to this environment's
   // process). While a GET /next is parked, another one is refused (403): a process that
   // learned the address cannot take the runtime's invocations from under it.
-  Environment(boost::asio::io_context& io, std::shared_ptr<Function> function, int generation,
+  ExecutionEnvironment(boost::asio::io_context& io, std::shared_ptr<Function> function, int generation,
               std::string dir, std::vector<std::string> env, Hooks hooks);
-  ~Environment();
+  ~ExecutionEnvironment();
 
   // Opens the Runtime API listener and spawns `bootstrap`. Errors: IoError.
   Status Start();
@@ -63,8 +63,6 @@ class Environment : public std::enable_shared_from_this<Environment> {
   // Kills the process (the current invocation, if any, ends as Runtime.ExitError unless a
   // more specific reason was set). Idempotent.
   void Kill();
-  // Shutdown: kills the session and reaps the process now (blocking), reporting nothing.
-  void KillAndReap();
   // Shutdown of many: reaps the process (blocking), reporting nothing; the caller has
   // already SIGKILLed its session (KillSessions over every environment at once).
   void Reap();

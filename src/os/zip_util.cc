@@ -1,4 +1,4 @@
-#include "local/zip_util.h"
+#include "os/zip_util.h"
 
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -11,9 +11,7 @@
 #include <iterator>
 #include <memory>
 
-#include "local/local_lambda.h"
-
-namespace parallelagram::local {
+namespace parallelagram::os {
 namespace {
 
 std::string ZipErrorText(int code) {
@@ -208,11 +206,4 @@ Result<UnpackedZip> UnpackZip(const std::string& zip_bytes, const std::string& d
   return result;
 }
 
-Result<std::string> MakeBootstrapZip(const std::string& bootstrap_path) {
-  std::ifstream in(bootstrap_path, std::ios::binary);
-  if (!in) return Status::IoError("cannot read " + bootstrap_path + "; build it first");
-  std::string content((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  return MakeZip({{"bootstrap", std::move(content), 0755}});
-}
-
-}  // namespace parallelagram::local
+}  // namespace parallelagram::os

@@ -1,4 +1,4 @@
-#include "local/zip_util.h"
+#include "os/zip_util.h"
 
 #include <gtest/gtest.h>
 #include <stdlib.h>
@@ -9,7 +9,7 @@
 #include <fstream>
 #include <sstream>
 
-namespace parallelagram::local {
+namespace parallelagram::os {
 namespace {
 
 std::string TempDir() {
@@ -116,5 +116,30 @@ TEST(ZipUtilTest, EntriesThatCannotBeLaidOutAreTheCallersErrorWithoutOurPath) {
   }
 }
 
+TEST(ZipUtilTest, RoundTripKeepsModes) {
+  auto zip =
+      MakeZip({{"bootstrap", "#!/bin/sh\n", 0755}, {"lib/", "", 0755}, {"lib/a", "x", 0644}});
+  ASSERT_TRUE(zip.ok());
+  std::filesystem::path dir = TempDir();
+  auto r = UnpackZip(*zip, dir.string());
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_TRUE(r->has_executable_bootstrap);
+  struct stat st;
+  ASSERT_EQ(stat((dir / "bootstrap").c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0755u);
+  EXPECT_TRUE(std::filesystem::exists(dir / "lib/a"));
+  auto bad = UnpackZip("this is not a zip", dir.string());
+  EXPECT_EQ(bad.status().code(), StatusCode::kInvalidArgument);
+  auto evil = MakeZip({{"../escape", "x", 0644}});
+  ASSERT_TRUE(evil.ok());
+  EXPECT_FALSE(UnpackZip(*evil, dir.string()).ok());
+  auto noexec = MakeZip({{"bootstrap", "x", 0644}});
+  ASSERT_TRUE(noexec.ok());
+  auto r2 = UnpackZip(*noexec, dir.string());
+  ASSERT_TRUE(r2.ok());
+  EXPECT_FALSE(r2->has_executable_bootstrap);
+  std::filesystem::remove_all(dir);
+}
+
 }  // namespace
-}  // namespace parallelagram::local
+}  // namespace parallelagram::os

@@ -7,9 +7,9 @@
 #include <functional>
 #include <vector>
 
-#include "worker/process_runner.h"
+#include "os/process_runner.h"
 
-namespace parallelagram {
+namespace parallelagram::os {
 
 class FakeProcessRunner : public ProcessRunner {
  public:
@@ -17,17 +17,11 @@ class FakeProcessRunner : public ProcessRunner {
   std::function<void(const ProcessSpec&)> on_run;
 
   void Push(ProcessOutcome o) { queue_.push_back(std::move(o)); }
-  void PushError(Status s) { errors_.push_back(std::move(s)); }
   const std::vector<ProcessSpec>& specs() const { return specs_; }
 
   Result<ProcessOutcome> Run(const ProcessSpec& spec) override {
     specs_.push_back(spec);
     if (on_run) on_run(spec);
-    if (!errors_.empty()) {
-      Status s = errors_.front();
-      errors_.pop_front();
-      return s;
-    }
     if (queue_.empty()) {
       ProcessOutcome o;
       o.started = true;
@@ -41,8 +35,7 @@ class FakeProcessRunner : public ProcessRunner {
 
  private:
   std::deque<ProcessOutcome> queue_;
-  std::deque<Status> errors_;
   std::vector<ProcessSpec> specs_;
 };
 
-}  // namespace parallelagram
+}  // namespace parallelagram::os

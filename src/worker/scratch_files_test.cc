@@ -1,4 +1,4 @@
-#include "worker/staging.h"
+#include "worker/scratch_files.h"
 
 #include <gtest/gtest.h>
 #include <sys/stat.h>
@@ -27,7 +27,7 @@ void WriteAll(const std::string& path, const std::string& data) {
   std::ofstream(path, std::ios::binary) << data;
 }
 
-class StagingTest : public ::testing::Test {
+class ScratchFilesTest : public ::testing::Test {
  protected:
   void SetUp() override {
     char tmpl[] = "/tmp/pg-staging-test-XXXXXX";
@@ -35,7 +35,7 @@ class StagingTest : public ::testing::Test {
     tmp_ = tmpl;
     scratch_ = tmp_ + "/scratch";
     fs::create_directories(scratch_);
-    stager_ = std::make_unique<Stager>(blobs_.get(), tmp_ + "/cache");
+    scratch_files_ = std::make_unique<ScratchFiles>(blobs_.get(), tmp_ + "/cache");
   }
   void TearDown() override {
     fs::permissions(tmp_, fs::perms::owner_all);
@@ -52,7 +52,7 @@ class StagingTest : public ::testing::Test {
 
   std::string tmp_, scratch_;
   std::unique_ptr<Blobs> blobs_ = Blobs::WithDefaults();
-  std::unique_ptr<Stager> stager_;
+  std::unique_ptr<ScratchFiles> scratch_files_;
 };
 
 TEST(CheckRelativePathTest, AcceptsOnlyPathsInsideTheDirectory) {
@@ -75,13 +75,13 @@ TEST(FileUriTest, ParsesAbsolutePathsLiterally) {
   EXPECT_EQ(UriScheme("/plain/path"), "");
 }
 
-TEST_F(StagingTest, CopiesVerifiesAndSetsTheExecutableBit) {
+TEST_F(ScratchFilesTest, CopiesVerifiesAndSetsTheExecutableBit) {
   StagedFile data = Source("data.txt", "some bytes\n");
   data.path = "in/data.txt";
   StagedFile tool = Source("tool.sh", "#!/bin/sh\n");
   tool.path = "bin/tool.sh";
   tool.executable = true;
-  ASSERT_TRUE(stager_->StageInputs({data, tool}, scratch_).ok());
+  ASSERT_TRUE(scratch_files_->PlaceInputs({data, tool}, scratch_).ok());
   EXPECT_EQ(ReadAll(scratch_ + "/in/data.txt"), "some bytes\n");
   EXPECT_EQ(::access((scratch_ + "/bin/tool.sh").c_str(), X_OK), 0);
   struct stat st, src;
@@ -91,36 +91,36 @@ TEST_F(StagingTest, CopiesVerifiesAndSetsTheExecutableBit) {
   EXPECT_NE(st.st_ino, src.st_ino) << "an input must be a copy, not a link to the source";
 }
 
-TEST_F(StagingTest, RejectsDigestOrSizeMismatchAndMissingSources) {
+TEST_F(ScratchFilesTest, RejectsDigestOrSizeMismatchAndMissingSources) {
   StagedFile f = Source("a.txt", "abc");
   f.sha256 = Sha256Hex("abd");
-  Status s = stager_->StageInputs({f}, scratch_);
+  Status s = scratch_files_->PlaceInputs({f}, scratch_);
   EXPECT_FALSE(s.ok());
   EXPECT_NE(s.message().find("sha256"), std::string::npos) << s.message();
   EXPECT_FALSE(fs::exists(scratch_ + "/a.txt"));
   f = Source("a.txt", "abc");
   f.size = 4;
-  EXPECT_FALSE(stager_->StageInputs({f}, scratch_).ok());
+  EXPECT_FALSE(scratch_files_->PlaceInputs({f}, scratch_).ok());
   f = Source("a.txt", "abc");
   f.uri += ".missing";
-  s = stager_->StageInputs({f}, scratch_);
+  s = scratch_files_->PlaceInputs({f}, scratch_);
   EXPECT_EQ(s.code(), StatusCode::kNotFound) << s.ToString();
   f.uri = "gs://bucket/key";
-  s = stager_->StageInputs({f}, scratch_);
+  s = scratch_files_->PlaceInputs({f}, scratch_);
   EXPECT_NE(s.message().find("unsupported URI scheme"), std::string::npos) << s.message();
   f = Source("a.txt", "abc");
   f.sha256 = "NOT-HEX";
-  EXPECT_FALSE(stager_->StageInputs({f}, scratch_).ok());
+  EXPECT_FALSE(scratch_files_->PlaceInputs({f}, scratch_).ok());
 }
 
-TEST_F(StagingTest, BasefilesAreFetchedOncePerEnvironmentAndLinked) {
+TEST_F(ScratchFilesTest, BasefilesAreFetchedOncePerEnvironmentAndLinked) {
   StagedFile base = Source("ref.db", "reference data");
   base.cache = true;
   std::string scratch2 = tmp_ + "/scratch2";
   fs::create_directories(scratch2);
-  ASSERT_TRUE(stager_->StageInputs({base}, scratch_).ok());
-  ASSERT_TRUE(stager_->StageInputs({base}, scratch2).ok());
-  EXPECT_EQ(stager_->cache_fetches(), 1);
+  ASSERT_TRUE(scratch_files_->PlaceInputs({base}, scratch_).ok());
+  ASSERT_TRUE(scratch_files_->PlaceInputs({base}, scratch2).ok());
+  EXPECT_EQ(scratch_files_->cache_fetches(), 1);
   EXPECT_EQ(ReadAll(scratch2 + "/ref.db"), "reference data");
   struct stat a, b;
   ASSERT_EQ(::stat((scratch_ + "/ref.db").c_str(), &a), 0);
@@ -133,24 +133,24 @@ TEST_F(StagingTest, BasefilesAreFetchedOncePerEnvironmentAndLinked) {
   fs::remove_all(scratch2);
   fs::create_directories(scratch2);
   WriteAll(scratch_ + "/ref.db", "tampered, longer content");
-  ASSERT_TRUE(stager_->StageInputs({base}, scratch2).ok());
-  EXPECT_EQ(stager_->cache_fetches(), 2);
+  ASSERT_TRUE(scratch_files_->PlaceInputs({base}, scratch2).ok());
+  EXPECT_EQ(scratch_files_->cache_fetches(), 2);
   EXPECT_EQ(ReadAll(scratch2 + "/ref.db"), "reference data");
 
   // The same content wanted executable is a separate entry.
   base.executable = true;
   fs::remove_all(scratch2);
   fs::create_directories(scratch2);
-  ASSERT_TRUE(stager_->StageInputs({base}, scratch2).ok());
-  EXPECT_EQ(stager_->cache_fetches(), 3);
+  ASSERT_TRUE(scratch_files_->PlaceInputs({base}, scratch2).ok());
+  EXPECT_EQ(scratch_files_->cache_fetches(), 3);
   EXPECT_EQ(::access((scratch2 + "/ref.db").c_str(), X_OK), 0);
 }
 
-TEST_F(StagingTest, StoresReturnedFilesUnderTheOutputPrefix) {
+TEST_F(ScratchFilesTest, StoresReturnedFilesUnderTheOutputPrefix) {
   WriteAll(scratch_ + "/out/a.bin", std::string("\0\1\2", 3));
   fs::create_directories(scratch_ + "/a-dir");
-  auto r = stager_->StoreReturns({"out/a.bin", "nope.txt", "a-dir"}, scratch_,
-                                 "file://" + tmp_ + "/results/t7");
+  auto r = scratch_files_->StoreReturns({"out/a.bin", "nope.txt", "a-dir"}, scratch_,
+                                        "file://" + tmp_ + "/results/t7");
   ASSERT_TRUE(r.ok()) << r.status().ToString();
   ASSERT_EQ(r->size(), 3u);
   const ReturnedFile& a = (*r)[0];
@@ -162,17 +162,18 @@ TEST_F(StagingTest, StoresReturnedFilesUnderTheOutputPrefix) {
   EXPECT_EQ(ReadAll(tmp_ + "/results/t7/0-a.bin"), std::string("\0\1\2", 3));
   // Any file name makes a plain key: position plus a sanitised basename.
   WriteAll(scratch_ + "/ü n+i=c%o.txt", "u");
-  auto u = stager_->StoreReturns({"ü n+i=c%o.txt"}, scratch_, "file://" + tmp_ + "/results/t8/");
+  auto u =
+      scratch_files_->StoreReturns({"ü n+i=c%o.txt"}, scratch_, "file://" + tmp_ + "/results/t8/");
   ASSERT_TRUE(u.ok()) << u.status().ToString();
   EXPECT_EQ((*u)[0].uri, "file://" + tmp_ + "/results/t8/0-___n_i_c_o.txt");
   EXPECT_EQ((*u)[0].path, "ü n+i=c%o.txt");
   EXPECT_TRUE((*r)[1].missing);
   EXPECT_TRUE((*r)[2].missing);
-  EXPECT_FALSE(stager_->StoreReturns({"x"}, scratch_, "").ok());
-  EXPECT_FALSE(stager_->StoreReturns({"../x"}, scratch_, "file:///tmp").ok());
+  EXPECT_FALSE(scratch_files_->StoreReturns({"x"}, scratch_, "").ok());
+  EXPECT_FALSE(scratch_files_->StoreReturns({"../x"}, scratch_, "file:///tmp").ok());
 }
 
-TEST_F(StagingTest, FileBlobsPutBytesIsAtomicAndCreatesParents) {
+TEST_F(ScratchFilesTest, FileBlobsPutBytesIsAtomicAndCreatesParents) {
   FileBlobs fb;
   ASSERT_TRUE(fb.PutBytes("hello", "file://" + tmp_ + "/deep/er/r.json").ok());
   EXPECT_EQ(ReadAll(tmp_ + "/deep/er/r.json"), "hello");

@@ -1,4 +1,4 @@
-#include "worker/process_runner.h"
+#include "os/process_runner.h"
 
 #include <gtest/gtest.h>
 #include <signal.h>
@@ -11,7 +11,7 @@
 #include <fstream>
 #include <thread>
 
-namespace parallelagram {
+namespace parallelagram::os {
 namespace {
 
 namespace fs = std::filesystem;
@@ -189,4 +189,4 @@ TEST(FindInPathTest, SearchesInOrderAndKeepsSlashNames) {
 }
 
 }  // namespace
-}  // namespace parallelagram
+}  // namespace parallelagram::os

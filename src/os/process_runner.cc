@@ -1,4 +1,4 @@
-#include "worker/process_runner.h"
+#include "os/process_runner.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -18,7 +18,7 @@
 
 extern char** environ;
 
-namespace parallelagram {
+namespace parallelagram::os {
 namespace {
 
 // Once the main process has exited, stray output holders get this long to close.
@@ -322,4 +322,4 @@ Result<ProcessOutcome> PosixProcessRunner::Run(const ProcessSpec& spec) {
   return out;
 }
 
-}  // namespace parallelagram
+}  // namespace parallelagram::os

@@ -1,4 +1,4 @@
-#include "local/environment.h"
+#include "local/execution_environment.h"
 
 #include <fcntl.h>
 #include <fmt/format.h>
@@ -49,8 +49,9 @@ HttpResponseMsg RuntimeError(const HttpRequestMsg& req, int status, const std::s
 
 }  // namespace
 
-Environment::Environment(asio::io_context& io, std::shared_ptr<Function> function, int generation,
-                         std::string dir, std::vector<std::string> env, Hooks hooks)
+ExecutionEnvironment::ExecutionEnvironment(asio::io_context& io, std::shared_ptr<Function> function,
+                                           int generation, std::string dir,
+                                           std::vector<std::string> env, Hooks hooks)
     : io_(io),
       function_(std::move(function)),
       generation_(generation),
@@ -63,13 +64,13 @@ Environment::Environment(asio::io_context& io, std::shared_ptr<Function> functio
       timer_(io),
       crash_timer_(io) {}
 
-Environment::~Environment() {
+ExecutionEnvironment::~ExecutionEnvironment() {
   if (alive_) KillSession(pid_, SIGKILL);
   if (runtime_) runtime_->Close();
 }
 
-Status Environment::Start() {
-  std::weak_ptr<Environment> weak = weak_from_this();
+Status ExecutionEnvironment::Start() {
+  std::weak_ptr<ExecutionEnvironment> weak = weak_from_this();
   // A listener of its own (an ephemeral port), told only to this environment's process.
   const std::string host = "127.0.0.1";
   auto server =
@@ -106,7 +107,7 @@ Status Environment::Start() {
   return Status::Ok();
 }
 
-void Environment::WatchExit() {
+void ExecutionEnvironment::WatchExit() {
   int pfd = OpenPidfd(pid_);
   if (pfd >= 0) {
     pidfd_.assign(pfd);
@@ -130,7 +131,7 @@ void Environment::WatchExit() {
   });
 }
 
-void Environment::ReadLog() {
+void ExecutionEnvironment::ReadLog() {
   log_buf_.resize(16384);
   log_fd_.async_read_some(asio::buffer(log_buf_),
                           [self = shared_from_this()](boost::system::error_code ec, size_t n) {
@@ -139,7 +140,7 @@ void Environment::ReadLog() {
                           });
 }
 
-void Environment::DrainLog() {
+void ExecutionEnvironment::DrainLog() {
   if (!log_fd_.is_open()) return;
   char buf[16384];
   while (true) {
@@ -149,7 +150,7 @@ void Environment::DrainLog() {
   }
 }
 
-void Environment::AppendLog(const std::string& s) {
+void ExecutionEnvironment::AppendLog(const std::string& s) {
   log_ += s;
   if (log_.size() > 2 * kLogKeep) {
     size_t drop = log_.size() - kLogKeep;
@@ -158,7 +159,7 @@ void Environment::AppendLog(const std::string& s) {
   }
 }
 
-void Environment::OnRuntimeRequest(const std::shared_ptr<HttpExchange>& ex) {
+void ExecutionEnvironment::OnRuntimeRequest(const std::shared_ptr<HttpExchange>& ex) {
   const auto& req = ex->request();
   std::string target(req.target());
   size_t q = target.find('?');
@@ -172,7 +173,7 @@ void Environment::OnRuntimeRequest(const std::shared_ptr<HttpExchange>& ex) {
     if (!initialized_ && init_delay_ms_ > 0) {
       auto t = std::make_shared<asio::steady_timer>(io_, std::chrono::milliseconds(init_delay_ms_));
       init_delay_ms_ = 0;
-      std::weak_ptr<Environment> weak = weak_from_this();
+      std::weak_ptr<ExecutionEnvironment> weak = weak_from_this();
       t->async_wait([weak, ex, t](boost::system::error_code ec) {
         if (ec) return;
         if (auto self = weak.lock(); self && self->alive_) self->OnRuntimeRequest(ex);
@@ -266,7 +267,7 @@ void Environment::OnRuntimeRequest(const std::shared_ptr<HttpExchange>& ex) {
   ex->Reply(RuntimeError(req, 404, "InvalidRequest", "unknown Runtime API path " + target));
 }
 
-void Environment::Assign(std::unique_ptr<Invocation> invocation) {
+void ExecutionEnvironment::Assign(std::unique_ptr<Invocation> invocation) {
   current_ = std::move(invocation);
   delivered_ = false;
   max_rss_kb_ = 0;
@@ -280,7 +281,7 @@ void Environment::Assign(std::unique_ptr<Invocation> invocation) {
   }
 }
 
-void Environment::Deliver(std::shared_ptr<HttpExchange> next) {
+void ExecutionEnvironment::Deliver(std::shared_ptr<HttpExchange> next) {
   parked_next_.reset();
   delivered_ = true;
   start_us_ = NowUs();
@@ -297,7 +298,7 @@ void Environment::Deliver(std::shared_ptr<HttpExchange> next) {
   ArmTimer(cfg.timeout_s * 1000LL);
   if (current_->crash_after_ms >= 0) {
     crash_timer_.expires_after(std::chrono::milliseconds(current_->crash_after_ms));
-    std::weak_ptr<Environment> weak = weak_from_this();
+    std::weak_ptr<ExecutionEnvironment> weak = weak_from_this();
     std::string id = current_->request_id;
     crash_timer_.async_wait([weak, id](boost::system::error_code ec) {
       if (ec) return;
@@ -309,16 +310,16 @@ void Environment::Deliver(std::shared_ptr<HttpExchange> next) {
   }
 }
 
-void Environment::ArmTimer(int64_t ms) {
+void ExecutionEnvironment::ArmTimer(int64_t ms) {
   timer_.expires_after(std::chrono::milliseconds(ms));
-  std::weak_ptr<Environment> weak = weak_from_this();
+  std::weak_ptr<ExecutionEnvironment> weak = weak_from_this();
   timer_.async_wait([weak](boost::system::error_code ec) {
     if (ec) return;
     if (auto self = weak.lock()) self->OnTimeout();
   });
 }
 
-void Environment::OnTimeout() {
+void ExecutionEnvironment::OnTimeout() {
   if (!current_) return;
   double secs = (NowUs() - start_us_) / 1e6;
   std::string line = fmt::format("Task timed out after {:.2f} seconds", secs);
@@ -330,7 +331,7 @@ void Environment::OnTimeout() {
   Kill();
 }
 
-void Environment::NoteRss(int64_t kb) {
+void ExecutionEnvironment::NoteRss(int64_t kb) {
   if (kb > max_rss_kb_) max_rss_kb_ = kb;
   if (alive_ && current_ && delivered_ && kb > function_->config.memory_mb * 1024LL &&
       kill_reason_ == KillReason::kNone) {
@@ -339,7 +340,7 @@ void Environment::NoteRss(int64_t kb) {
   }
 }
 
-void Environment::Finish(bool function_error, std::string payload) {
+void ExecutionEnvironment::Finish(bool function_error, std::string payload) {
   if (!current_) return;
   timer_.cancel();
   crash_timer_.cancel();
@@ -368,18 +369,12 @@ void Environment::Finish(bool function_error, std::string payload) {
   if (hooks_.on_finished) hooks_.on_finished(shared_from_this(), std::move(inv), std::move(r));
 }
 
-void Environment::Kill() {
+void ExecutionEnvironment::Kill() {
   if (kill_reason_ == KillReason::kNone) kill_reason_ = KillReason::kRequested;
   if (alive_) KillSession(pid_, SIGKILL);
 }
 
-void Environment::KillAndReap() {
-  if (!alive_) return;
-  KillSession(pid_, SIGKILL);
-  Reap();
-}
-
-void Environment::Reap() {
+void ExecutionEnvironment::Reap() {
   if (!alive_) return;
   int st;
   waitpid(pid_, &st, 0);
@@ -388,7 +383,7 @@ void Environment::Reap() {
   hooks_ = Hooks{};
 }
 
-std::string Environment::ExitErrorMessage() const {
+std::string ExecutionEnvironment::ExitErrorMessage() const {
   if (WIFEXITED(wait_status_)) {
     return fmt::format("exit status {}", WEXITSTATUS(wait_status_));
   }
@@ -400,7 +395,7 @@ std::string Environment::ExitErrorMessage() const {
   return "unknown status";
 }
 
-void Environment::OnExit() {
+void ExecutionEnvironment::OnExit() {
   if (alive_) KillSession(pid_, SIGKILL);  // before reaping: the runtime's orphans (tasks)
   if (pidfd_.is_open()) {
     int st = 0;

@@ -13,7 +13,7 @@
 
 #include "parallelagram/status.h"
 
-namespace parallelagram {
+namespace parallelagram::os {
 
 struct ProcessSpec {
   // Program and arguments. argv[0] without a '/' is searched in PATH (the PATH in `env`
@@ -73,4 +73,4 @@ class PosixProcessRunner : public ProcessRunner {
 // executable regular file named argv0 in the ':'-separated `path`. nullopt if none.
 std::optional<std::string> FindInPath(const std::string& argv0, const std::string& path);
 
-}  // namespace parallelagram
+}  // namespace parallelagram::os

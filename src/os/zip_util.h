@@ -8,7 +8,7 @@
 
 #include "parallelagram/status.h"
 
-namespace parallelagram::local {
+namespace parallelagram::os {
 
 struct ZipEntry {
   std::string name;  // path inside the zip ("bootstrap", "lib/x.so"); "dir/" = directory
@@ -39,4 +39,4 @@ struct UnpackedZip {
 Result<UnpackedZip> UnpackZip(const std::string& zip_bytes, const std::string& dir,
                               uint64_t max_unzipped_bytes = 262144000);
 
-}  // namespace parallelagram::local
+}  // namespace parallelagram::os

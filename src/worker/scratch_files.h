@@ -1,4 +1,4 @@
-// Stager: places a task's input files in its scratch directory and stores its returned
+// ScratchFiles: places a task's input files in its scratch directory and stores its returned
 // files afterwards (docs/protocol.md, "Staged files").
 //
 // Inputs are fetched through Blobs, verified (size when non-zero, sha256 when given) and
@@ -23,14 +23,14 @@ namespace parallelagram {
 // stays inside the directory it is joined to. InvalidArgument naming `what` otherwise.
 Status CheckRelativePath(const std::string& rel, const std::string& what);
 
-class Stager {
+class ScratchFiles {
  public:
-  // `blobs` is borrowed and must outlive the Stager.
-  Stager(Blobs* blobs, std::string cache_dir);
+  // `blobs` is borrowed and must outlive the ScratchFiles.
+  ScratchFiles(Blobs* blobs, std::string cache_dir);
 
   // Places every file under `scratch`. The first failure is returned, saying which file
   // and why (NotFound, IoError, InvalidArgument for a bad path or a digest mismatch).
-  Status StageInputs(const std::vector<StagedFile>& files, const std::string& scratch);
+  Status PlaceInputs(const std::vector<StagedFile>& files, const std::string& scratch);
 
   // Stores each existing `returns` path of `scratch` at output_uri + "/" + path and
   // describes it (missing=true when the task did not produce it). Fails on the first
