@@ -9,17 +9,14 @@
 
 #include <gtest/gtest.h>
 
+#include "driver/testing.h"
+
 namespace parallelagram::driver {
 namespace {
 
 namespace fs = std::filesystem;
 
-std::string Slurp(const std::string& path) {
-  std::ifstream f(path, std::ios::binary);
-  std::ostringstream s;
-  s << f.rdbuf();
-  return s.str();
-}
+using testing::Slurp;
 
 TEST(LineFileTest, AppendsAtOnceAndReopens) {
   const std::string path =

@@ -105,7 +105,7 @@ check(rc == 0 and out == "echo 1 a\necho 2 b\n", "--dry-run: the command lines",
 check(t < 2.5, "--dry-run: the first line after %.2f s (< 2.5 s)" % t)
 
 # 5. Killed while still reading stdin: resume runs what was read, once each, and says so.
-p = subprocess.Popen([PG, "run", "-q", "--job-id", "st1", "--", "echo"], stdin=subprocess.PIPE,
+p = subprocess.Popen([PG, "run", "--job-id", "st1", "--", "echo"], stdin=subprocess.PIPE,
                      stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, cwd=work)
 for v in ("v1", "v2", "v3"):
     p.stdin.write((v + "\n").encode())
