@@ -431,7 +431,7 @@ void Job::Impl::Execute() {
   // Durable within ~100 ms: buffered manifest and journal lines are written on a timer too,
   // not only when the next line comes.
   if (!sched->done()) {
-    FlushTick();
+    Later(Journal::kFlushMs, &Impl::FlushTick);
     Tick();
     WatchStop();
     ctx.loop->Run();

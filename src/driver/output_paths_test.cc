@@ -39,7 +39,7 @@ TEST(OutputPathsTest, RefusesResultsAndJoblogThatCannotBeWritten) {
   EXPECT_TRUE(CheckOutputPaths(o).ok());
 }
 
-TEST(StateDirTest, JobIdsAreOnePlainName) {
+TEST(JobIdAndGuardTest, JobIdsAreOnePlainName) {
   const std::vector<std::string> bads = {
       "", ".", "..", "a/b", "../x", std::string("a\0b", 3), std::string(201, 'a')};
   for (const std::string& bad : bads) {
@@ -55,7 +55,7 @@ TEST(StateDirTest, JobIdsAreOnePlainName) {
   EXPECT_EQ(st.Create(root, "..").code(), StatusCode::kInvalidArgument);
 }
 
-TEST(StateDirTest, NewJobGuardRemovesTheJobUnlessKept) {
+TEST(JobIdAndGuardTest, NewJobGuardRemovesTheJobUnlessKept) {
   std::string root = TempDir();
   {
     JobState st;
@@ -72,7 +72,7 @@ TEST(StateDirTest, NewJobGuardRemovesTheJobUnlessKept) {
   EXPECT_TRUE(std::filesystem::exists(root + "/jobs/gone"));
 }
 
-TEST(StateDirTest, JobInfoWithBytesThatAreNotUtf8IsWritten) {
+TEST(JobIdAndGuardTest, JobInfoWithBytesThatAreNotUtf8IsWritten) {
   std::string root = TempDir();
   JobState st;
   ASSERT_TRUE(st.Create(root, "bytes").ok());
