@@ -75,12 +75,13 @@ Status Service::Listen() {
   if (!server.ok()) return server.status();
   api_ = std::move(server).value();
   // Careless or hostile clients: connections capped (a quarter of the descriptors we may
-  // open, the rest for environments), idle ones closed, large bodies (CreateFunction's zips)
-  // read two at a time.
+  // open, the rest for environments, their pipes and files), idle ones closed, large bodies
+  // (CreateFunction's zips) read two at a time. No floor above a quarter: connections alone
+  // must never exhaust the descriptors, or an invocation could not open a pipe.
   rlimit nofile{};
   uint64_t fds = getrlimit(RLIMIT_NOFILE, &nofile) == 0 ? nofile.rlim_cur : 1024;
   HttpServer::Limits limits;
-  limits.max_connections = static_cast<size_t>(std::clamp<uint64_t>(fds / 4, 64, 65536));
+  limits.max_connections = static_cast<size_t>(std::clamp<uint64_t>(fds / 4, 4, 65536));
   limits.idle_timeout_ms = options_.api_idle_timeout_ms;
   limits.large_body_bytes = kSyncPayloadLimit + 1024;
   limits.large_body_budget = 2 * kApiBodyLimit;
