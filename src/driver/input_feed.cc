@@ -37,9 +37,7 @@ LineStream::LineStream(int fd, bool owned, std::string origin, size_t capacity,
       owned_(owned),
       origin_(std::move(origin)),
       capacity_(capacity),
-      on_ready_(std::move(on_ready)) {
-  reader_ = std::thread([this] { ReadLoop(); });
-}
+      on_ready_(std::move(on_ready)) {}
 
 LineStream::~LineStream() {
   {
@@ -47,28 +45,45 @@ LineStream::~LineStream() {
     stop_ = true;
   }
   not_full_.notify_all();
-  reader_.join();
+  if (reader_.joinable()) reader_.join();
   if (owned_) ::close(fd_);
 }
 
-void LineStream::Push(std::string line) {
-  std::function<void()> wake;
-  {
-    std::unique_lock<std::mutex> l(mu_);
-    not_full_.wait(l, [&] { return stop_ || lines_.size() < capacity_; });
-    if (stop_) return;
-    lines_.push_back(std::move(line));
-    if (waiter_) {
-      waiter_ = false;
-      wake = on_ready_;
+void LineStream::SetRecorder(std::function<void(const std::vector<std::string>&)> lines,
+                             std::function<void(int64_t)> end) {
+  on_lines_ = std::move(lines);
+  on_end_ = std::move(end);
+}
+
+void LineStream::StartReading() {
+  if (started_) return;
+  started_ = true;
+  reader_ = std::thread([this] { ReadLoop(); });
+}
+
+void LineStream::Push(std::vector<std::string>& lines) {
+  size_t i = 0;
+  while (i < lines.size()) {
+    std::function<void()> wake;
+    {
+      std::unique_lock<std::mutex> l(mu_);
+      not_full_.wait(l, [&] { return stop_ || lines_.size() < capacity_; });
+      if (stop_) return;
+      while (i < lines.size() && lines_.size() < capacity_) lines_.push_back(std::move(lines[i++]));
+      if (waiter_) {
+        waiter_ = false;
+        wake = on_ready_;
+      }
     }
+    not_empty_.notify_one();
+    if (wake) wake();
   }
-  not_empty_.notify_one();
-  if (wake) wake();
 }
 
 void LineStream::ReadLoop() {
   std::string line;
+  std::vector<std::string> batch;
+  int64_t count = 0;
   char buf[65536];
   Status err;
   for (;;) {
@@ -94,15 +109,30 @@ void LineStream::ReadLoop() {
       line.append(buf + start, i - start);
       start = i + 1;
       if (!line.empty() && line.back() == '\r') line.pop_back();
-      Push(std::move(line));
+      batch.push_back(std::move(line));
       line.clear();
     }
     line.append(buf + start, static_cast<size_t>(n) - start);
+    if (batch.empty()) continue;
+    count += static_cast<int64_t>(batch.size());
+    if (on_lines_) on_lines_(batch);  // recorded before it can be popped
+    Push(batch);
+    batch.clear();
   }
   if (!line.empty()) {
     if (line.back() == '\r') line.pop_back();
-    Push(std::move(line));
+    batch.push_back(std::move(line));
+    ++count;
+    if (on_lines_) on_lines_(batch);
+    Push(batch);
   }
+  // Not after a stop (the consumer is gone) nor a read error (the count is not final).
+  bool stopped = false;
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    stopped = stop_;
+  }
+  if (on_end_ && err.ok() && !stopped) on_end_(count);
   std::function<void()> wake;
   {
     std::lock_guard<std::mutex> l(mu_);
@@ -118,6 +148,7 @@ void LineStream::ReadLoop() {
 }
 
 LineStream::Got LineStream::TryPop(std::string* line) {
+  StartReading();
   bool freed = false;
   {
     std::lock_guard<std::mutex> l(mu_);
@@ -126,23 +157,24 @@ LineStream::Got LineStream::TryPop(std::string* line) {
       waiter_ = true;
       return Got::kWait;
     }
-    freed = lines_.size() == capacity_;
     *line = std::move(lines_.front());
     lines_.pop_front();
+    freed = WakesReader(lines_.size());
   }
   if (freed) not_full_.notify_one();
   return Got::kLine;
 }
 
 LineStream::Got LineStream::Pop(std::string* line) {
+  StartReading();
   bool freed = false;
   {
     std::unique_lock<std::mutex> l(mu_);
     not_empty_.wait(l, [&] { return ended_ || !lines_.empty(); });
     if (lines_.empty()) return Got::kEnd;
-    freed = lines_.size() == capacity_;
     *line = std::move(lines_.front());
     lines_.pop_front();
+    freed = WakesReader(lines_.size());
   }
   if (freed) not_full_.notify_one();
   return Got::kLine;
@@ -186,15 +218,13 @@ LineStream::Got InputFeed::ReadStreamed(bool block) {
   LineStream::Got g = block ? stream_->Pop(&v) : stream_->TryPop(&v);
   if (g == LineStream::Got::kLine) {
     ++streamed_;
-    if (on_value_) on_value_(v);
     if (keep_streamed_) {
       sources_.back().values.push_back(std::move(v));
     } else {
       last_value_ = std::move(v);
     }
-  } else if (g == LineStream::Got::kEnd && !stream_ended_) {
+  } else if (g == LineStream::Got::kEnd) {
     stream_ended_ = true;
-    if (on_end_) on_end_(streamed_);
   }
   return g;
 }

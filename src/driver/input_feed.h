@@ -6,8 +6,9 @@
 // the whole input (the streamed values are kept only when a later combination needs them
 // again: several sources).
 //
-// Thread-safety: LineStream's reader thread only fills its bounded queue; everything else is
-// for one thread (the driver's loop thread, or the caller's for a dry run).
+// Thread-safety: LineStream's reader thread only fills its bounded queue (and calls the
+// recorder); everything else is for one thread (the driver's loop thread, or the caller's
+// for a dry run).
 #pragma once
 
 #include <condition_variable>
@@ -26,17 +27,26 @@
 namespace parallelagram::driver {
 
 // Reads one value per line (the rules of ReadInputStream) from a file or stdin on a thread
-// of its own, into a queue of at most `capacity` lines (the reader waits when it is full).
+// of its own, into a queue of at most `capacity` lines. The reader waits when the queue is
+// full and is woken when it is down to half, so reader and consumer meet once per
+// capacity/2 lines, not once per line.
 class LineStream {
  public:
-  // Opens `path` ("-": stdin). `on_ready` (any thread; may be null) is called when a line or
-  // the end becomes available after TryPop said kWait. NotFound/PermissionDenied/IoError
-  // naming the file when it cannot be opened.
+  // Opens `path` ("-": stdin); reading starts at the first TryPop or Pop. `on_ready` (any
+  // thread; may be null) is called when a line or the end becomes available after TryPop
+  // said kWait. NotFound/PermissionDenied/IoError naming the file when it cannot be opened.
   static Result<std::unique_ptr<LineStream>> Open(const std::string& path, size_t capacity,
                                                   std::function<void()> on_ready);
   ~LineStream();
   LineStream(const LineStream&) = delete;
   LineStream& operator=(const LineStream&) = delete;
+
+  // Called on the reader thread with the lines of each read, before any of them can be
+  // popped, and with the line count at the end: what is read is recorded even if it is
+  // never popped (a job killed while reading stdin loses nothing it took from the pipe).
+  // Set before the first TryPop/Pop.
+  void SetRecorder(std::function<void(const std::vector<std::string>&)> lines,
+                   std::function<void(int64_t count)> end);
 
   enum class Got { kLine, kWait, kEnd };
   // The next line without waiting.
@@ -49,14 +59,20 @@ class LineStream {
  private:
   LineStream(int fd, bool owned, std::string origin, size_t capacity,
              std::function<void()> on_ready);
+  void StartReading();
   void ReadLoop();
-  void Push(std::string line);
+  void Push(std::vector<std::string>& lines);
+  // After a pop that left `left` lines: whether to wake the reader.
+  bool WakesReader(size_t left) const { return left == capacity_ / 2; }
 
   int fd_;
   bool owned_;
   std::string origin_;
   size_t capacity_;
   std::function<void()> on_ready_;
+  std::function<void(const std::vector<std::string>&)> on_lines_;
+  std::function<void(int64_t)> on_end_;
+  bool started_ = false;  // the consumer's thread only
   mutable std::mutex mu_;
   std::condition_variable not_full_, not_empty_;
   std::deque<std::string> lines_;
@@ -78,11 +94,13 @@ class InputFeed {
   // streamed line instead of answering kWait.
   Next Pull(std::vector<std::string>* values, bool block = false);
 
-  // Called with each value read from the streamed source, in order, before the first task
-  // that uses it is returned (the journal records inputs as they are read).
-  void set_on_value(std::function<void(const std::string&)> f) { on_value_ = std::move(f); }
-  // Called once when the streamed source ended, with its value count.
-  void set_on_stream_end(std::function<void(int64_t count)> f) { on_end_ = std::move(f); }
+  // The streamed source's values are given to `values` as they are read (on the reader
+  // thread, in order, before any task using them is returned), and its value count to
+  // `end` when it ends: LineStream::SetRecorder. Set before the first Pull.
+  void SetRecorder(std::function<void(const std::vector<std::string>&)> values,
+                   std::function<void(int64_t count)> end) {
+    if (stream_) stream_->SetRecorder(std::move(values), std::move(end));
+  }
 
   int num_sources() const { return static_cast<int>(sources_.size()); }
   bool streaming() const { return stream_ != nullptr; }
@@ -107,8 +125,6 @@ class InputFeed {
   bool stream_ended_ = false;
   int64_t next_ = 0;                    // the next task's 0-based index
   std::string last_value_;              // the latest streamed value (when not kept)
-  std::function<void(const std::string&)> on_value_;
-  std::function<void(int64_t)> on_end_;
 };
 
 }  // namespace parallelagram::driver

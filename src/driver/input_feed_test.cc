@@ -100,8 +100,11 @@ TEST(InputFeedTest, ProductAndLinkWithAStreamedLastSourceKeepGnuParallelsOrder) 
       int64_t ended = -1;
       auto f = InputFeed::Open(srcs, link, nullptr);
       ASSERT_TRUE(f.ok());
-      (*f)->set_on_value([&](const std::string& v) { recorded.push_back(v); });
-      (*f)->set_on_stream_end([&](int64_t n) { ended = n; });
+      (*f)->SetRecorder(
+          [&](const std::vector<std::string>& vs) {  // the reader thread, before the pops
+            recorded.insert(recorded.end(), vs.begin(), vs.end());
+          },
+          [&](int64_t n) { ended = n; });
       std::thread w([&] {
         p.Write(input);
         p.CloseWrite();

@@ -99,6 +99,8 @@ void SubmitQueue::SetWake(std::function<void()> wake) {
 struct Job::Impl : Scheduler::Listener, AsyncObserver {
   Impl(RunOptions s, std::unique_ptr<TaskSource> src, JobContext c)
       : spec(std::move(s)), source(std::move(src)), ctx(std::move(c)), observer(*ctx.observer) {}
+  // The source first: a streamed input's reader thread records into `inputs`.
+  ~Impl() override { source.reset(); }
 
   // A task pulled and not finished yet.
   struct LiveTask {
@@ -157,7 +159,18 @@ struct Job::Impl : Scheduler::Listener, AsyncObserver {
   int64_t ElapsedMs() const { return (ctx.clock->NowMonoUs() - start_us) / 1000; }
   ProgressCounts Counts() const;
   void CollectAsyncResults();
+  // A finished task is brought back at once and recorded with the others that finished in
+  // the same pass of the loop (RecordFinished, on a zero-delay timer): one write(2) of the
+  // manifest for all of them. At most the tasks that were in flight wait there.
+  struct Finished {
+    std::shared_ptr<TaskRecord> rec;
+    FinishedTask ft;
+    std::string full_result_uri;
+  };
+  std::vector<Finished> finished;
+  bool record_scheduled = false;
   void Record(std::shared_ptr<TaskRecord> rec, std::vector<std::string> values);
+  void RecordFinished();
   // Runs `fn` after `ms` on the loop, unless the job is gone by then.
   void Later(int64_t ms, void (Impl::*fn)());
   void FlushTick();
@@ -190,7 +203,7 @@ struct Job::Impl : Scheduler::Listener, AsyncObserver {
     if (ParseResultObjectName(name, &seq, &n)) journal.ResultObject(seq, name);
   }
   void BeforeResultRemove() override {
-    inputs.Flush();
+    RecordFinished();
     state.Flush();
     journal.Flush();
   }
@@ -231,7 +244,7 @@ Status Job::Impl::Open() {
     PG_ASSIGN_OR_RETURN(info, ResumedJobInfo(root, job_id, info));
   } else {
     PG_RETURN_IF_ERROR(inputs.Open(state.dir(), spec.sources));
-    source->SetRecorder([this](const std::string& v) { inputs.Append(v); },
+    source->SetRecorder([this](const std::vector<std::string>& vs) { inputs.Append(vs); },
                         [this](int64_t n) { inputs.End(n); });
   }
   run = info.value("runs", 1);
@@ -387,6 +400,7 @@ void Job::Impl::CollectAsyncResults() {
       ++collected;
     }
     // Objects are deleted only once the manifest lines made from them are durable.
+    RecordFinished();
     state.Flush();
     journal.Flush();
     backend->inbox()->Remove(std::move(c.consumed));
@@ -440,7 +454,7 @@ void Job::Impl::Execute() {
 
 // 4. What the run leaves behind: the store cleaned, job.json's end, the exit status.
 int Job::Impl::Finish() {
-  inputs.Flush();
+  RecordFinished();
   state.Flush();
   observer.Progress(Counts(), ElapsedMs(), true);
   if (spec.cleanup) {
@@ -529,20 +543,36 @@ void Job::Impl::OnFinish(const TaskRecord& rec_in) {
   Record(std::make_shared<TaskRecord>(rec_in), std::move(values));
 }
 
-// A finished task: its full result and --return files brought back, recorded (its input
-// durable first), and handed to the caller.
+// A finished task: its full result and --return files brought back, then recorded with the
+// others of this pass of the loop.
 void Job::Impl::Record(std::shared_ptr<TaskRecord> rec, std::vector<std::string> values) {
   // The answering invocation's own result object: a late loser writes elsewhere.
-  const std::string full_result_uri =
+  Finished f;
+  f.full_result_uri =
       retrieval->FetchFullResult(*rec, retrieval->ResultUri(rec->seq, rec->invocation));
-  FinishedTask ft;
-  ft.rec = rec.get();
-  ft.args = std::move(values);
-  ft.command = tmpl->Describe(TaskInputs{rec->seq, rec->slot, ft.args});
-  retrieval->BringBack(*rec, ft);
-  inputs.Flush();
-  recorder->Record(*rec, ft, full_result_uri);
-  observer.TaskFinished(std::move(rec), ft);
+  f.ft.rec = rec.get();
+  f.ft.args = std::move(values);
+  f.ft.command = tmpl->Describe(TaskInputs{rec->seq, rec->slot, f.ft.args});
+  retrieval->BringBack(*rec, f.ft);
+  f.rec = std::move(rec);
+  finished.push_back(std::move(f));
+  if (!record_scheduled) {
+    record_scheduled = true;
+    Later(0, &Impl::RecordFinished);
+  }
+}
+
+// The finished tasks recorded (their inputs durable first), then handed to the caller.
+void Job::Impl::RecordFinished() {
+  record_scheduled = false;
+  if (finished.empty()) return;
+  std::vector<Finished> batch;
+  batch.swap(finished);
+  std::vector<TaskRecorder::Finished> rows;
+  rows.reserve(batch.size());
+  for (const Finished& f : batch) rows.push_back({f.rec.get(), &f.ft, f.full_result_uri});
+  recorder->Record(rows);
+  for (Finished& f : batch) observer.TaskFinished(std::move(f.rec), f.ft);
 }
 
 ProgressCounts Job::Impl::Counts() const {
@@ -563,7 +593,6 @@ void Job::Impl::Later(int64_t ms, void (Impl::*fn)()) {
 }
 
 void Job::Impl::FlushTick() {
-  inputs.Flush();
   state.Flush();
   journal.Flush();
   if (!sched->done()) Later(Journal::kFlushMs, &Impl::FlushTick);

@@ -54,9 +54,10 @@ class TaskSource {
   virtual void SetWake(std::function<void()> wake) = 0;
   // The task count when known up front (every input already read), else -1.
   virtual int64_t known_total() const { return -1; }
-  // Called with each input value as it is read, before the task using it is pulled (the
-  // job records streamed inputs for --resume). Sources without streamed input ignore it.
-  virtual void SetRecorder(std::function<void(const std::string&)> /*value*/,
+  // Called (on any thread) with input values as they are read, before a task using them is
+  // pulled, and with their count when the input ended (the job records streamed inputs for
+  // --resume). Set before the first Pull. Sources without streamed input ignore it.
+  virtual void SetRecorder(std::function<void(const std::vector<std::string>&)> /*values*/,
                            std::function<void(int64_t)> /*end*/) {}
   // Set when reading failed, once Pull said kEnd.
   virtual Status error() const { return Status::Ok(); }

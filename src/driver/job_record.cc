@@ -117,11 +117,7 @@ Status ResultsDir::WriteFiles(const FinishedTask& t) {
   return WriteFileAll(d + "/result.json", DumpLenient(full, 2) + "\n");
 }
 
-Status ResultsDir::AppendLine(const nlohmann::json& line) {
-  std::string s = JsonLine(line);
-  s += '\n';
-  return jsonl_.Append(s);
-}
+Status ResultsDir::AppendLines(std::string_view lines) { return jsonl_.Append(lines); }
 
 Status ResultsDir::AlignWithManifest(const std::string& state_dir,
                                      const std::vector<uint8_t>& finished) {

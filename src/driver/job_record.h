@@ -51,8 +51,8 @@ class ResultsDir {
   Status Open(const std::string& dir, bool append = false);
   // Writes DIR/<seq>/{stdout,stderr,result.json}.
   Status WriteFiles(const FinishedTask& t);
-  // Appends `line` to results.jsonl (one write(2)).
-  Status AppendLine(const nlohmann::json& line);
+  // Appends `lines` (whole JSON lines, each ending in '\n') with one write(2).
+  Status AppendLines(std::string_view lines);
   std::string TaskDir(int64_t seq) const { return dir_ + "/" + std::to_string(seq); }
   // For a resumed job, before anything is appended: results.jsonl made to hold exactly the
   // tasks of the state manifest in STATE_DIR (AlignWithManifest, state_dir.h; a missing line

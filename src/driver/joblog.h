@@ -32,7 +32,8 @@ class JoblogWriter {
   // Creates (truncates) `path` and writes the header; with `append` (a resumed job) adds to
   // what is there (the header only when the file is empty). IoError naming the path.
   Status Open(const std::string& path, bool append = false);
-  Status Write(const std::string& line);
+  // Appends `lines` (whole lines, each ending in '\n') with one write(2).
+  Status Write(const std::string& lines);
   bool is_open() const { return f_.is_open(); }
   // For a resumed job, before anything is appended: the file made to hold the header and
   // exactly the tasks of the state manifest in STATE_DIR (AlignWithManifest, state_dir.h; a

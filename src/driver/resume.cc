@@ -72,24 +72,21 @@ Status InputRecorder::Open(const std::string& dir, const std::vector<InputSource
   return Status::Ok();
 }
 
-void InputRecorder::Append(const std::string& value) {
+void InputRecorder::Append(const std::vector<std::string>& values) {
+  std::string lines;
+  for (const std::string& v : values) lines += ValueLine(v);
+  std::lock_guard<std::mutex> l(mu_);
   if (!f_) return;
-  std::string l = ValueLine(value);
-  std::fwrite(l.data(), 1, l.size(), f_);
-  dirty_ = true;
+  std::fwrite(lines.data(), 1, lines.size(), f_);
+  std::fflush(f_);
 }
 
 void InputRecorder::End(int64_t count) {
-  if (!f_) return;
   std::string l = Dump({{"end", count}}) + "\n";
+  std::lock_guard<std::mutex> lock(mu_);
+  if (!f_) return;
   std::fwrite(l.data(), 1, l.size(), f_);
-  dirty_ = true;
-  Flush();
-}
-
-void InputRecorder::Flush() {
-  if (f_ && dirty_) std::fflush(f_);
-  dirty_ = false;
+  std::fflush(f_);
 }
 
 Status WriteRecordedInputs(const std::string& dir, const std::vector<InputSource>& sources) {

@@ -23,6 +23,7 @@
 
 #include <cstdint>
 #include <cstdio>
+#include <mutex>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
@@ -35,19 +36,19 @@ namespace parallelagram::driver {
 
 // Records a job's inputs in DIR/inputs.jsonl: the sources read whole at Open (through a
 // temporary renamed into place), and a streamed last source's values as they are read
-// (Append, then End). Appended lines are written to the kernel by Flush, which the job calls
-// before it records any result of a task using them. Not thread-safe.
+// (Append, then End), each call's lines written to the kernel before it returns (one
+// write(2)). Open first, on one thread; Append and End may then be called from another
+// (the stream's reader) and are serialised.
 class InputRecorder {
  public:
   ~InputRecorder();
   Status Open(const std::string& dir, const std::vector<InputSource>& sources);
-  void Append(const std::string& value);
+  void Append(const std::vector<std::string>& values);
   void End(int64_t count);
-  void Flush();
 
  private:
+  std::mutex mu_;
   std::FILE* f_ = nullptr;
-  bool dirty_ = false;
 };
 // Writes DIR/inputs.jsonl for sources read whole (InputRecorder::Open).
 Status WriteRecordedInputs(const std::string& dir, const std::vector<InputSource>& sources);

@@ -21,10 +21,9 @@ class FeedSource : public TaskSource {
   }
   void SetWake(std::function<void()> wake) override { *wake_ = std::move(wake); }
   int64_t known_total() const override { return feed_->known_total(); }
-  void SetRecorder(std::function<void(const std::string&)> value,
+  void SetRecorder(std::function<void(const std::vector<std::string>&)> values,
                    std::function<void(int64_t)> end) override {
-    feed_->set_on_value(std::move(value));
-    feed_->set_on_stream_end(std::move(end));
+    feed_->SetRecorder(std::move(values), std::move(end));
   }
   Status error() const override { return feed_->error(); }
   // Set before the feed's reader starts: it calls through this.

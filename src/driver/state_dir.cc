@@ -134,13 +134,9 @@ void JobState::Flush() {
   if (tasks_) std::fflush(tasks_);
 }
 
-Status JobState::AppendResult(const std::string& line) {
+Status JobState::AppendResults(std::string_view lines) {
   if (tasks_) std::fflush(tasks_);  // a task's line is out before its result's
-  std::string l;
-  l.reserve(line.size() + 1);
-  l += line;
-  l += '\n';
-  return results_.Append(l);
+  return results_.Append(lines);
 }
 
 namespace {

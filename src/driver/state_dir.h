@@ -60,10 +60,11 @@ class JobState {
   Status OpenTasks();
   // Appends one tasks.jsonl line (buffered; written by Flush, and before any manifest line).
   void AppendTask(const std::string& line);
-  // Appends one manifest line (`line` without its '\n') with one write(2): once it returns
-  // Ok the task is finished for good, even if the driver is killed the next moment. IoError
-  // naming the file when it cannot be written (nothing of the line is left then).
-  Status AppendResult(const std::string& line);
+  // Appends manifest lines (`lines`: whole lines, each ending in '\n') with one write(2),
+  // after the buffered tasks.jsonl lines: once it returns Ok those tasks are finished for
+  // good, even if the driver is killed the next moment. IoError naming the file when it
+  // cannot be written (nothing of the lines is left then).
+  Status AppendResults(std::string_view lines);
   // Writes buffered tasks.jsonl lines (manifest lines are not buffered).
   void Flush();
   // fdatasync results.jsonl (once, when a run ends).

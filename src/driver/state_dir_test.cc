@@ -88,9 +88,9 @@ TEST_F(StateDirTest, ManifestLinesAreInTheFileAtOnce) {
   ASSERT_TRUE(st.OpenTasks().ok());
   for (int64_t s = 1; s <= 3; ++s) st.AppendTask("{\"seq\":" + std::to_string(s) + "}");
   // Back to back, well within the old 100 ms batching: each is in the file (the kernel) as
-  // soon as AppendResult returns, so a SIGKILL now loses none.
+  // soon as AppendResults returns, so a SIGKILL now loses none.
   for (int64_t s = 1; s <= 3; ++s) {
-    ASSERT_TRUE(st.AppendResult(Line(s)).ok());
+    ASSERT_TRUE(st.AppendResults(Line(s) + "\n").ok());
     std::string data = Slurp(dir_ + "/jobs/job/results.jsonl");
     EXPECT_EQ(std::count(data.begin(), data.end(), '\n'), s);
     // The tasks' own lines are out before any result line.
@@ -185,7 +185,7 @@ TEST_F(StateDirTest, ResultsDirAlignMovesFilesAndDropsUnrecordedTaskDirs) {
   EXPECT_FALSE(fs::exists(res + "/3"));
   EXPECT_TRUE(fs::exists(res + "/1/stdout"));
   // Reopened: a new line goes after the aligned ones, in the new file.
-  ASSERT_TRUE(rd.AppendLine(json::parse(Line(3))).ok());
+  ASSERT_TRUE(rd.AppendLines(JsonLine(json::parse(Line(3))) + "\n").ok());
   EXPECT_EQ(Slurp(res + "/results.jsonl"), Line(1) + "\n" + JsonLine(two) + "\n" + Line(3) + "\n");
 }
 

@@ -1,12 +1,13 @@
-// TaskRecorder: writes down each finished task: its line in the results manifest (the state
-// dir's results.jsonl; outputs over kInlineOutputMax go to the state dir's output/SEQ.stdout
-// and .stderr and the line names them), and when asked for, its --results DIR entry and its
-// --joblog line. The manifest is the truth: a task is finished for good (never run again by a
-// resume) once its manifest line is written, which is at once (JobState::AppendResult). The
-// order: the task's files (output/, DIR/<seq>/), then its manifest line, then its lines in
-// DIR/results.jsonl and the joblog; so after a SIGKILL those two may lack the last tasks of
-// the manifest but never hold a task it lacks, and AlignWithManifest (on resume) adds what
-// they lack.
+// TaskRecorder: writes down finished tasks: each one's line in the results manifest (the
+// state dir's results.jsonl; outputs over kInlineOutputMax go to the state dir's
+// output/SEQ.stdout and .stderr and the line names them), and when asked for, its --results
+// DIR entry and its --joblog line. The manifest is the truth: a task is finished for good
+// (never run again by a resume) once its manifest line is written (JobState::AppendResults).
+// Tasks come in batches (those that finished in one pass of the event loop), so a batch
+// costs one write(2) per file, not one per task and file. The order: the tasks' files
+// (output/, DIR/<seq>/), then their manifest lines, then their lines in DIR/results.jsonl and
+// the joblog; so after a SIGKILL those two may lack the last tasks of the manifest but never
+// hold a task it lacks, and AlignWithManifest (on resume) adds what they lack.
 // Errors: a failed write of an output file or of --results is passed to `report` and the
 // rest is still written. Not thread-safe; loop thread only. Does not own what it is given:
 // `state`, `results`, `joblog` and `backend` must outlive it.
@@ -39,9 +40,16 @@ class TaskRecorder {
         backend_(backend),
         report_(std::move(report)) {}
 
-  // Records finished task `rec` (`ft` is its description, with the returned files brought
-  // back). `full_result_uri`: where its whole result stays with --no-download ("" if none).
-  void Record(const TaskRecord& rec, const FinishedTask& ft, const std::string& full_result_uri);
+  // One finished task: `rec`, its description `ft` (with the returned files brought back),
+  // and `full_result_uri`: where its whole result stays with --no-download ("" if none).
+  struct Finished {
+    const TaskRecord* rec = nullptr;
+    const FinishedTask* ft = nullptr;
+    std::string full_result_uri;
+  };
+  // Records `batch` (each task once). Returns whether their manifest lines were written
+  // (false: an IoError was reported, and none of them is recorded anywhere).
+  bool Record(const std::vector<Finished>& batch);
 
   // A resumed job, before the first Record: --results and --joblog brought back in line with
   // the manifest (each task of it once, no other; ResultsDir and JoblogWriter

@@ -133,5 +133,33 @@ info = json.load(open(os.path.join(state, "jobs", "st1", "job.json")))
 check(info.get("status") == "finished" and info.get("total") == 3, "job.json: finished, total 3",
       info)
 
+# 6. Killed with lines read from the pipe but not yet run (-j 1, slow tasks): the pipe gave
+# them up, so they must be in the job's recorded inputs; the resume runs every one of the 20
+# exactly once in the manifest.
+p = subprocess.Popen([PG, "run", "-j", "1", "--job-id", "st2", "--", "sh", "-c",
+                      'sleep 0.2; echo "$1"', "sh"], stdin=subprocess.PIPE,
+                     stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, cwd=work)
+p.stdin.write("".join("w%d\n" % i for i in range(1, 21)).encode())
+p.stdin.flush()
+manifest = os.path.join(state, "jobs", "st2", "results.jsonl")
+deadline = time.monotonic() + 30
+while time.monotonic() < deadline:
+    if os.path.exists(manifest) and open(manifest).read().count("\n") >= 1:
+        break
+    time.sleep(0.02)
+p.send_signal(signal.SIGKILL)
+p.wait()
+p.stdin.close()
+done_before = open(manifest).read().count("\n")
+r = subprocess.run([PG, "run", "--resume", "st2"], capture_output=True, env=env, cwd=work,
+                   stdin=subprocess.DEVNULL)
+lines = [json.loads(l) for l in open(manifest).read().splitlines()]
+seqs = sorted(l["seq"] for l in lines)
+check(r.returncode == 0 and seqs == list(range(1, 21)),
+      "resume after a kill with %d of 20 read lines run: each of the 20 once" % done_before,
+      r.stdout + r.stderr + str(seqs).encode())
+outs = sorted(l.get("stdout", "").strip() for l in lines)
+check(outs == sorted("w%d" % i for i in range(1, 21)), "their outputs: w1..w20", str(outs))
+
 shutil.rmtree(work, ignore_errors=True)
 sys.exit(check.exit_status())
