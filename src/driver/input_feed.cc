@@ -26,9 +26,8 @@ Result<std::unique_ptr<LineStream>> LineStream::Open(const std::string& path, si
     owned = true;
     origin = path;
   }
-  return std::unique_ptr<LineStream>(
-      new LineStream(fd, owned, std::move(origin), std::max<size_t>(1, capacity),
-                     std::move(on_ready)));
+  return std::unique_ptr<LineStream>(new LineStream(
+      fd, owned, std::move(origin), std::max<size_t>(1, capacity), std::move(on_ready)));
 }
 
 LineStream::LineStream(int fd, bool owned, std::string origin, size_t capacity,

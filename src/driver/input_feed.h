@@ -112,7 +112,8 @@ class InputFeed {
   Status error() const { return stream_ ? stream_->error() : Status::Ok(); }
 
  private:
-  InputFeed(std::vector<InputSource> sources, bool link) : sources_(std::move(sources)), link_(link) {}
+  InputFeed(std::vector<InputSource> sources, bool link)
+      : sources_(std::move(sources)), link_(link) {}
   // Reads the next streamed value into the last source; kLine, kWait or kEnd.
   LineStream::Got ReadStreamed(bool block);
   std::vector<std::string> ValuesAt(int64_t index) const;
@@ -123,8 +124,8 @@ class InputFeed {
   bool keep_streamed_ = false;          // a later combination reuses the streamed values
   int64_t streamed_ = 0;                // values read from the stream
   bool stream_ended_ = false;
-  int64_t next_ = 0;                    // the next task's 0-based index
-  std::string last_value_;              // the latest streamed value (when not kept)
+  int64_t next_ = 0;        // the next task's 0-based index
+  std::string last_value_;  // the latest streamed value (when not kept)
 };
 
 }  // namespace parallelagram::driver

@@ -1,5 +1,6 @@
 #include "driver/input_feed.h"
 
+#include <gtest/gtest.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -7,8 +8,6 @@
 #include <string>
 #include <thread>
 #include <vector>
-
-#include <gtest/gtest.h>
 
 namespace parallelagram::driver {
 namespace {
@@ -22,7 +21,9 @@ struct Pipe {
     if (fds[0] >= 0) ::close(fds[0]);
   }
   std::string path() const { return "/dev/fd/" + std::to_string(fds[0]); }
-  void Write(const std::string& s) { ASSERT_EQ(::write(fds[1], s.data(), s.size()), ssize_t(s.size())); }
+  void Write(const std::string& s) {
+    ASSERT_EQ(::write(fds[1], s.data(), s.size()), ssize_t(s.size()));
+  }
   void CloseWrite() {
     if (fds[1] >= 0) ::close(fds[1]);
     fds[1] = -1;
@@ -75,12 +76,13 @@ TEST(InputFeedTest, FirstTaskOfAStreamIsReadyBeforeTheStreamEnds) {
   EXPECT_EQ((*f)->Pull(&v), InputFeed::Next::kWait);  // nothing written yet
   p.Write("a\n");
   // The reader thread wakes the waiting consumer once the line is there.
-  for (int i = 0; i < 200 && wakes == 0; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  for (int i = 0; i < 200 && wakes == 0; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
   EXPECT_GE(wakes.load(), 1);
   ASSERT_EQ((*f)->Pull(&v), InputFeed::Next::kTask);
   EXPECT_EQ(v, std::vector<std::string>{"a"});
   EXPECT_EQ((*f)->known_total(), -1);  // the stream has not ended
-  p.Write("b\r\nc");                    // CRLF and a last line without a newline
+  p.Write("b\r\nc");                   // CRLF and a last line without a newline
   p.CloseWrite();
   ASSERT_EQ((*f)->Pull(&v, true), InputFeed::Next::kTask);
   EXPECT_EQ(v[0], "b");

@@ -1,12 +1,11 @@
 #include "driver/job.h"
 
+#include <fmt/format.h>
 #include <unistd.h>
 
 #include <algorithm>
-#include <unordered_map>
-
-#include <fmt/format.h>
 #include <nlohmann/json.hpp>
+#include <unordered_map>
 
 #include "driver/collect_inbox.h"
 #include "driver/command_template.h"
@@ -314,11 +313,10 @@ Status Job::Impl::Start() {
   // Inputs known up front: every task's transfer files are staged now, together. A streamed
   // task's are staged when it arrives (PullTask).
   const bool whole = source->known_total() >= 0 && !spec.sources.empty();
-  for (int64_t i = 0; whole && st.ok() && !file_templates.transfer.empty() &&
-                      i < source->known_total();
-       ++i) {
-    auto p = PlanTaskFiles(file_templates,
-                           TaskInputs{i + 1, 1, TaskValues(spec.sources, spec.link, i)});
+  for (int64_t i = 0;
+       whole && st.ok() && !file_templates.transfer.empty() && i < source->known_total(); ++i) {
+    auto p =
+        PlanTaskFiles(file_templates, TaskInputs{i + 1, 1, TaskValues(spec.sources, spec.link, i)});
     if (!p.ok()) return p.status();
     for (const auto& path : p->transfer) {
       st = staging->AddTransferFile(path);
@@ -382,18 +380,19 @@ void Job::Impl::CollectAsyncResults() {
   for (const auto& [seq, t] : replay.tasks) sched->RestoreTask(seq, t.attempt, t.answered);
   int64_t collected = 0;
   if (backend->inbox()) {
-    InboxCollection c = CollectInbox(*backend->inbox(), *ctx.loop, job_id, finished_before,
-                                     replay, spec.retries);
+    InboxCollection c =
+        CollectInbox(*backend->inbox(), *ctx.loop, job_id, finished_before, replay, spec.retries);
     if (!c.error.empty() && !spec.quiet) {
       observer.Notice("could not list the results already written (" + c.error +
-                    "); their tasks run again");
+                      "); their tasks run again");
     }
     for (const auto& [seq, attempt, answered] : c.restore) {
       sched->RestoreTask(seq, attempt, answered);
     }
     for (auto& rec : c.finished) {
       const int64_t seq = rec.seq;
-      finished_before[static_cast<size_t>(seq - 1)] = rec.result.outcome == Outcome::kSucceeded ? 1 : 2;
+      finished_before[static_cast<size_t>(seq - 1)] =
+          rec.result.outcome == Outcome::kSucceeded ? 1 : 2;
       sched->CountFinishedOutside(rec.result.outcome == Outcome::kSucceeded);
       Record(std::make_shared<TaskRecord>(std::move(rec)),
              TaskValues(spec.sources, spec.link, seq - 1));
@@ -411,9 +410,9 @@ void Job::Impl::CollectAsyncResults() {
         backend->inbox()
             ? fmt::format(", {} collected from results workers wrote meanwhile", collected)
             : "";
-    observer.Notice(fmt::format("resuming job {} (run {}): {} of {} tasks already done{}; {} to run",
-                              job_id, run, done_before, total, c,
-                              total - done_before - collected));
+    observer.Notice(
+        fmt::format("resuming job {} (run {}): {} of {} tasks already done{}; {} to run", job_id,
+                    run, done_before, total, c, total - done_before - collected));
     for (const auto& s : spec.sources) {
       if (!s.complete) {
         observer.Notice(fmt::format(
@@ -465,9 +464,9 @@ int Job::Impl::Finish() {
   // comes, and so is every dropped answer's; what an invocation without an answer (transport
   // failure, a loser still running, an earlier run's attempt in flight at its interruption)
   // stored is swept here. Objects a still-running loser writes after this are left.
-  const bool sweep = !config.async && !spec.no_download &&
-                     (resuming || retrieval->may_leave_objects() || halted ||
-                      interrupt != Interruption::kNone);
+  const bool sweep =
+      !config.async && !spec.no_download &&
+      (resuming || retrieval->may_leave_objects() || halted || interrupt != Interruption::kNone);
   if (sweep) SweepJobObjects(backend->store(), job_id);
   RunTotals totals;
   totals.halted = halted;
@@ -617,9 +616,9 @@ void Job::Impl::WatchStop() {
           "abandon");
     } else {
       observer.Stopping(fmt::format("interrupted again: abandoning {} running task(s); the "
-                                  "manifest keeps the {} that finished",
-                                  sched->running(), sched->finished()),
-                      "abandon");
+                                    "manifest keeps the {} that finished",
+                                    sched->running(), sched->finished()),
+                        "abandon");
     }
     sched->Abandon();
     return;
@@ -627,9 +626,9 @@ void Job::Impl::WatchStop() {
   if (ctx.stop->drain_requested() && !sched->draining()) {
     interrupt = Interruption::kInterrupted;
     observer.Stopping(fmt::format("interrupted: starting no new tasks; waiting for {} running "
-                                "(Ctrl-C again to abandon them)",
-                                sched->running()),
-                    "drain");
+                                  "(Ctrl-C again to abandon them)",
+                                  sched->running()),
+                      "drain");
     sched->Drain();
     if (sched->done()) return;
   }

@@ -84,13 +84,13 @@ class SubmitQueue : public TaskSource {
 
 // What a job runs on, given by its caller.
 struct JobContext {
-  Loop* loop = nullptr;             // run on the calling thread by Job::Run
+  Loop* loop = nullptr;  // run on the calling thread by Job::Run
   const Clock* clock = nullptr;
   BackendFactory backend;
   JobObserver* observer = nullptr;    // required
   const StopRequest* stop = nullptr;  // null: never asked to stop
-  std::string argv_line;            // the command line, recorded in job.json
-  int default_jobs = 1;             // -j when not given
+  std::string argv_line;              // the command line, recorded in job.json
+  int default_jobs = 1;               // -j when not given
 };
 
 class Job {

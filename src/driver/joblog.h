@@ -9,9 +9,8 @@
 // (AlignWithManifest). Not thread-safe.
 #pragma once
 
-#include <string>
-
 #include <nlohmann/json.hpp>
+#include <string>
 
 #include "driver/line_file.h"
 #include "driver/scheduler.h"

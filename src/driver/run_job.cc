@@ -62,8 +62,11 @@ int RunJob(const RunOptions& o, RunEnv& env) {
       TaskInputs in{seq, static_cast<int>((seq - 1) % jobs) + 1, values};
       std::string line = tmpl->Describe(in);
       if (o.json) {
-        nlohmann::json j = {{"event", "task"}, {"seq", seq}, {"args", in.values},
-                            {"command", line},  {"shell", o.shell}};
+        nlohmann::json j = {{"event", "task"},
+                            {"seq", seq},
+                            {"args", in.values},
+                            {"command", line},
+                            {"shell", o.shell}};
         j["argv"] = tmpl->Expand(in);
         line = JsonLine(j);
       }
@@ -76,11 +79,11 @@ int RunJob(const RunOptions& o, RunEnv& env) {
   auto source = std::make_unique<FeedSource>(std::move(feed).value());
   source->wake_ = wake;
   ConsoleReporter console({{o.keep_order, o.json, o.quiet, o.halt.when == HaltPolicy::When::kNow},
-                         o.progress,
-                         env.err_is_tty},
-                        env.out, env.err);
-  JobContext ctx{env.loop, env.clock, env.backend, &console, env.stop, env.argv_line,
-                 env.default_jobs};
+                           o.progress,
+                           env.err_is_tty},
+                          env.out, env.err);
+  JobContext ctx{env.loop, env.clock,     env.backend,     &console,
+                 env.stop, env.argv_line, env.default_jobs};
   Job job(o, std::move(source), ctx);
   return job.Run();
 }

@@ -3,6 +3,7 @@
 // JoblogWriter's use of it.
 #include "driver/state_dir.h"
 
+#include <gtest/gtest.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -10,8 +11,6 @@
 #include <filesystem>
 #include <fstream>
 #include <sstream>
-
-#include <gtest/gtest.h>
 
 #include "driver/job_record.h"
 #include "driver/joblog.h"

@@ -53,7 +53,8 @@ bool TaskRecorder::Record(const std::vector<Finished>& batch) {
       results_lines += '\n';
     }
     if (joblog_) {
-      joblog_lines += JoblogLine(rec, backend_.host(), 0 /* no stdin is sent */, batch[i].ft->command);
+      joblog_lines +=
+          JoblogLine(rec, backend_.host(), 0 /* no stdin is sent */, batch[i].ft->command);
     }
   }
   if (!results_lines.empty()) report_(results_->AppendLines(results_lines));

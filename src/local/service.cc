@@ -430,7 +430,7 @@ void Service::Dispatch(std::unique_ptr<Invocation> inv) {
       Dispatch(std::move(i));
     };
     env = std::make_shared<ExecutionEnvironment>(io_, inv->function, f.generation, dir,
-                                        BaseEnvironment(f, dir), std::move(hooks));
+                                                 BaseEnvironment(f, dir), std::move(hooks));
     env->set_init_delay_ms(inv->slow_start_ms);
     Status st = env->Start();
     if (!st.ok()) {
