@@ -160,7 +160,8 @@ struct Job::Impl : Scheduler::Listener, AsyncObserver {
   void CollectAsyncResults();
   // A finished task is brought back at once and recorded with the others that finished in
   // the same pass of the loop (RecordFinished, on a zero-delay timer): one write(2) of the
-  // manifest for all of them. At most the tasks that were in flight wait there.
+  // manifest for all of them. At most the tasks that were in flight wait there, and no new
+  // task starts until they are written.
   struct Finished {
     std::shared_ptr<TaskRecord> rec;
     FinishedTask ft;
@@ -488,6 +489,9 @@ int Job::Impl::Finish() {
 }
 
 Scheduler::Listener::Pull Job::Impl::PullTask(int64_t* seq) {
+  // No new task while a finished one waits for its manifest line: a kill -9 then re-runs at
+  // most the tasks in flight (RecordFinished wakes the scheduler once they are written).
+  if (!finished.empty()) return Pull::kWait;
   for (;;) {
     LiveTask t;
     TaskSource::Next n = source->Pull(&t.values);
@@ -572,6 +576,7 @@ void Job::Impl::RecordFinished() {
   for (const Finished& f : batch) rows.push_back({f.rec.get(), &f.ft, f.full_result_uri});
   recorder->Record(rows);
   for (Finished& f : batch) observer.TaskFinished(std::move(f.rec), f.ft);
+  if (sched) sched->Wake();  // PullTask held new tasks back until now
 }
 
 ProgressCounts Job::Impl::Counts() const {
