@@ -1,7 +1,8 @@
 // The driver's dispatch path without the CLI: driver::Scheduler + driver::LambdaInvoker +
-// the invoke-path HttpClient (Http1Client) on one EventLoop, every Invoke signed with SigV4 (fake static credentials),
-// over N no-op tasks against a fast Lambda-compatible endpoint (bench/run_dispatch_bench.sh
-// starts nginx answering every Invoke with a fixed, valid task result).
+// the invoke-path HttpClient (Http1Client) on one IoLoop, every Invoke signed with SigV4 (fake
+// static credentials), over N no-op tasks against a fast Lambda-compatible endpoint
+// (bench/run_dispatch_bench.sh starts nginx answering every Invoke with a fixed, valid task
+// result).
 //
 //   dispatch_bench URL [tasks=20000] [jobs=64]
 // Prints one line: tasks, failed, seconds, tasks/s, CPU microseconds per task (this
@@ -17,12 +18,12 @@
 #include "aws/credentials.h"
 #include "aws/signer.h"
 #include "common/clock.h"
-#include "driver/event_loop_driver.h"
+#include "driver/io_loop_driver.h"
 #include "driver/lambda_invoker.h"
 #include "driver/scheduler.h"
-#include "http/event_loop.h"
 #include "http/http1_client.h"
 #include "http/http_client.h"
+#include "http/io_loop.h"
 
 using namespace parallelagram;
 
@@ -37,7 +38,7 @@ double CpuSeconds() {
 
 class Counter : public driver::Scheduler::Listener {
  public:
-  Counter(EventLoop& loop, long tasks) : loop_(loop), tasks_(tasks) {}
+  Counter(IoLoop& loop, long tasks) : loop_(loop), tasks_(tasks) {}
   Pull PullTask(int64_t* seq) override {
     if (next_ > tasks_) return Pull::kEnd;
     *seq = next_++;
@@ -54,7 +55,7 @@ class Counter : public driver::Scheduler::Listener {
   long failed() const { return failed_; }
 
  private:
-  EventLoop& loop_;
+  IoLoop& loop_;
   long tasks_;
   long next_ = 1;
   long failed_ = 0;
@@ -72,7 +73,7 @@ int main(int argc, char** argv) {
   const int jobs = argc > 3 ? std::atoi(argv[3]) : 64;
   RaiseFileDescriptorLimit();
 
-  EventLoop loop;
+  IoLoop loop;
   // The backends' invoke-path client (Http1Client), configured as they configure it.
   std::unique_ptr<HttpClient> http = MakeInvokeHttpClient(loop, jobs + 4);
 
@@ -94,7 +95,7 @@ int main(int argc, char** argv) {
     }
   };
   driver::LambdaInvoker invoker(*http, io);
-  driver::EventLoopDriver timers(loop);
+  driver::IoLoopDriver timers(loop);
   Counter counter(loop, tasks);
 
   driver::Scheduler::Options so;

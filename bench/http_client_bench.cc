@@ -21,9 +21,9 @@
 
 #include "aws/aws_client.h"
 #include "aws/sigv4.h"
-#include "http/event_loop.h"
 #include "http/http1_client.h"
 #include "http/http_client.h"
+#include "http/io_loop.h"
 
 using namespace parallelagram;
 
@@ -52,8 +52,7 @@ int main(int argc, char** argv) {
     std::string a = argv[i];
     if (a == "--curl") {
       use_curl = true;
-    } else if (mode.empty() &&
-               (a == "--unsigned" || a == "--presigned" || a == "--anonymous")) {
+    } else if (mode.empty() && (a == "--unsigned" || a == "--presigned" || a == "--anonymous")) {
       mode = a;
     } else {
       std::fprintf(stderr, "unknown argument %s\n", a.c_str());
@@ -62,7 +61,7 @@ int main(int argc, char** argv) {
   }
   const bool raw_mode = mode == "--unsigned" || mode == "--presigned";
 
-  EventLoop loop;
+  IoLoop loop;
   std::unique_ptr<HttpClient> client_owned;
   if (use_curl) {
     client_owned = std::make_unique<CurlHttpClient>(loop);

@@ -30,16 +30,16 @@ std::shared_ptr<Signer> MakeSigner(CredentialsFn credentials, const ServiceConfi
 
 }  // namespace
 
-AwsClient::AwsClient(EventLoop& loop, HttpClient& http, CredentialsFn credentials,
+AwsClient::AwsClient(IoLoop& loop, HttpClient& http, CredentialsFn credentials,
                      ServiceConfig config)
     : AwsClient(loop, http, std::move(credentials), std::move(config), Options{}) {}
 
-AwsClient::AwsClient(EventLoop& loop, HttpClient& http, CredentialsFn credentials,
+AwsClient::AwsClient(IoLoop& loop, HttpClient& http, CredentialsFn credentials,
                      ServiceConfig config, Options options)
     : AwsClient(loop, http, MakeSigner(std::move(credentials), config, options.clock), config,
                 std::move(options)) {}
 
-AwsClient::AwsClient(EventLoop& loop, HttpClient& http, std::shared_ptr<Signer> signer,
+AwsClient::AwsClient(IoLoop& loop, HttpClient& http, std::shared_ptr<Signer> signer,
                      ServiceConfig config, Options options)
     : loop_(loop),
       http_(http),
@@ -108,8 +108,8 @@ void AwsClient::Attempt(std::shared_ptr<Call> call) {
 
   // The last allowed attempt sends the request itself; earlier ones send a copy (a retry
   // signs the original again).
-  const int max_attempts = call->request.max_attempts > 0 ? call->request.max_attempts
-                                                          : retry_.options().max_attempts;
+  const int max_attempts =
+      call->request.max_attempts > 0 ? call->request.max_attempts : retry_.options().max_attempts;
   const bool last = call->attempt >= max_attempts;
   HttpRequest http = last ? std::move(call->request.http) : call->request.http;
   Signer::Options so;

@@ -6,7 +6,7 @@
 // Signer (signer.h), which may be shared with code that sends its own requests to the
 // same service (the Lambda invokers): a clock skew learnt here is used there too.
 //
-// Thread-safety: not thread-safe; use it on its EventLoop's thread only.
+// Thread-safety: not thread-safe; use it on its IoLoop's thread only.
 // Lifetime: borrows `loop` and `http`; both, and the AwsClient itself, must
 // outlive every call in flight (`done` is called on the loop thread, exactly
 // once, never from inside Send()).
@@ -27,8 +27,8 @@
 #include "aws/retry.h"
 #include "aws/signer.h"
 #include "common/clock.h"
-#include "http/event_loop.h"
 #include "http/http_client.h"
+#include "http/io_loop.h"
 
 namespace parallelagram::aws {
 
@@ -62,7 +62,7 @@ AwsRequest MakeQueryRequest(const std::string& action, const std::string& versio
 // Runs `loop` until `start`'s callback has fired, and returns what it got.
 // For tools and synchronous callers; not from inside a loop callback.
 template <typename T, typename Start>
-AwsResult<T> RunUntilDone(EventLoop& loop, Start&& start) {
+AwsResult<T> RunUntilDone(IoLoop& loop, Start&& start) {
   std::optional<AwsResult<T>> out;
   start([&out](AwsResult<T> r) { out.emplace(std::move(r)); });
   while (!out) loop.RunOnce(1000);
@@ -81,13 +81,13 @@ class AwsClient {
     int64_t request_timeout_ms = 0;  // per attempt, for requests whose http.timeout_ms is 0
   };
 
-  AwsClient(EventLoop& loop, HttpClient& http, CredentialsFn credentials, ServiceConfig config);
-  AwsClient(EventLoop& loop, HttpClient& http, CredentialsFn credentials, ServiceConfig config,
+  AwsClient(IoLoop& loop, HttpClient& http, CredentialsFn credentials, ServiceConfig config);
+  AwsClient(IoLoop& loop, HttpClient& http, CredentialsFn credentials, ServiceConfig config,
             Options options);
   // Signs with `signer` (shared; its service, region and s3_rules must match `config`'s).
   // The credentials provider is called once per attempt.
-  AwsClient(EventLoop& loop, HttpClient& http, std::shared_ptr<Signer> signer,
-            ServiceConfig config, Options options);
+  AwsClient(IoLoop& loop, HttpClient& http, std::shared_ptr<Signer> signer, ServiceConfig config,
+            Options options);
   ~AwsClient();
   AwsClient(const AwsClient&) = delete;
   AwsClient& operator=(const AwsClient&) = delete;
@@ -106,7 +106,7 @@ class AwsClient {
   // The signer, to sign requests sent around this client with the same credentials and
   // clock-skew correction.
   const std::shared_ptr<Signer>& signer() const { return signer_; }
-  EventLoop& loop() { return loop_; }
+  IoLoop& loop() { return loop_; }
 
   struct Call;
 
@@ -115,7 +115,7 @@ class AwsClient {
   void OnResponse(std::shared_ptr<Call> call, Result<HttpResponse> r);
   void Fail(std::shared_ptr<Call> call, AwsError error);
 
-  EventLoop& loop_;
+  IoLoop& loop_;
   HttpClient& http_;
   ServiceConfig config_;
   std::shared_ptr<Signer> signer_;

@@ -15,7 +15,7 @@ namespace {
 // the next loop iteration; records what was sent.
 class ScriptedHttp : public HttpClient {
  public:
-  explicit ScriptedHttp(EventLoop& loop) : loop_(loop) {}
+  explicit ScriptedHttp(IoLoop& loop) : loop_(loop) {}
   void Send(HttpRequest request, std::function<void(Result<HttpResponse>)> done) override {
     sent.push_back(request);
     Result<HttpResponse> r = Status::Internal("no scripted response left");
@@ -36,11 +36,11 @@ class ScriptedHttp : public HttpClient {
   std::vector<HttpRequest> sent;
 
  private:
-  EventLoop& loop_;
+  IoLoop& loop_;
 };
 
 struct Fixture {
-  EventLoop loop;
+  IoLoop loop;
   ScriptedHttp http{loop};
   FakeClock clock{1700000000000};
   std::vector<int64_t> delays;
@@ -195,7 +195,7 @@ TEST(AwsClientTest, AuthErrorsNameTheCredentialSourceButNoSecret) {
 }
 
 TEST(AwsClientTest, CredentialFailureIsReportedWithoutSending) {
-  EventLoop loop;
+  IoLoop loop;
   ScriptedHttp http(loop);
   AwsClient client(
       loop, http,

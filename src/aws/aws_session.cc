@@ -5,7 +5,7 @@
 
 namespace parallelagram::aws {
 
-Result<std::unique_ptr<AwsSession>> AwsSession::Open(const Environment& env, EventLoop* loop) {
+Result<std::unique_ptr<AwsSession>> AwsSession::Open(const Environment& env, IoLoop* loop) {
   std::unique_ptr<AwsSession> s(new AwsSession(env, loop));
   PG_ASSIGN_OR_RETURN(SharedConfig loaded, SharedConfig::Load(s->env_));
   const SharedConfig& config = s->config_.emplace(std::move(loaded));

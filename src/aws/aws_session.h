@@ -1,6 +1,6 @@
 // AwsSession: what a command needs to call AWS, resolved once the way the AWS SDKs do:
 // the region, each service's endpoint, and the credentials (with their sources), plus one
-// event loop and HTTP client that every service client of the session shares.
+// I/O loop and HTTP client that every service client of the session shares.
 //
 // Ownership: the session owns the loop, the HTTP client and the AwsClients it hands out
 // (references stay valid for the session's life). Thread-safety: use from one thread; the
@@ -17,8 +17,8 @@
 #include "aws/aws_config.h"
 #include "aws/credentials.h"
 #include "aws/endpoints.h"
-#include "http/event_loop.h"
 #include "http/http_client.h"
+#include "http/io_loop.h"
 #include "parallelagram/status.h"
 
 namespace parallelagram::aws {
@@ -31,8 +31,7 @@ class AwsSession {
   // the credential chain's errors (no credentials: says which sources were tried).
   // With `loop`, the session's clients run on that (borrowed) loop, which must outlive the
   // session: the driver shares its own loop this way. Without it the session owns one.
-  static Result<std::unique_ptr<AwsSession>> Open(const Environment& env,
-                                                  EventLoop* loop = nullptr);
+  static Result<std::unique_ptr<AwsSession>> Open(const Environment& env, IoLoop* loop = nullptr);
 
   const std::string& region() const { return region_.region; }
   const std::string& region_source() const { return region_.source; }
@@ -46,7 +45,7 @@ class AwsSession {
   // An S3 client is path-style on custom endpoints, virtual-hosted on AWS.
   bool s3_path_style() const { return endpoints_.at("s3").custom; }
 
-  EventLoop& loop() { return loop_; }
+  IoLoop& loop() { return loop_; }
   HttpClient& http() { return http_; }
   // The credentials provider (for signing requests that bypass the AwsClients).
   std::shared_ptr<RefreshingCredentials> credentials() const { return credentials_; }
@@ -58,9 +57,9 @@ class AwsSession {
   }
 
  private:
-  AwsSession(Environment env, EventLoop* loop)
+  AwsSession(Environment env, IoLoop* loop)
       : env_(std::move(env)),
-        own_loop_(loop ? nullptr : std::make_unique<EventLoop>()),
+        own_loop_(loop ? nullptr : std::make_unique<IoLoop>()),
         loop_(loop ? *loop : *own_loop_),
         http_(loop_) {}
 
@@ -69,8 +68,8 @@ class AwsSession {
   ResolvedRegion region_;
   std::map<std::string, Endpoint> endpoints_;
   std::shared_ptr<RefreshingCredentials> credentials_;
-  std::unique_ptr<EventLoop> own_loop_;  // null when the loop is borrowed
-  EventLoop& loop_;
+  std::unique_ptr<IoLoop> own_loop_;  // null when the loop is borrowed
+  IoLoop& loop_;
   CurlHttpClient http_;
   std::map<std::string, std::unique_ptr<AwsClient>> clients_;
 };

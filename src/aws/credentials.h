@@ -37,7 +37,7 @@ struct Credentials {
 };
 
 // A source of credentials. Fetch() contacts the source every time (blocking;
-// the HTTP sources use a private event loop, so Fetch() may be called from
+// the HTTP sources use a private I/O loop, so Fetch() may be called from
 // inside another loop's callback). Implementations are not required to be
 // thread-safe: RefreshingCredentials serialises calls.
 class CredentialsProvider {

@@ -20,7 +20,7 @@ std::string Trim(const std::string& s) {
 
 // Sends one request on a private loop.
 Result<HttpResponse> SendOnce(HttpRequest req) {
-  EventLoop loop;
+  IoLoop loop;
   CurlHttpClient client(loop);
   return SendAndWait(loop, client, std::move(req));
 }

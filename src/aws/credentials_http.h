@@ -1,6 +1,6 @@
 // Credential sources reached over HTTP: the ECS/EKS container endpoint and EC2
 // instance metadata (IMDSv2). Each Fetch() runs its requests on a private
-// EventLoop and CurlHttpClient, blocking the calling thread (at most a few
+// IoLoop and CurlHttpClient, blocking the calling thread (at most a few
 // timeouts). Not thread-safe; wrap in RefreshingCredentials.
 #pragma once
 

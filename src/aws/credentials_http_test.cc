@@ -219,7 +219,7 @@ Result<HttpResponse> Post(const std::string& url, const std::string& body) {
   sp.region = "us-east-1";
   sp.epoch_seconds = SystemClock::Get().NowEpochMs() / 1000;
   EXPECT_TRUE(SignRequest(req, Credentials{"AKIDFREECALL", "free", "", 0, "test"}, sp).ok());
-  EventLoop loop;
+  IoLoop loop;
   CurlHttpClient client(loop);
   return SendAndWait(loop, client, req);
 }

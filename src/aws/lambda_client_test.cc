@@ -81,7 +81,7 @@ TestHttpServer::Reply PlayInvoke(const TestHttpServer::Request& r) {
 
 struct LocalFixture {
   TestHttpServer server{PlayInvoke};
-  EventLoop loop;
+  IoLoop loop;
   CurlHttpClient http{loop};
   AwsClient aws{loop, http, StaticCredentials(TestCreds()),
                 ServiceConfig{"lambda", "us-east-1", server.url(), AwsProtocol::kRestJson}};
@@ -196,7 +196,7 @@ TEST(LambdaClientTest, AccountSettingsParsed) {
                R"("AccountUsage":{"TotalCodeSize":1234,"FunctionCount":7}})";
     return rep;
   });
-  EventLoop loop;
+  IoLoop loop;
   CurlHttpClient http(loop);
   AwsClient aws(loop, http, StaticCredentials(TestCreds()),
                 ServiceConfig{"lambda", "us-east-1", server.url(), AwsProtocol::kRestJson});
@@ -213,7 +213,7 @@ TEST(LambdaClientTest, AccountSettingsParsed) {
 TEST(LambdaClientMotoTest, FunctionLifecycle) {
   auto* moto = parallelagram::testing::MotoFixture::Shared();
   ASSERT_TRUE(moto->ok()) << moto->error();
-  EventLoop loop;
+  IoLoop loop;
   CurlHttpClient http(loop);
   // A role for the function, made through our own signed IAM query call.
   AwsClient iam(loop, http, StaticCredentials(moto->credentials()),

@@ -40,7 +40,7 @@ ServiceConfig S3Config(const std::string& region = "us-east-1") {
 // `fail_part`, which fails as a transport error (to test the abort path).
 class FailingPartHttp : public HttpClient {
  public:
-  FailingPartHttp(EventLoop& loop, HttpClient& real, int fail_part)
+  FailingPartHttp(IoLoop& loop, HttpClient& real, int fail_part)
       : loop_(loop), real_(real), fail_part_(fail_part) {}
   void Send(HttpRequest request, std::function<void(Result<HttpResponse>)> done) override {
     if (request.url.find("partNumber=" + std::to_string(fail_part_) + "&") != std::string::npos) {
@@ -51,7 +51,7 @@ class FailingPartHttp : public HttpClient {
   }
 
  private:
-  EventLoop& loop_;
+  IoLoop& loop_;
   HttpClient& real_;
   int fail_part_;
 };
@@ -70,7 +70,7 @@ struct S3Env {
   AwsResult<T> Wait(F f) {
     return RunUntilDone<T>(loop, f);
   }
-  EventLoop loop;
+  IoLoop loop;
   CurlHttpClient http;
   AwsClient aws;
   S3Client s3;
@@ -277,7 +277,7 @@ TEST(S3Moto, MultipartFiftyMegabytesRoundTripsByteIdentical) {
 
 TEST(S3Moto, FailedPartAbortsTheMultipartUpload) {
   REQUIRE_MOTO();
-  EventLoop loop;
+  IoLoop loop;
   CurlHttpClient real(loop);
   FailingPartHttp failing(loop, real, 2);
   AwsClient::Options ao;
@@ -381,7 +381,7 @@ struct IamEnv {
   AwsResult<T> Wait(F f) {
     return RunUntilDone<T>(loop, f);
   }
-  EventLoop loop;
+  IoLoop loop;
   CurlHttpClient http;
   AwsClient aws;
   IamClient iam;

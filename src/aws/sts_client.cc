@@ -142,7 +142,7 @@ class StsClientAssumer : public StsAssumer {
  private:
   template <typename F>
   Result<Credentials> Run(CredentialsFn creds, F call) {
-    EventLoop loop;
+    IoLoop loop;
     CurlHttpClient http(loop);
     ServiceConfig config{endpoint_.signing_name, endpoint_.signing_region, endpoint_.url,
                          AwsProtocol::kQuery, false};

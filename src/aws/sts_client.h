@@ -1,7 +1,7 @@
 // StsClient: AWS STS over the query protocol (XML responses):
 // GetCallerIdentity, AssumeRole, AssumeRoleWithWebIdentity (sent unsigned,
 // as the SDKs do). The credential providers (source_profile + role_arn, web
-// identity) build on the synchronous *AndWait forms, on their own EventLoop.
+// identity) build on the synchronous *AndWait forms, on their own IoLoop.
 //
 // Thread-safety and lifetime as AwsClient: loop thread only; the AwsClient
 // (whose ServiceConfig must have service "sts" and protocol kQuery) must
@@ -71,7 +71,7 @@ class StsClient {
 
 // The StsAssumer the credential providers (source_profile + role_arn, web
 // identity) use: StsClient at `endpoint`. Each call blocks on its own private
-// EventLoop, HTTP client and AwsClient (signed with the given source
+// IoLoop, HTTP client and AwsClient (signed with the given source
 // credentials, or anonymous for web identity), with the standard retry mode.
 // Thread-compatible: calls may run on any thread, one at a time per caller.
 // Errors are StsClient's: "sts AssumeRole: <Code>: <message> (HTTP n, request id x)".

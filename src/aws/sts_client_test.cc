@@ -12,7 +12,7 @@ namespace {
 TEST(StsClientMotoTest, CallerIdentityAssumeRoleAndBadKeys) {
   auto* moto = testing::MotoFixture::Shared();
   ASSERT_TRUE(moto->ok()) << moto->error();
-  EventLoop loop;
+  IoLoop loop;
   CurlHttpClient http(loop);
   ServiceConfig cfg{"sts", "us-east-1", moto->endpoint(), AwsProtocol::kQuery};
   AwsClient client(loop, http, StaticCredentials(moto->credentials()), cfg);
@@ -89,7 +89,7 @@ TEST(StsClientTest, AssumeRoleWithWebIdentityIsUnsignedAndParsed) {
         "<RequestId>r</RequestId></ResponseMetadata></AssumeRoleWithWebIdentityResponse>";
     return rep;
   });
-  EventLoop loop;
+  IoLoop loop;
   CurlHttpClient http(loop);
   AwsClient client(
       loop, http,

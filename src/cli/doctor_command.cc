@@ -123,7 +123,7 @@ int DoctorMain(int argc, char** argv) {
   f.function_status = kSkipped;
   f.role_status = kSkipped;
   if (can_call) {
-    EventLoop loop;
+    IoLoop loop;
     CurlHttpClient http(loop);
     auto provider = [creds]() { return creds->GetShared(); };
     auto client = [&](const std::string& service, aws::AwsProtocol protocol) {

@@ -9,25 +9,26 @@
 #include <thread>
 #include <vector>
 
+#include "aws/aws_config.h"
 #include "cli/commands.h"
 #include "cli/signal_stop.h"
 #include "common/clock.h"
-#include "aws/aws_config.h"
 #include "common/json_text.h"
 #include "driver/aws_backend.h"
 #include "driver/command_template.h"
-#include "driver/event_loop_driver.h"
-#include "driver/local_backend.h"
+#include "driver/io_loop_driver.h"
 #include "driver/job_observer.h"
+#include "driver/local_backend.h"
 #include "driver/resume.h"
 #include "driver/run_job.h"
 #include "driver/run_options.h"
-#include "http/event_loop.h"
+#include "http/io_loop.h"
 
 namespace parallelagram::cli {
 namespace {
 
-constexpr const char* kHelp = R"(usage: parallelagram run [options] [--] COMMAND [ARGS...] ::: INPUTS... [::: INPUTS...] [:::: FILE...]
+constexpr const char* kHelp =
+    R"(usage: parallelagram run [options] [--] COMMAND [ARGS...] ::: INPUTS... [::: INPUTS...] [:::: FILE...]
 
 Runs COMMAND once per input, many at a time, and prints each task's output whole when it
 finishes. Tasks run on the embedded local Lambda (no AWS account needed), each in its own
@@ -185,8 +186,8 @@ int RunMain(int argc, char** argv) {
   RaiseFileDescriptorLimit();
   driver::StopRequest stop;
   SignalStop signals(stop);  // Ctrl-C: drain, then abandon; SIGTERM: abandon
-  EventLoop loop;
-  driver::EventLoopDriver loop_driver(loop);
+  IoLoop loop;
+  driver::IoLoopDriver loop_driver(loop);
   driver::RunEnv env;
   env.out = stdout;
   env.err = stderr;

@@ -66,22 +66,22 @@ Result<std::optional<int>> ChooseReservedConcurrency(std::optional<int> requeste
   return std::optional<int>(std::min(kDefaultReservedConcurrency, std::max(1, spare / 2)));
 }
 
-Status Deploy(aws::AwsSession& session, const DeployOptions& o,
+Status Deploy(aws::AwsSession& session, const DeployOptions& opts,
               const std::optional<DeploymentRecord>& previous, os::ProcessRunner& runner,
               const std::function<void(const std::string&)>& say, DeployResult* out) {
   DeployResult& result = *out;
   result = DeployResult{};
   DeploymentRecord& r = result.record;
-  const bool same_function = previous && previous->function_name == o.function_name;
-  r.function_name = o.function_name;
+  const bool same_function = previous && previous->function_name == opts.function_name;
+  r.function_name = opts.function_name;
   r.region = session.region();
-  r.bucket = o.bucket;
-  r.prefix = o.prefix;
-  r.memory_mb = o.memory_mb;
-  r.timeout_seconds = o.timeout_seconds;
-  r.ephemeral_storage_mb = o.ephemeral_storage_mb;
-  r.logs = o.logs;
-  r.created_bucket = same_function && previous->bucket == o.bucket && previous->created_bucket;
+  r.bucket = opts.bucket;
+  r.prefix = opts.prefix;
+  r.memory_mb = opts.memory_mb;
+  r.timeout_seconds = opts.timeout_seconds;
+  r.ephemeral_storage_mb = opts.ephemeral_storage_mb;
+  r.logs = opts.logs;
+  r.created_bucket = same_function && previous->bucket == opts.bucket && previous->created_bucket;
 
   // Who we are (the account goes into the role policy's log ARNs).
   aws::StsClient sts(session.Client("sts"));
@@ -94,7 +94,7 @@ Status Deploy(aws::AwsSession& session, const DeployOptions& o,
   aws::LambdaClient lambda(session.Client("lambda"));
   auto settings = lambda.GetAccountSettingsAndWait();
   PG_RETURN_IF_ERROR(Step("reading the account's Lambda settings", settings.status()));
-  auto current = lambda.GetFunctionConcurrencyAndWait(o.function_name);
+  auto current = lambda.GetFunctionConcurrencyAndWait(opts.function_name);
   std::optional<int> current_reserved;
   if (current.ok()) {
     current_reserved = *current;
@@ -102,17 +102,17 @@ Status Deploy(aws::AwsSession& session, const DeployOptions& o,
     return Step("reading the function's reserved concurrency", current.status());
   }
   const int available = settings->unreserved_concurrent_executions + current_reserved.value_or(0);
-  if (o.no_reserved_concurrency && o.reserved_concurrency) {
+  if (opts.no_reserved_concurrency && opts.reserved_concurrency) {
     return Status::InvalidArgument("--reserved-concurrency is either a number or 'none', not both");
   }
   std::optional<int> reserve;
-  if (!o.no_reserved_concurrency) {
-    auto chosen = ChooseReservedConcurrency(o.reserved_concurrency, available);
+  if (!opts.no_reserved_concurrency) {
+    auto chosen = ChooseReservedConcurrency(opts.reserved_concurrency, available);
     if (!chosen.ok()) return chosen.status();
     reserve = *chosen;
   }
 
-  auto built = BuildFunctionPackage(o.bootstrap_path, runner);
+  auto built = BuildFunctionPackage(opts.bootstrap_path, runner);
   if (!built.ok()) return built.status();
   FunctionPackage& package = *built;
   if (package.zip.size() > kMaxDirectZipBytes) {
@@ -127,36 +127,37 @@ Status Deploy(aws::AwsSession& session, const DeployOptions& o,
   aws::S3Client::Options s3o;
   s3o.path_style = session.s3_path_style();
   aws::S3Client s3(session.Client("s3"), s3o);
-  if (o.create_bucket) {
-    auto made = session.Wait<aws::S3Client::Empty>([&](auto d) { s3.CreateBucket(o.bucket, d); });
+  if (opts.create_bucket) {
+    auto made =
+        session.Wait<aws::S3Client::Empty>([&](auto d) { s3.CreateBucket(opts.bucket, d); });
     if (made.ok()) {
       r.created_bucket = true;
-      say("created bucket " + o.bucket);
+      say("created bucket " + opts.bucket);
     } else if (made.error().code == "BucketAlreadyOwnedByYou") {
-      say("bucket " + o.bucket + " already exists and is yours");
+      say("bucket " + opts.bucket + " already exists and is yours");
     } else {
-      return Step("creating bucket " + o.bucket, made.status());
+      return Step("creating bucket " + opts.bucket, made.status());
     }
   } else {
     auto page = session.Wait<aws::ListObjectsPage>(
         // (No '/' in this probe's prefix: moto_server, our test stand-in, mis-verifies the
         // signature of a listing whose prefix holds one; real S3 does not.)
-        [&](auto d) { s3.ListObjectsPage(o.bucket, o.prefix, "", 1, d); });
+        [&](auto d) { s3.ListObjectsPage(opts.bucket, opts.prefix, "", 1, d); });
     if (!page.ok() && page.error().code == "NoSuchBucket") {
-      return Status::NotFound("bucket " + o.bucket + " does not exist: create it, or add " +
+      return Status::NotFound("bucket " + opts.bucket + " does not exist: create it, or add " +
                               "--create-bucket");
     }
-    PG_RETURN_IF_ERROR(Step("checking bucket " + o.bucket, page.status()));
-    say("bucket " + o.bucket + " is reachable");
+    PG_RETURN_IF_ERROR(Step("checking bucket " + opts.bucket, page.status()));
+    say("bucket " + opts.bucket + " is reachable");
   }
 
   // The role.
   aws::IamClient iam(session.Client("iam"));
-  if (!o.role_arn.empty()) {
-    r.role_arn = o.role_arn;
-    say("using role " + o.role_arn + " as given (its policies are yours to manage)");
+  if (!opts.role_arn.empty()) {
+    r.role_arn = opts.role_arn;
+    say("using role " + opts.role_arn + " as given (its policies are yours to manage)");
   } else {
-    const std::string role_name = RoleNameFor(o.function_name);
+    const std::string role_name = RoleNameFor(opts.function_name);
     auto made = session.Wait<aws::IamRole>(
         [&](auto d) { iam.CreateRole(role_name, LambdaTrustPolicy(), kFunctionDescription, d); });
     if (made.ok()) {
@@ -175,31 +176,31 @@ Status Deploy(aws::AwsSession& session, const DeployOptions& o,
     WorkerPolicyScope scope;
     scope.region = session.region();
     scope.account = id->account;
-    scope.function_name = o.function_name;
-    scope.bucket = o.bucket;
-    scope.prefix = o.prefix;
-    scope.logs = o.logs;
+    scope.function_name = opts.function_name;
+    scope.bucket = opts.bucket;
+    scope.prefix = opts.prefix;
+    scope.logs = opts.logs;
     auto put = session.Wait<aws::IamClient::Empty>(
         [&](auto d) { iam.PutRolePolicy(role_name, kRolePolicyName, WorkerRolePolicy(scope), d); });
     PG_RETURN_IF_ERROR(Step("putting the role's policy", put.status()));
     r.role_policy_name = kRolePolicyName;
-    say(std::string("role policy: s3 objects under s3://") + o.bucket + "/" + o.prefix + "/" +
-        (o.logs ? ", CloudWatch Logs" : ", no CloudWatch Logs (--no-logs)"));
+    say(std::string("role policy: s3 objects under s3://") + opts.bucket + "/" + opts.prefix + "/" +
+        (opts.logs ? ", CloudWatch Logs" : ", no CloudWatch Logs (--no-logs)"));
   }
 
   // The function.
-  auto existing = lambda.GetFunctionAndWait(o.function_name);
+  auto existing = lambda.GetFunctionAndWait(opts.function_name);
   if (!existing.ok() && existing.error().status.code() != StatusCode::kNotFound) {
-    return Step("reading function " + o.function_name, existing.status());
+    return Step("reading function " + opts.function_name, existing.status());
   }
   if (!existing.ok()) {
     aws::CreateFunctionRequest req;
-    req.function_name = o.function_name;
+    req.function_name = opts.function_name;
     req.role = r.role_arn;
     req.zip_file = package.zip;
-    req.timeout_seconds = o.timeout_seconds;
-    req.memory_mb = o.memory_mb;
-    req.ephemeral_storage_mb = o.ephemeral_storage_mb;
+    req.timeout_seconds = opts.timeout_seconds;
+    req.memory_mb = opts.memory_mb;
+    req.ephemeral_storage_mb = opts.ephemeral_storage_mb;
     req.architecture = package.architecture;
     req.description = kFunctionDescription;
     auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
@@ -212,14 +213,14 @@ Status Deploy(aws::AwsSession& session, const DeployOptions& o,
         std::this_thread::sleep_for(std::chrono::seconds(2));
         continue;
       }
-      return Step("creating function " + o.function_name, created.status());
+      return Step("creating function " + opts.function_name, created.status());
     }
     result.code_uploaded = true;
     r.created_function = true;
-    say("created function " + o.function_name + " (" + std::to_string(package.zip.size()) +
+    say("created function " + opts.function_name + " (" + std::to_string(package.zip.size()) +
         " bytes of code uploaded); waiting until it is Active");
-    auto active = lambda.WaitUntilActiveAndWait(o.function_name, o.wait_timeout_ms);
-    PG_RETURN_IF_ERROR(Step("waiting for function " + o.function_name, active.status()));
+    auto active = lambda.WaitUntilActiveAndWait(opts.function_name, opts.wait_timeout_ms);
+    PG_RETURN_IF_ERROR(Step("waiting for function " + opts.function_name, active.status()));
     r.function_arn = active->function_arn;
   } else {
     const aws::FunctionConfiguration& c = existing->configuration;
@@ -230,27 +231,27 @@ Status Deploy(aws::AwsSession& session, const DeployOptions& o,
                                   : c.architectures.front() != package.architecture;
     if (c.code_sha256 != r.code_sha256 || arch_differs) {
       aws::UpdateFunctionCodeRequest up;
-      up.function_name = o.function_name;
+      up.function_name = opts.function_name;
       up.zip_file = package.zip;
       up.architecture = package.architecture;
       auto updated = lambda.UpdateFunctionCodeAndWait(up);
-      PG_RETURN_IF_ERROR(Step("updating the code of " + o.function_name, updated.status()));
+      PG_RETURN_IF_ERROR(Step("updating the code of " + opts.function_name, updated.status()));
       result.code_uploaded = true;
-      say("updated the code of " + o.function_name + " (" + std::to_string(package.zip.size()) +
+      say("updated the code of " + opts.function_name + " (" + std::to_string(package.zip.size()) +
           " bytes uploaded)");
-      auto done = lambda.WaitUntilUpdatedAndWait(o.function_name, o.wait_timeout_ms);
-      PG_RETURN_IF_ERROR(Step("waiting for function " + o.function_name, done.status()));
+      auto done = lambda.WaitUntilUpdatedAndWait(opts.function_name, opts.wait_timeout_ms);
+      PG_RETURN_IF_ERROR(Step("waiting for function " + opts.function_name, done.status()));
     } else {
       say("code unchanged (sha256 " + r.code_sha256 + "): nothing uploaded");
     }
     aws::UpdateFunctionConfigurationRequest cfg;
-    cfg.function_name = o.function_name;
+    cfg.function_name = opts.function_name;
     bool change = false;
-    if (c.memory_mb != o.memory_mb) cfg.memory_mb = o.memory_mb, change = true;
-    if (c.timeout_seconds != o.timeout_seconds)
-      cfg.timeout_seconds = o.timeout_seconds, change = true;
-    if (c.ephemeral_storage_mb != 0 && c.ephemeral_storage_mb != o.ephemeral_storage_mb) {
-      cfg.ephemeral_storage_mb = o.ephemeral_storage_mb, change = true;
+    if (c.memory_mb != opts.memory_mb) cfg.memory_mb = opts.memory_mb, change = true;
+    if (c.timeout_seconds != opts.timeout_seconds)
+      cfg.timeout_seconds = opts.timeout_seconds, change = true;
+    if (c.ephemeral_storage_mb != 0 && c.ephemeral_storage_mb != opts.ephemeral_storage_mb) {
+      cfg.ephemeral_storage_mb = opts.ephemeral_storage_mb, change = true;
     }
     if (c.role != r.role_arn) cfg.role = r.role_arn, change = true;
     if (c.runtime != "provided.al2023") cfg.runtime = "provided.al2023", change = true;
@@ -258,10 +259,10 @@ Status Deploy(aws::AwsSession& session, const DeployOptions& o,
     if (change) {
       auto updated = lambda.UpdateFunctionConfigurationAndWait(cfg);
       PG_RETURN_IF_ERROR(
-          Step("updating the configuration of " + o.function_name, updated.status()));
-      auto done = lambda.WaitUntilUpdatedAndWait(o.function_name, o.wait_timeout_ms);
-      PG_RETURN_IF_ERROR(Step("waiting for function " + o.function_name, done.status()));
-      say("updated the configuration of " + o.function_name);
+          Step("updating the configuration of " + opts.function_name, updated.status()));
+      auto done = lambda.WaitUntilUpdatedAndWait(opts.function_name, opts.wait_timeout_ms);
+      PG_RETURN_IF_ERROR(Step("waiting for function " + opts.function_name, done.status()));
+      say("updated the configuration of " + opts.function_name);
     } else {
       say("configuration unchanged");
     }
@@ -270,13 +271,13 @@ Status Deploy(aws::AwsSession& session, const DeployOptions& o,
 
   // Reserved concurrency (validated above).
   if (reserve && *reserve != current_reserved.value_or(-1)) {
-    auto put = lambda.PutFunctionConcurrencyAndWait(o.function_name, *reserve);
+    auto put = lambda.PutFunctionConcurrencyAndWait(opts.function_name, *reserve);
     PG_RETURN_IF_ERROR(Step("reserving concurrency", put.status()));
   }
   r.reserved_concurrency = reserve ? reserve : current_reserved;
-  if (o.no_reserved_concurrency) {
+  if (opts.no_reserved_concurrency) {
     if (current_reserved) {
-      auto del = lambda.DeleteFunctionConcurrencyAndWait(o.function_name);
+      auto del = lambda.DeleteFunctionConcurrencyAndWait(opts.function_name);
       PG_RETURN_IF_ERROR(Step("removing the reserved concurrency", del.status()));
       say("removed the reserved concurrency (was " + std::to_string(*current_reserved) +
           "): the function shares the account's unreserved pool");
@@ -296,7 +297,7 @@ Status Deploy(aws::AwsSession& session, const DeployOptions& o,
   // Lambda's own retries of a failed async invocation (by default twice, 1 and 2 minutes
   // later) would run a task again after the driver has retried or given up on it: turn them
   // off; the driver's retry policy decides.
-  auto events = lambda.GetFunctionEventInvokeConfigAndWait(o.function_name);
+  auto events = lambda.GetFunctionEventInvokeConfigAndWait(opts.function_name);
   if (!events.ok() && events.error().status.code() != StatusCode::kNotFound) {
     return Step("reading the function's async invocation settings", events.status());
   }
@@ -304,7 +305,7 @@ Status Deploy(aws::AwsSession& session, const DeployOptions& o,
     aws::EventInvokeConfig want;
     want.maximum_retry_attempts = 0;
     if (events.ok()) want.maximum_event_age_in_seconds = events->maximum_event_age_in_seconds;
-    auto put = lambda.PutFunctionEventInvokeConfigAndWait(o.function_name, want);
+    auto put = lambda.PutFunctionEventInvokeConfigAndWait(opts.function_name, want);
     PG_RETURN_IF_ERROR(Step("turning off Lambda's async retries", put.status()));
     say("Lambda's own async retries off (MaximumRetryAttempts 0): the driver retries tasks");
   }

@@ -8,8 +8,8 @@
 #include "aws/signer.h"
 #include "common/clock.h"
 #include "deploy/deployment_record.h"
-#include "driver/event_invoker.h"
-#include "driver/event_loop_driver.h"
+#include "driver/async_invoker.h"
+#include "driver/io_loop_driver.h"
 #include "driver/lambda_invoker.h"
 #include "driver/result_inbox.h"
 #include "driver/s3_object_store.h"
@@ -24,7 +24,7 @@ constexpr const char* kDeployHint = "parallelagram deploy --function NAME --buck
 class AwsBackend : public Backend {
  public:
   Invoker& invoker() override {
-    if (event_invoker) return *event_invoker;
+    if (async_invoker) return *async_invoker;
     return *sync_invoker;
   }
   ObjectStore& store() override { return *object_store; }
@@ -46,13 +46,13 @@ class AwsBackend : public Backend {
   std::optional<int> reserved;
   std::string describe;
   std::unique_ptr<aws::AwsSession> session;
-  std::unique_ptr<EventLoopDriver> timers;
+  std::unique_ptr<IoLoopDriver> timers;
   std::unique_ptr<HttpClient> invoke_http;  // Http1Client: see http/http1_client.h
   std::unique_ptr<aws::S3Client> s3;
   std::unique_ptr<ObjectStore> object_store;
   std::unique_ptr<ResultInbox> result_inbox;
   std::unique_ptr<LambdaInvoker> sync_invoker;
-  std::unique_ptr<EventInvoker> event_invoker;
+  std::unique_ptr<AsyncInvoker> async_invoker;
 };
 
 bool IsAuthError(const aws::AwsError& e) {
@@ -63,7 +63,7 @@ bool IsAuthError(const aws::AwsError& e) {
 
 }  // namespace
 
-Result<std::unique_ptr<Backend>> StartAwsBackend(EventLoop& loop, const BackendConfig& config,
+Result<std::unique_ptr<Backend>> StartAwsBackend(IoLoop& loop, const BackendConfig& config,
                                                  const aws::Environment& env_in) {
   aws::Environment env = env_in;
   // 1. What to run on: the deployment record, overridden by --function / --bucket.
@@ -95,9 +95,8 @@ Result<std::unique_ptr<Backend>> StartAwsBackend(EventLoop& loop, const BackendC
   aws::AwsSession& session = *b->session;
   auto creds = session.GetCredentials();
   if (!creds.ok()) {
-    return Status(creds.status().code(),
-                  "cannot get AWS credentials: " + creds.status().message() +
-                      "; see `parallelagram doctor`");
+    return Status(creds.status().code(), "cannot get AWS credentials: " + creds.status().message() +
+                                             "; see `parallelagram doctor`");
   }
   std::string source = session.credentials()->Describe();
 
@@ -118,8 +117,8 @@ Result<std::unique_ptr<Backend>> StartAwsBackend(EventLoop& loop, const BackendC
           "check with `parallelagram doctor --function {}`",
           source, rec.function_name, e.code, e.message, rec.function_name));
     }
-    return Status(e.status.code(), "cannot read Lambda function '" + rec.function_name +
-                                       "': " + e.status.message());
+    return Status(e.status.code(),
+                  "cannot read Lambda function '" + rec.function_name + "': " + e.status.message());
   }
   b->reserved = fn->reserved_concurrency;
   if (b->reserved && *b->reserved == 0) {
@@ -133,7 +132,7 @@ Result<std::unique_ptr<Backend>> StartAwsBackend(EventLoop& loop, const BackendC
 
   // 3. The store and the invokers.
   PG_ASSIGN_OR_RETURN(b->object_store, S3ObjectStore::Open(env, rec.bucket, rec.prefix));
-  b->timers = std::make_unique<EventLoopDriver>(loop);
+  b->timers = std::make_unique<IoLoopDriver>(loop);
   int in_flight = b->reserved ? std::min(*b->reserved, config.concurrency) : config.concurrency;
   b->invoke_http = MakeInvokeHttpClient(loop, in_flight + 4);
 
@@ -152,7 +151,7 @@ Result<std::unique_ptr<Backend>> StartAwsBackend(EventLoop& loop, const BackendC
     b->s3 = std::make_unique<aws::S3Client>(session.Client("s3"), so);
     b->result_inbox = std::make_unique<S3ResultInbox>(
         *b->s3, rec.bucket, rec.prefix + "/jobs/" + config.job_id + "/results/");
-    EventInvoker::Options eo;
+    AsyncInvoker::Options eo;
     eo.invoke = io;
     eo.poll_interval_ms = 1000;
     eo.first_number = config.first_result_number;
@@ -161,7 +160,7 @@ Result<std::unique_ptr<Backend>> StartAwsBackend(EventLoop& loop, const BackendC
       eo.before_remove = [obs] { obs->BeforeResultRemove(); };
       eo.on_poll_error = [obs](const std::string& e) { obs->ResultPollError(e); };
     }
-    b->event_invoker = std::make_unique<EventInvoker>(*b->invoke_http, *b->timers,
+    b->async_invoker = std::make_unique<AsyncInvoker>(*b->invoke_http, *b->timers,
                                                       SystemClock::Get(), *b->result_inbox, eo);
   } else {
     b->sync_invoker = std::make_unique<LambdaInvoker>(*b->invoke_http, io);

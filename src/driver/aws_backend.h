@@ -15,11 +15,11 @@
 
 #include "aws/aws_config.h"
 #include "driver/backend.h"
-#include "http/event_loop.h"
+#include "http/io_loop.h"
 
 namespace parallelagram::driver {
 
-Result<std::unique_ptr<Backend>> StartAwsBackend(EventLoop& loop, const BackendConfig& config,
+Result<std::unique_ptr<Backend>> StartAwsBackend(IoLoop& loop, const BackendConfig& config,
                                                  const aws::Environment& env);
 
 }  // namespace parallelagram::driver

@@ -3,8 +3,8 @@
 // StartLocalBackend (local_backend.h); the AWS backend (Lambda + S3) differs only in the
 // endpoint and the store. RunJob receives a factory so tests can substitute a fake.
 //
-// Loop: the driver's one event loop as a Job needs it (timers, run, stop, post). The real one
-// wraps http's EventLoop (EventLoopDriver, event_loop_driver.h).
+// Loop: the driver's one I/O loop as a Job needs it (timers, run, stop, post). The real one
+// wraps http's IoLoop (IoLoopDriver, io_loop_driver.h).
 #pragma once
 
 #include <cstdint>
@@ -30,7 +30,7 @@ class Loop : public Timers {
   virtual void Post(std::function<void()> fn) = 0;
 };
 
-// What an async backend tells the job about its result objects (EventInvoker::Options'
+// What an async backend tells the job about its result objects (AsyncInvoker::Options'
 // hooks). Called on the loop thread.
 class AsyncObserver {
  public:
@@ -56,7 +56,7 @@ struct BackendConfig {
   std::string function_name;
   std::string bucket;
   std::string deployment_config;
-  // Async mode (EventInvoker::Options): the first result object number, and who is told
+  // Async mode (AsyncInvoker::Options): the first result object number, and who is told
   // about result objects (the Job; null: nobody).
   int64_t first_result_number = 1;
   class AsyncObserver* async_observer = nullptr;

@@ -12,8 +12,7 @@ namespace parallelagram::driver {
 
 // ---- LineStream ----
 
-Result<std::unique_ptr<LineStream>> LineStream::Open(const std::string& path, size_t capacity,
-                                                     std::function<void()> on_ready) {
+Result<std::unique_ptr<LineStream>> LineStream::Open(const std::string& path, size_t capacity) {
   int fd = 0;
   bool owned = false;
   std::string origin = "stdin";
@@ -26,17 +25,12 @@ Result<std::unique_ptr<LineStream>> LineStream::Open(const std::string& path, si
     owned = true;
     origin = path;
   }
-  return std::unique_ptr<LineStream>(new LineStream(
-      fd, owned, std::move(origin), std::max<size_t>(1, capacity), std::move(on_ready)));
+  return std::unique_ptr<LineStream>(
+      new LineStream(fd, owned, std::move(origin), std::max<size_t>(1, capacity)));
 }
 
-LineStream::LineStream(int fd, bool owned, std::string origin, size_t capacity,
-                       std::function<void()> on_ready)
-    : fd_(fd),
-      owned_(owned),
-      origin_(std::move(origin)),
-      capacity_(capacity),
-      on_ready_(std::move(on_ready)) {}
+LineStream::LineStream(int fd, bool owned, std::string origin, size_t capacity)
+    : fd_(fd), owned_(owned), origin_(std::move(origin)), capacity_(capacity) {}
 
 LineStream::~LineStream() {
   {
@@ -186,8 +180,7 @@ Status LineStream::error() const {
 
 // ---- InputFeed ----
 
-Result<std::unique_ptr<InputFeed>> InputFeed::Open(std::vector<InputSource> sources, bool link,
-                                                   std::function<void()> on_ready) {
+Result<std::unique_ptr<InputFeed>> InputFeed::Open(std::vector<InputSource> sources, bool link) {
   std::string stream_path;
   if (!sources.empty() && !sources.back().stream_path.empty()) {
     stream_path = sources.back().stream_path;
@@ -200,7 +193,7 @@ Result<std::unique_ptr<InputFeed>> InputFeed::Open(std::vector<InputSource> sour
   std::unique_ptr<InputFeed> feed(new InputFeed(std::move(sources), link));
   if (!stream_path.empty()) {
     // A few thousand lines of look-ahead: enough to keep any -j busy, little memory.
-    PG_ASSIGN_OR_RETURN(feed->stream_, LineStream::Open(stream_path, 4096, std::move(on_ready)));
+    PG_ASSIGN_OR_RETURN(feed->stream_, LineStream::Open(stream_path, 4096));
     feed->keep_streamed_ = feed->sources_.size() > 1;
   }
   return feed;

@@ -32,11 +32,9 @@ namespace parallelagram::driver {
 // capacity/2 lines, not once per line.
 class LineStream {
  public:
-  // Opens `path` ("-": stdin); reading starts at the first TryPop or Pop. `on_ready` (any
-  // thread; may be null) is called when a line or the end becomes available after TryPop
-  // said kWait. NotFound/PermissionDenied/IoError naming the file when it cannot be opened.
-  static Result<std::unique_ptr<LineStream>> Open(const std::string& path, size_t capacity,
-                                                  std::function<void()> on_ready);
+  // Opens `path` ("-": stdin); reading starts at the first TryPop or Pop.
+  // NotFound/PermissionDenied/IoError naming the file when it cannot be opened.
+  static Result<std::unique_ptr<LineStream>> Open(const std::string& path, size_t capacity);
   ~LineStream();
   LineStream(const LineStream&) = delete;
   LineStream& operator=(const LineStream&) = delete;
@@ -47,6 +45,9 @@ class LineStream {
   // Set before the first TryPop/Pop.
   void SetRecorder(std::function<void(const std::vector<std::string>&)> lines,
                    std::function<void(int64_t count)> end);
+  // `on_ready` (called on the reader thread) when a line or the end becomes available after
+  // TryPop said kWait. Set before the first TryPop/Pop.
+  void SetOnReady(std::function<void()> on_ready) { on_ready_ = std::move(on_ready); }
 
   enum class Got { kLine, kWait, kEnd };
   // The next line without waiting.
@@ -57,8 +58,7 @@ class LineStream {
   Status error() const;
 
  private:
-  LineStream(int fd, bool owned, std::string origin, size_t capacity,
-             std::function<void()> on_ready);
+  LineStream(int fd, bool owned, std::string origin, size_t capacity);
   void StartReading();
   void ReadLoop();
   void Push(std::vector<std::string>& lines);
@@ -84,10 +84,8 @@ class LineStream {
 class InputFeed {
  public:
   // `sources`: the job's sources in order; values of a source with a non-empty stream_path
-  // (only the last may have one) are read from it by a LineStream. `on_ready`: as
-  // LineStream's. Errors: LineStream::Open's.
-  static Result<std::unique_ptr<InputFeed>> Open(std::vector<InputSource> sources, bool link,
-                                                 std::function<void()> on_ready);
+  // (only the last may have one) are read from it by a LineStream. Errors: LineStream::Open's.
+  static Result<std::unique_ptr<InputFeed>> Open(std::vector<InputSource> sources, bool link);
 
   enum class Next { kTask, kWait, kEnd };
   // The next task's values (one per source), in GNU parallel's order. `block`: wait for a
@@ -100,6 +98,12 @@ class InputFeed {
   void SetRecorder(std::function<void(const std::vector<std::string>&)> values,
                    std::function<void(int64_t count)> end) {
     if (stream_) stream_->SetRecorder(std::move(values), std::move(end));
+  }
+
+  // `wake` (any thread) when a streamed value or the end arrives after Pull said kWait:
+  // LineStream::SetOnReady. Set before the first Pull.
+  void SetWake(std::function<void()> wake) {
+    if (stream_) stream_->SetOnReady(std::move(wake));
   }
 
   int num_sources() const { return static_cast<int>(sources_.size()); }

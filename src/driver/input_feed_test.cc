@@ -70,8 +70,9 @@ std::vector<std::string> Whole(const std::vector<InputSource>& srcs, bool link) 
 TEST(InputFeedTest, FirstTaskOfAStreamIsReadyBeforeTheStreamEnds) {
   Pipe p;
   std::atomic<int> wakes{0};
-  auto f = InputFeed::Open({Streamed(p.path())}, false, [&] { ++wakes; });
+  auto f = InputFeed::Open({Streamed(p.path())}, false);
   ASSERT_TRUE(f.ok()) << f.status().ToString();
+  (*f)->SetWake([&] { ++wakes; });
   std::vector<std::string> v;
   EXPECT_EQ((*f)->Pull(&v), InputFeed::Next::kWait);  // nothing written yet
   p.Write("a\n");
@@ -100,7 +101,7 @@ TEST(InputFeedTest, ProductAndLinkWithAStreamedLastSourceKeepGnuParallelsOrder) 
                                        Streamed(p.path())};
       std::vector<std::string> recorded;
       int64_t ended = -1;
-      auto f = InputFeed::Open(srcs, link, nullptr);
+      auto f = InputFeed::Open(srcs, link);
       ASSERT_TRUE(f.ok());
       (*f)->SetRecorder(
           [&](const std::vector<std::string>& vs) {  // the reader thread, before the pops
@@ -124,7 +125,7 @@ TEST(InputFeedTest, ProductAndLinkWithAStreamedLastSourceKeepGnuParallelsOrder) 
 
 TEST(InputFeedTest, ProductStartsItsFirstCombinationWhileTheStreamIsOpen) {
   Pipe p;
-  auto f = InputFeed::Open({Fixed({"x", "y"}), Streamed(p.path())}, false, nullptr);
+  auto f = InputFeed::Open({Fixed({"x", "y"}), Streamed(p.path())}, false);
   ASSERT_TRUE(f.ok());
   p.Write("a\n");
   std::vector<std::string> v;
@@ -139,12 +140,12 @@ TEST(InputFeedTest, ProductStartsItsFirstCombinationWhileTheStreamIsOpen) {
 
 TEST(InputFeedTest, AnEmptyFixedSourceMakesNoTaskAndAnUnreadableFileIsAnError) {
   Pipe p;
-  auto f = InputFeed::Open({Fixed({}), Streamed(p.path())}, false, nullptr);
+  auto f = InputFeed::Open({Fixed({}), Streamed(p.path())}, false);
   ASSERT_TRUE(f.ok());
   p.Write("a\n");
   std::vector<std::string> v;
   EXPECT_EQ((*f)->Pull(&v, true), InputFeed::Next::kEnd);
-  auto bad = InputFeed::Open({Streamed("/nonexistent/inputs")}, false, nullptr);
+  auto bad = InputFeed::Open({Streamed("/nonexistent/inputs")}, false);
   ASSERT_FALSE(bad.ok());
   EXPECT_NE(bad.status().message().find("/nonexistent/inputs"), std::string::npos);
 }

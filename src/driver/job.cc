@@ -31,10 +31,10 @@ namespace {
 
 // The command's program as written: its first word (with --shell, the first word of the
 // command line when it is a plain word).
-std::string ProgramOf(const RunOptions& o) {
-  if (o.command.empty()) return "";
-  if (!o.shell) return o.command[0];
-  const std::string& line = o.command[0];
+std::string ProgramOf(const RunOptions& opts) {
+  if (opts.command.empty()) return "";
+  if (!opts.shell) return opts.command[0];
+  const std::string& line = opts.command[0];
   size_t end = line.find_first_of(" \t\n;|&<>()$`'\"\\");
   return line.substr(0, end);
 }
@@ -117,6 +117,7 @@ struct Job::Impl : Scheduler::Listener, AsyncObserver {
   // 1. Open
   std::unique_ptr<CommandTemplate> tmpl;
   FileTemplates file_templates;
+  std::vector<PlannedTask> planned;  // per seq-1, for inputs known up front
   int jobs = 1;
   std::string root, job_id;
   bool resuming = false;
@@ -180,12 +181,12 @@ struct Job::Impl : Scheduler::Listener, AsyncObserver {
   // Scheduler::Listener
   Pull PullTask(int64_t* seq) override;
   void OnStart(int64_t seq, int attempt, int slot) override {
-    journal.Dispatch(seq, attempt, false);
+    journal.AttemptStarted(seq, attempt, false);
     observer.TaskStarted(seq, attempt, slot, false);
   }
   void OnSpeculate(int64_t seq, int attempt, int slot) override {
     retrieval->NoteDuplicate();  // the loser may answer after the job ended
-    journal.Dispatch(seq, attempt, true);
+    journal.AttemptStarted(seq, attempt, true);
     observer.TaskStarted(seq, attempt, slot, true);
   }
   void OnRetry(const TaskRecord& a) override;
@@ -223,6 +224,11 @@ Status Job::Impl::Open() {
   if (!t.ok()) return t.status();
   tmpl = std::make_unique<CommandTemplate>(std::move(t).value());
   file_templates = FileTemplates{spec.transferfiles, spec.returns, num_sources};
+  // Inputs known up front: every task's files planned (and checked) once, before anything is
+  // created; a streamed task's are planned when it arrives (PullTask).
+  if (source->known_total() >= 0 && !spec.sources.empty()) {
+    PG_ASSIGN_OR_RETURN(planned, PlanAllTasks(file_templates, spec.sources, spec.link));
+  }
   jobs = spec.jobs > 0 ? spec.jobs : std::max(1, ctx.default_jobs);
   PG_RETURN_IF_ERROR(CheckBasefiles(spec.basefiles));
 
@@ -313,13 +319,8 @@ Status Job::Impl::Start() {
   Status st = staging->AddBasefiles(spec.basefiles);
   // Inputs known up front: every task's transfer files are staged now, together. A streamed
   // task's are staged when it arrives (PullTask).
-  const bool whole = source->known_total() >= 0 && !spec.sources.empty();
-  for (int64_t i = 0;
-       whole && st.ok() && !file_templates.transfer.empty() && i < source->known_total(); ++i) {
-    auto p =
-        PlanTaskFiles(file_templates, TaskInputs{i + 1, 1, TaskValues(spec.sources, spec.link, i)});
-    if (!p.ok()) return p.status();
-    for (const auto& path : p->transfer) {
+  for (size_t i = 0; st.ok() && i < planned.size(); ++i) {
+    for (const auto& path : planned[i].transfer) {
       st = staging->AddTransferFile(path);
       if (!st.ok()) break;
     }
@@ -510,7 +511,9 @@ Scheduler::Listener::Pull Job::Impl::PullTask(int64_t* seq) {
         finished_before[static_cast<size_t>(s - 1)] != 0) {
       continue;
     }
-    if (!file_templates.empty()) {
+    if (s <= static_cast<int64_t>(planned.size())) {  // planned and staged in Open/Start
+      t.files = std::move(planned[static_cast<size_t>(s - 1)]);
+    } else if (!file_templates.empty()) {
       auto p = PlanTaskFiles(file_templates, TaskInputs{s, 1, t.values});
       if (!p.ok()) {
         t.planned = p.status();

@@ -4,7 +4,7 @@
 // duplicates too), TaskRetrying (an attempt that runs again), TaskFinished exactly once per
 // task that finished in this run (tasks finished in an earlier run of a resumed job are not
 // reported again). The `parallelagram run` console (console_reporter.h) prints them; a library
-// caller can queue them for its own thread (ResultQueue below).
+// caller can queue them for its own thread (result_queue.h).
 //
 // StopRequest: the caller's way to stop a job from any thread (the CLI maps Ctrl-C and
 // SIGTERM to it): Drain() starts nothing new and lets running attempts finish; Abandon()
@@ -12,12 +12,8 @@
 #pragma once
 
 #include <atomic>
-#include <condition_variable>
 #include <cstdint>
-#include <deque>
 #include <memory>
-#include <mutex>
-#include <optional>
 #include <string>
 
 #include "driver/job_info.h"
@@ -70,54 +66,6 @@ class StopRequest {
  private:
   std::atomic<bool> drain_{false};
   std::atomic<int> abandon_{0};
-};
-
-// JobObserver that hand each finished task to another thread: Pop() waits for the next one in
-// finishing order and returns nullopt once the job has ended and everything was popped.
-// Thread-safe.
-class ResultQueue : public JobObserver {
- public:
-  struct Item {
-    std::shared_ptr<const TaskRecord> rec;
-    std::vector<std::string> args;
-    std::string command;
-  };
-  void TaskFinished(std::shared_ptr<const TaskRecord> rec, const FinishedTask& ft) override {
-    {
-      std::lock_guard<std::mutex> l(mu_);
-      items_.push_back(Item{std::move(rec), ft.args, ft.command});
-    }
-    cv_.notify_all();
-  }
-  void JobEnded(const RunTotals&, int exit_status) override {
-    {
-      std::lock_guard<std::mutex> l(mu_);
-      ended_ = true;
-      exit_status_ = exit_status;
-    }
-    cv_.notify_all();
-  }
-  // Marks the queue ended without a JobEnded (the job failed to start).
-  void Close() { JobEnded({}, -1); }
-  std::optional<Item> Pop() {
-    std::unique_lock<std::mutex> l(mu_);
-    cv_.wait(l, [&] { return ended_ || !items_.empty(); });
-    if (items_.empty()) return std::nullopt;
-    Item it = std::move(items_.front());
-    items_.pop_front();
-    return it;
-  }
-  int exit_status() const {
-    std::lock_guard<std::mutex> l(mu_);
-    return exit_status_;
-  }
-
- private:
-  mutable std::mutex mu_;
-  std::condition_variable cv_;
-  std::deque<Item> items_;
-  bool ended_ = false;
-  int exit_status_ = -1;
 };
 
 }  // namespace parallelagram::driver

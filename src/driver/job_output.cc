@@ -1,8 +1,8 @@
 #include "driver/job_output.h"
 
-#include <utility>
-
 #include <fmt/format.h>
+
+#include <utility>
 
 #include "common/json_text.h"
 #include "driver/job_record.h"
@@ -54,7 +54,7 @@ void JobOutput::Emit(const nlohmann::json& j) {
 }
 
 void JobOutput::Say(const std::string& what, const char* action) {
-  if (o_.json) Emit({{"event", "interrupt"}, {"action", action}, {"message", what}});
+  if (settings_.json) Emit({{"event", "interrupt"}, {"action", action}, {"message", what}});
   progress_.Clear();
   std::fprintf(err_, "parallelagram: %s\n", what.c_str());
   std::fflush(err_);
@@ -62,21 +62,20 @@ void JobOutput::Say(const std::string& what, const char* action) {
 }
 
 void JobOutput::Report(const Status& s) {
-  if (!s.ok() && !o_.quiet) {
+  if (!s.ok() && !settings_.quiet) {
     progress_.Clear();
     std::fprintf(err_, "parallelagram: %s\n", s.message().c_str());
   }
 }
 
 void JobOutput::Halting(const std::string& why) {
-  if (o_.json) Emit({{"event", "halt"}, {"reason", why}});
-  if (!o_.quiet) {
+  if (settings_.json) Emit({{"event", "halt"}, {"reason", why}});
+  if (!settings_.quiet) {
     progress_.Clear();
     std::fprintf(err_, "parallelagram: halting (%s, --halt %s): %s\n", why.c_str(),
-                 o_.halt_now ? "now" : "soon",
-                 o_.halt_now
-                     ? "running tasks are abandoned"
-                     : "waiting for running tasks, starting no new ones");
+                 settings_.halt_now ? "now" : "soon",
+                 settings_.halt_now ? "running tasks are abandoned"
+                                    : "waiting for running tasks, starting no new ones");
     progress_.Redraw();
   }
 }
@@ -87,14 +86,14 @@ void JobOutput::AddTask(std::shared_ptr<const TaskRecord> rec, std::string warni
   ordered_.Add(
       seq, [this, rec = std::move(rec), warning = std::move(warning), event = std::move(event)] {
         progress_.Clear();
-        if (o_.json) {
+        if (settings_.json) {
           Emit(event);
         } else {
           WriteAll(out_, rec->result.stdout_data);
           std::fflush(out_);
           WriteAll(err_, rec->result.stderr_data);
         }
-        if (!warning.empty() && !o_.quiet) std::fputs(warning.c_str(), err_);
+        if (!warning.empty() && !settings_.quiet) std::fputs(warning.c_str(), err_);
         std::fflush(err_);
         progress_.Redraw();
       });

@@ -3,15 +3,14 @@
 // task's output through OrderedOutput (whole; in completion order, or with -k in input
 // order), the --json event stream (one object a line on out), and one-line notices and
 // errors on err ("parallelagram: ...").
-// Not thread-safe; loop thread only. Does not own the streams, `o` or `progress`, which must
+// Not thread-safe; loop thread only. Does not own the streams, `settings` or `progress`, which must
 // outlive it.
 #pragma once
 
 #include <cstdio>
 #include <memory>
-#include <string>
-
 #include <nlohmann/json.hpp>
+#include <string>
 
 #include "driver/ordered_output.h"
 #include "driver/progress.h"
@@ -37,8 +36,12 @@ class JobOutput {
     bool quiet = false;       // -q
     bool halt_now = false;    // --halt now,...
   };
-  JobOutput(Settings o, std::FILE* out, std::FILE* err, Progress& progress)
-      : o_(o), out_(out), err_(err), progress_(progress), ordered_(o.keep_order) {}
+  JobOutput(Settings settings, std::FILE* out, std::FILE* err, Progress& progress)
+      : settings_(settings),
+        out_(out),
+        err_(err),
+        progress_(progress),
+        ordered_(settings.keep_order) {}
 
   // Writes `j` as one line on out and flushes (the --json event stream).
   void Emit(const nlohmann::json& j);
@@ -56,7 +59,7 @@ class JobOutput {
   void Flush() { ordered_.Flush(); }
 
  private:
-  Settings o_;
+  Settings settings_;
   std::FILE* out_;
   std::FILE* err_;
   Progress& progress_;

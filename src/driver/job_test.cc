@@ -1,8 +1,9 @@
 // The Job as a library drives it: tasks submitted from the caller's thread while the job runs
 // on another, results taken from a ResultQueue in the caller's thread, several jobs at once,
-// and a stop request from the caller. Real event loops (http's EventLoop), a fake backend.
+// and a stop request from the caller. Real I/O loops (http's IoLoop), a fake backend.
 #include "driver/job.h"
 
+#include <gtest/gtest.h>
 #include <unistd.h>
 
 #include <filesystem>
@@ -11,12 +12,11 @@
 #include <thread>
 #include <vector>
 
-#include <gtest/gtest.h>
-
-#include "driver/event_loop_driver.h"
+#include "driver/io_loop_driver.h"
+#include "driver/result_queue.h"
 #include "driver/state_dir.h"
 #include "driver/testing.h"
-#include "http/event_loop.h"
+#include "http/io_loop.h"
 
 namespace parallelagram::driver {
 namespace {
@@ -55,8 +55,8 @@ struct LibraryJob {
   void Join() { thread.join(); }
 
   RunOptions spec;
-  EventLoop loop;
-  EventLoopDriver driver{loop};
+  IoLoop loop;
+  IoLoopDriver driver{loop};
   BackendLog log;
   ResultQueue results;
   StopRequest stop;

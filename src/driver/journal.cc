@@ -7,7 +7,6 @@
 #include <cerrno>
 #include <cstring>
 #include <fstream>
-
 #include <nlohmann/json.hpp>
 
 #include "common/clock.h"
@@ -86,8 +85,9 @@ void Journal::Run(int run, int pid, bool resume) {
   Flush();
 }
 
-void Journal::Dispatch(int64_t seq, int attempt, bool duplicate) {
-  std::string l = "{\"t\":\"d\",\"seq\":" + std::to_string(seq) + ",\"a\":" + std::to_string(attempt);
+void Journal::AttemptStarted(int64_t seq, int attempt, bool duplicate) {
+  std::string l =
+      "{\"t\":\"d\",\"seq\":" + std::to_string(seq) + ",\"a\":" + std::to_string(attempt);
   if (duplicate) l += ",\"dup\":true";
   l += '}';
   Append(l);
@@ -98,8 +98,8 @@ void Journal::ResultObject(int64_t seq, const std::string& name) {
 }
 
 void Journal::Retry(int64_t seq, int next_attempt) {
-  Append("{\"t\":\"r\",\"seq\":" + std::to_string(seq) + ",\"next\":" +
-         std::to_string(next_attempt) + "}");
+  Append("{\"t\":\"r\",\"seq\":" + std::to_string(seq) +
+         ",\"next\":" + std::to_string(next_attempt) + "}");
 }
 
 void Journal::End(const std::string& status) {

@@ -54,7 +54,7 @@ class Journal {
   bool is_open() const { return f_ != nullptr; }
 
   void Run(int run, int pid, bool resume);
-  void Dispatch(int64_t seq, int attempt, bool duplicate);
+  void AttemptStarted(int64_t seq, int attempt, bool duplicate);
   void ResultObject(int64_t seq, const std::string& name);
   void Retry(int64_t seq, int next_attempt);
   void End(const std::string& status);
@@ -75,16 +75,16 @@ class Journal {
 // What a journal says, for the tasks a resume must still care about.
 struct JournalReplay {
   struct Task {
-    int attempt = 0;      // the highest attempt dispatched or due next
-    int dispatches = 0;   // invocations recorded (duplicates included)
-    int answered = 0;     // invocations answered without finishing the task ("r" lines)
+    int attempt = 0;     // the highest attempt dispatched or due next
+    int dispatches = 0;  // invocations recorded (duplicates included)
+    int answered = 0;    // invocations answered without finishing the task ("r" lines)
     std::vector<std::string> objects;  // async result object names, oldest first
   };
-  int runs = 0;                  // "run" lines
-  std::string last_end;          // status of the last "end" line after the last "run" ("" none)
-  int64_t lines = 0;             // complete lines read
-  int64_t skipped = 0;           // lines that were not complete JSON (a torn tail)
-  int64_t max_object_number = 0; // the largest N of any "S.N.json" seen
+  int runs = 0;                   // "run" lines
+  std::string last_end;           // status of the last "end" line after the last "run" ("" none)
+  int64_t lines = 0;              // complete lines read
+  int64_t skipped = 0;            // lines that were not complete JSON (a torn tail)
+  int64_t max_object_number = 0;  // the largest N of any "S.N.json" seen
   std::unordered_map<int64_t, Task> tasks;
 };
 
@@ -99,8 +99,8 @@ bool ParseResultObjectName(const std::string& name, int64_t* seq, int64_t* n);
 
 // --- implementation detail of the template -------------------------------------------------
 namespace journal_internal {
-Status ReplayLines(const std::string& path, JournalReplay& out,
-                   bool (*want)(void*, int64_t), void* ctx);
+Status ReplayLines(const std::string& path, JournalReplay& out, bool (*want)(void*, int64_t),
+                   void* ctx);
 }
 
 template <typename F>

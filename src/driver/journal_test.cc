@@ -1,14 +1,13 @@
 // Journal: batches, torn tails (SIGKILL mid-write), replay.
 #include "driver/journal.h"
 
+#include <gtest/gtest.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <filesystem>
 #include <fstream>
 #include <sstream>
-
-#include <gtest/gtest.h>
 
 #include "driver/testing.h"
 
@@ -29,19 +28,19 @@ class JournalTest : public testing::ScratchDirTest {
   std::string path_;
 };
 
-TEST_F(JournalTest, ReplaysDispatchesObjectsAndRuns) {
+TEST_F(JournalTest, ReplaysAttemptsObjectsAndRuns) {
   {
     Journal j;
     ASSERT_TRUE(j.Open(path_).ok());
     j.Run(1, 42, false);
-    j.Dispatch(1, 1, false);
+    j.AttemptStarted(1, 1, false);
     j.ResultObject(1, "1.1.json");
-    j.Dispatch(2, 1, false);
+    j.AttemptStarted(2, 1, false);
     j.ResultObject(2, "2.2.json");
     j.Retry(2, 2);
-    j.Dispatch(2, 2, false);
+    j.AttemptStarted(2, 2, false);
     j.ResultObject(2, "2.3.json");
-    j.Dispatch(2, 2, true);
+    j.AttemptStarted(2, 2, true);
     j.ResultObject(2, "2.17.json");
     j.End("cancelled");
   }
@@ -88,7 +87,8 @@ TEST_F(JournalTest, MissingFileIsEmpty) {
 
 TEST_F(JournalTest, TornTailIsSkippedAndCutBeforeAppending) {
   // Even a torn last line that happens to be valid JSON does not count: it has no '\n'.
-  for (const std::string& torn : {std::string("{\"t\":\"d\",\"se"), std::string("{\"t\":\"d\",\"seq\":9,\"a\":1}")}) {
+  for (const std::string& torn :
+       {std::string("{\"t\":\"d\",\"se"), std::string("{\"t\":\"d\",\"seq\":9,\"a\":1}")}) {
     {
       std::ofstream f(path_, std::ios::trunc | std::ios::binary);
       f << "{\"t\":\"run\",\"run\":1,\"pid\":1,\"resume\":false}\n"
@@ -105,7 +105,7 @@ TEST_F(JournalTest, TornTailIsSkippedAndCutBeforeAppending) {
     {
       Journal j;
       ASSERT_TRUE(j.Open(path_).ok());
-      j.Dispatch(4, 1, false);
+      j.AttemptStarted(4, 1, false);
     }
     std::string text = Slurp(path_);
     EXPECT_EQ(text.find(torn + "{"), std::string::npos) << "the torn line was appended to";
@@ -121,7 +121,8 @@ TEST_F(JournalTest, TornTailIsSkippedAndCutBeforeAppending) {
 TEST_F(JournalTest, GarbageLinesInTheMiddleAreSkipped) {
   {
     std::ofstream f(path_, std::ios::binary);
-    f << "{\"t\":\"d\",\"seq\":1,\"a\":1}\nnot json\n{\"t\":\"d\"}\n[1,2]\n{\"t\":\"d\",\"seq\":2,\"a\":3}\n";
+    f << "{\"t\":\"d\",\"seq\":1,\"a\":1}\nnot "
+         "json\n{\"t\":\"d\"}\n[1,2]\n{\"t\":\"d\",\"seq\":2,\"a\":3}\n";
   }
   auto r = ReplayJournal(path_);
   ASSERT_TRUE(r.ok());
@@ -157,11 +158,11 @@ TEST_F(JournalTest, BatchesAreWrittenByFlushAndSurviveAHardExit) {
   if (pid == 0) {
     Journal j;
     if (!j.Open(path_).ok()) _exit(3);
-    j.Run(1, getpid(), false);          // flushed at once
-    for (int i = 1; i <= 50; ++i) j.Dispatch(i, 1, false);
-    j.Flush();                          // these 50 are durable
-    j.Dispatch(51, 1, false);           // still buffered (well within kFlushMs)
-    _exit(0);                           // no destructor, no stdio flush: as SIGKILL
+    j.Run(1, getpid(), false);  // flushed at once
+    for (int i = 1; i <= 50; ++i) j.AttemptStarted(i, 1, false);
+    j.Flush();                       // these 50 are durable
+    j.AttemptStarted(51, 1, false);  // still buffered (well within kFlushMs)
+    _exit(0);                        // no destructor, no stdio flush: as SIGKILL
   }
   int status = 0;
   ASSERT_EQ(waitpid(pid, &status, 0), pid);
@@ -181,10 +182,10 @@ TEST_F(JournalTest, BatchesAreWrittenByFlushAndSurviveAHardExit) {
     Journal j;
     if (!j.Open(path_).ok()) _exit(3);
     j.Run(1, getpid(), false);
-    j.Dispatch(1, 1, false);  // buffered
+    j.AttemptStarted(1, 1, false);  // buffered
     usleep(static_cast<useconds_t>((Journal::kFlushMs + 50) * 1000));
-    j.Dispatch(2, 1, false);  // this append writes the batch (1 and 2)
-    j.Dispatch(3, 1, false);  // buffered again
+    j.AttemptStarted(2, 1, false);  // this append writes the batch (1 and 2)
+    j.AttemptStarted(3, 1, false);  // buffered again
     _exit(0);
   }
   ASSERT_EQ(waitpid(pid, &status, 0), pid);

@@ -1,5 +1,5 @@
 // LambdaInvoker: the real Invoker. One synchronous Lambda Invoke (RequestResponse) per task
-// attempt, over HTTP on the driver's EventLoop: the same code path for the embedded local
+// attempt, over HTTP on the driver's IoLoop: the same code path for the embedded local
 // Lambda and for AWS (only the endpoint and the request signer differ).
 //
 // Classification of the answer (docs/protocol.md has the result schema):
@@ -51,7 +51,7 @@ class LambdaInvoker : public Invoker {
   ~LambdaInvoker() override;
   void Invoke(TaskEvent event, std::function<void(TaskResult)> done) override;
 
-  // Maps one Invoke answer to the attempt's TaskResult (exposed for tests and EventInvoker).
+  // Maps one Invoke answer to the attempt's TaskResult (exposed for tests and AsyncInvoker).
   static TaskResult Classify(const std::string& task_id, const Result<HttpResponse>& response);
   // The event's JSON, as an Invoke's body (the one place an event is serialised for sending).
   static std::string EventBody(const TaskEvent& event);

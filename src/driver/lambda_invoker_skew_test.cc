@@ -15,8 +15,8 @@
 #include "aws/signer.h"
 #include "common/base64.h"
 #include "common/time_parse.h"
-#include "driver/event_invoker.h"
-#include "driver/event_loop_driver.h"
+#include "driver/async_invoker.h"
+#include "driver/io_loop_driver.h"
 #include "driver/lambda_invoker.h"
 #include "driver/result_inbox.h"
 #include "driver/testing.h"
@@ -147,7 +147,7 @@ class InvokerSkewTest : public ::testing::Test {
     return out;
   }
 
-  EventLoop loop_;
+  IoLoop loop_;
   CurlHttpClient curl_{loop_};  // CreateFunction
   // The invokes go through the backends' invoke-path client.
   std::unique_ptr<HttpClient> invoke_http_ = MakeInvokeHttpClient(loop_, 8);
@@ -201,16 +201,16 @@ TEST_F(InvokerSkewTest, AnotherSignatureErrorIsNotRetried) {
   EXPECT_EQ(signer->clock_skew_ms(), 0);
 }
 
-TEST_F(InvokerSkewTest, TheEventInvokerLearnsItToo) {
+TEST_F(InvokerSkewTest, TheAsyncInvokerLearnsItToo) {
   auto signer = MakeSigner(-kSlowMs);
   CountingHttp http(*invoke_http_);
-  EventLoopDriver timers(loop_);
+  IoLoopDriver timers(loop_);
   std::string dir = ::testing::TempDir() + "pg_skew_inbox_" + std::to_string(::getpid());
   DirectoryResultInbox inbox(dir, timers);
-  EventInvoker::Options eo;
+  AsyncInvoker::Options eo;
   eo.invoke = Options(signer);
   eo.poll_interval_ms = 3600000;  // no result is written here: only the invoke is looked at
-  EventInvoker inv(http, timers, SystemClock::Get(), inbox, eo);
+  AsyncInvoker inv(http, timers, SystemClock::Get(), inbox, eo);
   TaskEvent e;
   e.task_id = "job/1";
   e.argv = {"true"};
@@ -239,7 +239,7 @@ TEST(LocalLambdaDate, EveryAnswerCarriesAParseableDate) {
   local::LocalLambdaOptions o;
   auto ll = local::LocalLambda::Start(o);
   ASSERT_TRUE(ll.ok());
-  EventLoop loop;
+  IoLoop loop;
   CurlHttpClient http(loop);
   HttpRequest req;
   req.url = (*ll)->endpoint() + "/2015-03-31/functions/missing";

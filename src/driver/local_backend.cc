@@ -8,9 +8,9 @@
 #include <nlohmann/json.hpp>
 
 #include "common/base64.h"
+#include "driver/async_invoker.h"
 #include "driver/command_template.h"
-#include "driver/event_invoker.h"
-#include "driver/event_loop_driver.h"
+#include "driver/io_loop_driver.h"
 #include "driver/lambda_invoker.h"
 #include "driver/result_inbox.h"
 #include "http/http1_client.h"
@@ -28,9 +28,9 @@ constexpr const char* kFunctionName = "parallelagram-local";
 
 class LocalBackend : public Backend {
  public:
-  LocalBackend(std::unique_ptr<local::LocalLambda> service, EventLoop& loop,
-               long max_host_connections, LambdaInvoker::Options invoke_options,
-               std::string store_root, const BackendConfig& config)
+  LocalBackend(std::unique_ptr<local::LocalLambda> service, IoLoop& loop, long max_host_connections,
+               LambdaInvoker::Options invoke_options, std::string store_root,
+               const BackendConfig& config)
       : service_(std::move(service)),
         timers_(loop),
         http_(MakeInvokeHttpClient(loop, max_host_connections)),
@@ -39,21 +39,23 @@ class LocalBackend : public Backend {
     if (config.async) {
       inbox_ = std::make_unique<DirectoryResultInbox>(
           store_.root() + "/jobs/" + config.job_id + "/results", timers_);
-      EventInvoker::Options eo;
+      AsyncInvoker::Options eo;
       eo.invoke = std::move(invoke_options);
       eo.poll_interval_ms = 50;  // a directory listing is cheap
       eo.first_number = config.first_result_number;
       if (AsyncObserver* obs = config.async_observer) {
-        eo.on_named = [obs](const std::string& id, const std::string& n) { obs->ResultNamed(id, n); };
+        eo.on_named = [obs](const std::string& id, const std::string& n) {
+          obs->ResultNamed(id, n);
+        };
         eo.before_remove = [obs] { obs->BeforeResultRemove(); };
         eo.on_poll_error = [obs](const std::string& e) { obs->ResultPollError(e); };
       }
-      event_invoker_ = std::make_unique<EventInvoker>(*http_, timers_, SystemClock::Get(),
-                                                      *inbox_, eo);
+      async_invoker_ =
+          std::make_unique<AsyncInvoker>(*http_, timers_, SystemClock::Get(), *inbox_, eo);
     }
   }
   Invoker& invoker() override {
-    if (event_invoker_) return *event_invoker_;
+    if (async_invoker_) return *async_invoker_;
     return invoker_;
   }
   ObjectStore& store() override { return store_; }
@@ -64,12 +66,12 @@ class LocalBackend : public Backend {
  private:
   // Order matters: the service outlives the client and invoker (destroyed first).
   std::unique_ptr<local::LocalLambda> service_;
-  EventLoopDriver timers_;
+  IoLoopDriver timers_;
   std::unique_ptr<HttpClient> http_;  // the invoke path's client (Http1Client)
   LambdaInvoker invoker_;
   DirectoryObjectStore store_;
   std::unique_ptr<DirectoryResultInbox> inbox_;  // async mode only
-  std::unique_ptr<EventInvoker> event_invoker_;  // async mode only
+  std::unique_ptr<AsyncInvoker> async_invoker_;  // async mode only
 };
 
 }  // namespace
@@ -99,7 +101,7 @@ Result<std::string> FindBootstrap() {
   return path;
 }
 
-Result<std::unique_ptr<Backend>> StartLocalBackend(EventLoop& loop, const BackendConfig& config) {
+Result<std::unique_ptr<Backend>> StartLocalBackend(IoLoop& loop, const BackendConfig& config) {
   PG_ASSIGN_OR_RETURN(std::string bootstrap, FindBootstrap());
   // The package is a one-line launcher that execs the worker where it is: the embedded
   // service runs on this machine, so shipping (zipping, base64-encoding, posting, unpacking)

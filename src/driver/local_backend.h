@@ -1,6 +1,6 @@
 // The local backend: an embedded LocalLambda (concurrency = -j) running the real worker,
-// a function whose package is a launcher script that execs `bootstrap` in place (no copy), a LambdaInvoker on the driver's EventLoop,
-// and a DirectoryObjectStore under STATE_ROOT/store.
+// a function whose package is a launcher script that execs `bootstrap` in place (no copy), a
+// LambdaInvoker on the driver's IoLoop, and a DirectoryObjectStore under STATE_ROOT/store.
 //
 // The worker binary is `bootstrap` next to the running parallelagram executable (found via
 // /proc/self/exe), or the file named by the environment variable PG_BOOTSTRAP.
@@ -13,13 +13,13 @@
 #include <string>
 
 #include "driver/backend.h"
-#include "http/event_loop.h"
+#include "http/io_loop.h"
 
 namespace parallelagram::driver {
 
 // The bootstrap to ship: $PG_BOOTSTRAP, else `bootstrap` beside /proc/self/exe.
 Result<std::string> FindBootstrap();
 
-Result<std::unique_ptr<Backend>> StartLocalBackend(EventLoop& loop, const BackendConfig& config);
+Result<std::unique_ptr<Backend>> StartLocalBackend(IoLoop& loop, const BackendConfig& config);
 
 }  // namespace parallelagram::driver

@@ -53,9 +53,9 @@ Status CheckJoblog(const std::string& file) {
 
 }  // namespace
 
-Status CheckOutputPaths(const RunOptions& o) {
-  if (!o.results_dir.empty()) PG_RETURN_IF_ERROR(CheckResultsDir(o.results_dir));
-  if (!o.joblog.empty()) PG_RETURN_IF_ERROR(CheckJoblog(o.joblog));
+Status CheckOutputPaths(const RunOptions& opts) {
+  if (!opts.results_dir.empty()) PG_RETURN_IF_ERROR(CheckResultsDir(opts.results_dir));
+  if (!opts.joblog.empty()) PG_RETURN_IF_ERROR(CheckJoblog(opts.joblog));
   return Status::Ok();
 }
 

@@ -14,6 +14,6 @@ namespace parallelagram::driver {
 // existing file, and its nearest existing ancestor is a writable directory); --joblog FILE is
 // not a directory and its directory exists and is writable. InvalidArgument naming the option,
 // the path and what to do. Nothing is created.
-Status CheckOutputPaths(const RunOptions& o);
+Status CheckOutputPaths(const RunOptions& opts);
 
 }  // namespace parallelagram::driver

@@ -3,7 +3,6 @@
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
-
 #include <nlohmann/json.hpp>
 
 namespace parallelagram::driver {
@@ -12,7 +11,7 @@ namespace fs = std::filesystem;
 
 bool ResultRetrieval::WasCut(const TaskResult& r) const {
   const uint64_t max_kept =
-      static_cast<uint64_t>(o_.max_output > 0 ? o_.max_output : int64_t{1} << 30);
+      static_cast<uint64_t>(settings_.max_output > 0 ? settings_.max_output : int64_t{1} << 30);
   auto cut = [max_kept](const std::string& data, bool truncated, uint64_t bytes) {
     return truncated && data.size() < std::min(bytes, max_kept);
   };
@@ -26,7 +25,7 @@ void ResultRetrieval::DeleteObjectsOf(const TaskRecord& a) {
   for (const ReturnedFile& f : r.returned) {
     if (!f.missing && !f.uri.empty()) (void)store_.Delete(f.uri);
   }
-  if (!o_.async && a.invocation > 0 && WasCut(r)) {
+  if (!settings_.async && a.invocation > 0 && WasCut(r)) {
     (void)store_.Delete(ResultUri(a.seq, a.invocation));
   }
 }
@@ -34,7 +33,7 @@ void ResultRetrieval::DeleteObjectsOf(const TaskRecord& a) {
 std::string ResultRetrieval::FetchFullResult(TaskRecord& rec, const std::string& result_uri) {
   TaskResult& r = rec.result;
   if (!WasCut(r)) return "";
-  if (o_.no_download) return result_uri;
+  if (settings_.no_download) return result_uri;
   std::string tmp = state_.dir() + "/output/.result" + std::to_string(rec.seq);
   Status s = store_.GetFile(result_uri, tmp);
   if (!s.ok()) {
@@ -71,7 +70,7 @@ std::string ResultRetrieval::FetchFullResult(TaskRecord& rec, const std::string&
 void ResultRetrieval::BringBack(const TaskRecord& rec, FinishedTask& ft) {
   for (const ReturnedFile& r : rec.result.returned) {
     if (r.missing || r.uri.empty()) continue;
-    if (o_.no_download) {
+    if (settings_.no_download) {
       ft.returned.emplace_back(r.path, r.uri);
       continue;
     }

@@ -37,10 +37,10 @@ class ResultRetrieval {
     bool no_download = false;  // --no-download
   };
   // `first_invocation_number`: this run's first number N (BackendConfig::first_result_number).
-  ResultRetrieval(Settings settings, ObjectStore& store, std::string job_id,
-                  const JobState& state, ResultsDir* results, int64_t first_invocation_number,
+  ResultRetrieval(Settings settings, ObjectStore& store, std::string job_id, const JobState& state,
+                  ResultsDir* results, int64_t first_invocation_number,
                   std::function<void(const Status&)> report)
-      : o_(settings),
+      : settings_(settings),
         store_(store),
         job_id_(std::move(job_id)),
         state_(state),
@@ -88,7 +88,7 @@ class ResultRetrieval {
   void BringBack(const TaskRecord& rec, FinishedTask& ft);
 
  private:
-  Settings o_;
+  Settings settings_;
   ObjectStore& store_;
   std::string job_id_;
   const JobState& state_;

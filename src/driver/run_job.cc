@@ -19,15 +19,13 @@ class FeedSource : public TaskSource {
   Next Pull(std::vector<std::string>* values) override {
     return static_cast<Next>(feed_->Pull(values));
   }
-  void SetWake(std::function<void()> wake) override { *wake_ = std::move(wake); }
+  void SetWake(std::function<void()> wake) override { feed_->SetWake(std::move(wake)); }
   int64_t known_total() const override { return feed_->known_total(); }
   void SetRecorder(std::function<void(const std::vector<std::string>&)> values,
                    std::function<void(int64_t)> end) override {
     feed_->SetRecorder(std::move(values), std::move(end));
   }
   Status error() const override { return feed_->error(); }
-  // Set before the feed's reader starts: it calls through this.
-  std::shared_ptr<std::function<void()>> wake_ = std::make_shared<std::function<void()>>();
 
  private:
   std::unique_ptr<InputFeed> feed_;
@@ -40,33 +38,31 @@ int Usage(RunEnv& env, const Status& s) {
 
 }  // namespace
 
-int RunJob(const RunOptions& o, RunEnv& env) {
-  const int num_sources = static_cast<int>(o.sources.size());
-  auto tmpl = CommandTemplate::Parse(o.command, num_sources, o.shell);
+int RunJob(const RunOptions& opts, RunEnv& env) {
+  const int num_sources = static_cast<int>(opts.sources.size());
+  auto tmpl = CommandTemplate::Parse(opts.command, num_sources, opts.shell);
   if (!tmpl.ok()) return Usage(env, tmpl.status());
-  const bool streams = !o.sources.empty() && !o.sources.back().stream_path.empty();
-  if (!streams) {  // inputs known up front: every task's files checked before anything starts
-    Status s = CheckTaskFiles({o.transferfiles, o.returns, num_sources}, o.sources, o.link);
-    if (!s.ok()) return Usage(env, s);
-  }
-  auto wake = std::make_shared<std::function<void()>>();
-  auto feed = InputFeed::Open(o.sources, o.link, [wake] {
-    if (*wake) (*wake)();
-  });
+  auto feed = InputFeed::Open(opts.sources, opts.link);
   if (!feed.ok()) return Usage(env, feed.status());
 
-  if (o.dry_run) {  // the command lines, as the inputs arrive
-    const int jobs = o.jobs > 0 ? o.jobs : std::max(1, env.default_jobs);
+  if (opts.dry_run) {  // the command lines, as the inputs arrive
+    const bool streams = !opts.sources.empty() && !opts.sources.back().stream_path.empty();
+    if (!streams) {  // as a run would: inputs known up front have their files checked first
+      auto planned =
+          PlanAllTasks({opts.transferfiles, opts.returns, num_sources}, opts.sources, opts.link);
+      if (!planned.ok()) return Usage(env, planned.status());
+    }
+    const int jobs = opts.jobs > 0 ? opts.jobs : std::max(1, env.default_jobs);
     std::vector<std::string> values;
     for (int64_t seq = 1; (*feed)->Pull(&values, true) == InputFeed::Next::kTask; ++seq) {
       TaskInputs in{seq, static_cast<int>((seq - 1) % jobs) + 1, values};
       std::string line = tmpl->Describe(in);
-      if (o.json) {
+      if (opts.json) {
         nlohmann::json j = {{"event", "task"},
                             {"seq", seq},
                             {"args", in.values},
                             {"command", line},
-                            {"shell", o.shell}};
+                            {"shell", opts.shell}};
         j["argv"] = tmpl->Expand(in);
         line = JsonLine(j);
       }
@@ -77,14 +73,14 @@ int RunJob(const RunOptions& o, RunEnv& env) {
   }
 
   auto source = std::make_unique<FeedSource>(std::move(feed).value());
-  source->wake_ = wake;
-  ConsoleReporter console({{o.keep_order, o.json, o.quiet, o.halt.when == HaltPolicy::When::kNow},
-                           o.progress,
-                           env.err_is_tty},
-                          env.out, env.err);
+  ConsoleReporter console(
+      {{opts.keep_order, opts.json, opts.quiet, opts.halt.when == HaltPolicy::When::kNow},
+       opts.progress,
+       env.err_is_tty},
+      env.out, env.err);
   JobContext ctx{env.loop, env.clock,     env.backend,     &console,
                  env.stop, env.argv_line, env.default_jobs};
-  Job job(o, std::move(source), ctx);
+  Job job(opts, std::move(source), ctx);
   return job.Run();
 }
 

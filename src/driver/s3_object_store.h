@@ -2,7 +2,7 @@
 //
 // Uri(key) is "s3://BUCKET/PREFIX/KEY" ("s3://BUCKET/KEY" with an empty prefix); keys are
 // sent literally (percent-encoded on the wire, never normalised), so names with spaces,
-// unicode or '+' work. The store owns its own AwsSession (event loop, HTTP client,
+// unicode or '+' work. The store owns its own AwsSession (I/O loop, HTTP client,
 // credentials), separate from the driver's loop: each call runs that loop on the calling
 // thread until it is done, so calls may be made from inside a callback of the driver's loop.
 //

@@ -62,7 +62,7 @@ void CreateBucket(S3ObjectStore& store, const std::string& bucket) {
 // Lifts (on=false) or restores moto's signature check; see s3_iam_moto_test.cc: moto v5
 // refuses correctly signed requests (boto3's too) for keys with '+' or non-ASCII.
 void SetMotoAuth(bool on) {
-  EventLoop loop;
+  IoLoop loop;
   CurlHttpClient http(loop);
   HttpRequest r;
   r.method = "POST";

@@ -37,14 +37,18 @@ Result<PlannedTask> PlanTaskFiles(const FileTemplates& tm, const TaskInputs& in)
   return t;
 }
 
-Status CheckTaskFiles(const FileTemplates& t, const std::vector<InputSource>& sources, bool link) {
-  if (t.empty()) return Status::Ok();
+Result<std::vector<PlannedTask>> PlanAllTasks(const FileTemplates& t,
+                                              const std::vector<InputSource>& sources, bool link) {
+  std::vector<PlannedTask> all;
+  if (t.empty()) return all;
   const int64_t total = CountTasks(sources, link);
+  all.reserve(static_cast<size_t>(total));
   for (int64_t i = 0; i < total; ++i) {
-    auto p = PlanTaskFiles(t, TaskInputs{i + 1, 1, TaskValues(sources, link, i)});
-    if (!p.ok()) return p.status();
+    PG_ASSIGN_OR_RETURN(PlannedTask p,
+                        PlanTaskFiles(t, TaskInputs{i + 1, 1, TaskValues(sources, link, i)}));
+    all.push_back(std::move(p));
   }
-  return Status::Ok();
+  return all;
 }
 
 Status CheckBasefiles(const std::vector<std::string>& basefiles) {

@@ -1,7 +1,7 @@
 // Task planning: the files a task sends (--transferfile) and brings back (--return),
 // expanded from its inputs and checked, when the task arrives (a streamed input) or, for
-// inputs known up front, for every task before anything starts (CheckTaskFiles), so that bad
-// input starts nothing.
+// inputs known up front, for every task once, before anything starts (PlanAllTasks), so that
+// bad input starts nothing.
 // Thread-safety: free functions.
 #pragma once
 
@@ -35,8 +35,10 @@ struct FileTemplates {
 // the task).
 Result<PlannedTask> PlanTaskFiles(const FileTemplates& t, const TaskInputs& in);
 
-// PlanTaskFiles for every task of sources read whole (no streamed source): the first error.
-Status CheckTaskFiles(const FileTemplates& t, const std::vector<InputSource>& sources, bool link);
+// PlanTaskFiles for every task of sources read whole (no streamed source), in task order
+// (empty when `t` is): the first error.
+Result<std::vector<PlannedTask>> PlanAllTasks(const FileTemplates& t,
+                                              const std::vector<InputSource>& sources, bool link);
 
 // Checks that every --basefile exists (relative to the current directory). NotFound or
 // InvalidArgument naming it.

@@ -3,7 +3,7 @@
 // output/SEQ.stdout and .stderr and the line names them), and when asked for, its --results
 // DIR entry and its --joblog line. The manifest is the truth: a task is finished for good
 // (never run again by a resume) once its manifest line is written (JobState::AppendResults).
-// Tasks come in batches (those that finished in one pass of the event loop), so a batch
+// Tasks come in batches (those that finished in one pass of the I/O loop), so a batch
 // costs one write(2) per file, not one per task and file. The order: the tasks' files
 // (output/, DIR/<seq>/), then their manifest lines, then their lines in DIR/results.jsonl and
 // the joblog; so after a SIGKILL those two may lack the last tasks of the manifest but never

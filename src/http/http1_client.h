@@ -1,5 +1,5 @@
 // Http1Client: a lean HTTP/1.1 keep-alive client for small in-memory requests,
-// on the EventLoop's epoll set beside libcurl. It carries the Lambda Invoke
+// on the IoLoop's epoll set beside libcurl. It carries the Lambda Invoke
 // path, the one request the driver makes thousands of times a second.
 //
 // Why not libcurl there: libcurl 7.88 (Debian 12) spends ~90k instructions and
@@ -36,8 +36,8 @@
 #include <memory>
 #include <string>
 
-#include "http/event_loop.h"
 #include "http/http_client.h"
+#include "http/io_loop.h"
 
 namespace parallelagram {
 
@@ -48,7 +48,7 @@ class Http1Client : public HttpClient {
     std::string ca_file;               // "": $AWS_CA_BUNDLE, else OpenSSL's defaults
     int64_t dns_ttl_ms = 60000;
   };
-  Http1Client(EventLoop& loop, Options options, std::unique_ptr<HttpClient> fallback = nullptr);
+  Http1Client(IoLoop& loop, Options options, std::unique_ptr<HttpClient> fallback = nullptr);
   ~Http1Client() override;
   Http1Client(const Http1Client&) = delete;
   Http1Client& operator=(const Http1Client&) = delete;
@@ -67,6 +67,6 @@ class Http1Client : public HttpClient {
 // The client for the Lambda Invoke path: an Http1Client with at most
 // `max_host_connections` connections per host (0: unlimited) and a
 // CurlHttpClient as its fallback.
-std::unique_ptr<HttpClient> MakeInvokeHttpClient(EventLoop& loop, long max_host_connections);
+std::unique_ptr<HttpClient> MakeInvokeHttpClient(IoLoop& loop, long max_host_connections);
 
 }  // namespace parallelagram

@@ -74,7 +74,8 @@ class RawServer {
       bool open = true;
       while (open) {
         size_t end;
-        while ((end = buf.find("\r\n\r\n")) == std::string::npos || buf.size() < end + 4 + BodyLength(buf)) {
+        while ((end = buf.find("\r\n\r\n")) == std::string::npos ||
+               buf.size() < end + 4 + BodyLength(buf)) {
           char tmp[4096];
           if (!WaitReadable(fd)) {
             close(fd);
@@ -114,7 +115,7 @@ class RawServer {
 // An HttpClient that records what reaches it and answers 299.
 class RecordingClient : public HttpClient {
  public:
-  explicit RecordingClient(EventLoop& loop, std::vector<std::string>* seen)
+  explicit RecordingClient(IoLoop& loop, std::vector<std::string>* seen)
       : loop_(loop), seen_(seen) {}
   void Send(HttpRequest request, std::function<void(Result<HttpResponse>)> done) override {
     seen_->push_back(request.url);
@@ -126,7 +127,7 @@ class RecordingClient : public HttpClient {
   }
 
  private:
-  EventLoop& loop_;
+  IoLoop& loop_;
   std::vector<std::string>* seen_;
 };
 
@@ -144,7 +145,7 @@ TEST(Http1ClientTest, BodiesSizedChunkedCloseDelimitedAndAfter100Continue) {
       {"HTTP/1.1 200 OK\r\nConnection: close\r\n\r\nuntil the end", true},
       {"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nabc", true},
   });
-  EventLoop loop;
+  IoLoop loop;
   Http1Client client(loop, {});
   auto r = SendAndWait(loop, client, Get(server.url() + "/1"));
   ASSERT_TRUE(r.ok()) << r.status().ToString();
@@ -175,7 +176,7 @@ TEST(Http1ClientTest, ARequestOnAConnectionTheServerClosedIsSentAgainOnce) {
     steps.push_back({"HTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\n" + std::to_string(i), true});
   }
   RawServer server(steps);
-  EventLoop loop;
+  IoLoop loop;
   Http1Client client(loop, {});
   for (int i = 0; i < 4; ++i) {
     auto r = SendAndWait(loop, client, Get(server.url() + "/x"));
@@ -193,7 +194,7 @@ TEST(Http1ClientTest, AtTheConnectionCapRequestsQueueAndCanTimeOutThere) {
     rep.delay_ms = 100;
     return rep;
   });
-  EventLoop loop;
+  IoLoop loop;
   Http1Client::Options o;
   o.max_connections_per_host = 3;
   Http1Client client(loop, o);
@@ -226,7 +227,7 @@ TEST(Http1ClientTest, HostNamesAreResolvedOffTheLoopThread) {
     rep.body = r.Header("host");
     return rep;
   });
-  EventLoop loop;
+  IoLoop loop;
   Http1Client client(loop, {});
   const std::string url = "http://LocalHost:" + std::to_string(server.port()) + "/n";
   auto r = SendAndWait(loop, client, Get(url));
@@ -236,7 +237,7 @@ TEST(Http1ClientTest, HostNamesAreResolvedOffTheLoopThread) {
 }
 
 TEST(Http1ClientTest, FilesAndProxiesGoToTheFallbackOrAreRefused) {
-  EventLoop loop;
+  IoLoop loop;
   std::vector<std::string> seen;
   {
     Http1Client client(loop, {}, std::make_unique<RecordingClient>(loop, &seen));
@@ -268,7 +269,7 @@ TEST(Http1ClientTest, FilesAndProxiesGoToTheFallbackOrAreRefused) {
 }
 
 TEST(Http1ClientTest, HeaderValuesWithLineBreaksAreRefused) {
-  EventLoop loop;
+  IoLoop loop;
   Http1Client client(loop, {});
   HttpRequest r = Get("http://127.0.0.1:9/a");
   r.headers = {{"X-Evil", "a\r\nX-Injected: 1"}};
@@ -287,9 +288,11 @@ struct TestCert {
     fs::create_directories(dir);
     cert = dir / "cert.pem";
     key = dir / "key.pem";
-    std::string cmd = "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes"
-                      " -days 2 -subj /CN=localhost -addext subjectAltName=DNS:localhost"
-                      " -keyout " + key.string() + " -out " + cert.string() + " 2>/dev/null";
+    std::string cmd =
+        "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes"
+        " -days 2 -subj /CN=localhost -addext subjectAltName=DNS:localhost"
+        " -keyout " +
+        key.string() + " -out " + cert.string() + " 2>/dev/null";
     if (std::system(cmd.c_str()) != 0) std::abort();
   }
   ~TestCert() { fs::remove_all(dir); }
@@ -300,7 +303,8 @@ struct TestCert {
 class TlsServer {
  public:
   explicit TlsServer(const TestCert& c)
-      : ctx_(boost::asio::ssl::context::tls_server), acceptor_(io_, {boost::asio::ip::make_address("127.0.0.1"), 0}) {
+      : ctx_(boost::asio::ssl::context::tls_server),
+        acceptor_(io_, {boost::asio::ip::make_address("127.0.0.1"), 0}) {
     ctx_.use_certificate_chain_file(c.cert.string());
     ctx_.use_private_key_file(c.key.string(), boost::asio::ssl::context::pem);
     port_ = acceptor_.local_endpoint().port();
@@ -357,7 +361,7 @@ TEST(Http1ClientTest, TlsVerifiesTheServerAndReusesTheConnection) {
   TestCert cert;
   TlsServer server(cert);
   const std::string base = "https://localhost:" + std::to_string(server.port());
-  EventLoop loop;
+  IoLoop loop;
   {
     Http1Client::Options o;
     o.ca_file = cert.cert.string();

@@ -264,7 +264,7 @@ struct CurlHttpClient::Transfer {
   }
 };
 
-CurlHttpClient::CurlHttpClient(EventLoop& loop, Options options)
+CurlHttpClient::CurlHttpClient(IoLoop& loop, Options options)
     : loop_(loop), options_(options), proxy_from_env_(ProxyFromEnvironment()) {
   if (const char* ca = std::getenv("AWS_CA_BUNDLE")) ca_bundle_ = ca;
   if (options_.max_host_connections > 0) {
@@ -368,7 +368,7 @@ void CurlHttpClient::Finish(Transfer* raw, int curl_code) {
   done(std::move(*result));
 }
 
-Result<HttpResponse> SendAndWait(EventLoop& loop, HttpClient& client, HttpRequest request) {
+Result<HttpResponse> SendAndWait(IoLoop& loop, HttpClient& client, HttpRequest request) {
   std::optional<Result<HttpResponse>> out;
   client.Send(std::move(request), [&out](Result<HttpResponse> r) { out.emplace(std::move(r)); });
   while (!out) loop.RunOnce(1000);

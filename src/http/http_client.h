@@ -1,5 +1,5 @@
 // HttpClient: asynchronous HTTP/1.1 on libcurl's multi interface, driven by an
-// EventLoop. Thousands of requests can be in flight; connections are reused.
+// IoLoop. Thousands of requests can be in flight; connections are reused.
 //
 // Contract of Send(): `done` is called exactly once, on the loop thread, never
 // from inside Send(). A transport failure (connection refused, reset, timeout,
@@ -16,7 +16,7 @@
 #include <utility>
 #include <vector>
 
-#include "http/event_loop.h"
+#include "http/io_loop.h"
 #include "parallelagram/status.h"
 
 namespace parallelagram {
@@ -75,8 +75,8 @@ class CurlHttpClient : public HttpClient {
     // above the concurrency you want connections reused at.
     long max_idle_connections = 10000;
   };
-  explicit CurlHttpClient(EventLoop& loop) : CurlHttpClient(loop, Options{}) {}
-  CurlHttpClient(EventLoop& loop, Options options);
+  explicit CurlHttpClient(IoLoop& loop) : CurlHttpClient(loop, Options{}) {}
+  CurlHttpClient(IoLoop& loop, Options options);
   ~CurlHttpClient() override;
   void Send(HttpRequest request, std::function<void(Result<HttpResponse>)> done) override;
 
@@ -85,7 +85,7 @@ class CurlHttpClient : public HttpClient {
  private:
   void Finish(Transfer* t, int curl_code);
 
-  EventLoop& loop_;
+  IoLoop& loop_;
   Options options_;
   bool proxy_from_env_;                 // a proxy variable was set when we were made
   std::string ca_bundle_;               // $AWS_CA_BUNDLE when we were made ("" if unset)
@@ -95,6 +95,6 @@ class CurlHttpClient : public HttpClient {
 
 // Convenience for tools and tests: sends one request and runs `loop` until it
 // completes. Must not be called from inside a loop callback.
-Result<HttpResponse> SendAndWait(EventLoop& loop, HttpClient& client, HttpRequest request);
+Result<HttpResponse> SendAndWait(IoLoop& loop, HttpClient& client, HttpRequest request);
 
 }  // namespace parallelagram

@@ -55,13 +55,13 @@ TestHttpServer::Reply Echo(const TestHttpServer::Request& r) {
 // (everything but the invoke path) and Http1Client (the invoke path).
 struct CurlFactory {
   static constexpr const char* kName = "Curl";
-  static std::unique_ptr<HttpClient> Make(EventLoop& loop) {
+  static std::unique_ptr<HttpClient> Make(IoLoop& loop) {
     return std::make_unique<CurlHttpClient>(loop);
   }
 };
 struct Http1Factory {
   static constexpr const char* kName = "Http1";
-  static std::unique_ptr<HttpClient> Make(EventLoop& loop) {
+  static std::unique_ptr<HttpClient> Make(IoLoop& loop) {
     return std::make_unique<Http1Client>(loop, Http1Client::Options{});
   }
 };
@@ -78,7 +78,7 @@ TYPED_TEST_SUITE(HttpClientContractTest, Factories, FactoryName);
 
 TYPED_TEST(HttpClientContractTest, GetReturnsStatusLowerCasedHeadersAndBody) {
   TestHttpServer server(Echo);
-  EventLoop loop;
+  IoLoop loop;
   auto owned = TypeParam::Make(loop);
   HttpClient& client = *owned;
   HttpRequest req;
@@ -100,7 +100,7 @@ TYPED_TEST(HttpClientContractTest, GetReturnsStatusLowerCasedHeadersAndBody) {
 
 TYPED_TEST(HttpClientContractTest, MethodsAndBodiesGoOnTheWireExactly) {
   TestHttpServer server(Echo);
-  EventLoop loop;
+  IoLoop loop;
   auto owned = TypeParam::Make(loop);
   HttpClient& client = *owned;
   std::string big(200000, 'z');  // large enough that curl would normally send Expect
@@ -135,7 +135,7 @@ TYPED_TEST(HttpClientContractTest, MethodsAndBodiesGoOnTheWireExactly) {
 
 TYPED_TEST(HttpClientContractTest, SequentialRequestsReuseOneConnection) {
   TestHttpServer server(Echo);
-  EventLoop loop;
+  IoLoop loop;
   auto owned = TypeParam::Make(loop);
   HttpClient& client = *owned;
   for (int i = 0; i < 50; ++i) {
@@ -156,7 +156,7 @@ TYPED_TEST(HttpClientContractTest, ConnectionsSurviveWhenConcurrencyDrops) {
     rep.delay_ms = 100;  // hold them so the burst really is concurrent
     return rep;
   });
-  EventLoop loop;
+  IoLoop loop;
   auto owned = TypeParam::Make(loop);
   HttpClient& client = *owned;
   for (int burst = 0; burst < 3; ++burst) {
@@ -180,7 +180,7 @@ TYPED_TEST(HttpClientContractTest, ThousandsOfRequestsInFlightOnOneLoop) {
     rep.delay_ms = 1500;  // every request is held: all must be in flight at once
     return rep;
   });
-  EventLoop loop;
+  IoLoop loop;
   auto owned = TypeParam::Make(loop);
   HttpClient& client = *owned;
   constexpr int kN = 2000;
@@ -217,7 +217,7 @@ TYPED_TEST(HttpClientContractTest, TimeoutIsKTimeoutNamingTheHostNotHeaders) {
     rep.delay_ms = 3000;
     return rep;
   });
-  EventLoop loop;
+  IoLoop loop;
   auto owned = TypeParam::Make(loop);
   HttpClient& client = *owned;
   HttpRequest req;
@@ -249,7 +249,7 @@ TYPED_TEST(HttpClientContractTest, ConnectionRefusedIsUnavailableNamingTheHost) 
   int port = ntohs(a.sin_port);
   close(fd);
 
-  EventLoop loop;
+  IoLoop loop;
   auto owned = TypeParam::Make(loop);
   HttpClient& client = *owned;
   HttpRequest req;
@@ -268,7 +268,7 @@ TYPED_TEST(HttpClientContractTest, ServerClosingWithoutAnswerIsUnavailable) {
     rep.drop = true;
     return rep;
   });
-  EventLoop loop;
+  IoLoop loop;
   auto owned = TypeParam::Make(loop);
   HttpClient& client = *owned;
   HttpRequest req;
@@ -284,7 +284,7 @@ TEST(CurlHttpClientTest, UploadsAFileRange) {
   for (int i = 0; i < 300000; ++i) content.push_back(static_cast<char>('a' + i % 26));
   { std::ofstream(dir / "up.bin", std::ios::binary) << content; }
   TestHttpServer server(Echo);
-  EventLoop loop;
+  IoLoop loop;
   CurlHttpClient client(loop);
   HttpRequest req;
   req.method = "PUT";
@@ -339,7 +339,7 @@ TEST(CurlHttpClientTest, DownloadsToAFileOnlyOn2xx) {
     }
     return rep;
   });
-  EventLoop loop;
+  IoLoop loop;
   CurlHttpClient client(loop);
   HttpRequest req;
   req.url = server.url() + "/ok";
@@ -369,7 +369,7 @@ TEST(CurlHttpClientTest, DestroyingTheClientAbandonsTransfersInFlight) {
     rep.delay_ms = 2000;
     return rep;
   });
-  EventLoop loop;
+  IoLoop loop;
   bool called = false;
   {
     CurlHttpClient client(loop);

@@ -316,7 +316,7 @@ void Service::Invoke(const ExPtr& ex, const std::string& rid, const std::string&
   inv->sync = true;
   inv->tail = std::string(req["X-Amz-Log-Type"]) == "Tail";
   inv->client = ex;
-  Dispatch(std::move(inv));
+  Assign(std::move(inv));
 }
 
 int Service::ReservedTotal() const {
@@ -385,7 +385,7 @@ std::vector<std::string> Service::BaseEnvironment(const Function& f,
   return env;
 }
 
-void Service::Dispatch(std::unique_ptr<Invocation> inv) {
+void Service::Assign(std::unique_ptr<Invocation> inv) {
   Function& f = *inv->function;
   f.inflight++;
   std::shared_ptr<ExecutionEnvironment> env;
@@ -423,11 +423,11 @@ void Service::Dispatch(std::unique_ptr<Invocation> inv) {
     hooks.on_dead = [this](const std::shared_ptr<ExecutionEnvironment>& e) { OnDead(e); };
     hooks.on_undelivered = [this](const std::shared_ptr<ExecutionEnvironment>& e,
                                   std::unique_ptr<Invocation> i) {
-      // It never ran: run it elsewhere (Dispatch counts it again).
+      // It never ran: run it elsewhere (Assign counts it again).
       std::erase(e->function()->returning, e);
       std::erase(e->function()->idle, e);
       i->function->inflight--;
-      Dispatch(std::move(i));
+      Assign(std::move(i));
     };
     env = std::make_shared<ExecutionEnvironment>(io_, inv->function, f.generation, dir,
                                                  BaseEnvironment(f, dir), std::move(hooks));
@@ -593,14 +593,14 @@ void Service::PumpEvents() {
       ++it;  // throttled: stays queued until capacity frees up
       continue;
     }
-    f.inflight++;  // hold the slot while scanning; released just before Dispatch
+    f.inflight++;  // hold the slot while scanning; released just before Assign
     ready.push_back(std::move(*it));
     it = events_.erase(it);
   }
   if (next_due != 0) ArmPump(next_due);
   for (auto& inv : ready) {
     inv->function->inflight--;
-    Dispatch(std::move(inv));
+    Assign(std::move(inv));
   }
 }
 

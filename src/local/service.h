@@ -90,7 +90,7 @@ class Service {
   int MinUnreserved() const;
   // Whether `f` may start one more invocation now; else sets *reason (a ThrottleReason).
   bool Admit(const Function& f, std::string* reason) const;
-  void Dispatch(std::unique_ptr<Invocation> inv);
+  void Assign(std::unique_ptr<Invocation> inv);
   void OnIdle(const std::shared_ptr<ExecutionEnvironment>& env);
   void OnFinished(const std::shared_ptr<ExecutionEnvironment>& env, std::unique_ptr<Invocation> inv,
                   InvocationResult result);

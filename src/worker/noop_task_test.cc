@@ -19,7 +19,7 @@ TEST(NoopTaskTest, EchoesStdinWithoutAProcess) {
   ctx.request_id = "r";
   ctx.cold = true;
   ctx.invocation_index = 1;
-  Reply r = Dispatch(registry, *blobs, R"({"kind":"noop","task_id":"t7","stdin":"ping"})", ctx);
+  Reply r = RunTaskEvent(registry, *blobs, R"({"kind":"noop","task_id":"t7","stdin":"ping"})", ctx);
   ASSERT_FALSE(r.is_error) << r.error_type << ": " << r.body;
   json j = json::parse(r.body);
   EXPECT_EQ(j["outcome"], "succeeded");
@@ -29,7 +29,7 @@ TEST(NoopTaskTest, EchoesStdinWithoutAProcess) {
   EXPECT_EQ(j["cold"], true);
   EXPECT_EQ(j["wall_ms"], 0);  // nothing ran
   // No argv needed for this kind; a bad event is still refused.
-  Reply bad = Dispatch(registry, *blobs, R"({"kind":"noop","stdin":5})", ctx);
+  Reply bad = RunTaskEvent(registry, *blobs, R"({"kind":"noop","stdin":5})", ctx);
   EXPECT_TRUE(bad.is_error);
   EXPECT_EQ(bad.error_type, kErrInvalidTaskEvent);
 }

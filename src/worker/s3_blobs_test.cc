@@ -10,8 +10,8 @@
 
 #include "aws/moto_fixture_test_util.h"
 #include "aws/s3_client.h"
-#include "http/event_loop.h"
 #include "http/http_client.h"
+#include "http/io_loop.h"
 
 namespace parallelagram {
 namespace {
@@ -36,7 +36,7 @@ S3BlobsConfig MotoConfig() {
 
 void CreateBucket(const std::string& bucket) {
   MotoFixture* m = MotoFixture::Shared();
-  EventLoop loop;
+  IoLoop loop;
   CurlHttpClient http(loop);
   aws::AwsClient client(loop, http, aws::StaticCredentials(m->credentials()),
                         {"s3", "us-east-1", m->endpoint(), aws::AwsProtocol::kRestXml, true});
@@ -49,7 +49,7 @@ void CreateBucket(const std::string& bucket) {
 }
 
 bool SetMotoAuth(bool on) {
-  EventLoop loop;
+  IoLoop loop;
   CurlHttpClient http(loop);
   HttpRequest r;
   r.method = "POST";

@@ -85,8 +85,8 @@ std::string FitResultJson(TaskResult& r, size_t limit) {
   return out;
 }
 
-Reply Dispatch(TaskRegistry& registry, Blobs& blobs, std::string_view event_body,
-               const InvocationContext& ctx) {
+Reply RunTaskEvent(TaskRegistry& registry, Blobs& blobs, std::string_view event_body,
+                   const InvocationContext& ctx) {
   json j;
   try {
     j = json::parse(event_body);

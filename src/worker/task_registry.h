@@ -1,4 +1,4 @@
-// TaskRegistry and Dispatch: from one invocation's event bytes to the reply the worker
+// TaskRegistry and RunTaskEvent: from one invocation's event bytes to the reply the worker
 // posts (a response JSON or an error type and message). No I/O to the Runtime API here,
 // so the whole decision is unit-testable.
 #pragma once
@@ -48,8 +48,8 @@ struct Reply {
 // `blobs` (a failure to store it is a Parallelagram.ResultStoreError reply, so that an
 // async invoke is retried). The response is cut to kSyncPayloadLimit (parallelagram/task.h) by
 // truncating stdout/stderr (marked truncated) when needed.
-Reply Dispatch(TaskRegistry& registry, Blobs& blobs, std::string_view event_body,
-               const InvocationContext& ctx);
+Reply RunTaskEvent(TaskRegistry& registry, Blobs& blobs, std::string_view event_body,
+                   const InvocationContext& ctx);
 
 // Cuts stdout/stderr of `r` until its JSON fits in `limit` bytes; returns that JSON.
 std::string FitResultJson(TaskResult& r, size_t limit);

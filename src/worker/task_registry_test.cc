@@ -30,9 +30,9 @@ class UpperHandler : public TaskHandler {
   std::string last_request_id;
 };
 
-class DispatchTest : public ::testing::Test {
+class RunTaskEventTest : public ::testing::Test {
  protected:
-  DispatchTest() {
+  RunTaskEventTest() {
     auto h = std::make_unique<UpperHandler>();
     upper_ = h.get();
     registry_.Register("upper", std::move(h));
@@ -40,7 +40,7 @@ class DispatchTest : public ::testing::Test {
     ctx_.cold = true;
     ctx_.invocation_index = 1;
   }
-  Reply Go(const std::string& body) { return Dispatch(registry_, *blobs_, body, ctx_); }
+  Reply Go(const std::string& body) { return RunTaskEvent(registry_, *blobs_, body, ctx_); }
 
   TaskRegistry registry_;
   UpperHandler* upper_;
@@ -48,7 +48,7 @@ class DispatchTest : public ::testing::Test {
   InvocationContext ctx_;
 };
 
-TEST_F(DispatchTest, CustomKindRunsAndTheWorkerFillsTheEnvelope) {
+TEST_F(RunTaskEventTest, CustomKindRunsAndTheWorkerFillsTheEnvelope) {
   Reply r = Go(R"({"kind":"upper","task_id":"t9","stdin":"abc"})");
   ASSERT_FALSE(r.is_error) << r.body;
   json j = json::parse(r.body);
@@ -61,7 +61,7 @@ TEST_F(DispatchTest, CustomKindRunsAndTheWorkerFillsTheEnvelope) {
   EXPECT_EQ(upper_->last_request_id, "req-1");
 }
 
-TEST_F(DispatchTest, UnknownKindAndBadEvents) {
+TEST_F(RunTaskEventTest, UnknownKindAndBadEvents) {
   Reply r = Go(R"({"kind":"nope","argv":["x"]})");
   EXPECT_TRUE(r.is_error);
   EXPECT_EQ(r.error_type, kErrUnknownTaskKind);
@@ -83,7 +83,7 @@ TEST_F(DispatchTest, UnknownKindAndBadEvents) {
   EXPECT_EQ(Go("42").error_type, kErrInvalidTaskEvent);
 }
 
-TEST_F(DispatchTest, HandlerFailuresMapToErrorTypes) {
+TEST_F(RunTaskEventTest, HandlerFailuresMapToErrorTypes) {
   EXPECT_EQ(Go(R"({"kind":"upper","stdin":"invalid"})").error_type, kErrInvalidTaskEvent);
   Reply r = Go(R"({"kind":"upper","stdin":"broken"})");
   EXPECT_EQ(r.error_type, kErrHandlerError);
@@ -93,7 +93,7 @@ TEST_F(DispatchTest, HandlerFailuresMapToErrorTypes) {
   EXPECT_NE(r.body.find("boom"), std::string::npos);
 }
 
-TEST_F(DispatchTest, ResultUriGetsTheResultAndAFailureIsAnError) {
+TEST_F(RunTaskEventTest, ResultUriGetsTheResultAndAFailureIsAnError) {
   char tmpl[] = "/tmp/pg-dispatch-test-XXXXXX";
   ASSERT_NE(::mkdtemp(tmpl), nullptr);
   std::string dir = tmpl;
@@ -110,7 +110,7 @@ TEST_F(DispatchTest, ResultUriGetsTheResultAndAFailureIsAnError) {
   std::filesystem::remove_all(dir);
 }
 
-TEST_F(DispatchTest, SpillOnlyStoresTheResultOnlyWhenTheResponseIsCut) {
+TEST_F(RunTaskEventTest, SpillOnlyStoresTheResultOnlyWhenTheResponseIsCut) {
   char tmpl[] = "/tmp/pg-dispatch-test-XXXXXX";
   ASSERT_NE(::mkdtemp(tmpl), nullptr);
   std::string dir = tmpl;

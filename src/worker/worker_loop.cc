@@ -46,7 +46,7 @@ int ServeInvocations(RuntimeApi& api, TaskRegistry& registry, Blobs& blobs,
     } else {
       ::unsetenv(kTraceEnv);
     }
-    Reply reply = Dispatch(registry, blobs, next->body, ctx);
+    Reply reply = RunTaskEvent(registry, blobs, next->body, ctx);
     Status posted = reply.is_error ? api.PostError(ctx.request_id, reply.error_type, reply.body)
                                    : api.PostResponse(ctx.request_id, reply.body);
     if (reply.is_error) {

@@ -1,4 +1,4 @@
-#include "driver/event_invoker.h"
+#include "driver/async_invoker.h"
 
 #include <gtest/gtest.h>
 #include <stdlib.h>
@@ -18,16 +18,17 @@ using testing::FakeLoop;
 
 // Plays Lambda's Event API: answers each request with `status`, and for 202 lets a "worker"
 // write the result object `delay_ms` later (or never, when `lose` is set).
-class FakeEventLambda : public HttpClient {
+class FakeAsyncLambda : public HttpClient {
  public:
-  FakeEventLambda(FakeLoop& loop) : loop_(loop) {}
+  FakeAsyncLambda(FakeLoop& loop) : loop_(loop) {}
   void Send(HttpRequest req, std::function<void(Result<HttpResponse>)> done) override {
     requests.push_back(req);
     HttpResponse resp;
     resp.status = next_status.empty() ? 202 : next_status.front();
     if (!next_status.empty()) next_status.erase(next_status.begin());
     if (resp.status == 429) {
-      resp.body = R"({"Reason":"ReservedFunctionConcurrentInvocationLimitExceeded","Type":"User","message":"Rate Exceeded."})";
+      resp.body =
+          R"({"Reason":"ReservedFunctionConcurrentInvocationLimitExceeded","Type":"User","message":"Rate Exceeded."})";
       resp.headers = {{"x-amzn-errortype", "TooManyRequestsException"}};
     }
     if (resp.status == 202) {
@@ -58,7 +59,7 @@ class FakeEventLambda : public HttpClient {
   bool duplicate = false;
 };
 
-class EventInvokerTest : public ::testing::Test {
+class AsyncInvokerTest : public ::testing::Test {
  protected:
   void SetUp() override {
     char tmpl[] = "/tmp/pg-event-invoker-XXXXXX";
@@ -78,13 +79,13 @@ class EventInvokerTest : public ::testing::Test {
   std::string dir_;
 };
 
-TEST_F(EventInvokerTest, CollectsEachResultByListingAndRemovesIt) {
-  FakeEventLambda lambda(loop_);
+TEST_F(AsyncInvokerTest, CollectsEachResultByListingAndRemovesIt) {
+  FakeAsyncLambda lambda(loop_);
   DirectoryResultInbox inbox(dir_ + "/results", loop_);
-  EventInvoker::Options o;
+  AsyncInvoker::Options o;
   o.invoke.endpoint = "http://lambda";
   o.invoke.function_name = "f";
-  EventInvoker inv(lambda, loop_, clock_, inbox, o);
+  AsyncInvoker inv(lambda, loop_, clock_, inbox, o);
   std::map<std::string, TaskResult> got;
   for (int i = 1; i <= 30; ++i) {
     inv.Invoke(Event(i), [&](TaskResult r) { got.emplace(r.task_id, std::move(r)); });
@@ -104,16 +105,16 @@ TEST_F(EventInvokerTest, CollectsEachResultByListingAndRemovesIt) {
   EXPECT_TRUE(fs::is_empty(dir_ + "/results"));
 }
 
-TEST_F(EventInvokerTest, RefusedInvocationsAreClassifiedAndLostOnesExpire) {
-  FakeEventLambda lambda(loop_);
+TEST_F(AsyncInvokerTest, RefusedInvocationsAreClassifiedAndLostOnesExpire) {
+  FakeAsyncLambda lambda(loop_);
   lambda.next_status = {429, 500};
   lambda.lose = true;
   DirectoryResultInbox inbox(dir_ + "/results", loop_);
-  EventInvoker::Options o;
+  AsyncInvoker::Options o;
   o.invoke.endpoint = "http://lambda";
   o.invoke.function_name = "f";
   o.lost_after_ms = 5000;
-  EventInvoker inv(lambda, loop_, clock_, inbox, o);
+  AsyncInvoker inv(lambda, loop_, clock_, inbox, o);
   std::vector<TaskResult> got;
   for (int i = 1; i <= 3; ++i) inv.Invoke(Event(i), [&](TaskResult r) { got.push_back(r); });
   loop_.Run();
@@ -126,16 +127,17 @@ TEST_F(EventInvokerTest, RefusedInvocationsAreClassifiedAndLostOnesExpire) {
   EXPECT_EQ(inv.pending(), 0u);
 }
 
-TEST_F(EventInvokerTest, AStaleOrDuplicatedResultIsNeverTakenForAnotherAttempt) {
-  FakeEventLambda lambda(loop_);
+TEST_F(AsyncInvokerTest, AStaleOrDuplicatedResultIsNeverTakenForAnotherAttempt) {
+  FakeAsyncLambda lambda(loop_);
   lambda.duplicate = true;
   DirectoryResultInbox inbox(dir_ + "/results", loop_);
   // A result left by an earlier attempt of task 1 (another attempt number).
-  FakeEventLambda::Write(inbox.Uri("1.99.json"), R"({"v":1,"task_id":"job/1","outcome":"failed","exit_code":3})");
-  EventInvoker::Options o;
+  FakeAsyncLambda::Write(inbox.Uri("1.99.json"),
+                         R"({"v":1,"task_id":"job/1","outcome":"failed","exit_code":3})");
+  AsyncInvoker::Options o;
   o.invoke.endpoint = "http://lambda";
   o.invoke.function_name = "f";
-  EventInvoker inv(lambda, loop_, clock_, inbox, o);
+  AsyncInvoker inv(lambda, loop_, clock_, inbox, o);
   int calls = 0;
   TaskResult got;
   inv.Invoke(Event(1), [&](TaskResult r) {
@@ -148,7 +150,6 @@ TEST_F(EventInvokerTest, AStaleOrDuplicatedResultIsNeverTakenForAnotherAttempt) 
   EXPECT_EQ(got.exit_code, 0);
   EXPECT_FALSE(fs::exists(dir_ + "/results/1.99.json"));  // stale object removed
 }
-
 
 // Listing fails for the first `failures` polls (AccessDenied, say), then works.
 class FlakyInbox : public ResultInbox {
@@ -170,16 +171,16 @@ class FlakyInbox : public ResultInbox {
   int failures_;
 };
 
-TEST_F(EventInvokerTest, AFailingListingIsReportedOnceAndRetried) {
-  FakeEventLambda lambda(loop_);
+TEST_F(AsyncInvokerTest, AFailingListingIsReportedOnceAndRetried) {
+  FakeAsyncLambda lambda(loop_);
   DirectoryResultInbox dir_inbox(dir_ + "/results", loop_);
   FlakyInbox inbox(dir_inbox, 3);
-  EventInvoker::Options o;
+  AsyncInvoker::Options o;
   o.invoke.endpoint = "http://lambda";
   o.invoke.function_name = "f";
   std::vector<std::string> reported;
   o.on_poll_error = [&](const std::string& why) { reported.push_back(why); };
-  EventInvoker inv(lambda, loop_, clock_, inbox, o);
+  AsyncInvoker inv(lambda, loop_, clock_, inbox, o);
   std::vector<TaskResult> got;
   for (int i = 1; i <= 5; ++i) inv.Invoke(Event(i), [&](TaskResult r) { got.push_back(r); });
   loop_.Run();

@@ -1,4 +1,4 @@
-#include "http/event_loop.h"
+#include "http/io_loop.h"
 
 #include <arpa/inet.h>
 #include <fcntl.h>
@@ -20,8 +20,8 @@
 namespace parallelagram {
 namespace {
 
-TEST(EventLoopTest, TimersFireInDeadlineOrderAndRunReturnsWhenIdle) {
-  EventLoop loop;
+TEST(IoLoopTest, TimersFireInDeadlineOrderAndRunReturnsWhenIdle) {
+  IoLoop loop;
   std::vector<int> order;
   // Taken before the first timer is added: a stall after it could otherwise make
   // the 300 ms timer look early.
@@ -39,8 +39,8 @@ TEST(EventLoopTest, TimersFireInDeadlineOrderAndRunReturnsWhenIdle) {
   EXPECT_GE(ms, 299);
 }
 
-TEST(EventLoopTest, CancelledTimerNeverFires) {
-  EventLoop loop;
+TEST(IoLoopTest, CancelledTimerNeverFires) {
+  IoLoop loop;
   bool fired = false;
   auto id = loop.AddTimer(5, [&] { fired = true; });
   loop.CancelTimer(id);
@@ -50,8 +50,8 @@ TEST(EventLoopTest, CancelledTimerNeverFires) {
   EXPECT_FALSE(fired);
 }
 
-TEST(EventLoopTest, ZeroDelayTimerAddedByCallbackWaitsForNextIteration) {
-  EventLoop loop;
+TEST(IoLoopTest, ZeroDelayTimerAddedByCallbackWaitsForNextIteration) {
+  IoLoop loop;
   int count = 0;
   std::function<void()> again = [&] {
     if (++count < 5) loop.AddTimer(0, again);
@@ -63,8 +63,8 @@ TEST(EventLoopTest, ZeroDelayTimerAddedByCallbackWaitsForNextIteration) {
   EXPECT_EQ(count, 5);
 }
 
-TEST(EventLoopTest, PostFromAnotherThreadWakesABlockedLoop) {
-  EventLoop loop;
+TEST(IoLoopTest, PostFromAnotherThreadWakesABlockedLoop) {
+  IoLoop loop;
   std::atomic<bool> ran{false};
   // Keeps the loop pending long enough; the post must wake it well before.
   auto keep = loop.AddTimer(10000, [] {});
@@ -86,7 +86,7 @@ TEST(EventLoopTest, PostFromAnotherThreadWakesABlockedLoop) {
   EXPECT_LT(ms, 5000);
 }
 
-TEST(EventLoopTest, RaiseFileDescriptorLimitReachesTheHardLimit) {
+TEST(IoLoopTest, RaiseFileDescriptorLimitReachesTheHardLimit) {
   uint64_t got = RaiseFileDescriptorLimit();
   rlimit lim{};
   ASSERT_EQ(getrlimit(RLIMIT_NOFILE, &lim), 0);
@@ -147,9 +147,9 @@ class ClosingServer {
 // An idle kept-alive connection stays in the epoll set between transfers (no EPOLL_CTL_DEL/ADD
 // per request). When its server closes it, the loop must not spin on the readable socket,
 // and the next request must go out on a new connection.
-TEST(EventLoopTest, IdleConnectionClosedByTheServerNeitherSpinsNorBreaksTheNextRequest) {
+TEST(IoLoopTest, IdleConnectionClosedByTheServerNeitherSpinsNorBreaksTheNextRequest) {
   ClosingServer server(/*close_after_ms=*/50);
-  EventLoop loop;
+  IoLoop loop;
   CurlHttpClient client(loop);
   HttpRequest req;
   req.url = server.url() + "/a";
@@ -176,9 +176,9 @@ TEST(EventLoopTest, IdleConnectionClosedByTheServerNeitherSpinsNorBreaksTheNextR
 
 // The local backend spawns worker processes from the driver's process: the client's sockets
 // must not leak into them.
-TEST(EventLoopTest, ClientSocketsAreCloseOnExec) {
+TEST(IoLoopTest, ClientSocketsAreCloseOnExec) {
   ClosingServer server(/*close_after_ms=*/300);
-  EventLoop loop;
+  IoLoop loop;
   CurlHttpClient client(loop);
   HttpRequest req;
   req.url = server.url() + "/a";

@@ -1,4 +1,4 @@
-// EventLoop: one thread's loop driving libcurl multi transfers and timers.
+// IoLoop: one thread's loop driving libcurl multi transfers and timers.
 //
 // It uses libcurl's socket interface (curl_multi_socket_action) on an epoll set,
 // so the cost of an iteration does not grow with the number of transfers in flight.
@@ -19,14 +19,14 @@ typedef void CURL;
 
 namespace parallelagram {
 
-class EventLoop {
+class IoLoop {
  public:
   using TimerId = uint64_t;
 
-  EventLoop();
-  ~EventLoop();
-  EventLoop(const EventLoop&) = delete;
-  EventLoop& operator=(const EventLoop&) = delete;
+  IoLoop();
+  ~IoLoop();
+  IoLoop(const IoLoop&) = delete;
+  IoLoop& operator=(const IoLoop&) = delete;
 
   // Calls `fn` on the loop thread after `delay_ms` (0: next iteration).
   TimerId AddTimer(int64_t delay_ms, std::function<void()> fn);

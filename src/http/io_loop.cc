@@ -1,4 +1,4 @@
-#include "http/event_loop.h"
+#include "http/io_loop.h"
 
 #include <curl/curl.h>
 #include <sys/epoll.h>
@@ -38,7 +38,7 @@ void GlobalInitOnce() {
 
 }  // namespace
 
-struct EventLoop::Impl {
+struct IoLoop::Impl {
   CURLM* multi = nullptr;
   int epfd = -1;
   int wakefd = -1;
@@ -205,13 +205,12 @@ struct EventLoop::Impl {
   }
 };
 
-EventLoop::EventLoop() : impl_(std::make_unique<Impl>()) {
+IoLoop::IoLoop() : impl_(std::make_unique<Impl>()) {
   GlobalInitOnce();
   impl_->epfd = epoll_create1(EPOLL_CLOEXEC);
   impl_->wakefd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
   if (impl_->epfd < 0 || impl_->wakefd < 0) {
-    std::fprintf(stderr,
-                 "parallelagram: cannot create the event loop (out of file descriptors?)\n");
+    std::fprintf(stderr, "parallelagram: cannot create the I/O loop (out of file descriptors?)\n");
     std::abort();
   }
   epoll_event ev{};
@@ -225,7 +224,7 @@ EventLoop::EventLoop() : impl_(std::make_unique<Impl>()) {
   curl_multi_setopt(impl_->multi, CURLMOPT_TIMERDATA, impl_.get());
 }
 
-EventLoop::~EventLoop() {
+IoLoop::~IoLoop() {
   for (auto& [easy, done] : impl_->transfers) curl_multi_remove_handle(impl_->multi, easy);
   impl_->transfers.clear();
   curl_multi_cleanup(impl_->multi);
@@ -233,7 +232,7 @@ EventLoop::~EventLoop() {
   close(impl_->epfd);
 }
 
-EventLoop::TimerId EventLoop::AddTimer(int64_t delay_ms, std::function<void()> fn) {
+IoLoop::TimerId IoLoop::AddTimer(int64_t delay_ms, std::function<void()> fn) {
   TimerId id = impl_->next_timer++;
   int64_t deadline = NowUs() + (delay_ms > 0 ? delay_ms * 1000 : 0);
   impl_->timers.emplace(Impl::TimerKey{deadline, id}, std::move(fn));
@@ -241,14 +240,14 @@ EventLoop::TimerId EventLoop::AddTimer(int64_t delay_ms, std::function<void()> f
   return id;
 }
 
-void EventLoop::CancelTimer(TimerId id) {
+void IoLoop::CancelTimer(TimerId id) {
   auto it = impl_->timer_deadline.find(id);
   if (it == impl_->timer_deadline.end()) return;
   impl_->timers.erase(Impl::TimerKey{it->second, id});
   impl_->timer_deadline.erase(it);
 }
 
-void EventLoop::RunOnce(int max_wait_ms) {
+void IoLoop::RunOnce(int max_wait_ms) {
   Impl& s = *impl_;
   // How long may we sleep? Until the earliest of: caller's bound, our next
   // timer, curl's timeout. Posted work means no sleep at all.
@@ -306,18 +305,18 @@ void EventLoop::RunOnce(int max_wait_ms) {
   s.ReapFinished();
 }
 
-void EventLoop::Run() {
+void IoLoop::Run() {
   impl_->stop = false;
   while (!impl_->stop && impl_->Pending()) RunOnce(-1);
 }
 
-void EventLoop::Stop() {
+void IoLoop::Stop() {
   impl_->stop = true;
   uint64_t one = 1;
   [[maybe_unused]] auto r = write(impl_->wakefd, &one, sizeof one);
 }
 
-void EventLoop::Post(std::function<void()> fn) {
+void IoLoop::Post(std::function<void()> fn) {
   {
     std::lock_guard<std::mutex> lock(impl_->post_mu);
     impl_->posted.push_back(std::move(fn));
@@ -326,11 +325,11 @@ void EventLoop::Post(std::function<void()> fn) {
   [[maybe_unused]] auto r = write(impl_->wakefd, &one, sizeof one);
 }
 
-int EventLoop::active_transfers() const {
+int IoLoop::active_transfers() const {
   return static_cast<int>(impl_->transfers.size()) + impl_->other_pending;
 }
 
-void EventLoop::WatchFd(int fd, uint32_t events, FdWatcher* watcher) {
+void IoLoop::WatchFd(int fd, uint32_t events, FdWatcher* watcher) {
   Impl& s = *impl_;
   epoll_event ev{};
   ev.events = events;
@@ -352,7 +351,7 @@ void EventLoop::WatchFd(int fd, uint32_t events, FdWatcher* watcher) {
   s.watches.emplace(fd, Impl::Watch{watcher, events});
 }
 
-void EventLoop::UnwatchFd(int fd) {
+void IoLoop::UnwatchFd(int fd) {
   Impl& s = *impl_;
   auto it = s.watches.find(fd);
   if (it == s.watches.end()) return;
@@ -361,11 +360,11 @@ void EventLoop::UnwatchFd(int fd) {
   s.watches.erase(it);
 }
 
-void EventLoop::AddPending(int delta) { impl_->other_pending += delta; }
+void IoLoop::AddPending(int delta) { impl_->other_pending += delta; }
 
-CURLM* EventLoop::multi() { return impl_->multi; }
+CURLM* IoLoop::multi() { return impl_->multi; }
 
-void EventLoop::AddTransfer(CURL* easy, std::function<void(int)> done) {
+void IoLoop::AddTransfer(CURL* easy, std::function<void(int)> done) {
   // A connection keeps the close callback of the transfer that opened it.
   curl_easy_setopt(easy, CURLOPT_OPENSOCKETFUNCTION, &Impl::OpenSocketCb);
   curl_easy_setopt(easy, CURLOPT_OPENSOCKETDATA, impl_.get());
@@ -382,7 +381,7 @@ void EventLoop::AddTransfer(CURL* easy, std::function<void(int)> done) {
   impl_->transfers.emplace(easy, std::move(done));
 }
 
-void EventLoop::CancelTransfer(CURL* easy) {
+void IoLoop::CancelTransfer(CURL* easy) {
   auto it = impl_->transfers.find(easy);
   if (it == impl_->transfers.end()) return;
   curl_multi_remove_handle(impl_->multi, easy);

@@ -1,4 +1,4 @@
-// EventInvoker: the async mode's Invoker (`run --mode async`). Each task attempt is one Event
+// AsyncInvoker: the async mode's Invoker (`run --mode async`). Each task attempt is one Event
 // invocation (HTTP 202: queued); the worker writes its TaskResult to a result object named
 // for the attempt, and the driver learns of results by polling a ResultInbox (a listing of the
 // job's result prefix), not by one request per pending task.
@@ -33,7 +33,7 @@
 
 namespace parallelagram::driver {
 
-class EventInvoker : public Invoker {
+class AsyncInvoker : public Invoker {
  public:
   struct Options {
     LambdaInvoker::Options invoke;  // endpoint, function, signer, function timeout
@@ -52,9 +52,9 @@ class EventInvoker : public Invoker {
     // end as crashed at their deadline, so the user must hear why. May be null.
     std::function<void(const std::string& error)> on_poll_error;
   };
-  EventInvoker(HttpClient& http, Timers& timers, const Clock& clock, ResultInbox& inbox,
+  AsyncInvoker(HttpClient& http, Timers& timers, const Clock& clock, ResultInbox& inbox,
                Options options);
-  ~EventInvoker() override;
+  ~AsyncInvoker() override;
   void Invoke(TaskEvent event, std::function<void(TaskResult)> done) override;
 
   size_t pending() const { return pending_.size(); }
