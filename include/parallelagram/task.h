@@ -120,6 +120,10 @@ struct TaskResult {
 // named when the JSON is not a valid event/result.
 nlohmann::json TaskEventToJson(const TaskEvent& e);
 Result<TaskEvent> TaskEventFromJson(const nlohmann::json& j);
+// An upper bound on the size of TaskEventToJson(e) dumped compactly (any string
+// handling), computed without serialising: a sender checks a payload limit with it
+// and serialises an event once, when it sends it.
+size_t TaskEventJsonBound(const TaskEvent& e);
 nlohmann::json TaskResultToJson(const TaskResult& r);
 Result<TaskResult> TaskResultFromJson(const nlohmann::json& j);
 

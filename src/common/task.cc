@@ -24,24 +24,32 @@ void PutBytes(json& j, const char* name, const std::string& bytes) {
   }
 }
 
+// One lookup per field (the object's comparator takes a string_view).
+const json* Field(const json& j, std::string_view name) {
+  auto it = j.find(name);
+  return it == j.end() ? nullptr : &*it;
+}
+
 Result<std::string> GetBytes(const json& j, const char* name) {
-  std::string b64 = std::string(name) + "_b64";
-  if (j.contains(b64) && j[b64].is_string()) {
-    auto d = Base64Decode(j[b64].get<std::string>());
+  const std::string b64 = std::string(name) + "_b64";
+  if (const json* f = Field(j, b64); f != nullptr && f->is_string()) {
+    auto d = Base64Decode(f->get_ref<const std::string&>());
     if (!d) return Status::InvalidArgument(std::string("field '") + b64 + "' is not valid base64");
     return *d;
   }
-  if (!j.contains(name) || j[name].is_null()) return std::string();
-  if (!j[name].is_string())
+  const json* f = Field(j, name);
+  if (f == nullptr || f->is_null()) return std::string();
+  if (!f->is_string())
     return Status::InvalidArgument(std::string("field '") + name + "' must be a string");
-  return j[name].get<std::string>();
+  return f->get<std::string>();
 }
 
 template <typename T>
 Status GetOpt(const json& j, const char* name, T& out) {
-  if (!j.contains(name) || j[name].is_null()) return Status::Ok();
+  const json* f = Field(j, name);
+  if (f == nullptr || f->is_null()) return Status::Ok();
   try {
-    out = j[name].get<T>();
+    out = f->get<T>();
   } catch (const json::exception&) {
     return Status::InvalidArgument(std::string("field '") + name + "' has the wrong type");
   }
@@ -97,6 +105,24 @@ json TaskEventToJson(const TaskEvent& e) {
   return j;
 }
 
+size_t TaskEventJsonBound(const TaskEvent& e) {
+  // A string's byte becomes at most 6 ("\u001f"; a byte that is not UTF-8 becomes U+FFFD,
+  // 3 bytes); a base64 copy (argv_b64, stdin_b64) is 4 bytes per 3, rounded up.
+  auto text = [](const std::string& s) { return 3 + 6 * s.size(); };
+  auto b64 = [](const std::string& s) { return 3 + 4 * ((s.size() + 2) / 3); };
+  size_t n = 512;  // the envelope's keys, punctuation, numbers and booleans
+  for (const std::string* s :
+       {&e.task_id, &e.kind, &e.cwd, &e.output_uri, &e.result_uri, &e.event_uri}) {
+    n += text(*s);
+  }
+  for (const auto& w : e.argv) n += text(w) + b64(w);
+  for (const auto& [k, v] : e.env) n += text(k) + text(v) + 1;
+  n += text(e.stdin_data) + b64(e.stdin_data);
+  for (const auto& f : e.files) n += 128 + text(f.path) + text(f.uri) + text(f.sha256);
+  for (const auto& r : e.returns) n += text(r);
+  return n;
+}
+
 Result<TaskEvent> TaskEventFromJson(const json& j) {
   if (!j.is_object()) return Status::InvalidArgument("the task event must be a JSON object");
   TaskEvent e;
@@ -109,9 +135,9 @@ Result<TaskEvent> TaskEventFromJson(const json& j) {
   PG_RETURN_IF_ERROR(GetOpt(j, "task_id", e.task_id));
   PG_RETURN_IF_ERROR(GetOpt(j, "kind", e.kind));
   PG_RETURN_IF_ERROR(GetOpt(j, "argv", e.argv));
-  if (j.contains("argv_b64") && j["argv_b64"].is_array()) {
+  if (const json* b64 = Field(j, "argv_b64"); b64 != nullptr && b64->is_array()) {
     std::vector<std::string> argv;
-    for (const auto& w : j["argv_b64"]) {
+    for (const auto& w : *b64) {
       auto d = w.is_string() ? Base64Decode(w.get<std::string>()) : std::nullopt;
       if (!d) return Status::InvalidArgument("field 'argv_b64' must hold base64 strings");
       argv.push_back(std::move(*d));
@@ -124,8 +150,8 @@ Result<TaskEvent> TaskEventFromJson(const json& j) {
   PG_RETURN_IF_ERROR(GetOpt(j, "cwd", e.cwd));
   PG_RETURN_IF_ERROR(GetOpt(j, "timeout_ms", e.timeout_ms));
   PG_RETURN_IF_ERROR(GetOpt(j, "max_output_bytes", e.max_output_bytes));
-  if (j.contains("files") && j["files"].is_array()) {
-    for (const auto& fj : j["files"]) {
+  if (const json* files = Field(j, "files"); files != nullptr && files->is_array()) {
+    for (const auto& fj : *files) {
       StagedFile f;
       PG_RETURN_IF_ERROR(GetOpt(fj, "path", f.path));
       PG_RETURN_IF_ERROR(GetOpt(fj, "uri", f.uri));
@@ -194,9 +220,10 @@ Result<TaskResult> TaskResultFromJson(const json& j) {
   auto o = ParseOutcome(outcome);
   if (!o) return Status::InvalidArgument("task result has unknown outcome '" + outcome + "'");
   r.outcome = *o;
-  if (j.contains("exit_code") && j["exit_code"].is_number_integer())
-    r.exit_code = j["exit_code"].get<int>();
-  if (j.contains("signal") && j["signal"].is_number_integer()) r.signal = j["signal"].get<int>();
+  if (const json* f = Field(j, "exit_code"); f != nullptr && f->is_number_integer())
+    r.exit_code = f->get<int>();
+  if (const json* f = Field(j, "signal"); f != nullptr && f->is_number_integer())
+    r.signal = f->get<int>();
   PG_ASSIGN_OR_RETURN(r.stdout_data, GetBytes(j, "stdout"));
   PG_ASSIGN_OR_RETURN(r.stderr_data, GetBytes(j, "stderr"));
   PG_RETURN_IF_ERROR(GetOpt(j, "stdout_truncated", r.stdout_truncated));
@@ -212,8 +239,8 @@ Result<TaskResult> TaskResultFromJson(const json& j) {
   PG_RETURN_IF_ERROR(GetOpt(j, "cold", r.cold));
   PG_RETURN_IF_ERROR(GetOpt(j, "invocation_index", r.invocation_index));
   PG_RETURN_IF_ERROR(GetOpt(j, "error", r.error));
-  if (j.contains("returned") && j["returned"].is_array()) {
-    for (const auto& fj : j["returned"]) {
+  if (const json* returned = Field(j, "returned"); returned != nullptr && returned->is_array()) {
+    for (const auto& fj : *returned) {
       ReturnedFile f;
       PG_RETURN_IF_ERROR(GetOpt(fj, "path", f.path));
       PG_RETURN_IF_ERROR(GetOpt(fj, "uri", f.uri));

@@ -6,6 +6,7 @@
 
 #include <gtest/gtest.h>
 
+#include <limits>
 #include <nlohmann/json.hpp>
 
 #include "common/base64.h"
@@ -228,6 +229,39 @@ TEST(TaskProtocolTest, OutcomeNamesAndUnknownOutcome) {
   auto r = TaskResultFromJson(json::parse(R"({"outcome":"exploded"})"));
   ASSERT_FALSE(r.ok());
   EXPECT_NE(r.status().message().find("exploded"), std::string::npos);
+}
+
+// The bound a sender checks Lambda's payload limit with holds for the worst strings:
+// control characters (6 bytes each), bytes that are not UTF-8 (replaced, and sent again
+// as base64), every optional field, and numbers at their widest.
+TEST(TaskProtocolTest, JsonBoundIsNeverBelowTheSerialisedSize) {
+  std::string control;
+  for (int c = 0; c < 32; ++c) control.push_back(static_cast<char>(c));
+  const std::string not_utf8("\xff\xfe\xc3\x28\x80", 5);
+  for (const std::string& s : {std::string(), control, not_utf8, control + not_utf8 + "\"\\"}) {
+    TaskEvent e;
+    e.task_id = s;
+    e.kind = s.empty() ? "process" : s;
+    e.argv = {s, s + s, ""};
+    e.shell = true;
+    e.env = {{s, s}, {"A", s}};
+    e.stdin_data = s;
+    e.cwd = s;
+    e.timeout_ms = std::numeric_limits<int64_t>::max();
+    e.max_output_bytes = std::numeric_limits<int64_t>::min();
+    e.files = {{s, s, s, std::numeric_limits<uint64_t>::max(), true, true}};
+    e.returns = {s, s};
+    e.output_uri = s;
+    e.result_uri = s;
+    e.result_spill_only = true;
+    e.event_uri = s;
+    const std::string dumped =
+        TaskEventToJson(e).dump(-1, ' ', false, json::error_handler_t::replace);
+    const std::string ascii =
+        TaskEventToJson(e).dump(-1, ' ', true, json::error_handler_t::replace);
+    EXPECT_LE(dumped.size(), TaskEventJsonBound(e)) << dumped;
+    EXPECT_LE(ascii.size(), TaskEventJsonBound(e)) << ascii;
+  }
 }
 
 }  // namespace

@@ -31,7 +31,10 @@ Result<TaskEvent> TaskEventBuilder::Build(const TaskInputs& in, const PlannedTas
   e.result_spill_only = true;  // sync mode; the async invoker names its own result objects
   // Lambda's payload limits (6 MB sync, 1 MB Event): a bigger event (huge arguments or
   // file lists) is stored and fetched by the worker.
+  // The bound spares the usual small event a serialisation here: the invoker serialises it
+  // once, when it sends it.
   const size_t limit = s_.async ? kEventPayloadLimit : kSyncPayloadLimit;
+  if (TaskEventJsonBound(e) + 4096 <= limit) return e;  // headroom for the invoker's fields
   std::string body = JsonLine(TaskEventToJson(e));
   if (body.size() + 4096 <= limit) return e;  // headroom for the invoker's own fields
   std::string tmp = s_.scratch_dir + "/.event" + std::to_string(seq);

@@ -56,9 +56,13 @@ std::optional<Http1Url> ParseHttp1Url(std::string_view url) {
 }
 
 Status CheckHttp1Headers(const HttpHeaders& headers) {
+  // memchr per byte sought: a signed request's long values (Authorization, a session
+  // token) are scanned at memory speed.
+  auto breaks = [](const std::string& s) {
+    return s.find('\r') != std::string::npos || s.find('\n') != std::string::npos;
+  };
   for (const auto& [k, v] : headers) {
-    if (k.find_first_of("\r\n:") != std::string::npos ||
-        v.find_first_of("\r\n") != std::string::npos) {
+    if (breaks(k) || k.find(':') != std::string::npos || breaks(v)) {
       return Status::InvalidArgument("HTTP header '" + k.substr(0, 64) +
                                      "' has a line break or colon in its name or value");
     }
