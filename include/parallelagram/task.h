@@ -5,8 +5,8 @@
 // Only `argv` is required in an event: {"argv":["echo","hi"]} is a whole task.
 //
 // `kind` selects the worker's task handler: "process" (the default) runs argv
-// as a process; later kinds (e.g. "function", a registered C++ function) use
-// `function` and `args` instead. The worker dispatches on `kind` through a
+// as a process; "function" (a program's own worker, parallelagram/executor.h) runs the
+// registered C++ function `function` with its serialised arguments in `stdin`. The worker dispatches on `kind` through a
 // registry, never assuming every task is a process.
 #pragma once
 
@@ -62,6 +62,7 @@ struct TaskEvent {
   std::string task_id;  // driver's id, echoed in the result
   std::string kind = "process";
   std::vector<std::string> argv;           // kind "process": program and arguments
+  std::string function;                    // kind "function": the registered C++ function
   bool shell = false;                      // run argv[0] with /bin/sh -c, rest as $0.. args
   std::map<std::string, std::string> env;  // added to the worker's environment
   std::string stdin_data;                  // bytes fed to stdin (then closed)
@@ -111,6 +112,7 @@ struct TaskResult {
   bool cold = false;             // first invocation of this execution environment
   int64_t invocation_index = 0;  // 1 for the environment's first invocation
   std::string error;             // why it could not run / how it ended, for humans
+  std::string error_type;        // kind "function": the C++ type of the exception it threw
   std::vector<ReturnedFile> returned;
   std::string log_tail;        // driver side: the Lambda log tail, if any
   int64_t retry_after_ms = 0;  // driver side, not serialised: a 429/5xx's Retry-After hint

@@ -81,6 +81,7 @@ json TaskEventToJson(const TaskEvent& e) {
     for (const auto& w : e.argv) b.push_back(Base64Encode(w));
     j["argv_b64"] = std::move(b);
   }
+  if (!e.function.empty()) j["function"] = e.function;
   if (e.shell) j["shell"] = true;
   if (!e.env.empty()) j["env"] = e.env;
   if (!e.stdin_data.empty()) PutBytes(j, "stdin", e.stdin_data);
@@ -112,7 +113,7 @@ size_t TaskEventJsonBound(const TaskEvent& e) {
   auto b64 = [](const std::string& s) { return 3 + 4 * ((s.size() + 2) / 3); };
   size_t n = 512;  // the envelope's keys, punctuation, numbers and booleans
   for (const std::string* s :
-       {&e.task_id, &e.kind, &e.cwd, &e.output_uri, &e.result_uri, &e.event_uri}) {
+       {&e.task_id, &e.kind, &e.function, &e.cwd, &e.output_uri, &e.result_uri, &e.event_uri}) {
     n += text(*s);
   }
   for (const auto& w : e.argv) n += text(w) + b64(w);
@@ -144,6 +145,7 @@ Result<TaskEvent> TaskEventFromJson(const json& j) {
     }
     e.argv = std::move(argv);
   }
+  PG_RETURN_IF_ERROR(GetOpt(j, "function", e.function));
   PG_RETURN_IF_ERROR(GetOpt(j, "shell", e.shell));
   PG_RETURN_IF_ERROR(GetOpt(j, "env", e.env));
   PG_ASSIGN_OR_RETURN(e.stdin_data, GetBytes(j, "stdin"));
@@ -172,6 +174,10 @@ Result<TaskEvent> TaskEventFromJson(const json& j) {
         "the task event has no 'argv': give the program and its arguments, e.g. "
         "{\"argv\":[\"echo\",\"hi\"]}");
   }
+  if (e.kind == "function" && e.function.empty() && e.event_uri.empty()) {
+    return Status::InvalidArgument(
+        "the task event of kind 'function' has no 'function': name the registered function");
+  }
   return e;
 }
 
@@ -197,6 +203,7 @@ json TaskResultToJson(const TaskResult& r) {
   j["cold"] = r.cold;
   j["invocation_index"] = r.invocation_index;
   if (!r.error.empty()) j["error"] = r.error;
+  if (!r.error_type.empty()) j["error_type"] = r.error_type;
   if (!r.returned.empty()) {
     json rs = json::array();
     for (const auto& f : r.returned) {
@@ -239,6 +246,7 @@ Result<TaskResult> TaskResultFromJson(const json& j) {
   PG_RETURN_IF_ERROR(GetOpt(j, "cold", r.cold));
   PG_RETURN_IF_ERROR(GetOpt(j, "invocation_index", r.invocation_index));
   PG_RETURN_IF_ERROR(GetOpt(j, "error", r.error));
+  PG_RETURN_IF_ERROR(GetOpt(j, "error_type", r.error_type));
   if (const json* returned = Field(j, "returned"); returned != nullptr && returned->is_array()) {
     for (const auto& fj : *returned) {
       ReturnedFile f;

@@ -81,6 +81,7 @@ TEST(TaskProtocolTest, EventRoundTripsEveryField) {
   e.result_uri = "file:///tmp/res.json";
   e.result_spill_only = true;
   e.event_uri = "s3://b/events/7.1.json";
+  e.function = "Simulate";
   auto back = TaskEventFromJson(json::parse(TaskEventToJson(e).dump()));
   ASSERT_TRUE(back.ok()) << back.status().ToString();
   EXPECT_EQ(back->task_id, e.task_id);
@@ -106,6 +107,17 @@ TEST(TaskProtocolTest, EventRoundTripsEveryField) {
   EXPECT_EQ(back->result_uri, e.result_uri);
   EXPECT_TRUE(back->result_spill_only);
   EXPECT_EQ(back->event_uri, e.event_uri);
+  EXPECT_EQ(back->function, "Simulate");
+}
+
+TEST(TaskProtocolTest, FunctionKindNeedsItsFunction) {
+  auto bad = TaskEventFromJson(json::parse(R"({"kind":"function"})"));
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.status().message().find("'function'"), std::string::npos);
+  auto good = TaskEventFromJson(json::parse(R"({"kind":"function","function":"F"})"));
+  ASSERT_TRUE(good.ok()) << good.status().ToString();
+  EXPECT_EQ(good->function, "F");
+  EXPECT_TRUE(good->argv.empty());
 }
 
 TEST(TaskProtocolTest, StdinTextOrBase64AndB64Wins) {
@@ -177,6 +189,7 @@ TEST(TaskProtocolTest, ResultRoundTripsEveryField) {
   r.cold = true;
   r.invocation_index = 4;
   r.error = "killed at the timeout";
+  r.error_type = "std::runtime_error";
   r.returned = {{"out/a", "file:///o/a", std::string(64, 'b'), 5, false},
                 {"out/missing", "", "", 0, true}};
   r.log_tail = "END RequestId";
@@ -203,6 +216,7 @@ TEST(TaskProtocolTest, ResultRoundTripsEveryField) {
   EXPECT_TRUE(back->cold);
   EXPECT_EQ(back->invocation_index, 4);
   EXPECT_EQ(back->error, r.error);
+  EXPECT_EQ(back->error_type, "std::runtime_error");
   ASSERT_EQ(back->returned.size(), 2u);
   EXPECT_EQ(back->returned[0].uri, "file:///o/a");
   EXPECT_EQ(back->returned[0].size, 5u);
@@ -242,6 +256,7 @@ TEST(TaskProtocolTest, JsonBoundIsNeverBelowTheSerialisedSize) {
     TaskEvent e;
     e.task_id = s;
     e.kind = s.empty() ? "process" : s;
+    e.function = s;
     e.argv = {s, s + s, ""};
     e.shell = true;
     e.env = {{s, s}, {"A", s}};

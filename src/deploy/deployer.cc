@@ -122,6 +122,10 @@ Status Deploy(aws::AwsSession& session, const DeployOptions& opts,
   }
   r.architecture = package.architecture;
   r.code_sha256 = Base64Encode(Sha256Raw(package.zip));
+  // Which build runs there, for a program that is its own worker (api/worker_identity.h).
+  auto bootstrap_hash = Sha256File(opts.bootstrap_path);
+  if (!bootstrap_hash.ok()) return bootstrap_hash.status();
+  const std::string build = "sha256:" + *bootstrap_hash;  // BuildIdentity (api/)
 
   // The bucket.
   aws::S3Client::Options s3o;
@@ -203,6 +207,7 @@ Status Deploy(aws::AwsSession& session, const DeployOptions& opts,
     req.ephemeral_storage_mb = opts.ephemeral_storage_mb;
     req.architecture = package.architecture;
     req.description = kFunctionDescription;
+    req.environment[kBuildEnvVar] = build;
     auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
     for (int attempt = 1;; ++attempt) {
       auto created = lambda.CreateFunctionAndWait(req);
@@ -256,6 +261,12 @@ Status Deploy(aws::AwsSession& session, const DeployOptions& opts,
     if (c.role != r.role_arn) cfg.role = r.role_arn, change = true;
     if (c.runtime != "provided.al2023") cfg.runtime = "provided.al2023", change = true;
     if (c.handler != "bootstrap") cfg.handler = "bootstrap", change = true;
+    if (auto it = c.environment.find(kBuildEnvVar);
+        it == c.environment.end() || it->second != build) {
+      cfg.environment = c.environment;
+      (*cfg.environment)[kBuildEnvVar] = build;
+      change = true;
+    }
     if (change) {
       auto updated = lambda.UpdateFunctionConfigurationAndWait(cfg);
       PG_RETURN_IF_ERROR(

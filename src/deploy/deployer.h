@@ -23,6 +23,11 @@
 
 namespace parallelagram::deploy {
 
+// The function's environment variable naming the build of its bootstrap: "sha256:" + the
+// bootstrap file's SHA-256. A program that is its own worker checks it before it sends
+// anything (api/worker_identity.h).
+inline constexpr char kBuildEnvVar[] = "PARALLELAGRAM_BUILD";
+
 struct DeployOptions {
   std::string function_name;
   std::string bucket;

@@ -33,6 +33,9 @@ class AwsBackend : public Backend {
   int max_in_flight() const override { return reserved.value_or(0); }
   std::string function_name() const override { return function; }
   std::string description() const override { return describe; }
+  const std::map<std::string, std::string>& function_environment() const override {
+    return environment;
+  }
   StagingOptions staging_options() const override {
     StagingOptions so;
     so.bundle = true;
@@ -44,6 +47,7 @@ class AwsBackend : public Backend {
   // Destroyed in reverse order: invokers before the clients they borrow.
   std::string function;
   std::optional<int> reserved;
+  std::map<std::string, std::string> environment;
   std::string describe;
   std::unique_ptr<aws::AwsSession> session;
   std::unique_ptr<IoLoopDriver> timers;
@@ -121,6 +125,7 @@ Result<std::unique_ptr<Backend>> StartAwsBackend(IoLoop& loop, const BackendConf
                   "cannot read Lambda function '" + rec.function_name + "': " + e.status.message());
   }
   b->reserved = fn->reserved_concurrency;
+  b->environment = fn->configuration.environment;
   if (b->reserved && *b->reserved == 0) {
     return Status::InvalidArgument(fmt::format(
         "Lambda function '{}' has reserved concurrency 0, so every invocation is throttled "

@@ -9,6 +9,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <string>
 
@@ -56,6 +57,8 @@ struct BackendConfig {
   std::string function_name;
   std::string bucket;
   std::string deployment_config;
+  // The local backend's worker executable ("" = the stock bootstrap, FindBootstrap()).
+  std::string worker;
   // Async mode (AsyncInvoker::Options): the first result object number, and who is told
   // about result objects (the Job; null: nobody).
   int64_t first_result_number = 1;
@@ -75,6 +78,12 @@ class Backend {
   // The Lambda function the tasks run on, recorded in job.json for `parallelagram cancel`
   // ("" for the local backend).
   virtual std::string function_name() const { return ""; }
+  // The Lambda function's environment variables as read at start (empty for the local
+  // backend): a program that is its own worker checks the build deploy recorded there.
+  virtual const std::map<std::string, std::string>& function_environment() const {
+    static const std::map<std::string, std::string> kNone;
+    return kNone;
+  }
   // One line for the user about where the job runs ("" for nothing to say).
   virtual std::string description() const { return ""; }
   // How `run` stages inputs for this backend (staging.h). The AWS backend returns

@@ -44,13 +44,26 @@ std::string ProgramOf(const RunOptions& opts) {
 // ---- SubmitQueue ----
 
 Result<int64_t> SubmitQueue::Submit(std::vector<std::string> values) {
+  return Add(SourcedTask{std::move(values), nullptr}, {});
+}
+
+Result<int64_t> SubmitQueue::SubmitSpec(TaskSpec spec,
+                                        const std::function<void(int64_t)>& on_numbered) {
+  SourcedTask t;
+  t.values = {spec.describe};
+  t.spec = std::make_shared<const TaskSpec>(std::move(spec));
+  return Add(std::move(t), on_numbered);
+}
+
+Result<int64_t> SubmitQueue::Add(SourcedTask t, const std::function<void(int64_t)>& on_numbered) {
   std::function<void()> wake;
   int64_t seq = 0;
   {
     std::lock_guard<std::mutex> l(mu_);
     if (closed_) return Status::InvalidArgument("the job takes no more tasks: Submit after Close");
-    queue_.push_back(std::move(values));
+    queue_.push_back(std::move(t));
     seq = ++submitted_;
+    if (on_numbered) on_numbered(seq);
     if (waiting_) {
       waiting_ = false;
       wake = wake_;
@@ -73,10 +86,10 @@ void SubmitQueue::Close() {
   if (wake) wake();
 }
 
-TaskSource::Next SubmitQueue::Pull(std::vector<std::string>* values) {
+TaskSource::Next SubmitQueue::Pull(SourcedTask* task) {
   std::lock_guard<std::mutex> l(mu_);
   if (head_ < queue_.size()) {
-    *values = std::move(queue_[head_++]);
+    *task = std::move(queue_[head_++]);
     if (head_ == queue_.size()) {  // everything pulled: drop the husks
       queue_.clear();
       head_ = 0;
@@ -104,6 +117,7 @@ struct Job::Impl : Scheduler::Listener, AsyncObserver {
   // A task pulled and not finished yet.
   struct LiveTask {
     std::vector<std::string> values;
+    std::shared_ptr<const TaskSpec> spec;  // a task described whole (SubmitQueue::SubmitSpec)
     PlannedTask files;
     Status planned;  // a bad --transferfile/--return: the task ends as staging_error
   };
@@ -115,7 +129,7 @@ struct Job::Impl : Scheduler::Listener, AsyncObserver {
   std::shared_ptr<bool> alive = std::make_shared<bool>(true);
 
   // 1. Open
-  std::unique_ptr<CommandTemplate> tmpl;
+  std::unique_ptr<CommandTemplate> tmpl;  // null when every task comes with its TaskSpec
   FileTemplates file_templates;
   std::vector<PlannedTask> planned;  // per seq-1, for inputs known up front
   int jobs = 1;
@@ -157,6 +171,10 @@ struct Job::Impl : Scheduler::Listener, AsyncObserver {
     return kExitUsage;
   }
   int64_t ElapsedMs() const { return (ctx.clock->NowMonoUs() - start_us) / 1000; }
+  // The manifest's "command" of a task.
+  std::string Describe(const TaskInputs& in, const TaskSpec* t) const {
+    return t ? t->describe : tmpl ? tmpl->Describe(in) : std::string();
+  }
   ProgressCounts Counts() const;
   void CollectAsyncResults();
   // A finished task is brought back at once and recorded with the others that finished in
@@ -170,7 +188,8 @@ struct Job::Impl : Scheduler::Listener, AsyncObserver {
   };
   std::vector<Finished> finished;
   bool record_scheduled = false;
-  void Record(std::shared_ptr<TaskRecord> rec, std::vector<std::string> values);
+  void Record(std::shared_ptr<TaskRecord> rec, std::vector<std::string> values,
+              const TaskSpec* spec = nullptr);
   void RecordFinished();
   // Runs `fn` after `ms` on the loop, unless the job is gone by then.
   void Later(int64_t ms, void (Impl::*fn)());
@@ -220,9 +239,11 @@ struct Job::Impl : Scheduler::Listener, AsyncObserver {
 // 1. The job's state: created, or reopened for a resume.
 Status Job::Impl::Open() {
   const int num_sources = std::max<int>(1, static_cast<int>(spec.sources.size()));
-  auto t = CommandTemplate::Parse(spec.command, num_sources, spec.shell);
-  if (!t.ok()) return t.status();
-  tmpl = std::make_unique<CommandTemplate>(std::move(t).value());
+  if (!spec.command.empty() || !spec.sources.empty()) {  // else: tasks bring their TaskSpec
+    auto t = CommandTemplate::Parse(spec.command, num_sources, spec.shell);
+    if (!t.ok()) return t.status();
+    tmpl = std::make_unique<CommandTemplate>(std::move(t).value());
+  }
   file_templates = FileTemplates{spec.transferfiles, spec.returns, num_sources};
   // Inputs known up front: every task's files planned (and checked) once, before anything is
   // created; a streamed task's are planned when it arrives (PullTask).
@@ -351,7 +372,8 @@ Status Job::Impl::Start() {
   es.max_output = spec.max_output_bytes;
   es.async = config.async;
   es.scratch_dir = state.dir() + "/output";
-  builder = std::make_unique<TaskEventBuilder>(es, *tmpl, *staging, backend->store(), *retrieval);
+  builder =
+      std::make_unique<TaskEventBuilder>(es, tmpl.get(), *staging, backend->store(), *retrieval);
   Scheduler::Options so;
   so.jobs = in_flight;
   so.max_attempts = spec.retries;
@@ -362,7 +384,8 @@ Status Job::Impl::Start() {
     auto it = live.find(seq);
     if (it == live.end()) return Status::Internal("task " + std::to_string(seq) + " is unknown");
     if (!it->second.planned.ok()) return it->second.planned;
-    return builder->Build(TaskInputs{seq, slot, it->second.values}, it->second.files, invocation);
+    return builder->Build(TaskInputs{seq, slot, it->second.values}, it->second.files, invocation,
+                          it->second.spec.get());
   };
   sched = std::make_unique<Scheduler>(so, build, backend->invoker(), *ctx.loop, *ctx.clock, *this);
   return Status::Ok();
@@ -494,24 +517,32 @@ Scheduler::Listener::Pull Job::Impl::PullTask(int64_t* seq) {
   // most the tasks in flight (RecordFinished wakes the scheduler once they are written).
   if (!finished.empty()) return Pull::kWait;
   for (;;) {
-    LiveTask t;
-    TaskSource::Next n = source->Pull(&t.values);
+    SourcedTask pulled_task;
+    TaskSource::Next n = source->Pull(&pulled_task);
     if (n == TaskSource::Next::kWait) return Pull::kWait;
     if (n == TaskSource::Next::kEnd) {
       if (Status e = source->error(); !e.ok()) observer.Problem(e);
       return Pull::kEnd;
     }
     const int64_t s = ++pulled;
-    TaskInputs in{s, 1, std::move(t.values)};
-    state.AppendTask(
-        JsonLine({{"seq", s}, {"args", ArgsJson(in.values)}, {"command", tmpl->Describe(in)}}));
+    LiveTask t;
+    t.spec = std::move(pulled_task.spec);
+    TaskInputs in{s, 1, std::move(pulled_task.values)};
+    state.AppendTask(JsonLine(
+        {{"seq", s}, {"args", ArgsJson(in.values)}, {"command", Describe(in, t.spec.get())}}));
     t.values = std::move(in.values);
     // Finished in an earlier run: counted already, never run again.
     if (s <= static_cast<int64_t>(finished_before.size()) &&
         finished_before[static_cast<size_t>(s - 1)] != 0) {
       continue;
     }
-    if (s <= static_cast<int64_t>(planned.size())) {  // planned and staged in Open/Start
+    if (t.spec) {  // its own files, checked by whoever described it
+      t.files = PlannedTask{t.spec->transfer, t.spec->returns};
+      for (const auto& path : t.files.transfer) {
+        if (Status st = staging->AddTransferFile(path); !st.ok()) t.planned = st;
+      }
+      if (t.planned.ok() && !t.files.transfer.empty()) t.planned = staging->Commit();
+    } else if (s <= static_cast<int64_t>(planned.size())) {  // planned and staged in Open/Start
       t.files = std::move(planned[static_cast<size_t>(s - 1)]);
     } else if (!file_templates.empty()) {
       auto p = PlanTaskFiles(file_templates, TaskInputs{s, 1, t.values});
@@ -542,23 +573,26 @@ void Job::Impl::OnRetry(const TaskRecord& a) {
 void Job::Impl::OnFinish(const TaskRecord& rec_in) {
   auto it = live.find(rec_in.seq);
   std::vector<std::string> values;
+  std::shared_ptr<const TaskSpec> task_spec;
   if (it != live.end()) {
     values = std::move(it->second.values);
+    task_spec = std::move(it->second.spec);
     live.erase(it);
   }
-  Record(std::make_shared<TaskRecord>(rec_in), std::move(values));
+  Record(std::make_shared<TaskRecord>(rec_in), std::move(values), task_spec.get());
 }
 
 // A finished task: its full result and --return files brought back, then recorded with the
 // others of this pass of the loop.
-void Job::Impl::Record(std::shared_ptr<TaskRecord> rec, std::vector<std::string> values) {
+void Job::Impl::Record(std::shared_ptr<TaskRecord> rec, std::vector<std::string> values,
+                       const TaskSpec* task_spec) {
   // The answering invocation's own result object: a late loser writes elsewhere.
   Finished f;
   f.full_result_uri =
       retrieval->FetchFullResult(*rec, retrieval->ResultUri(rec->seq, rec->invocation));
   f.ft.rec = rec.get();
   f.ft.args = std::move(values);
-  f.ft.command = tmpl->Describe(TaskInputs{rec->seq, rec->slot, f.ft.args});
+  f.ft.command = Describe(TaskInputs{rec->seq, rec->slot, f.ft.args}, task_spec);
   retrieval->BringBack(*rec, f.ft);
   f.rec = std::move(rec);
   finished.push_back(std::move(f));

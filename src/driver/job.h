@@ -34,6 +34,7 @@
 #include "driver/backend.h"
 #include "driver/job_observer.h"
 #include "driver/run_options.h"
+#include "driver/task_spec.h"
 
 namespace parallelagram::driver {
 
@@ -41,15 +42,22 @@ inline constexpr int kExitUsage = 255;
 inline constexpr int kExitInterrupted = 130;  // SIGINT (Ctrl-C), as shells report it
 inline constexpr int kExitTerminated = 143;   // SIGTERM
 
-// Where a job's tasks come from: each task is its input values (one per source; `{}`,
-// `{1}`, ... in the command template). Pulled on the loop thread.
+// One task from a TaskSource: its input values (one per source; `{}`, `{1}`, ... in the
+// command template), or, for a task a program described whole, its spec (then `values` is
+// what the manifest's "args" shows).
+struct SourcedTask {
+  std::vector<std::string> values;
+  std::shared_ptr<const TaskSpec> spec;  // null: the command template's task
+};
+
+// Where a job's tasks come from. Pulled on the loop thread.
 class TaskSource {
  public:
   virtual ~TaskSource() = default;
   enum class Next { kTask, kWait, kEnd };
-  // kTask: *values holds the next task's. kWait: none yet; the wake function given to
+  // kTask: *task holds the next one. kWait: none yet; the wake function given to
   // SetWake is called (any thread) when there may be. kEnd: final.
-  virtual Next Pull(std::vector<std::string>* values) = 0;
+  virtual Next Pull(SourcedTask* task) = 0;
   // `wake` stays valid for the source's life.
   virtual void SetWake(std::function<void()> wake) = 0;
   // The task count when known up front (every input already read), else -1.
@@ -66,16 +74,20 @@ class TaskSource {
 // A TaskSource a program submits to while the job runs. Thread-safe.
 class SubmitQueue : public TaskSource {
  public:
-  // Adds a task; returns its number ({#}), 1, 2, ... Fails after Close().
+  // Adds a task (input values for the job's command template, or a whole TaskSpec); returns
+  // its number ({#}), 1, 2, ... Fails after Close(). `on_numbered`, when given, is called
+  // with the number before the task can be pulled (under the queue's lock: keep it short).
   Result<int64_t> Submit(std::vector<std::string> values);
+  Result<int64_t> SubmitSpec(TaskSpec spec, const std::function<void(int64_t)>& on_numbered = {});
   // No more tasks: the job ends once the submitted ones have.
   void Close();
-  Next Pull(std::vector<std::string>* values) override;
+  Next Pull(SourcedTask* task) override;
   void SetWake(std::function<void()> wake) override;
 
  private:
+  Result<int64_t> Add(SourcedTask t, const std::function<void(int64_t)>& on_numbered);
   std::mutex mu_;
-  std::vector<std::vector<std::string>> queue_;  // not pulled yet, in order
+  std::vector<SourcedTask> queue_;  // not pulled yet, in order
   size_t head_ = 0;
   int64_t submitted_ = 0;
   bool closed_ = false, waiting_ = false;
@@ -96,6 +108,7 @@ struct JobContext {
 class Job {
  public:
   // `spec`: the job (command, options; its sources are not used: tasks come from `source`).
+  // Its command may be empty when every task comes with its own TaskSpec.
   // Nothing given is owned but `source`; `ctx`'s pointers must outlive the job.
   Job(RunOptions spec, std::unique_ptr<TaskSource> source, JobContext ctx);
   ~Job();

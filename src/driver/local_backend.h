@@ -2,8 +2,9 @@
 // a function whose package is a launcher script that execs `bootstrap` in place (no copy), a
 // LambdaInvoker on the driver's IoLoop, and a DirectoryObjectStore under STATE_ROOT/store.
 //
-// The worker binary is `bootstrap` next to the running parallelagram executable (found via
-// /proc/self/exe), or the file named by the environment variable PG_BOOTSTRAP.
+// The worker binary is BackendConfig::worker when set (a program that is its own worker,
+// parallelagram/executor.h), else `bootstrap` next to the running parallelagram executable
+// (found via /proc/self/exe), or the file named by the environment variable PG_BOOTSTRAP.
 // Errors (one line each, naming what to do): the bootstrap is missing, the service cannot
 // start, CreateFunction fails.
 // Thread-safety: create and use on the loop thread; the LocalLambda runs its own thread.

@@ -16,9 +16,7 @@ namespace {
 class FeedSource : public TaskSource {
  public:
   explicit FeedSource(std::unique_ptr<InputFeed> feed) : feed_(std::move(feed)) {}
-  Next Pull(std::vector<std::string>* values) override {
-    return static_cast<Next>(feed_->Pull(values));
-  }
+  Next Pull(SourcedTask* task) override { return static_cast<Next>(feed_->Pull(&task->values)); }
   void SetWake(std::function<void()> wake) override { feed_->SetWake(std::move(wake)); }
   int64_t known_total() const override { return feed_->known_total(); }
   void SetRecorder(std::function<void(const std::vector<std::string>&)> values,

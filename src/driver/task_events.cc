@@ -8,21 +8,36 @@ namespace parallelagram::driver {
 
 namespace fs = std::filesystem;
 
-TaskEventBuilder::TaskEventBuilder(Settings settings, const CommandTemplate& tmpl,
+TaskEventBuilder::TaskEventBuilder(Settings settings, const CommandTemplate* tmpl,
                                    const Staging& staging, ObjectStore& store,
                                    const ResultRetrieval& retrieval)
-    : s_(std::move(settings)), tmpl_(tmpl), staging_(staging), store_(store), retrieval_(retrieval) {
+    : s_(std::move(settings)),
+      tmpl_(tmpl),
+      staging_(staging),
+      store_(store),
+      retrieval_(retrieval) {
   if (s_.max_output <= 0) s_.max_output = int64_t{1} << 30;
 }
 
 Result<TaskEvent> TaskEventBuilder::Build(const TaskInputs& in, const PlannedTask& t,
-                                          int64_t invocation) {
+                                          int64_t invocation, const TaskSpec* spec) {
   const int64_t seq = in.seq;
   TaskEvent e;
   e.task_id = s_.job_id + "/" + std::to_string(seq);
-  e.argv = tmpl_.Expand(in);
-  e.shell = s_.shell;
   e.timeout_ms = s_.timeout_ms;
+  if (spec) {
+    e.kind = spec->kind;
+    e.function = spec->function;
+    e.argv = spec->argv;
+    e.stdin_data = spec->stdin_data;
+    e.env = spec->env;
+    if (spec->timeout_ms > 0) e.timeout_ms = spec->timeout_ms;
+  } else if (tmpl_) {
+    e.argv = tmpl_->Expand(in);
+    e.shell = s_.shell;
+  } else {
+    return Status::Internal("task " + std::to_string(seq) + " has no command");
+  }
   e.max_output_bytes = s_.max_output;
   e.files = staging_.FilesFor(t.transfer);
   e.returns = t.returns;

@@ -21,6 +21,7 @@
 #include "driver/staging.h"
 #include "driver/state_dir.h"
 #include "driver/task_plan.h"
+#include "driver/task_spec.h"
 #include "parallelagram/status.h"
 #include "parallelagram/task.h"
 
@@ -31,24 +32,26 @@ class TaskEventBuilder {
   // What the builder reads of the job's settings.
   struct Settings {
     std::string job_id;
-    bool shell = false;          // --shell
-    int64_t timeout_ms = 0;      // --timeout (0: none)
-    int64_t max_output = 0;      // --max-output (0: 1 GiB)
-    bool async = false;          // --mode async: the 1 MB Event limit applies
-    std::string scratch_dir;     // where an oversized event is written before it is stored
+    bool shell = false;       // --shell
+    int64_t timeout_ms = 0;   // --timeout (0: none)
+    int64_t max_output = 0;   // --max-output (0: 1 GiB)
+    bool async = false;       // --mode async: the 1 MB Event limit applies
+    std::string scratch_dir;  // where an oversized event is written before it is stored
   };
-  TaskEventBuilder(Settings settings, const CommandTemplate& tmpl, const Staging& staging,
+  // `tmpl` may be null when every task comes with its TaskSpec.
+  TaskEventBuilder(Settings settings, const CommandTemplate* tmpl, const Staging& staging,
                    ObjectStore& store, const ResultRetrieval& retrieval);
 
   // The event of the Scheduler's `invocation` of task `in` (with its slot) whose files are
-  // `files`.
-  Result<TaskEvent> Build(const TaskInputs& in, const PlannedTask& files, int64_t invocation);
+  // `files`: the command template expanded, or, when `spec` is given, the task it describes.
+  Result<TaskEvent> Build(const TaskInputs& in, const PlannedTask& files, int64_t invocation,
+                          const TaskSpec* spec = nullptr);
   // The URIs of the oversized events stored so far.
   const std::set<std::string>& spilled() const { return spilled_; }
 
  private:
   Settings s_;
-  const CommandTemplate& tmpl_;
+  const CommandTemplate* tmpl_;
   const Staging& staging_;
   ObjectStore& store_;
   const ResultRetrieval& retrieval_;

@@ -11,6 +11,7 @@ none` removes the reservation (GetFunctionConcurrency shows none; doctor warns);
 without --create-bucket and wrong credentials are one-line errors; destroy removes exactly
 what deploy created (a pre-existing bucket is kept); no secret in any output.
 """
+import hashlib
 import json
 import os
 import sys
@@ -85,6 +86,12 @@ def main():
                   and cfg["MemorySize"] == 2048 and cfg["Timeout"] == 120
                   and cfg["Architectures"] == ["x86_64"] and cfg["Role"] == role["Arn"],
                   "function Active with the requested configuration", json.dumps(cfg, default=str))
+            boot = os.environ.get("PG_BOOTSTRAP") or os.path.join(os.path.dirname(PG), "bootstrap")
+            with open(boot, "rb") as f:
+                build = "sha256:" + hashlib.sha256(f.read()).hexdigest()
+            check(cfg.get("Environment", {}).get("Variables", {}).get("PARALLELAGRAM_BUILD") == build,
+                  "the function's environment records the deployed build (PARALLELAGRAM_BUILD)",
+                  json.dumps(cfg.get("Environment")))
             check(fn.get("Concurrency", {}).get("ReservedConcurrentExecutions") == 50,
                   "reserved concurrency 50", json.dumps(fn.get("Concurrency")))
             # Lambda's own async retries are off: the driver retries (boto3 parses the shape).

@@ -1,0 +1,26 @@
+#include "api/function_handler.h"
+
+#include <gtest/gtest.h>
+
+#include "parallelagram/function.h"
+
+namespace parallelagram::api {
+namespace {
+
+TEST(FunctionHandlerTest, LaunchCommandRestartsAProgramStartedThroughItsBundledLoader) {
+  EXPECT_EQ(LaunchCommand("/opt/app/mysim", "./mysim"), std::vector<std::string>{"/opt/app/mysim"});
+  // A `parallelagram package` zip: lib/ld-linux-x86-64.so.2 --library-path lib bin/bootstrap.
+  EXPECT_EQ(LaunchCommand("/var/task/lib/ld-linux-x86-64.so.2", "/var/task/bin/bootstrap"),
+            (std::vector<std::string>{"/var/task/lib/ld-linux-x86-64.so.2", "--library-path",
+                                      "/var/task/lib", "/var/task/bin/bootstrap"}));
+}
+
+TEST(FunctionHandlerTest, CborCarriesStringsAsRawBytes) {
+  const std::string bytes("\xff\x00\x80 a", 5);
+  EXPECT_EQ(detail::DecodeValue<std::string>(detail::EncodeValue(bytes)), bytes);
+  EXPECT_THROW(detail::FromBytes("\xff\xff"), ArgumentError);
+  EXPECT_THROW(detail::DecodeValue<int>(detail::EncodeValue(std::string("x"))), ArgumentError);
+}
+
+}  // namespace
+}  // namespace parallelagram::api
