@@ -103,7 +103,9 @@ Result<std::string> FindBootstrap() {
 
 Result<std::unique_ptr<Backend>> StartLocalBackend(IoLoop& loop, const BackendConfig& config) {
   std::string bootstrap = config.worker;
-  if (bootstrap.empty()) PG_ASSIGN_OR_RETURN(bootstrap, FindBootstrap());
+  if (bootstrap.empty()) {
+    PG_ASSIGN_OR_RETURN(bootstrap, FindBootstrap());
+  }
   // The package is a one-line launcher that execs the worker where it is: the embedded
   // service runs on this machine, so shipping (zipping, base64-encoding, posting, unpacking)
   // the multi-megabyte binary on every run is pure start-up cost.
