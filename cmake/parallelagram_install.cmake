@@ -21,7 +21,8 @@ install(EXPORT parallelagramTargets NAMESPACE parallelagram::
         DESTINATION ${PG_INSTALL_CMAKEDIR})
 configure_package_config_file(${PROJECT_SOURCE_DIR}/cmake/parallelagramConfig.cmake.in
                               ${PROJECT_BINARY_DIR}/parallelagramConfig.cmake
-                              INSTALL_DESTINATION ${PG_INSTALL_CMAKEDIR})
+                              INSTALL_DESTINATION ${PG_INSTALL_CMAKEDIR}
+                              PATH_VARS CMAKE_INSTALL_BINDIR)
 write_basic_package_version_file(${PROJECT_BINARY_DIR}/parallelagramConfigVersion.cmake
                                  COMPATIBILITY SameMinorVersion)
 install(FILES ${PROJECT_BINARY_DIR}/parallelagramConfig.cmake

@@ -2,7 +2,8 @@
 // `sha256sum` (a process task, its file transferred), and, at the same time, a C++ function
 // measures its line lengths; the report joins both.
 //   checksum_report [--aws FUNCTION] FILE...
-// Prints "SHA256  LINES  LONGEST  FILE" per file, in the order given.
+// Prints "SHA256  LINES  LONGEST  FILE" per file, in the order given. FILEs are relative to
+// the current directory (the task finds each at the same relative path).
 #include <parallelagram/parallelagram.h>
 
 #include <algorithm>
@@ -10,6 +11,7 @@
 #include <cstring>
 #include <fstream>
 #include <sstream>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -59,7 +61,12 @@ int main(int argc, char** argv) {
     }
     std::stringstream text;
     text << in.rdbuf();
-    sums.push_back(ex.Run({"sha256sum", f}, {.transfer = {f}}));
+    try {  // a path the task cannot find (absolute, outside this directory) is refused here
+      sums.push_back(ex.Run({"sha256sum", f}, {.transfer = {f}}));
+    } catch (const std::invalid_argument& e) {
+      std::fprintf(stderr, "checksum_report: %s\n", e.what());
+      return 2;
+    }
     stats.push_back(ex.Call(MeasureLines, text.str()));
   }
   try {

@@ -21,6 +21,7 @@
 #include "driver/io_loop_driver.h"
 #include "driver/job.h"
 #include "driver/local_backend.h"
+#include "driver/staging.h"
 #include "driver/state_dir.h"
 #include "http/io_loop.h"
 
@@ -286,10 +287,17 @@ std::shared_ptr<detail::CallState> Executor::Submit(detail::AnyFunction f, std::
 
 Future<ProcessResult> Executor::Run(std::vector<std::string> argv, ProcessOptions options) {
   if (argv.empty()) throw std::invalid_argument("parallelagram: Executor::Run needs a program");
-  for (const auto& path : options.transfer) {
-    if (::access(path.c_str(), R_OK) != 0) {
-      throw std::invalid_argument("parallelagram: the file to transfer '" + path +
-                                  "' is not readable");
+  // As run's --transferfile / --return: relative paths, found at the same place in the task.
+  for (const auto* paths : {&options.transfer, &options.returns}) {
+    for (const auto& path : *paths) {
+      const char* what =
+          paths == &options.transfer ? "ProcessOptions::transfer" : "ProcessOptions::returns";
+      auto rel = driver::NormaliseRelative(path, what);
+      if (!rel.ok()) throw std::invalid_argument("parallelagram: " + rel.status().message());
+      if (paths == &options.transfer && ::access(path.c_str(), R_OK) != 0) {
+        throw std::invalid_argument("parallelagram: the file to transfer '" + path +
+                                    "' is not readable");
+      }
     }
   }
   driver::TaskSpec spec;

@@ -28,9 +28,15 @@ Status CheckDeployedBuild(const driver::Backend& backend) {
   auto it = env.find(deploy::kBuildEnvVar);
   if (it != env.end() && it->second == mine) return Status::Ok();
   const std::string program = std::filesystem::path(self).filename().string();
-  const std::string what = it == env.end()
-                               ? "does not run " + program + " (no build recorded by deploy)"
-                               : "runs another build of " + program;
+  auto p = env.find(deploy::kProgramEnvVar);
+  std::string what;
+  if (it == env.end()) {
+    what = "does not run " + program + " (no build recorded by deploy)";
+  } else if (p != env.end() && p->second != program) {
+    what = "runs " + p->second + ", not " + program;
+  } else {
+    what = "runs another build of " + program;
+  }
   return Status::InvalidArgument("function " + backend.function_name() + " " + what +
                                  ": redeploy with `parallelagram deploy --bootstrap " + self +
                                  " --function " + backend.function_name() + "`");

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <filesystem>
 #include <nlohmann/json.hpp>
 #include <thread>
 
@@ -125,7 +126,8 @@ Status Deploy(aws::AwsSession& session, const DeployOptions& opts,
   // Which build runs there, for a program that is its own worker (api/worker_identity.h).
   auto bootstrap_hash = Sha256File(opts.bootstrap_path);
   if (!bootstrap_hash.ok()) return bootstrap_hash.status();
-  const std::string build = "sha256:" + *bootstrap_hash;  // BuildIdentity (api/)
+  const std::string build = "sha256:" + *bootstrap_hash;
+  const std::string program = std::filesystem::path(opts.bootstrap_path).filename().string();  // BuildIdentity (api/)
 
   // The bucket.
   aws::S3Client::Options s3o;
@@ -208,6 +210,7 @@ Status Deploy(aws::AwsSession& session, const DeployOptions& opts,
     req.architecture = package.architecture;
     req.description = kFunctionDescription;
     req.environment[kBuildEnvVar] = build;
+    req.environment[kProgramEnvVar] = program;
     auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
     for (int attempt = 1;; ++attempt) {
       auto created = lambda.CreateFunctionAndWait(req);
@@ -261,10 +264,14 @@ Status Deploy(aws::AwsSession& session, const DeployOptions& opts,
     if (c.role != r.role_arn) cfg.role = r.role_arn, change = true;
     if (c.runtime != "provided.al2023") cfg.runtime = "provided.al2023", change = true;
     if (c.handler != "bootstrap") cfg.handler = "bootstrap", change = true;
-    if (auto it = c.environment.find(kBuildEnvVar);
-        it == c.environment.end() || it->second != build) {
+    auto recorded = [&c](const char* k) {
+      auto it = c.environment.find(k);
+      return it == c.environment.end() ? std::string() : it->second;
+    };
+    if (recorded(kBuildEnvVar) != build || recorded(kProgramEnvVar) != program) {
       cfg.environment = c.environment;
       (*cfg.environment)[kBuildEnvVar] = build;
+      (*cfg.environment)[kProgramEnvVar] = program;
       change = true;
     }
     if (change) {

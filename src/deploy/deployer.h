@@ -27,6 +27,8 @@ namespace parallelagram::deploy {
 // bootstrap file's SHA-256. A program that is its own worker checks it before it sends
 // anything (api/worker_identity.h).
 inline constexpr char kBuildEnvVar[] = "PARALLELAGRAM_BUILD";
+// ... and the bootstrap's file name ("bootstrap" for the stock worker, "mysim" for a program).
+inline constexpr char kProgramEnvVar[] = "PARALLELAGRAM_PROGRAM";
 
 struct DeployOptions {
   std::string function_name;

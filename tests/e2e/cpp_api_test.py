@@ -55,11 +55,10 @@ def main():
         incdir = os.path.join(prefix, "include", "parallelagram")
         for h in sorted(os.listdir(incdir)):
             with open(os.path.join(incdir, h)) as f:
-                for inc in re.findall(r'#include\s+([<"][^>"]+[>"])', f.read()):
-                    name = inc[1:-1]
-                    ok = name.startswith("parallelagram/") or name.startswith("nlohmann/") or (
-                        inc[0] == "<" and "/" not in name and "." not in name)
-                    check(ok, "%s includes only std, nlohmann and parallelagram/ (%s)" % (h, inc))
+                bad = [inc for inc in re.findall(r'#include\s+([<"][^>"]+[>"])', f.read())
+                       if not (inc[1:].startswith("parallelagram/") or inc[1:].startswith("nlohmann/") or
+                               (inc[0] == "<" and "/" not in inc and "." not in inc))]
+            check(not bad, "%s includes only std, nlohmann and parallelagram/" % h, bad)
         probe = os.path.join(work, "probe.cc")
         with open(probe, "w") as f:
             f.write("#include <parallelagram/parallelagram.h>\nint main() { return 0; }\n")
@@ -75,7 +74,8 @@ def main():
                                 "-DCMAKE_PREFIX_PATH=" + prefix, "-DCMAKE_BUILD_TYPE=Release"])
             check(rc == 0, ex + ": configured with find_package(parallelagram)", out + err)
             rc, out, err = run(["cmake", "--build", b])
-            check(rc == 0, ex + ": built", out + err)
+            if not check(rc == 0, ex + ": built", out + err):
+                return check.exit_status()
             exe[ex] = os.path.join(b, ex)
             check(os.path.exists(os.path.join(b, ex + "-function.zip")),
                   ex + ": parallelagram_add_function_zip made its Lambda zip")
@@ -119,14 +119,18 @@ def main():
               "got:\n" + out + err + "\nwant:\n" + want)
 
         # Process tasks and functions in one job.
-        rc, out, err = run([exe["checksum_report"], *files], env=env, cwd=work)
+        # Files are shipped by relative path (as run's --transferfile): run it where they are.
+        rc, out, err = run([exe["checksum_report"], *texts], env=env, cwd=data)
         want = ""
         for n, body in texts.items():
             longest = max(len(l) for l in body.split(b"\n"))
             want += "%s  %d  %d  %s\n" % (hashlib.sha256(body).hexdigest(), body.count(b"\n"),
-                                          longest, os.path.join(data, n))
+                                          longest, n)
         check(rc == 0 and out == want, "checksum_report: sha256sum tasks and line stats calls",
               "got:\n" + out + err + "\nwant:\n" + want)
+        rc, out, err = run([exe["checksum_report"], files[0]], env=env, cwd=work)
+        check(rc != 0 and "must be a path relative to the current directory" in err and
+              err.count("\n") == 1, "an absolute path to ship is refused in one line", out + err)
 
         aws_part(work, pg, exe["monte_carlo_pi"])
     finally:
@@ -160,13 +164,14 @@ def aws_part(work, pg, pi):
               "the same 20 calls give the same result locally and on the function", out + out2 + err2)
 
         # Another build of the program: refused before anything is sent.
-        other = os.path.join(work, "monte_carlo_pi_v2")
+        os.makedirs(os.path.join(work, "v2"))
+        other = os.path.join(work, "v2", "monte_carlo_pi")
         shutil.copy(pi, other)
         with open(other, "ab") as f:
             f.write(b"\0another build")
         rc, out, err = run([other, "--aws", "pgpi", "--tasks", "3"], env=env, cwd=work)
         printed += out + err
-        check(rc != 0 and "runs another build of monte_carlo_pi_v2" in err and
+        check(rc != 0 and "runs another build of monte_carlo_pi:" in err and
               "parallelagram deploy --bootstrap" in err and err.count("\n") <= 2,
               "another build is refused in one line naming the deploy command", out + err)
         # The stock worker: not this program at all.
@@ -174,7 +179,8 @@ def aws_part(work, pg, pi):
         check(rc == 0, "deploy the stock worker", out + err)
         rc, out, err = run([pi, "--aws", "pgstock", "--tasks", "3"], env=env, cwd=work)
         printed += out + err
-        check(rc != 0 and "does not run monte_carlo_pi" in err, "the stock worker is refused", out + err)
+        check(rc != 0 and "function pgstock runs bootstrap, not monte_carlo_pi: redeploy" in err,
+              "the stock worker is refused", out + err)
         log = si.close()
         check.no_secret(printed + log, secret)
 

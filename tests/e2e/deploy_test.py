@@ -89,7 +89,9 @@ def main():
             boot = os.environ.get("PG_BOOTSTRAP") or os.path.join(os.path.dirname(PG), "bootstrap")
             with open(boot, "rb") as f:
                 build = "sha256:" + hashlib.sha256(f.read()).hexdigest()
-            check(cfg.get("Environment", {}).get("Variables", {}).get("PARALLELAGRAM_BUILD") == build,
+            variables = cfg.get("Environment", {}).get("Variables", {})
+            check(variables.get("PARALLELAGRAM_BUILD") == build and
+                  variables.get("PARALLELAGRAM_PROGRAM") == os.path.basename(boot),
                   "the function's environment records the deployed build (PARALLELAGRAM_BUILD)",
                   json.dumps(cfg.get("Environment")))
             check(fn.get("Concurrency", {}).get("ReservedConcurrentExecutions") == 50,
