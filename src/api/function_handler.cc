@@ -12,8 +12,11 @@
 #include <typeinfo>
 
 #include "api/worker_identity.h"
+#include "common/clock.h"
+#include "os/process_runner.h"
 #include "parallelagram/executor.h"
 #include "parallelagram/function.h"
+#include "worker/blob_store.h"
 #include "worker/process_task.h"
 
 namespace parallelagram::api {
@@ -44,15 +47,23 @@ bool WriteAll(int fd, const std::string& s) {
   return true;
 }
 
+// The "process" handler's runner, with every child a fork running RunCallChild.
+class CallRunner : public os::ProcessRunner {
+ public:
+  Result<os::ProcessOutcome> Run(const os::ProcessSpec& spec) override {
+    os::ProcessSpec call = spec;
+    call.in_child = &RunCallChild;
+    return real_.Run(call);
+  }
+
+ private:
+  os::PosixProcessRunner real_;
+};
+
 class FunctionTaskHandler : public TaskHandler {
  public:
-  explicit FunctionTaskHandler(std::vector<std::string> launch) : launch_(std::move(launch)) {}
-  Status Init(const InvocationContext& env) override {
-    if (launch_.empty() || launch_[0].empty()) {
-      return Status::Internal("cannot locate this executable (/proc/self/exe)");
-    }
-    return process_->Init(env);
-  }
+  explicit FunctionTaskHandler(std::string program) : program_(std::move(program)) {}
+  Status Init(const InvocationContext& env) override { return process_.Init(env); }
 
   Result<TaskResult> Run(const TaskEvent& e, const InvocationContext& ctx) override {
     if (!detail::FindFunction(e.function)) {
@@ -65,10 +76,10 @@ class FunctionTaskHandler : public TaskHandler {
     }
     TaskEvent p = e;
     p.kind = "process";
-    p.argv = launch_;
+    p.argv = {program_};
     p.shell = false;
     p.env[kCallEnv] = e.function;
-    PG_ASSIGN_OR_RETURN(TaskResult r, process_->Run(p, ctx));
+    PG_ASSIGN_OR_RETURN(TaskResult r, process_.Run(p, ctx));
     if (r.outcome != Outcome::kFailed || !r.exit_code) return r;
     if (*r.exit_code == kExitThrew) {
       try {
@@ -87,27 +98,16 @@ class FunctionTaskHandler : public TaskHandler {
   }
 
  private:
-  std::vector<std::string> launch_;
-  std::unique_ptr<TaskHandler> process_ = MakeDefaultProcessHandler();
+  std::string program_;
+  CallRunner runner_;
+  std::unique_ptr<Blobs> blobs_ = Blobs::WithDefaults();
+  ProcessTaskHandler process_{&runner_, blobs_.get(), &SystemClock::Get()};
 };
 
 }  // namespace
 
-std::unique_ptr<TaskHandler> MakeFunctionTaskHandler(std::vector<std::string> launch) {
-  return std::make_unique<FunctionTaskHandler>(std::move(launch));
-}
-
-std::vector<std::string> LaunchCommand(const std::string& self_exe, const std::string& argv0) {
-  namespace fs = std::filesystem;
-  const std::string base = fs::path(self_exe).filename().string();
-  const bool loader = base.rfind("ld-", 0) == 0 && base.find(".so") != std::string::npos;
-  if (!loader || argv0.empty()) return {self_exe};
-  // Started as `lib/ld-linux-*.so.* --library-path lib bin/PROGRAM` (function_package.h):
-  // the loader put the program's path in argv[0].
-  std::error_code ec;
-  fs::path program = fs::absolute(argv0, ec);
-  return {self_exe, "--library-path", fs::path(self_exe).parent_path().string(),
-          ec ? argv0 : program.string()};
+std::unique_ptr<TaskHandler> MakeFunctionTaskHandler(std::string program) {
+  return std::make_unique<FunctionTaskHandler>(std::move(program));
 }
 
 int RunCallChild() {
@@ -155,8 +155,8 @@ void ServeIfWorker(int argc, char** argv) {
   const char* runtime = std::getenv("AWS_LAMBDA_RUNTIME_API");
   if (!runtime || !*runtime || std::getenv(api::kServingEnv)) return;
   ::setenv(api::kServingEnv, "1", 1);
-  RegisterTaskHandler("function", api::MakeFunctionTaskHandler(api::LaunchCommand(
-                                      WorkerExecutable(), argc > 0 && argv[0] ? argv[0] : "")));
+  const std::string program = argc > 0 && argv[0] ? argv[0] : WorkerExecutable();
+  RegisterTaskHandler("function", api::MakeFunctionTaskHandler(program));
   std::exit(RunWorker());
 }
 

@@ -5,9 +5,11 @@
 // FunctionTaskHandler for kind "function" and runs the stock worker loop (RunWorker), which
 // keeps the kinds "process" and "noop" too.
 //
-// FunctionTaskHandler runs each call as a child process of the same executable (kCallEnv
-// names the function): the call's serialised arguments on its stdin, its serialised result on
-// its stdout, through the "process" handler, so a call gets what a process task gets: its
+// FunctionTaskHandler runs each call in a child process, a fork of the worker (no new exec of
+// the program: ~1 ms, not the tens of ms of loading it and its libraries again) that runs
+// RunCallChild (kCallEnv names the function): the call's serialised arguments on its stdin,
+// its serialised result on its stdout, through the "process" handler's machinery (its own
+// runner, os::ProcessSpec::in_child), so a call gets what a process task gets: its
 // timeout, output limits, spill of big results, and a crash (SIGSEGV, abort, the OOM killer)
 // that ends that call as crashed / out_of_memory while the environment goes on. In the child,
 // what the function itself prints to stdout goes to stderr. A function that throws ends as
@@ -32,16 +34,12 @@ inline constexpr const char* kServingEnv = "PARALLELAGRAM_WORKER_SERVING";
 inline constexpr int kExitThrew = 70;
 inline constexpr int kExitUnknownFunction = 71;
 
-// `launch`: the command that starts this program again (the call's child): {exe}, or, for a
-// program started through a bundled dynamic loader (a `parallelagram package` zip), the
-// loader with its --library-path and the program (LaunchCommand).
-std::unique_ptr<TaskHandler> MakeFunctionTaskHandler(std::vector<std::string> launch);
+// `program`: this program's name, for messages (each call's child is a fork of the worker).
+std::unique_ptr<TaskHandler> MakeFunctionTaskHandler(std::string program);
 
-// How to start this program again: `self_exe` (/proc/self/exe) and main's argv[0].
-std::vector<std::string> LaunchCommand(const std::string& self_exe, const std::string& argv0);
-
-// In a call's child: reads the arguments from stdin, runs the function named by kCallEnv and
-// writes its result to stdout. Returns the exit status.
+// In a call's child (forked, or this program started with kCallEnv set): reads the arguments from
+// stdin, runs the function named by kCallEnv and writes its result to stdout. Returns the exit
+// status.
 int RunCallChild();
 
 }  // namespace parallelagram::api

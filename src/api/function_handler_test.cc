@@ -7,14 +7,6 @@
 namespace parallelagram::api {
 namespace {
 
-TEST(FunctionHandlerTest, LaunchCommandRestartsAProgramStartedThroughItsBundledLoader) {
-  EXPECT_EQ(LaunchCommand("/opt/app/mysim", "./mysim"), std::vector<std::string>{"/opt/app/mysim"});
-  // A `parallelagram package` zip: lib/ld-linux-x86-64.so.2 --library-path lib bin/bootstrap.
-  EXPECT_EQ(LaunchCommand("/var/task/lib/ld-linux-x86-64.so.2", "/var/task/bin/bootstrap"),
-            (std::vector<std::string>{"/var/task/lib/ld-linux-x86-64.so.2", "--library-path",
-                                      "/var/task/lib", "/var/task/bin/bootstrap"}));
-}
-
 TEST(FunctionHandlerTest, CborCarriesStringsAsRawBytes) {
   const std::string bytes("\xff\x00\x80 a", 5);
   EXPECT_EQ(detail::DecodeValue<std::string>(detail::EncodeValue(bytes)), bytes);
@@ -24,7 +16,7 @@ TEST(FunctionHandlerTest, CborCarriesStringsAsRawBytes) {
 
 TEST(FunctionHandlerTest, AFunctionNotInThisBuildFailsItsTaskWithoutRunningAnything) {
   // An older deploy that lacks the function: the worker answers a failed task, never crashes.
-  auto h = MakeFunctionTaskHandler({"/nonexistent/program"});
+  auto h = MakeFunctionTaskHandler("/nonexistent/program");
   TaskEvent e;
   e.kind = "function";
   e.function = "NotInThisBuild";

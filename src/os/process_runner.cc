@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstdio>
 #include <cstring>
 
 extern char** environ;
@@ -151,7 +152,9 @@ Result<ProcessOutcome> PosixProcessRunner::Run(const ProcessSpec& spec) {
   // What to exec.
   std::vector<std::string> args;
   std::string program;
-  if (spec.shell) {
+  if (spec.in_child) {
+    program = spec.argv[0];  // not exec'd: names the child in messages
+  } else if (spec.shell) {
     program = "/bin/sh";
     args = {"sh", "-c"};
     args.insert(args.end(), spec.argv.begin(), spec.argv.end());
@@ -183,29 +186,56 @@ Result<ProcessOutcome> PosixProcessRunner::Run(const ProcessSpec& spec) {
   PG_RETURN_IF_ERROR(MakePipe(out_r, out_w));
   PG_RETURN_IF_ERROR(MakePipe(err_r, err_w));
 
-  posix_spawn_file_actions_t fa;
-  posix_spawn_file_actions_init(&fa);
-  posix_spawn_file_actions_adddup2(&fa, in_r.get(), 0);
-  posix_spawn_file_actions_adddup2(&fa, out_w.get(), 1);
-  posix_spawn_file_actions_adddup2(&fa, err_w.get(), 2);
-  if (!spec.cwd.empty()) posix_spawn_file_actions_addchdir_np(&fa, spec.cwd.c_str());
-  posix_spawnattr_t attr;
-  posix_spawnattr_init(&attr);
-  sigset_t none, defaults;
-  sigemptyset(&none);
-  sigemptyset(&defaults);
-  for (int s : {SIGPIPE, SIGINT, SIGQUIT, SIGTERM, SIGHUP, SIGCHLD, SIGUSR1, SIGUSR2}) {
-    sigaddset(&defaults, s);
-  }
-  posix_spawnattr_setsigmask(&attr, &none);
-  posix_spawnattr_setsigdefault(&attr, &defaults);
-  posix_spawnattr_setpgroup(&attr, 0);
-  posix_spawnattr_setflags(&attr,
-                           POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+  const int kDefaultSignals[] = {SIGPIPE, SIGINT,  SIGQUIT, SIGTERM,
+                                 SIGHUP,  SIGCHLD, SIGUSR1, SIGUSR2};
   pid_t pid = -1;
-  int rc = ::posix_spawn(&pid, program.c_str(), &fa, &attr, argv_c.data(), envp_c.data());
-  posix_spawn_file_actions_destroy(&fa);
-  posix_spawnattr_destroy(&attr);
+  int rc = 0;
+  if (spec.in_child) {
+    std::fflush(nullptr);  // nothing buffered here is written twice by the child
+    pid = ::fork();
+    if (pid == 0) {
+      ::setpgid(0, 0);
+      sigset_t none;
+      sigemptyset(&none);
+      ::sigprocmask(SIG_SETMASK, &none, nullptr);
+      for (int sig : kDefaultSignals) ::signal(sig, SIG_DFL);
+      ::dup2(in_r.get(), 0);
+      ::dup2(out_w.get(), 1);
+      ::dup2(err_w.get(), 2);
+      for (int fd : {in_r.get(), in_w.get(), out_r.get(), out_w.get(), err_r.get(), err_w.get()}) {
+        if (fd > 2) ::close(fd);
+      }
+      if (!spec.cwd.empty() && ::chdir(spec.cwd.c_str()) != 0) ::_exit(126);
+      for (const auto& [k, v] : spec.env) ::setenv(k.c_str(), v.c_str(), 1);
+      ::_exit(spec.in_child());
+    }
+    if (pid < 0) {
+      rc = errno;
+    } else {
+      ::setpgid(pid, pid);  // also here: the group exists before we may kill it
+    }
+  } else {
+    posix_spawn_file_actions_t fa;
+    posix_spawn_file_actions_init(&fa);
+    posix_spawn_file_actions_adddup2(&fa, in_r.get(), 0);
+    posix_spawn_file_actions_adddup2(&fa, out_w.get(), 1);
+    posix_spawn_file_actions_adddup2(&fa, err_w.get(), 2);
+    if (!spec.cwd.empty()) posix_spawn_file_actions_addchdir_np(&fa, spec.cwd.c_str());
+    posix_spawnattr_t attr;
+    posix_spawnattr_init(&attr);
+    sigset_t none, defaults;
+    sigemptyset(&none);
+    sigemptyset(&defaults);
+    for (int sig : kDefaultSignals) sigaddset(&defaults, sig);
+    posix_spawnattr_setsigmask(&attr, &none);
+    posix_spawnattr_setsigdefault(&attr, &defaults);
+    posix_spawnattr_setpgroup(&attr, 0);
+    posix_spawnattr_setflags(
+        &attr, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+    rc = ::posix_spawn(&pid, program.c_str(), &fa, &attr, argv_c.data(), envp_c.data());
+    posix_spawn_file_actions_destroy(&fa);
+    posix_spawnattr_destroy(&attr);
+  }
   in_r.Close();
   out_w.Close();
   err_w.Close();

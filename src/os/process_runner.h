@@ -6,6 +6,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <optional>
 #include <string>
@@ -26,6 +27,11 @@ struct ProcessSpec {
   std::string cwd;                         // absolute directory to run in; "" = inherit
   int64_t timeout_ms = 0;                  // <= 0: no timeout
   int64_t max_output_bytes = 4 << 20;      // bytes kept per stream; the rest is counted only
+  // When set, the child is not an exec of argv (argv[0] only names it in messages) but a fork
+  // of this process that runs in_child() (stdin/stdout/stderr, cwd, env and process group set
+  // up as for a program) and exits with its value: a program's own C++ function as a process
+  // without loading the program again. The caller must be single-threaded (the worker is).
+  std::function<int()> in_child;
 };
 
 struct ProcessOutcome {
@@ -60,9 +66,9 @@ class ProcessRunner {
   virtual Result<ProcessOutcome> Run(const ProcessSpec& spec) = 0;
 };
 
-// The real runner: posix_spawn (no shell unless asked), pipes drained in a poll loop,
-// a pidfd to notice the exit, wait4 for the status and rusage. Constructing one sets
-// SIGPIPE to SIG_IGN for the whole process (children get the default back).
+// The real runner: posix_spawn (no shell unless asked; fork for ProcessSpec::in_child), pipes
+// drained in a poll loop, a pidfd to notice the exit, wait4 for the status and rusage. Constructing
+// one sets SIGPIPE to SIG_IGN for the whole process (children get the default back).
 class PosixProcessRunner : public ProcessRunner {
  public:
   PosixProcessRunner();
