@@ -56,6 +56,46 @@ TEST_F(ProcessRunnerTest, ExitCodeAndOutputs) {
   EXPECT_GT(o.max_rss_kb, 0);
 }
 
+TEST_F(ProcessRunnerTest, AForkedChildGetsStdinCwdEnvAndItsOwnGroup) {
+  ProcessSpec spec;
+  spec.argv = {"in-child"};
+  spec.stdin_data = "from stdin";
+  spec.cwd = dir_;
+  spec.env = {{"PG_RUNNER_TEST", "set"}};
+  spec.in_child = [] {
+    char buf[64] = {};
+    ssize_t n = ::read(0, buf, sizeof buf - 1);
+    char cwd[4096] = {};
+    if (!::getcwd(cwd, sizeof cwd)) return 1;
+    const char* env = std::getenv("PG_RUNNER_TEST");
+    std::string out = std::string(buf, n > 0 ? static_cast<size_t>(n) : 0) + "|" + cwd + "|" +
+                      (env ? env : "") + "|" + (::getpgrp() == ::getpid() ? "leader" : "member");
+    if (::write(1, out.data(), out.size()) < 0 || ::write(2, "e", 1) < 0) return 1;
+    return 3;
+  };
+  auto o = Run(spec);
+  EXPECT_TRUE(o.started);
+  EXPECT_EQ(o.exit_code, 3);
+  EXPECT_EQ(o.stdout_data, "from stdin|" + fs::canonical(dir_).string() + "|set|leader");
+  EXPECT_EQ(o.stderr_data, "e");
+  EXPECT_EQ(std::getenv("PG_RUNNER_TEST"), nullptr);  // set in the child only
+}
+
+TEST_F(ProcessRunnerTest, AForkedChildIsKilledAtItsTimeout) {
+  ProcessSpec spec;
+  spec.argv = {"in-child"};
+  spec.timeout_ms = 300;
+  spec.in_child = [] {
+    ::sleep(30);
+    return 0;
+  };
+  const auto t0 = std::chrono::steady_clock::now();
+  auto o = Run(spec);
+  EXPECT_TRUE(o.timed_out);
+  EXPECT_EQ(o.signal, SIGKILL);
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, std::chrono::seconds(10));
+}
+
 TEST_F(ProcessRunnerTest, KilledBySignal) {
   auto o = Run({.argv = {"sh", "-c", "kill -TERM $$"}});
   EXPECT_FALSE(o.exit_code);

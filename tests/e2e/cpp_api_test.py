@@ -132,6 +132,30 @@ def main():
         check(rc != 0 and "must be a path relative to the current directory" in err and
               err.count("\n") == 1, "an absolute path to ship is refused in one line", out + err)
 
+        # The README's C++ example, as a reader would paste it.
+        with open(os.path.join(SRC, "README.md")) as f:
+            readme = f.read()
+        code = re.search(r"## From C\+\+.*?```cpp\n(.*?)```", readme, re.S).group(1)
+        rdir = os.path.join(work, "readme")
+        os.makedirs(rdir)
+        with open(os.path.join(rdir, "main.cc"), "w") as f:
+            f.write(code)
+        with open(os.path.join(rdir, "CMakeLists.txt"), "w") as f:
+            f.write("cmake_minimum_required(VERSION 3.25)\nproject(readme CXX)\nset(CMAKE_CXX_STANDARD 20)\n"
+                    "find_package(parallelagram CONFIG REQUIRED)\nadd_executable(app main.cc)\n"
+                    "target_link_libraries(app PRIVATE parallelagram::parallelagram)\n")
+        rc, out, err = run(["cmake", "-S", rdir, "-B", os.path.join(rdir, "b"), "-G", "Ninja",
+                            "-DCMAKE_PREFIX_PATH=" + prefix])
+        rc2, out2, err2 = run(["cmake", "--build", os.path.join(rdir, "b")])
+        check(rc == 0 and rc2 == 0, "the README's C++ example builds", out + err + out2 + err2)
+        if rc2 == 0:
+            rc, out, err = run([os.path.join(rdir, "b", "app")], env=env, cwd=rdir)
+            want = "".join("%g\n" % sum(i * 0.5 for i in range(n * 1000)) for n in range(1, 101))
+            got = out.split("\n")
+            check(rc == 0 and len(got) == 101 and all(
+                abs(float(a) - float(b)) <= 1e-5 * abs(float(b)) for a, b in zip(got[:-1], want.split("\n")[:-1])),
+                "the README's C++ example runs and prints its 100 sums", out[:500] + err)
+
         aws_part(work, pg, exe["monte_carlo_pi"])
     finally:
         shutil.rmtree(work, ignore_errors=True)
