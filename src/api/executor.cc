@@ -18,6 +18,7 @@
 #include "aws/aws_config.h"
 #include "common/clock.h"
 #include "driver/aws_backend.h"
+#include "driver/command_template.h"
 #include "driver/io_loop_driver.h"
 #include "driver/job.h"
 #include "driver/local_backend.h"
@@ -33,23 +34,6 @@ constexpr size_t kStderrTail = 4096;
 
 std::string Tail(const std::string& s, size_t n) {
   return s.size() <= n ? s : s.substr(s.size() - n);
-}
-
-std::string Quoted(const std::vector<std::string>& argv) {
-  std::string out;
-  for (const auto& w : argv) {
-    if (!out.empty()) out += ' ';
-    const bool plain =
-        !w.empty() && w.find_first_of(" \t\n'\"\\$`;&|<>()*?[]{}~#") == std::string::npos;
-    if (plain) {
-      out += w;
-    } else {
-      out += '\'';
-      for (char c : w) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
-      out += '\'';
-    }
-  }
-  return out;
 }
 
 int DefaultJobs() {
@@ -302,7 +286,8 @@ Future<ProcessResult> Executor::Run(std::vector<std::string> argv, ProcessOption
   }
   driver::TaskSpec spec;
   spec.kind = "process";
-  spec.describe = Quoted(argv);
+  for (const auto& w : argv)
+    spec.describe += (spec.describe.empty() ? "" : " ") + driver::ShellQuote(w);
   const std::string what = argv[0];
   spec.argv = std::move(argv);
   spec.stdin_data = std::move(options.stdin_data);

@@ -5,7 +5,6 @@
 #include <climits>
 #include <filesystem>
 
-#include "common/sha256.h"
 #include "deploy/deployer.h"
 
 namespace parallelagram {
@@ -16,14 +15,9 @@ std::string WorkerExecutable() {
   return n > 0 ? std::string(buf, static_cast<size_t>(n)) : std::string();
 }
 
-Result<std::string> BuildIdentity(const std::string& path) {
-  PG_ASSIGN_OR_RETURN(std::string hex, Sha256File(path));
-  return "sha256:" + hex;  // as deploy records it (deployer.cc)
-}
-
 Status CheckDeployedBuild(const driver::Backend& backend) {
   const std::string self = WorkerExecutable();
-  PG_ASSIGN_OR_RETURN(std::string mine, BuildIdentity(self));
+  PG_ASSIGN_OR_RETURN(std::string mine, deploy::BuildIdentity(self));
   const auto& env = backend.function_environment();
   auto it = env.find(deploy::kBuildEnvVar);
   if (it != env.end() && it->second == mine) return Status::Ok();

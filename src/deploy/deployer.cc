@@ -18,6 +18,12 @@
 #include "deploy/role_policy.h"
 
 namespace parallelagram::deploy {
+
+Result<std::string> BuildIdentity(const std::string& path) {
+  PG_ASSIGN_OR_RETURN(std::string hex, Sha256File(path));
+  return "sha256:" + hex;
+}
+
 namespace {
 
 constexpr size_t kMaxDirectZipBytes = 50u << 20;  // Lambda's limit for a zip sent inline
@@ -124,10 +130,9 @@ Status Deploy(aws::AwsSession& session, const DeployOptions& opts,
   r.architecture = package.architecture;
   r.code_sha256 = Base64Encode(Sha256Raw(package.zip));
   // Which build runs there, for a program that is its own worker (api/worker_identity.h).
-  auto bootstrap_hash = Sha256File(opts.bootstrap_path);
-  if (!bootstrap_hash.ok()) return bootstrap_hash.status();
-  const std::string build = "sha256:" + *bootstrap_hash;
-  const std::string program = std::filesystem::path(opts.bootstrap_path).filename().string();  // BuildIdentity (api/)
+  auto build = BuildIdentity(opts.bootstrap_path);
+  if (!build.ok()) return build.status();
+  const std::string program = std::filesystem::path(opts.bootstrap_path).filename().string();
 
   // The bucket.
   aws::S3Client::Options s3o;
@@ -209,7 +214,7 @@ Status Deploy(aws::AwsSession& session, const DeployOptions& opts,
     req.ephemeral_storage_mb = opts.ephemeral_storage_mb;
     req.architecture = package.architecture;
     req.description = kFunctionDescription;
-    req.environment[kBuildEnvVar] = build;
+    req.environment[kBuildEnvVar] = *build;
     req.environment[kProgramEnvVar] = program;
     auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
     for (int attempt = 1;; ++attempt) {
@@ -268,9 +273,9 @@ Status Deploy(aws::AwsSession& session, const DeployOptions& opts,
       auto it = c.environment.find(k);
       return it == c.environment.end() ? std::string() : it->second;
     };
-    if (recorded(kBuildEnvVar) != build || recorded(kProgramEnvVar) != program) {
+    if (recorded(kBuildEnvVar) != *build || recorded(kProgramEnvVar) != program) {
       cfg.environment = c.environment;
-      (*cfg.environment)[kBuildEnvVar] = build;
+      (*cfg.environment)[kBuildEnvVar] = *build;
       (*cfg.environment)[kProgramEnvVar] = program;
       change = true;
     }

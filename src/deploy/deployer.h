@@ -30,6 +30,9 @@ inline constexpr char kBuildEnvVar[] = "PARALLELAGRAM_BUILD";
 // ... and the bootstrap's file name ("bootstrap" for the stock worker, "mysim" for a program).
 inline constexpr char kProgramEnvVar[] = "PARALLELAGRAM_PROGRAM";
 
+// The kBuildEnvVar value of the executable at `path`: "sha256:<hex>". IoError when unreadable.
+Result<std::string> BuildIdentity(const std::string& path);
+
 struct DeployOptions {
   std::string function_name;
   std::string bucket;
