@@ -9,7 +9,9 @@
 #include <chrono>
 #include <csignal>
 #include <cstdlib>
+#include <cstring>
 #include <fstream>
+#include <memory>
 #include <nlohmann/json.hpp>
 #include <set>
 #include <sstream>
@@ -69,6 +71,16 @@ int SleepMs(int ms) {
   return ms;
 }
 void Touch(const std::string& path) { std::ofstream(path) << "touched"; }
+// Touches `mb` MB in 8 MB steps, slowly enough for local-lambda's memory watch to see it.
+int64_t GrowMb(int mb) {
+  std::vector<std::unique_ptr<char[]>> held;
+  for (int i = 0; i < mb; i += 8) {
+    held.emplace_back(new char[size_t{8} << 20]);
+    std::memset(held.back().get(), 1, size_t{8} << 20);
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  return static_cast<int64_t>(held.size()) * 8;
+}
 int NotRegistered(int x) { return x; }
 
 }  // namespace
@@ -83,6 +95,7 @@ PARALLELAGRAM_FUNCTION(OddThrows);
 PARALLELAGRAM_FUNCTION(Crash);
 PARALLELAGRAM_FUNCTION(SleepMs);
 PARALLELAGRAM_FUNCTION(Touch);
+PARALLELAGRAM_FUNCTION(GrowMb);
 
 namespace parallelagram {
 namespace {
@@ -172,6 +185,43 @@ TEST_F(ExecutorTest, ACrashEndsAsCrashedAndTheJobGoesOn) {
     EXPECT_EQ(e.outcome(), Outcome::kCrashed) << e.what();
   }
   EXPECT_EQ(fine.get(), 2);
+}
+
+TEST_F(ExecutorTest, AnOutOfMemoryCallEndsAsOutOfMemoryAndTheJobGoesOn) {
+  ExecutorOptions o = Options(1);
+  o.memory_mb = 256;
+  o.attempts = 1;
+  Executor ex(o);
+  Future<int64_t> hog = ex.Call(GrowMb, 4096);
+  Future<int64_t> small = ex.Call(GrowMb, 16);  // after the hog, in a new environment
+  auto r = hog.result();
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().outcome(), Outcome::kOutOfMemory) << r.error().what();
+  EXPECT_TRUE(r.error().details().ran);
+  EXPECT_EQ(small.get(), 16);
+}
+
+TEST_F(ExecutorTest, ProgressLinesOnStderrOnlyWhenAsked) {
+  for (bool progress : {false, true}) {
+    ExecutorOptions o = Options();
+    o.progress = progress;
+    ::testing::internal::CaptureStderr();
+    std::string id;
+    {
+      Executor ex(o);
+      id = ex.job_id();
+      for (auto& f : ex.Map(Square, std::vector<int>{1, 2, 3, 4, 5})) f.get();
+    }
+    const std::string err = ::testing::internal::GetCapturedStderr();
+    if (!progress) {
+      EXPECT_EQ(err, "");
+    } else {
+      // The final line counts every call.
+      EXPECT_NE(err.find("parallelagram: job " + id + ": [5/5] 0 running, 5 done, 0 failed"),
+                std::string::npos)
+          << err;
+    }
+  }
 }
 
 TEST_F(ExecutorTest, PerCallTimeout) {

@@ -6,24 +6,12 @@
 #include <fstream>
 #include <sstream>
 
+#include "common/strings.h"
+
 extern char** environ;
 
 namespace parallelagram::aws {
 namespace {
-
-std::string Trim(const std::string& s) {
-  size_t b = s.find_first_not_of(" \t\r");
-  if (b == std::string::npos) return "";
-  size_t e = s.find_last_not_of(" \t\r");
-  return s.substr(b, e - b + 1);
-}
-
-std::string Lower(std::string s) {
-  for (char& c : s) {
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-  }
-  return s;
-}
 
 // Strips a trailing comment that starts with whitespace then '#' or ';'.
 std::string StripComment(const std::string& v) {
@@ -128,7 +116,7 @@ Result<std::map<std::string, std::map<std::string, std::string>>> ParseIni(
       size_t eq = t.find('=');
       if (prev.empty() || prev.find('\n') != std::string::npos) {
         if (eq != std::string::npos) {
-          out[section][last_key + "." + Lower(Trim(t.substr(0, eq)))] =
+          out[section][last_key + "." + AsciiLower(Trim(t.substr(0, eq)))] =
               StripComment(Trim(t.substr(eq + 1)));
           prev += "\n";
           continue;
@@ -142,7 +130,7 @@ Result<std::map<std::string, std::map<std::string, std::string>>> ParseIni(
       return Status::InvalidArgument(path + ":" + std::to_string(lineno) +
                                      ": expected 'key = value'");
     }
-    last_key = Lower(Trim(t.substr(0, eq)));
+    last_key = AsciiLower(Trim(t.substr(0, eq)));
     out[section][last_key] = StripComment(Trim(t.substr(eq + 1)));
   }
   // Drop the "\n" markers left on parents of nested settings.

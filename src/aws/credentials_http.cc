@@ -5,18 +5,12 @@
 #include <sstream>
 
 #include "aws/sigv4.h"
+#include "common/strings.h"
 #include "common/time_parse.h"
 #include "http/http_client.h"
 
 namespace parallelagram::aws {
 namespace {
-
-std::string Trim(const std::string& s) {
-  size_t b = s.find_first_not_of(" \t\r\n");
-  if (b == std::string::npos) return "";
-  size_t e = s.find_last_not_of(" \t\r\n");
-  return s.substr(b, e - b + 1);
-}
 
 // Sends one request on a private loop.
 Result<HttpResponse> SendOnce(HttpRequest req) {

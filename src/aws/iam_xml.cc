@@ -2,6 +2,8 @@
 
 #include <pugixml.hpp>
 
+#include "aws/xml_text.h"
+
 namespace parallelagram::aws {
 namespace {
 
@@ -23,10 +25,6 @@ Result<pugi::xml_node> ResultNode(pugi::xml_document& doc, std::string_view xml,
   pugi::xml_node n = doc.child((op + "Response").c_str()).child((op + "Result").c_str());
   if (!n) return Status::ProtocolError("IAM " + op + ": no <" + op + "Result> in the answer");
   return n;
-}
-
-std::string Text(const pugi::xml_node& n, const char* child) {
-  return n.child(child).text().as_string();
 }
 
 }  // namespace
@@ -58,12 +56,13 @@ Result<IamRole> ParseIamRole(std::string_view xml, std::string_view action) {
   if (!role)
     return Status::ProtocolError("IAM " + std::string(action) + ": no <Role> in the answer");
   IamRole out;
-  out.name = Text(role, "RoleName");
-  out.arn = Text(role, "Arn");
-  out.role_id = Text(role, "RoleId");
-  out.path = Text(role, "Path");
-  out.create_date = Text(role, "CreateDate");
-  out.assume_role_policy_document = DecodePolicyDocument(Text(role, "AssumeRolePolicyDocument"));
+  out.name = ChildText(role, "RoleName");
+  out.arn = ChildText(role, "Arn");
+  out.role_id = ChildText(role, "RoleId");
+  out.path = ChildText(role, "Path");
+  out.create_date = ChildText(role, "CreateDate");
+  out.assume_role_policy_document =
+      DecodePolicyDocument(ChildText(role, "AssumeRolePolicyDocument"));
   return out;
 }
 
@@ -74,15 +73,15 @@ Result<IamNamePage> ParseListRolePolicies(std::string_view xml) {
   for (pugi::xml_node m : res.child("PolicyNames").children("member")) {
     page.names.push_back(m.text().as_string());
   }
-  page.is_truncated = std::string_view(Text(res, "IsTruncated")) == "true";
-  page.marker = Text(res, "Marker");
+  page.is_truncated = std::string_view(ChildText(res, "IsTruncated")) == "true";
+  page.marker = ChildText(res, "Marker");
   return page;
 }
 
 Result<std::string> ParseGetRolePolicy(std::string_view xml) {
   pugi::xml_document doc;
   PG_ASSIGN_OR_RETURN(pugi::xml_node res, ResultNode(doc, xml, "GetRolePolicy"));
-  return DecodePolicyDocument(Text(res, "PolicyDocument"));
+  return DecodePolicyDocument(ChildText(res, "PolicyDocument"));
 }
 
 Result<AttachedPolicyPage> ParseListAttachedRolePolicies(std::string_view xml) {
@@ -90,17 +89,17 @@ Result<AttachedPolicyPage> ParseListAttachedRolePolicies(std::string_view xml) {
   PG_ASSIGN_OR_RETURN(pugi::xml_node res, ResultNode(doc, xml, "ListAttachedRolePolicies"));
   AttachedPolicyPage page;
   for (pugi::xml_node m : res.child("AttachedPolicies").children("member")) {
-    page.policies.push_back({Text(m, "PolicyName"), Text(m, "PolicyArn")});
+    page.policies.push_back({ChildText(m, "PolicyName"), ChildText(m, "PolicyArn")});
   }
-  page.is_truncated = std::string_view(Text(res, "IsTruncated")) == "true";
-  page.marker = Text(res, "Marker");
+  page.is_truncated = std::string_view(ChildText(res, "IsTruncated")) == "true";
+  page.marker = ChildText(res, "Marker");
   return page;
 }
 
 Result<std::string> ParseGetPolicyDefaultVersion(std::string_view xml) {
   pugi::xml_document doc;
   PG_ASSIGN_OR_RETURN(pugi::xml_node res, ResultNode(doc, xml, "GetPolicy"));
-  std::string v = Text(res.child("Policy"), "DefaultVersionId");
+  std::string v = ChildText(res.child("Policy"), "DefaultVersionId");
   if (v.empty()) return Status::ProtocolError("IAM GetPolicy: no DefaultVersionId in the answer");
   return v;
 }
@@ -108,7 +107,7 @@ Result<std::string> ParseGetPolicyDefaultVersion(std::string_view xml) {
 Result<std::string> ParseGetPolicyVersionDocument(std::string_view xml) {
   pugi::xml_document doc;
   PG_ASSIGN_OR_RETURN(pugi::xml_node res, ResultNode(doc, xml, "GetPolicyVersion"));
-  return DecodePolicyDocument(Text(res.child("PolicyVersion"), "Document"));
+  return DecodePolicyDocument(ChildText(res.child("PolicyVersion"), "Document"));
 }
 
 }  // namespace parallelagram::aws

@@ -8,6 +8,7 @@
 
 #include "aws/aws_error.h"
 #include "aws/sigv4.h"
+#include "aws/xml_text.h"
 #include "common/base64.h"
 
 namespace parallelagram::aws {
@@ -22,10 +23,6 @@ Status ParseDoc(pugi::xml_document& doc, std::string_view xml, const char* op) {
                                  r.description() + ")");
   }
   return Status::Ok();
-}
-
-std::string Text(const pugi::xml_node& n, const char* child) {
-  return n.child(child).text().as_string();
 }
 
 }  // namespace
@@ -79,23 +76,23 @@ Result<ListObjectsPage> ParseListObjectsV2(std::string_view xml) {
   PG_RETURN_IF_ERROR(ParseDoc(doc, xml, "ListObjectsV2"));
   pugi::xml_node root = doc.child("ListBucketResult");
   if (!root) return Status::ProtocolError("S3 ListObjectsV2: no <ListBucketResult> in the answer");
-  bool url = std::string_view(Text(root, "EncodingType")) == "url";
+  bool url = std::string_view(ChildText(root, "EncodingType")) == "url";
   auto dec = [url](std::string s) { return url ? S3DecodeUrlForm(s) : s; };
   ListObjectsPage page;
   for (pugi::xml_node c : root.children("Contents")) {
     S3Object o;
-    o.key = dec(Text(c, "Key"));
+    o.key = dec(ChildText(c, "Key"));
     o.size = c.child("Size").text().as_llong(0);
-    o.etag = Text(c, "ETag");
-    o.last_modified = Text(c, "LastModified");
-    o.storage_class = Text(c, "StorageClass");
+    o.etag = ChildText(c, "ETag");
+    o.last_modified = ChildText(c, "LastModified");
+    o.storage_class = ChildText(c, "StorageClass");
     page.objects.push_back(std::move(o));
   }
   for (pugi::xml_node p : root.children("CommonPrefixes")) {
-    page.common_prefixes.push_back(dec(Text(p, "Prefix")));
+    page.common_prefixes.push_back(dec(ChildText(p, "Prefix")));
   }
-  page.is_truncated = std::string_view(Text(root, "IsTruncated")) == "true";
-  page.next_continuation_token = Text(root, "NextContinuationToken");
+  page.is_truncated = std::string_view(ChildText(root, "IsTruncated")) == "true";
+  page.next_continuation_token = ChildText(root, "NextContinuationToken");
   if (page.is_truncated && page.next_continuation_token.empty()) {
     return Status::ProtocolError(
         "S3 ListObjectsV2: truncated page without a NextContinuationToken");
@@ -122,9 +119,9 @@ Result<DeleteObjectsResult> ParseDeleteObjectsResult(std::string_view xml) {
   pugi::xml_node root = doc.child("DeleteResult");
   if (!root) return Status::ProtocolError("S3 DeleteObjects: no <DeleteResult> in the answer");
   DeleteObjectsResult out;
-  for (pugi::xml_node d : root.children("Deleted")) out.deleted.push_back(Text(d, "Key"));
+  for (pugi::xml_node d : root.children("Deleted")) out.deleted.push_back(ChildText(d, "Key"));
   for (pugi::xml_node e : root.children("Error")) {
-    out.errors.push_back({Text(e, "Key"), Text(e, "Code"), Text(e, "Message")});
+    out.errors.push_back({ChildText(e, "Key"), ChildText(e, "Code"), ChildText(e, "Message")});
   }
   return out;
 }
@@ -132,7 +129,7 @@ Result<DeleteObjectsResult> ParseDeleteObjectsResult(std::string_view xml) {
 Result<std::string> ParseCreateMultipartUpload(std::string_view xml) {
   pugi::xml_document doc;
   PG_RETURN_IF_ERROR(ParseDoc(doc, xml, "CreateMultipartUpload"));
-  std::string id = Text(doc.child("InitiateMultipartUploadResult"), "UploadId");
+  std::string id = ChildText(doc.child("InitiateMultipartUploadResult"), "UploadId");
   if (id.empty())
     return Status::ProtocolError("S3 CreateMultipartUpload: no UploadId in the answer");
   return id;
@@ -156,10 +153,10 @@ Result<std::string> ParseCompleteMultipartUpload(std::string_view xml) {
   pugi::xml_document doc;
   PG_RETURN_IF_ERROR(ParseDoc(doc, xml, "CompleteMultipartUpload"));
   if (pugi::xml_node err = doc.child("Error")) {
-    std::string code = Text(err, "Code");
+    std::string code = ChildText(err, "Code");
     return Status(ToStatusCode(code, 0), "S3 CompleteMultipartUpload failed: " + code + ": " +
-                                             Text(err, "Message") + " (request id " +
-                                             Text(err, "RequestId") + ")");
+                                             ChildText(err, "Message") + " (request id " +
+                                             ChildText(err, "RequestId") + ")");
   }
   // S3 says <CompleteMultipartUploadResult>; moto <CompleteMultipartUploadResponse>.
   pugi::xml_node root = doc.document_element();
@@ -167,7 +164,7 @@ Result<std::string> ParseCompleteMultipartUpload(std::string_view xml) {
     return Status::ProtocolError(
         "S3 CompleteMultipartUpload: no <CompleteMultipartUploadResult> in the answer");
   }
-  return Text(root, "ETag");
+  return ChildText(root, "ETag");
 }
 
 std::string BuildCreateBucketConfiguration(std::string_view region) {

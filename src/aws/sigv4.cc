@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "common/sha256.h"
+#include "common/strings.h"
 #include "common/time_parse.h"
 
 namespace parallelagram::aws {
@@ -25,14 +26,6 @@ int HexValue(char c) {
   if (c >= 'a' && c <= 'f') return c - 'a' + 10;
   if (c >= 'A' && c <= 'F') return c - 'A' + 10;
   return -1;
-}
-
-std::string ToLower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) {
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-  }
-  return out;
 }
 
 bool IEquals(std::string_view a, std::string_view b) {
@@ -427,8 +420,8 @@ SigningResult Compute(std::string_view method, std::string_view wire_path,
 
   const std::string query = CanonicalQuery(wire_query, skip_query_key);
   std::string& cr = r.canonical_request;
-  cr.reserve(method.size() + 3 * wire_path.size() + query.size() + 2 * total +
-             payload_hash.size() + 8);
+  cr.reserve(method.size() + 3 * wire_path.size() + query.size() + 2 * total + payload_hash.size() +
+             8);
   for (char c : method) cr.push_back(c >= 'a' && c <= 'z' ? static_cast<char>(c - 'a' + 'A') : c);
   cr += '\n';
   AppendCanonicalUri(cr, wire_path, normalize, double_encode);
@@ -437,8 +430,8 @@ SigningResult Compute(std::string_view method, std::string_view wire_path,
   cr += '\n';
   r.signed_headers.reserve(total);
   for (size_t i = 0; i < hs.size(); ++i) {
-    const bool same = i > 0 && hs[i].name.size() == hs[i - 1].name.size() &&
-                      IEquals(hs[i].name, hs[i - 1].name);
+    const bool same =
+        i > 0 && hs[i].name.size() == hs[i - 1].name.size() && IEquals(hs[i].name, hs[i - 1].name);
     if (same) {
       cr += ',';
     } else {
@@ -500,7 +493,7 @@ bool SplitUrl(std::string_view url, std::string* host_header, std::string* wire_
               std::string* wire_query) {
   size_t scheme_end = url.find("://");
   if (scheme_end == std::string_view::npos) return false;
-  std::string scheme = ToLower(url.substr(0, scheme_end));
+  std::string scheme = AsciiLower(url.substr(0, scheme_end));
   std::string_view rest = url.substr(scheme_end + 3);
   size_t frag = rest.find('#');
   if (frag != std::string_view::npos) rest = rest.substr(0, frag);
@@ -510,7 +503,7 @@ bool SplitUrl(std::string_view url, std::string* host_header, std::string* wire_
       path_start == std::string_view::npos ? std::string_view() : rest.substr(path_start);
   size_t at = authority.rfind('@');
   if (at != std::string_view::npos) authority = authority.substr(at + 1);
-  std::string host = ToLower(authority);
+  std::string host = AsciiLower(authority);
   // Drop a default port (the port follows the last ':' after any IPv6 ']').
   size_t colon = host.rfind(':');
   size_t bracket = host.rfind(']');

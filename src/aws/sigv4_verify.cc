@@ -5,6 +5,7 @@
 
 #include "aws/sigv4.h"
 #include "common/sha256.h"
+#include "common/strings.h"
 
 namespace parallelagram::aws {
 namespace {
@@ -17,26 +18,11 @@ AuthError Err(std::string type, std::string message) {
   return AuthError{403, std::move(type), std::move(message)};
 }
 
-std::string Lower(std::string_view s) {
-  std::string o(s);
-  for (char& c : o) {
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-  }
-  return o;
-}
-
 const std::string* FindHeader(const HttpHeaders& headers, std::string_view lower_name) {
   for (const auto& h : headers) {
-    if (Lower(h.first) == lower_name) return &h.second;
+    if (AsciiLower(h.first) == lower_name) return &h.second;
   }
   return nullptr;
-}
-
-std::string Trim(std::string_view s) {
-  size_t b = s.find_first_not_of(" \t");
-  if (b == std::string_view::npos) return "";
-  size_t e = s.find_last_not_of(" \t");
-  return std::string(s.substr(b, e - b + 1));
 }
 
 std::vector<std::string> Split(std::string_view s, char sep) {
@@ -78,7 +64,7 @@ std::optional<AuthError> VerifySigV4(const IncomingRequest& request, const KeyLo
   ParsedAuth a;
   const bool presigned = QueryParam(request.raw_query, "X-Amz-Signature").has_value();
   const std::string* auth_header = FindHeader(request.headers, "authorization");
-  if (!presigned && (auth_header == nullptr || Trim(*auth_header).empty())) {
+  if (!presigned && (auth_header == nullptr || Trim(*auth_header, " \t").empty())) {
     return Err("MissingAuthenticationTokenException", "Missing Authentication Token");
   }
   if (presigned) {
@@ -96,14 +82,14 @@ std::optional<AuthError> VerifySigV4(const IncomingRequest& request, const KeyLo
     }
     a.expires = std::stoll(exp);
   } else {
-    std::string h = Trim(*auth_header);
+    std::string h = Trim(*auth_header, " \t");
     constexpr std::string_view kAlg = "AWS4-HMAC-SHA256 ";
     if (h.compare(0, kAlg.size(), kAlg) != 0) {
       return Err("IncompleteSignatureException",
                  "Authorization header requires the AWS4-HMAC-SHA256 algorithm.");
     }
     for (const std::string& part : Split(std::string_view(h).substr(kAlg.size()), ',')) {
-      std::string p = Trim(part);
+      std::string p = Trim(part, " \t");
       size_t eq = p.find('=');
       if (eq == std::string::npos) continue;
       std::string k = p.substr(0, eq), v = p.substr(eq + 1);
@@ -126,7 +112,7 @@ std::optional<AuthError> VerifySigV4(const IncomingRequest& request, const KeyLo
                  "Authorization header requires existence of either a 'X-Amz-Date' or a 'Date' "
                  "header. Authorization=AWS4-HMAC-SHA256");
     }
-    a.amz_date = Trim(*d);
+    a.amz_date = Trim(*d, " \t");
   }
 
   std::vector<std::string> scope = Split(a.credential, '/');
@@ -145,7 +131,7 @@ std::optional<AuthError> VerifySigV4(const IncomingRequest& request, const KeyLo
   if (presigned) {
     token = QueryParam(request.raw_query, "X-Amz-Security-Token").value_or("");
   } else if (const std::string* t = FindHeader(request.headers, "x-amz-security-token")) {
-    token = Trim(*t);
+    token = Trim(*t, " \t");
   }
   if (!key || (!key->session_token.empty() && token != key->session_token)) {
     return Err("UnrecognizedClientException",
@@ -188,7 +174,7 @@ std::optional<AuthError> VerifySigV4(const IncomingRequest& request, const KeyLo
   }
 
   std::set<std::string> signed_names;
-  for (const std::string& n : Split(a.signed_headers, ';')) signed_names.insert(Lower(n));
+  for (const std::string& n : Split(a.signed_headers, ';')) signed_names.insert(AsciiLower(n));
   if (!signed_names.count("host")) {
     return Err("InvalidSignatureException",
                "'Host' or ':authority' must be a 'SignedHeader' in the AWS Authorization.");
@@ -198,14 +184,14 @@ std::optional<AuthError> VerifySigV4(const IncomingRequest& request, const KeyLo
   in.wire_path = request.raw_path;
   in.wire_query = request.raw_query;
   for (const auto& h : request.headers) {
-    if (signed_names.count(Lower(h.first))) in.headers.push_back(h);
+    if (signed_names.count(AsciiLower(h.first))) in.headers.push_back(h);
   }
   if (!request.payload_hash.empty()) {
     in.payload_hash = request.payload_hash;
   } else if (presigned && options.s3_rules) {
     in.payload_hash = std::string(kUnsignedPayload);
   } else if (const std::string* sha = FindHeader(request.headers, "x-amz-content-sha256");
-             sha && Trim(*sha) == kUnsignedPayload) {
+             sha && Trim(*sha, " \t") == kUnsignedPayload) {
     in.payload_hash = std::string(kUnsignedPayload);
   } else {
     in.payload_hash = Sha256Hex(request.body);
@@ -215,7 +201,7 @@ std::optional<AuthError> VerifySigV4(const IncomingRequest& request, const KeyLo
                        /*normalize=*/!options.s3_rules,
                        /*double_encode=*/!options.s3_rules, presigned ? "X-Amz-Signature" : "",
                        /*drop_unsignable_headers=*/false);
-  if (r.signed_headers != Lower(a.signed_headers) || r.signature != a.signature) {
+  if (r.signed_headers != AsciiLower(a.signed_headers) || r.signature != a.signature) {
     return Err("InvalidSignatureException", kMismatch);
   }
   if (caller) *caller = VerifiedCaller{scope[0], scope[2], scope[3]};

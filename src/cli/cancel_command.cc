@@ -39,11 +39,6 @@ namespace {
 
 using json = nlohmann::json;
 
-void Say(const std::string& line) {
-  std::printf("%s\n", line.c_str());
-  std::fflush(stdout);
-}
-
 int Fail(const std::string& line) {
   std::fprintf(stderr, "parallelagram cancel: %s\n", line.c_str());
   return 1;

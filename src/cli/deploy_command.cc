@@ -16,11 +16,6 @@
 namespace parallelagram::cli {
 namespace {
 
-void Say(const std::string& line) {
-  std::printf("%s\n", line.c_str());
-  std::fflush(stdout);
-}
-
 int Fail(const char* prog, const Status& s, int code = 1) {
   std::fprintf(stderr, "%s: %s\n", prog, s.message().c_str());
   return code;

@@ -26,8 +26,6 @@ namespace http = boost::beast::http;
 using json = nlohmann::json;
 
 namespace {
-int64_t NowMs() { return SystemClock::Get().NowEpochMs(); }
-
 std::vector<std::string> SplitPath(const std::string& path) {
   std::vector<std::string> parts;
   size_t i = 0;
@@ -298,7 +296,7 @@ void Service::Invoke(const ExPtr& ex, const std::string& rid, const std::string&
   if (fault == FaultKind::kSlowStart) inv->slow_start_ms = options_.faults->RandomMs(1000, 2000);
   if (type == "Event") {
     inv->sync = false;
-    inv->first_enqueued_ms = NowMs();
+    inv->first_enqueued_ms = SystemClock::Get().NowEpochMs();
     if (fault == FaultKind::kDuplicate) events_.push_back(std::make_unique<Invocation>(*inv));
     events_.push_back(std::move(inv));
     Reply(ex, MakeResponse(req, 202, "", ""), rid);
@@ -362,7 +360,8 @@ std::vector<std::string> Service::BaseEnvironment(const Function& f,
       "AWS_LAMBDA_FUNCTION_VERSION=$LATEST",
       "AWS_LAMBDA_INITIALIZATION_TYPE=on-demand",
       "AWS_LAMBDA_LOG_GROUP_NAME=/aws/lambda/" + c.name,
-      "AWS_LAMBDA_LOG_STREAM_NAME=" + IsoTimestampMs(NowMs()).substr(0, 10) + "/[$LATEST]" +
+      "AWS_LAMBDA_LOG_STREAM_NAME=" +
+          IsoTimestampMs(SystemClock::Get().NowEpochMs()).substr(0, 10) + "/[$LATEST]" +
           env_dir.substr(env_dir.rfind('/') + 1),
       "TZ=:UTC",
       "LANG=en_US.UTF-8",
@@ -513,7 +512,7 @@ void Service::OnFinished(const std::shared_ptr<ExecutionEnvironment>& env,
   } else if (result.function_error && !f.deleted && inv->attempt <= EventRetries(f)) {
     int64_t delay = options_.event_retry_delays_ms[static_cast<size_t>(inv->attempt - 1)];
     inv->attempt++;
-    inv->not_before_ms = NowMs() + delay;
+    inv->not_before_ms = SystemClock::Get().NowEpochMs() + delay;
     inv->request_id = inv->request_id;  // Lambda keeps the request id across retries
     inv->crash_after_ms = -1;           // an injected fault hits one attempt only
     inv->hang = false;
@@ -556,7 +555,8 @@ void Service::SweepCodeDirs() {
 void Service::ArmPump(int64_t at_ms) {
   if (pump_at_ms_ != 0 && pump_at_ms_ <= at_ms) return;
   pump_at_ms_ = at_ms;
-  pump_timer_.expires_after(std::chrono::milliseconds(std::max<int64_t>(0, at_ms - NowMs())));
+  pump_timer_.expires_after(
+      std::chrono::milliseconds(std::max<int64_t>(0, at_ms - SystemClock::Get().NowEpochMs())));
   pump_timer_.async_wait([this](boost::system::error_code ec) {
     if (ec) return;
     pump_at_ms_ = 0;
@@ -566,7 +566,7 @@ void Service::ArmPump(int64_t at_ms) {
 
 void Service::PumpEvents() {
   if (shut_down_) return;
-  int64_t now = NowMs();
+  int64_t now = SystemClock::Get().NowEpochMs();
   int64_t next_due = 0;
   // Admission is counted as we go; dispatching happens after the scan because a dispatch
   // can finish (and requeue) synchronously.

@@ -16,10 +16,10 @@
 #include <boost/beast/http/write.hpp>
 #include <chrono>
 #include <cstdlib>
-#include <limits>
 #include <ctime>
 #include <filesystem>
 #include <fstream>
+#include <limits>
 #include <sstream>
 
 #include "aws/sigv4.h"
@@ -97,12 +97,12 @@ bool VirtualHostable(const std::string& bucket) {
 }
 
 // What one exchange gave: the status, and the body unless it went to a file.
-struct Reply {
+struct S3Reply {
   unsigned status = 0;
   std::string body;
 };
 
-Status Classify(const Reply& r, const std::string& what, const std::string& uri) {
+Status Classify(const S3Reply& r, const std::string& what, const std::string& uri) {
   if (r.status >= 200 && r.status < 300) return Status::Ok();
   std::string detail;
   size_t a = r.body.find("<Code>");
@@ -120,10 +120,10 @@ Status Classify(const Reply& r, const std::string& what, const std::string& uri)
 }
 
 template <typename Stream, typename Request>
-Result<Reply> Exchange(Stream& stream, Request& req, const std::string& dest) {
+Result<S3Reply> Exchange(Stream& stream, Request& req, const std::string& dest) {
   bhttp::write(stream, req);
   beast::flat_buffer buf;
-  Reply reply;
+  S3Reply reply;
   if (!dest.empty()) {
     bhttp::response_parser<bhttp::file_body> parser;
     parser.body_limit(std::numeric_limits<std::uint64_t>::max());
@@ -183,9 +183,9 @@ Result<std::string> S3Blobs::UrlOf(const std::string& uri) const {
 namespace {
 
 // Sends one signed request; the response body goes to `dest` when it is non-empty.
-Result<Reply> SendSigned(const S3BlobsConfig& cfg, const std::string& method,
-                         const std::string& uri, const std::string& url, std::string body,
-                         const std::string& dest) {
+Result<S3Reply> SendSigned(const S3BlobsConfig& cfg, const std::string& method,
+                           const std::string& uri, const std::string& url, std::string body,
+                           const std::string& dest) {
   if (cfg.access_key_id.empty() || cfg.secret_access_key.empty()) {
     return Status::PermissionDenied(
         "cannot reach " + uri +
@@ -286,7 +286,7 @@ Status S3Blobs::Put(const std::string& src, const std::string& uri) {
 
 Status S3Blobs::PutBytes(std::string_view data, const std::string& uri) {
   PG_ASSIGN_OR_RETURN(std::string url, UrlOf(uri));
-  PG_ASSIGN_OR_RETURN(Reply reply, SendSigned(config_, "PUT", uri, url, std::string(data), ""));
+  PG_ASSIGN_OR_RETURN(S3Reply reply, SendSigned(config_, "PUT", uri, url, std::string(data), ""));
   return Classify(reply, "PUT", uri);
 }
 
