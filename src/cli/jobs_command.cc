@@ -1,11 +1,11 @@
 // parallelagram jobs / parallelagram results: inspect the state directory's jobs.
+#include <fmt/format.h>
+
 #include <cstdio>
 #include <fstream>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
-
-#include <fmt/format.h>
-#include <nlohmann/json.hpp>
 
 #include "cli/commands.h"
 #include "common/base64.h"
@@ -25,7 +25,8 @@ halted, interrupted), tasks finished/total, failures, and the command.
   --json   one JSON object per job instead of the table
 )";
 
-constexpr const char* kResultsHelp = R"(usage: parallelagram results JOB [--state-dir DIR] [--format table|jsonl|csv] [-o FILE]
+constexpr const char* kResultsHelp =
+    R"(usage: parallelagram results JOB [--state-dir DIR] [--format table|jsonl|csv] [-o FILE]
 
 Prints a job's results, one per finished task in task order.
   --format table   (default) seq, outcome, exit code, runtime, command
@@ -100,7 +101,8 @@ std::string CommandOf(const json& info) {
 std::string Output(const json& r, const char* name) {
   std::string b64 = std::string(name) + "_b64";
   if (r.contains(name) && r[name].is_string()) return r[name].get<std::string>();
-  if (r.contains(b64) && r[b64].is_string()) return Base64Decode(r[b64].get<std::string>()).value_or("");
+  if (r.contains(b64) && r[b64].is_string())
+    return Base64Decode(r[b64].get<std::string>()).value_or("");
   std::string file = std::string(name) + "_file";
   if (r.contains(file) && r[file].is_string()) {
     std::ifstream f(r[file].get<std::string>(), std::ios::binary);
@@ -134,15 +136,26 @@ int JobsMain(int argc, char** argv) {
     std::fputs(kJobsHelp, stdout);
     return 0;
   }
-  if (!a.job.empty()) return Usage(argv[0], "'jobs' takes no job id; use 'parallelagram results " + a.job + "'");
+  if (!a.job.empty()) {
+    // Suggest `results` only for what it would take.
+    if (!driver::CheckJobId(a.job).ok() && a.job != "last") {
+      return Usage(argv[0], "'jobs' takes no arguments (it lists every job)");
+    }
+    return Usage(argv[0], "'jobs' takes no job id; use 'parallelagram results " + a.job + "'");
+  }
   auto root = driver::ResolveStateRoot(a.state_dir);
   if (!root.ok()) return Usage(argv[0], root.status().message());
   auto jobs = driver::ListJobs(*root);
   if (a.json) {
     for (const auto& j : jobs) {
-      json o = {{"job_id", j.job_id}, {"status", j.status}, {"total", j.total},
-                {"finished", j.finished}, {"succeeded", j.succeeded}, {"failed", j.failed},
-                {"created_at", j.info.value("created_at", "")}, {"command", CommandOf(j.info)}};
+      json o = {{"job_id", j.job_id},
+                {"status", j.status},
+                {"total", j.total},
+                {"finished", j.finished},
+                {"succeeded", j.succeeded},
+                {"failed", j.failed},
+                {"created_at", j.info.value("created_at", "")},
+                {"command", CommandOf(j.info)}};
       std::printf("%s\n", o.dump(-1, ' ', false, json::error_handler_t::replace).c_str());
     }
     return 0;
@@ -158,7 +171,9 @@ int JobsMain(int argc, char** argv) {
     if (cmd.size() > 60) cmd = cmd.substr(0, 57) + "...";
     std::printf("%-28s %-20s %-11s %13s %7lld  %s\n", j.job_id.c_str(),
                 j.info.value("created_at", std::string("-")).c_str(), j.status.c_str(),
-                (std::to_string(j.finished) + "/" + (j.total >= 0 ? std::to_string(j.total) : std::string("?"))).c_str(),
+                (std::to_string(j.finished) + "/" +
+                 (j.total >= 0 ? std::to_string(j.total) : std::string("?")))
+                    .c_str(),
                 static_cast<long long>(j.failed), cmd.c_str());
   }
   return 0;
@@ -172,7 +187,8 @@ int ResultsMain(int argc, char** argv) {
     std::fputs(kResultsHelp, stdout);
     return 0;
   }
-  if (a.job.empty()) return Usage(argv[0], "which job? give its id ('parallelagram jobs' lists them) or 'last'");
+  if (a.job.empty())
+    return Usage(argv[0], "which job? give its id ('parallelagram jobs' lists them) or 'last'");
   if (a.format != "table" && a.format != "jsonl" && a.format != "csv") {
     return Usage(argv[0], "--format must be table, jsonl or csv, not '" + a.format + "'");
   }
@@ -219,7 +235,8 @@ int ResultsMain(int argc, char** argv) {
   } else {
     std::fprintf(out, "%6s  %-10s %5s %9s  %s\n", "SEQ", "OUTCOME", "EXIT", "RUNTIME", "COMMAND");
     for (const auto& r : *results) {
-      std::string exit = r.contains("exit_code") && !r["exit_code"].is_null() ? r["exit_code"].dump() : "-";
+      std::string exit =
+          r.contains("exit_code") && !r["exit_code"].is_null() ? r["exit_code"].dump() : "-";
       if (r.contains("signal") && !r["signal"].is_null()) exit = "sig" + r["signal"].dump();
       std::fprintf(out, "%6s  %-10s %5s %8.3fs  %s\n", Field(r, "seq").c_str(),
                    Field(r, "outcome").c_str(), exit.c_str(), r.value("runtime_s", 0.0),

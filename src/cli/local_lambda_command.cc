@@ -14,9 +14,10 @@
 namespace parallelagram::cli {
 
 int LocalLambdaMain(int argc, char** argv) {
-  CLI::App app{"Serve the AWS Lambda API locally: functions run as real processes speaking the "
-               "Lambda Runtime API.",
-               argv[0]};
+  CLI::App app{
+      "Serve the AWS Lambda API locally: functions run as real processes speaking the "
+      "Lambda Runtime API.",
+      argv[0]};
   local::LocalLambdaOptions opts;
   bool allow_remote = false;
   std::string work_dir;
@@ -30,8 +31,7 @@ int LocalLambdaMain(int argc, char** argv) {
       ->check(CLI::Range(1, 1000000));
   app.add_option("--access-key-id", opts.access_key_id,
                  "verify every request's SigV4 signature with this key (with --secret-access-key)");
-  app.add_option("--secret-access-key", opts.secret_access_key,
-                 "the secret for --access-key-id");
+  app.add_option("--secret-access-key", opts.secret_access_key, "the secret for --access-key-id");
   app.add_option("--region", opts.region, "the region served")->capture_default_str();
   app.add_option("--work-dir", work_dir,
                  "where function code and environments live (default: a temporary directory, "
@@ -46,9 +46,11 @@ int LocalLambdaMain(int argc, char** argv) {
       "Not a sandbox: functions run as real processes under local-lambda's own user, with its "
       "file system and network. Each environment gets its own Runtime API port, told only "
       "to it, and a second GET /next there is refused; but a function can read other "
-      "processes of the same user (/proc/PID/environ), signal them and read their files. Run "
-      "only code you trust, or run local-lambda inside a container or VM. See "
-      "docs/local-lambda.md.");
+      "processes of the same user (/proc/PID/environ), signal them and read their files. An "
+      "environment's processes are tracked by a cgroup where local-lambda may make one (as "
+      "root, Linux 5.14+), otherwise by their session only: then a process that calls setsid "
+      "or double-forks outlives its environment. Run only code you trust, or run "
+      "local-lambda inside a container or VM. See docs/local-lambda.md.");
   std::string inject, inject_log;
   uint64_t inject_seed = 0;
   app.add_option("--inject", inject,

@@ -8,6 +8,8 @@
 #include <functional>
 #include <map>
 
+#include "common/json_text.h"
+
 namespace parallelagram::driver {
 namespace {
 
@@ -30,8 +32,10 @@ Result<double> ParseSeconds(const std::string& opt, const std::string& v) {
   char* end = nullptr;
   double x = std::strtod(v.c_str(), &end);
   if (v.empty() || *end != '\0' || !std::isfinite(x) || x <= 0 || x > 900) {
-    return Status::InvalidArgument(opt + " needs seconds, more than 0 and at most 900 (Lambda's "
-                                   "limit), not '" + v + "'" + kHint);
+    return Status::InvalidArgument(opt +
+                                   " needs seconds, more than 0 and at most 900 (Lambda's "
+                                   "limit), not '" +
+                                   v + "'" + kHint);
   }
   return x;
 }
@@ -46,7 +50,7 @@ Status ValidateJobId(const std::string& id) {
     }
   }
   if (ok) return Status::Ok();
-  return Status::InvalidArgument("job id '" + id +
+  return Status::InvalidArgument("job id '" + EscapeForMessage(id) +
                                  "' is not valid; use 1-64 letters, digits, '.', '_' or '-' "
                                  "(not starting with '.' or '-')");
 }
@@ -74,8 +78,16 @@ Result<RunOptions> ParseRunArgs(const std::vector<std::string>& args) {
          o.retries = n == 0 ? 1 : static_cast<int>(n);
          return Status::Ok();
        }},
-      {"--results", [&](const std::string&, const std::string& v) { o.results_dir = v; return Status::Ok(); }},
-      {"--joblog", [&](const std::string&, const std::string& v) { o.joblog = v; return Status::Ok(); }},
+      {"--results",
+       [&](const std::string&, const std::string& v) {
+         o.results_dir = v;
+         return Status::Ok();
+       }},
+      {"--joblog",
+       [&](const std::string&, const std::string& v) {
+         o.joblog = v;
+         return Status::Ok();
+       }},
       {"--halt",
        [&](const std::string&, const std::string& v) {
          PG_ASSIGN_OR_RETURN(o.halt, HaltPolicy::Parse(v));
@@ -92,7 +104,11 @@ Result<RunOptions> ParseRunArgs(const std::vector<std::string>& args) {
          o.job_id = v;
          return Status::Ok();
        }},
-      {"--state-dir", [&](const std::string&, const std::string& v) { o.state_dir = v; return Status::Ok(); }},
+      {"--state-dir",
+       [&](const std::string&, const std::string& v) {
+         o.state_dir = v;
+         return Status::Ok();
+       }},
       {"--resume",
        [&](const std::string&, const std::string& v) {
          if (v != "last") PG_RETURN_IF_ERROR(ValidateJobId(v));
@@ -110,20 +126,49 @@ Result<RunOptions> ParseRunArgs(const std::vector<std::string>& args) {
       {"--mode",
        [&](const std::string& opt, const std::string& v) {
          if (v != "sync" && v != "async") {
-           return Status::InvalidArgument(opt + " must be 'sync' (RequestResponse) or 'async' "
+           return Status::InvalidArgument(opt +
+                                          " must be 'sync' (RequestResponse) or 'async' "
                                           "(Event invocations, results collected from S3), not '" +
                                           v + "'");
          }
          o.mode = v;
          return Status::Ok();
        }},
-      {"--function", [&](const std::string&, const std::string& v) { o.function_name = v; return Status::Ok(); }},
-      {"--bucket", [&](const std::string&, const std::string& v) { o.bucket = v; return Status::Ok(); }},
-      {"--config", [&](const std::string&, const std::string& v) { o.config = v; return Status::Ok(); }},
-      {"--bundle-exe", [&](const std::string&, const std::string& v) { o.bundle_exes.push_back(v); return Status::Ok(); }},
-      {"--basefile", [&](const std::string&, const std::string& v) { o.basefiles.push_back(v); return Status::Ok(); }},
-      {"--transferfile", [&](const std::string&, const std::string& v) { o.transferfiles.push_back(v); return Status::Ok(); }},
-      {"--return", [&](const std::string&, const std::string& v) { o.returns.push_back(v); return Status::Ok(); }},
+      {"--function",
+       [&](const std::string&, const std::string& v) {
+         o.function_name = v;
+         return Status::Ok();
+       }},
+      {"--bucket",
+       [&](const std::string&, const std::string& v) {
+         o.bucket = v;
+         return Status::Ok();
+       }},
+      {"--config",
+       [&](const std::string&, const std::string& v) {
+         o.config = v;
+         return Status::Ok();
+       }},
+      {"--bundle-exe",
+       [&](const std::string&, const std::string& v) {
+         o.bundle_exes.push_back(v);
+         return Status::Ok();
+       }},
+      {"--basefile",
+       [&](const std::string&, const std::string& v) {
+         o.basefiles.push_back(v);
+         return Status::Ok();
+       }},
+      {"--transferfile",
+       [&](const std::string&, const std::string& v) {
+         o.transferfiles.push_back(v);
+         return Status::Ok();
+       }},
+      {"--return",
+       [&](const std::string&, const std::string& v) {
+         o.returns.push_back(v);
+         return Status::Ok();
+       }},
       {"--memory",
        [&](const std::string& opt, const std::string& v) {
          PG_ASSIGN_OR_RETURN(o.memory_mb, ParseInt(opt, v, 128, 10240));
@@ -136,13 +181,19 @@ Result<RunOptions> ParseRunArgs(const std::vector<std::string>& args) {
        }},
   };
   std::map<std::string, std::string> aliases = {
-      {"-j", "--jobs"}, {"-P", "--jobs"}, {"--bf", "--basefile"}, {"--tf", "--transferfile"},
+      {"-j", "--jobs"},       {"-P", "--jobs"},  {"--bf", "--basefile"}, {"--tf", "--transferfile"},
       {"-k", "--keep-order"}, {"-q", "--quiet"}, {"-h", "--help"}};
-  std::map<std::string, bool*> flags = {
-      {"--keep-order", &o.keep_order}, {"--dry-run", &o.dry_run}, {"--json", &o.json},
-      {"--progress", &o.progress},     {"--quiet", &o.quiet},     {"--shell", &o.shell},
-      {"--link", &o.link},             {"--cleanup", &o.cleanup}, {"--help", &o.help},
-      {"--xapply", &o.link},            {"--no-download", &o.no_download}};
+  std::map<std::string, bool*> flags = {{"--keep-order", &o.keep_order},
+                                        {"--dry-run", &o.dry_run},
+                                        {"--json", &o.json},
+                                        {"--progress", &o.progress},
+                                        {"--quiet", &o.quiet},
+                                        {"--shell", &o.shell},
+                                        {"--link", &o.link},
+                                        {"--cleanup", &o.cleanup},
+                                        {"--help", &o.help},
+                                        {"--xapply", &o.link},
+                                        {"--no-download", &o.no_download}};
 
   // 1. Options.
   for (; i < args.size(); ++i) {
@@ -177,8 +228,7 @@ Result<RunOptions> ParseRunArgs(const std::vector<std::string>& args) {
     auto v = valued.find(a);
     if (v == valued.end()) {
       return Status::InvalidArgument("unknown option '" + args[i] +
-                                     "'; put the command after '--' if it starts with '-'" +
-                                     kHint);
+                                     "'; put the command after '--' if it starts with '-'" + kHint);
     }
     if (!has_value) {
       if (i + 1 >= args.size() || IsSeparator(args[i + 1])) {
@@ -241,9 +291,8 @@ Result<RunOptions> ParseRunArgs(const std::vector<std::string>& args) {
 
   if (!o.resume.empty()) {
     if (!o.command.empty() || !o.sources.empty()) {
-      return Status::InvalidArgument(
-          "--resume takes no command or inputs: job '" + o.resume +
-          "' reruns the ones recorded when it started; drop them");
+      return Status::InvalidArgument("--resume takes no command or inputs: job '" + o.resume +
+                                     "' reruns the ones recorded when it started; drop them");
     }
     if (o.dry_run) {
       return Status::InvalidArgument("--resume and --dry-run contradict each other; pick one");
@@ -253,7 +302,8 @@ Result<RunOptions> ParseRunArgs(const std::vector<std::string>& args) {
   if (o.command.empty()) {
     return Status::InvalidArgument(
         "no command given; write it after the options, e.g. 'parallelagram run -- gzip -k ::: "
-        "a.txt b.txt'" + std::string(kHint));
+        "a.txt b.txt'" +
+        std::string(kHint));
   }
   if (o.sources.empty()) {
     if (isatty(0)) {

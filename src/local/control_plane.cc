@@ -1,6 +1,7 @@
 // The Lambda control plane of the local service: functions and concurrency settings.
 #include <fmt/format.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <filesystem>
 #include <nlohmann/json.hpp>
@@ -39,6 +40,19 @@ const std::set<std::string>& ReservedEnvKeys() {
                                              "LAMBDA_TASK_ROOT",
                                              "LAMBDA_RUNTIME_DIR"};
   return keys;
+}
+
+// Lambda's limit on a function's environment variables, measured as their JSON map.
+constexpr size_t kEnvironmentLimitBytes = 4096;
+
+// Lambda's model for a variable's name: [a-zA-Z]([a-zA-Z0-9_])+
+bool IsEnvKey(const std::string& k) {
+  auto alpha = [](char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); };
+  if (k.size() < 2 || !alpha(k[0])) return false;
+  for (char c : k) {
+    if (!alpha(c) && !(c >= '0' && c <= '9') && c != '_') return false;
+  }
+  return true;
 }
 
 std::string Validation(const std::string& value, const std::string& field,
@@ -159,6 +173,18 @@ bool Service::ApplyConfig(const ExPtr& ex, const std::string& rid, const json& b
           return bad("InvalidRequestContentException",
                      "Could not parse request body into json: environment values are strings");
         }
+        if (!IsEnvKey(k)) {
+          return bad("ValidationException",
+                     "1 validation error detected: Value at 'environment.variables' failed to "
+                     "satisfy constraint: Map keys must satisfy constraint: [Member must satisfy "
+                     "regular expression pattern: [a-zA-Z]([a-zA-Z0-9_])+]");
+        }
+        if (v.get_ref<const std::string&>().find('\0') != std::string::npos) {
+          return bad("InvalidParameterValueException",
+                     "Lambda was unable to configure your environment variables because the "
+                     "value of " +
+                         k + " holds a NUL character, which no process environment can");
+        }
         if (ReservedEnvKeys().count(k)) reserved.push_back(k);
         vars[k] = v.get<std::string>();
       }
@@ -172,6 +198,13 @@ bool Service::ApplyConfig(const ExPtr& ex, const std::string& rid, const json& b
                    "request: " +
                        list);
       }
+    }
+    const std::string measured = json(vars).dump();
+    if (measured.size() > kEnvironmentLimitBytes) {
+      return bad("InvalidParameterValueException",
+                 "Lambda was unable to configure your environment variables because the "
+                 "environment variables you have provided exceeded the 4KB limit (" +
+                     std::to_string(measured.size()) + " bytes)");
     }
     cfg->environment = std::move(vars);
   }
@@ -213,6 +246,7 @@ bool Service::InstallCode(const ExPtr& ex, const std::string& rid, const json& z
   auto unpacked = os::UnpackZip(*bytes, dir);
   if (!unpacked.ok() || !unpacked->has_executable_bootstrap) {
     std::filesystem::remove_all(dir, ec);
+    rmdir(fdir.c_str());  // the function's directory too, unless other code is in it
     if (!unpacked.ok() && unpacked.status().code() == StatusCode::kIoError) {
       ReplyError(ex, 500, "ServiceException",
                  "local-lambda could not store the code: " + unpacked.status().message(), rid);

@@ -24,6 +24,9 @@ namespace http = boost::beast::http;
 using json = nlohmann::json;
 
 namespace {
+
+// Connections one environment's Runtime API listener accepts at once (see Start).
+constexpr size_t kRuntimeApiConnections = 4;
 constexpr size_t kLogKeep = 256 * 1024;
 constexpr int64_t kInitAllowanceMs = 10000;  // Lambda's init phase limit
 constexpr const char* kPrefix = "/2018-06-01/runtime/";
@@ -65,7 +68,7 @@ ExecutionEnvironment::ExecutionEnvironment(asio::io_context& io, std::shared_ptr
       crash_timer_(io) {}
 
 ExecutionEnvironment::~ExecutionEnvironment() {
-  if (alive_) KillSession(pid_, SIGKILL);
+  KillProcesses();
   if (runtime_) runtime_->Close();
 }
 
@@ -79,6 +82,13 @@ Status ExecutionEnvironment::Start() {
       });
   if (!server.ok()) return server.status();
   runtime_ = std::move(server).value();
+  // A runtime needs one connection, two at most; any process of the machine can find this
+  // port, so a few are all it gets. A connection without a request for longer than an
+  // invocation may last (the runtime holds it while the function runs) is closed.
+  HttpServer::Limits limits;
+  limits.max_connections = kRuntimeApiConnections;
+  limits.idle_timeout_ms = (function_->config.timeout_s + 60) * int64_t{1000};
+  runtime_->set_limits(limits);
   env_.push_back("AWS_LAMBDA_RUNTIME_API=" + host + ":" + std::to_string(runtime_->port()));
   code_dir_ = function_->code_dir;
 
@@ -100,6 +110,10 @@ Status ExecutionEnvironment::Start() {
   }
   pid_ = *pid;
   alive_ = true;
+  // Before the runtime can have an invocation (it asks this thread for one), so before it
+  // starts any task: the tasks are born in the cgroup.
+  cgroup_ = EnvCgroup::Make("env-" + std::to_string(pid_) + "-" + std::to_string(spawn_us_));
+  if (cgroup_ && !cgroup_->Add(pid_)) cgroup_.reset();
   log_fd_.assign(fds[0]);
   log_fd_.native_non_blocking(true);
   ReadLog();
@@ -336,7 +350,7 @@ void ExecutionEnvironment::NoteRss(int64_t kb) {
   if (alive_ && current_ && delivered_ && kb > function_->config.memory_mb * 1024LL &&
       kill_reason_ == KillReason::kNone) {
     kill_reason_ = KillReason::kMemory;
-    KillSession(pid_, SIGKILL);
+    KillProcesses();
   }
 }
 
@@ -371,7 +385,12 @@ void ExecutionEnvironment::Finish(bool function_error, std::string payload) {
 
 void ExecutionEnvironment::Kill() {
   if (kill_reason_ == KillReason::kNone) kill_reason_ = KillReason::kRequested;
+  KillProcesses();
+}
+
+void ExecutionEnvironment::KillProcesses() {
   if (alive_) KillSession(pid_, SIGKILL);
+  if (cgroup_) cgroup_->KillAll();
 }
 
 void ExecutionEnvironment::Reap() {
@@ -396,7 +415,7 @@ std::string ExecutionEnvironment::ExitErrorMessage() const {
 }
 
 void ExecutionEnvironment::OnExit() {
-  if (alive_) KillSession(pid_, SIGKILL);  // before reaping: the runtime's orphans (tasks)
+  KillProcesses();  // before reaping: the runtime's orphans (tasks)
   if (pidfd_.is_open()) {
     int st = 0;
     if (waitpid(pid_, &st, WNOHANG) != pid_) {

@@ -23,6 +23,7 @@
 #include <string>
 #include <vector>
 
+#include "local/env_cgroup.h"
 #include "local/http_server.h"
 #include "local/lambda_types.h"
 
@@ -50,8 +51,8 @@ class ExecutionEnvironment : public std::enable_shared_from_this<ExecutionEnviro
   // listener of its own on an ephemeral loopback port, told only to this environment's
   // process). While a GET /next is parked, another one is refused (403): a process that
   // learned the address cannot take the runtime's invocations from under it.
-  ExecutionEnvironment(boost::asio::io_context& io, std::shared_ptr<Function> function, int generation,
-              std::string dir, std::vector<std::string> env, Hooks hooks);
+  ExecutionEnvironment(boost::asio::io_context& io, std::shared_ptr<Function> function,
+                       int generation, std::string dir, std::vector<std::string> env, Hooks hooks);
   ~ExecutionEnvironment();
 
   // Opens the Runtime API listener and spawns `bootstrap`. Errors: IoError.
@@ -68,6 +69,9 @@ class ExecutionEnvironment : public std::enable_shared_from_this<ExecutionEnviro
   void Reap();
   // Memory sample for the session (KiB); kills it when over the function's MemorySize.
   void NoteRss(int64_t kb);
+  // Its processes' memory (KiB) when it has a cgroup (EnvCgroup), -1 when tracked by its
+  // session only (then the caller samples the session: SessionRssKb).
+  int64_t CgroupMemoryKb() const { return cgroup_ ? cgroup_->RssKb() : -1; }
 
   bool busy() const { return current_ != nullptr; }
   bool alive() const { return alive_; }
@@ -91,6 +95,8 @@ class ExecutionEnvironment : public std::enable_shared_from_this<ExecutionEnviro
   void AppendLog(const std::string& s);
   void WatchExit();
   void OnExit();
+  // SIGKILL to its session and, with a cgroup, to every process that left the session.
+  void KillProcesses();
   std::string ExitErrorMessage() const;
 
   boost::asio::io_context& io_;
@@ -103,6 +109,7 @@ class ExecutionEnvironment : public std::enable_shared_from_this<ExecutionEnviro
 
   std::shared_ptr<HttpServer> runtime_;
   pid_t pid_ = -1;
+  std::unique_ptr<EnvCgroup> cgroup_;  // its processes, where cgroups are available
   bool alive_ = false;
   bool dead_reported_ = false;
   int wait_status_ = 0;

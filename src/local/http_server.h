@@ -70,9 +70,9 @@ class HttpServer : public std::enable_shared_from_this<HttpServer> {
                                                     const std::string& host, int port,
                                                     uint64_t body_limit, Handler handler);
   ~HttpServer();
-  // Limits against careless or hostile clients (the Lambda API sets them; the Runtime API
-  // listeners keep the defaults, which limit nothing: a runtime's connection may idle for a
-  // whole invocation).
+  // Limits against careless or hostile clients. The Lambda API sets them; each Runtime API
+  // listener caps its connections at a few and closes one idle for longer than an
+  // invocation may last (a runtime's connection idles while its function runs).
   struct Limits {
     size_t max_connections = 0;   // 0: no cap; at the cap, accepting pauses until one closes
     int64_t idle_timeout_ms = 0;  // 0: none; a connection waiting this long for (the rest

@@ -121,6 +121,21 @@ int OpenPidfd(pid_t pid) {
 #endif
 }
 
+int64_t MemoryKb(pid_t pid, int64_t rss_kb) {
+  char path[64];
+  std::snprintf(path, sizeof path, "/proc/%d/smaps_rollup", static_cast<int>(pid));
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return rss_kb;
+  char buf[4096];
+  ssize_t n = read(fd, buf, sizeof buf - 1);
+  close(fd);
+  if (n <= 0) return rss_kb;
+  buf[n] = 0;
+  const char* pss = std::strstr(buf, "\nPss:");
+  if (pss == nullptr) return rss_kb;
+  return std::strtoll(pss + 5, nullptr, 10);
+}
+
 void KillSession(pid_t sid, int sig) { KillSessions({sid}, sig); }
 
 void KillSessions(const std::vector<pid_t>& sids, int sig) {
@@ -156,7 +171,7 @@ std::map<pid_t, int64_t> SessionRssKb(const std::vector<pid_t>& sids) {
       if (!seen.insert(pid).second) continue;
       ProcStat st;
       if (!ReadStat(pid, &st) || st.session != sid) continue;
-      total += st.rss_pages * kPageKb;
+      total += MemoryKb(pid, st.rss_pages * kPageKb);
       char dir[64];
       std::snprintf(dir, sizeof dir, "/proc/%d/task", static_cast<int>(pid));
       DIR* d = opendir(dir);

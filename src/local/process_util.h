@@ -36,7 +36,12 @@ void KillSession(pid_t sid, int sig);
 // environments: one scan instead of one per environment).
 void KillSessions(const std::vector<pid_t>& sids, int sig);
 
-// Resident set size in KiB per session leader, summed over the processes of its tree that
+// The memory `pid` uses in KiB, as a cgroup would charge it: its proportional set size
+// (pages shared with other processes split between them, so a fork's copy-on-write pages
+// count once across parent and child), or `rss_kb` when /proc has no smaps_rollup.
+int64_t MemoryKb(pid_t pid, int64_t rss_kb);
+
+// Memory in KiB (MemoryKb) per session leader, summed over the processes of its tree that
 // are still in its session (best effort: processes reparented away are not counted).
 std::map<pid_t, int64_t> SessionRssKb(const std::vector<pid_t>& sids);
 

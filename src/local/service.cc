@@ -239,6 +239,15 @@ void Service::Invoke(const ExPtr& ex, const std::string& rid, const std::string&
                rid);
     return;
   }
+  const std::string log_type(req["X-Amz-Log-Type"]);
+  if (!log_type.empty() && log_type != "None" && log_type != "Tail") {
+    ReplyError(ex, 400, "InvalidParameterValueException",
+               "1 validation error detected: Value '" + log_type +
+                   "' at 'logType' failed to satisfy constraint: Member must satisfy enum value "
+                   "set: [Tail, None]",
+               rid);
+    return;
+  }
   uint64_t limit = type == "Event" ? kEventPayloadLimit : kSyncPayloadLimit;
   if (ex->body_too_large() || req.body().size() > limit) {
     ReplyError(ex, 413, "RequestTooLargeException",
@@ -312,7 +321,7 @@ void Service::Invoke(const ExPtr& ex, const std::string& rid, const std::string&
     return;
   }
   inv->sync = true;
-  inv->tail = std::string(req["X-Amz-Log-Type"]) == "Tail";
+  inv->tail = log_type == "Tail";
   inv->client = ex;
   Assign(std::move(inv));
 }
@@ -460,7 +469,10 @@ void Service::PollMemory() {
   for (const auto& env : envs_) {
     if (!env->alive() || !env->busy()) continue;
     busy = true;
-    if (env->running_invocation()) {
+    if (!env->running_invocation()) continue;
+    if (const int64_t kb = env->CgroupMemoryKb(); kb >= 0) {
+      env->NoteRss(kb);
+    } else {
       sids.push_back(env->pid());
       running.push_back(env);
     }

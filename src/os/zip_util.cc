@@ -5,11 +5,14 @@
 #include <unistd.h>
 #include <zip.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <climits>
 #include <cstring>
 #include <fstream>
 #include <iterator>
 #include <memory>
+#include <unordered_set>
 
 namespace parallelagram::os {
 namespace {
@@ -46,17 +49,38 @@ Status EntryError(const std::string& name, int err) {
   return Status::InvalidArgument(what);
 }
 
-// Creates the directories of `rel` (a relative path, no "..") under `dir`.
-Status MakeDirs(const std::string& dir, const std::string& rel, const std::string& entry) {
+// Directories below the package directory an entry may be nested in, and directories a
+// package may make in all. Each directory made costs a path walk as deep as it is, so both
+// bound the time a hostile zip can take (a 2,000-level entry took 6 s unbounded).
+constexpr size_t kMaxDepth = 128;
+constexpr size_t kMaxDirectories = 100000;
+
+// Creates the directories of `rel` (a relative path, no "..") under `dir`, each at most once
+// per package (`made` remembers them).
+Status MakeDirs(const std::string& dir, const std::string& rel, const std::string& entry,
+                std::unordered_set<std::string>* made) {
+  if (made->count(rel)) return Status::Ok();
+  if (static_cast<size_t>(std::count(rel.begin(), rel.end(), '/')) + 1 > kMaxDepth) {
+    return Status::InvalidArgument("zip entry '" + entry + "' is nested more than " +
+                                   std::to_string(kMaxDepth) + " directories deep");
+  }
   for (size_t i = 1; i <= rel.size(); ++i) {
     if (i == rel.size() || rel[i] == '/') {
-      std::string p = dir + "/" + rel.substr(0, i);
+      std::string sub = rel.substr(0, i);
+      if (made->count(sub)) continue;
+      if (made->size() >= kMaxDirectories) {
+        return Status::InvalidArgument("the zip makes more than " +
+                                       std::to_string(kMaxDirectories) + " directories");
+      }
+      std::string p = dir + "/" + sub;
       if (mkdir(p.c_str(), 0755) != 0) {
         int e = errno;
         struct stat st;
-        if (e == EEXIST && stat(p.c_str(), &st) == 0 && S_ISDIR(st.st_mode)) continue;
-        return EntryError(entry, e == EEXIST ? ENOTDIR : e);
+        if (!(e == EEXIST && stat(p.c_str(), &st) == 0 && S_ISDIR(st.st_mode))) {
+          return EntryError(entry, e == EEXIST ? ENOTDIR : e);
+        }
       }
+      made->insert(std::move(sub));
     }
   }
   return Status::Ok();
@@ -140,7 +164,8 @@ Result<UnpackedZip> UnpackZip(const std::string& zip_bytes, const std::string& d
   UnpackedZip result;
   zip_int64_t n = zip_get_num_entries(za, 0);
   std::string buf;
-  uint64_t written = 0;  // bytes actually written, all entries
+  uint64_t written = 0;                  // bytes actually written, all entries
+  std::unordered_set<std::string> made;  // directories made (relative paths)
   for (zip_int64_t i = 0; i < n; ++i) {
     zip_stat_t st;
     if (zip_stat_index(za, static_cast<zip_uint64_t>(i), 0, &st) != 0 || st.name == nullptr) {
@@ -155,8 +180,9 @@ Result<UnpackedZip> UnpackZip(const std::string& zip_bytes, const std::string& d
     zip_file_get_external_attributes(za, static_cast<zip_uint64_t>(i), 0, &opsys, &attr);
     uint32_t mode = (opsys == ZIP_OPSYS_UNIX) ? (attr >> 16) & 07777 : 0;
     std::string path = dir + "/" + name;
+    if (path.size() >= PATH_MAX) return EntryError(name.substr(0, 200) + "...", ENAMETOOLONG);
     if (name.back() == '/') {
-      PG_RETURN_IF_ERROR(MakeDirs(dir, name.substr(0, name.size() - 1), name));
+      PG_RETURN_IF_ERROR(MakeDirs(dir, name.substr(0, name.size() - 1), name, &made));
       continue;
     }
     if ((opsys == ZIP_OPSYS_UNIX) && S_ISLNK(attr >> 16)) {
@@ -168,7 +194,9 @@ Result<UnpackedZip> UnpackZip(const std::string& zip_bytes, const std::string& d
                                      " bytes");
     }
     size_t slash = name.rfind('/');
-    if (slash != std::string::npos) PG_RETURN_IF_ERROR(MakeDirs(dir, name.substr(0, slash), name));
+    if (slash != std::string::npos) {
+      PG_RETURN_IF_ERROR(MakeDirs(dir, name.substr(0, slash), name, &made));
+    }
     zip_file_t* zf = zip_fopen_index(za, static_cast<zip_uint64_t>(i), 0);
     if (zf == nullptr) return Status::InvalidArgument("zip entry '" + name + "' cannot be read");
     if (mode == 0) mode = 0644;

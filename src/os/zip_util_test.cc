@@ -116,6 +116,32 @@ TEST(ZipUtilTest, EntriesThatCannotBeLaidOutAreTheCallersErrorWithoutOurPath) {
   }
 }
 
+TEST(ZipUtilTest, NestingIsBoundedAndEachDirectoryMadeOnce) {
+  // 129 levels: refused before anything is made for it.
+  std::string too_deep;
+  for (int i = 0; i < 129; ++i) too_deep += "d/";
+  auto zip = MakeZip({{too_deep + "f", "x"}});
+  ASSERT_TRUE(zip.ok());
+  std::string dir = TempDir();
+  auto r = UnpackZip(*zip, dir);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(r.status().message().find("more than 128 directories deep"), std::string::npos)
+      << r.status().message();
+  EXPECT_FALSE(std::filesystem::exists(dir + "/d"));
+  // 2,000 files 127 levels down share their directories: all unpacked.
+  std::string deep;
+  for (int i = 0; i < 127; ++i) deep += "d/";
+  std::vector<ZipEntry> many;
+  for (int i = 0; i < 2000; ++i) many.push_back({deep + "f" + std::to_string(i), "x"});
+  zip = MakeZip(many);
+  ASSERT_TRUE(zip.ok());
+  dir = TempDir();
+  r = UnpackZip(*zip, dir);
+  ASSERT_TRUE(r.ok()) << r.status().message();
+  EXPECT_TRUE(std::filesystem::exists(dir + "/" + deep + "f1999"));
+}
+
 TEST(ZipUtilTest, RoundTripKeepsModes) {
   auto zip =
       MakeZip({{"bootstrap", "#!/bin/sh\n", 0755}, {"lib/", "", 0755}, {"lib/a", "x", 0644}});

@@ -174,19 +174,30 @@ class LocalLambdaBadBytesTest(unittest.TestCase):
             self.assertEqual((st, json.loads(b)), (200, {"x": 1}))
 
     def test_sigv4_scope_bytes_before_authentication(self):
+        # A current X-Amz-Date, so the request is not refused as expired before the scope is
+        # read, and 0xff in each part of the credential scope that an error message echoes.
+        now = time.gmtime()
+        amz_date = time.strftime("%Y%m%dT%H%M%SZ", now).encode()
+        day = time.strftime("%Y%m%d", now).encode()
+        scopes = [b"AKIDEXAMPLE/" + day + b"/us-\xff-1/lambda/aws4_request",
+                  b"AKIDEXAMPLE/2\xff/us-east-1/lambda/aws4_request",
+                  b"AKIDEXAMPLE/" + day + b"/us-east-1/lam\xffbda/aws4_request",
+                  b"AKIDEXAMPLE/" + day + b"/us-east-1/lambda/aws4_\xffrequest",
+                  b"AK\xffID/" + day + b"/us-east-1/lambda/aws4_request"]
         with LocalLambda("--access-key-id", "AKIDEXAMPLE", "--secret-access-key",
                          "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY") as ll:
             port = port_of(ll)
-            auth = (b"AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20240101/us-\xff-1/lambda/"
-                    b"aws4_request, SignedHeaders=host;x-amz-date, Signature=" + b"0" * 64)
-            for a in (auth, auth.replace(b"AKIDEXAMPLE", b"AK\xffID")):
+            for scope in scopes:
+                a = (b"AWS4-HMAC-SHA256 Credential=" + scope +
+                     b", SignedHeaders=host;x-amz-date, Signature=" + b"0" * 64)
                 st, h, b = raw_request(port, b"GET /2015-03-31/functions HTTP/1.1\r\nHost: x\r\n"
-                                             b"X-Amz-Date: 20240101T000000Z\r\n"
+                                             b"X-Amz-Date: " + amz_date + b"\r\n"
                                              b"Authorization: " + a + b"\r\n"
                                              b"Content-Length: 0\r\n\r\n")
                 self.assertEqual(st, 403, b)
-                json.loads(b.decode("utf-8"))
-                self.assertIsNone(ll.proc.poll(), "local-lambda died on a 0xff credential scope")
+                msg = json.loads(b.decode("utf-8")).get("message", "")
+                self.assertNotIn("expired", msg, scope)  # the scope itself was looked at
+                self.assertIsNone(ll.proc.poll(), "local-lambda died on the scope %r" % scope)
             st, _, b = call(port, "GET", "/2015-03-31/functions")
             self.assertEqual(st, 403, b)  # still answering (unsigned: refused)
 
@@ -316,6 +327,18 @@ class CliSmallLiesTest(unittest.TestCase):
             rc, out, err = self.pg(sub, "..")
             self.assertNotEqual(rc, 0, sub)
 
+    def test_job_id_errors_show_bytes_escaped_and_suggest_only_valid_ids(self):
+        for bad in (b"a\nb", b"\xff/x"):
+            rc, out, err = self.pg("run", "--job-id", bad, "--", "echo", ":::", "a")
+            self.assertEqual(rc, 255, err)
+            self.assertEqual(err.count(b"\n"), 1, err)
+            self.assertNotIn(b"\xff", err)
+        rc, out, err = self.pg("jobs", "..")
+        self.assertNotEqual(rc, 0)
+        self.assertNotIn(b"results ..", err)
+        rc, out, err = self.pg("jobs", "somejob")
+        self.assertIn(b"parallelagram results somejob", err)
+
     def test_nul_in_input_file_is_shown_escaped(self):
         inputs = os.path.join(self.cwd, "in.txt")
         with open(inputs, "wb") as f:
@@ -421,6 +444,10 @@ class LocalLambdaLimitsTest(unittest.TestCase):
                     if name == "bomb":
                         self.assertIn(b"exceeds 262144000 bytes", b)
                     self.assertIsNone(ll.proc.poll())
+                # A refused package leaves nothing on disk, not even its function's directory.
+                fdir = os.path.join(work, "functions")
+                left = os.listdir(fdir) if os.path.isdir(fdir) else []
+                self.assertEqual(left, [])
                 du = sum(os.path.getsize(os.path.join(d, f))
                          for d, _, fs in os.walk(work) for f in fs)
                 self.assertLess(du, 1 << 20)  # nothing of the bomb is left
@@ -544,6 +571,102 @@ time.sleep(0.5)
 os._exit(0)
 '''
 
+ESCAPER = r'''#!/usr/bin/env python3
+import os, time, urllib.request
+api = "http://" + os.environ["AWS_LAMBDA_RUNTIME_API"] + "/2018-06-01/runtime"
+out = os.environ["PIDFILE"]
+if os.fork() == 0:
+    os.setsid()
+    if os.fork() == 0:
+        with open(out + ".tmp", "w") as f:
+            f.write(os.readlink("/proc/self"))
+        os.rename(out + ".tmp", out)
+        time.sleep(300)
+    os._exit(0)
+while True:
+    with urllib.request.urlopen(api + "/invocation/next") as r:
+        rid = r.headers["Lambda-Runtime-Aws-Request-Id"]
+        ev = r.read()
+    urllib.request.urlopen(urllib.request.Request(api + "/invocation/" + rid + "/response",
+                                                  data=ev, method="POST")).read()
+'''
+
+
+def alive(pid):
+    try:
+        with open("/proc/%d/stat" % pid) as f:
+            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+def cgroups_available():
+    """What local-lambda needs to track an environment by a cgroup (src/local/env_cgroup.cc):
+    a cgroup v2 directory of ours where we may make a child that has cgroup.kill."""
+    own = None
+    with open("/proc/self/cgroup") as f:
+        for line in f:
+            if line.startswith("0::"):
+                own = line[3:].strip()
+    if own is None:
+        return False
+    with open("/proc/self/mountinfo") as f:
+        for line in f:
+            pre, _, post = line.partition(" - ")
+            if not post.startswith("cgroup2 "):
+                continue
+            root, mount = pre.split()[3:5]
+            if root != "/" and not own.startswith(root):
+                continue
+            d = mount + ("" if own == "/" else own[len(root) if root != "/" else 0:])
+            probe = os.path.join(d, "pg-probe-%d" % os.getpid())
+            try:
+                os.mkdir(probe)
+            except OSError:
+                return False
+            ok = os.path.exists(os.path.join(probe, "cgroup.kill"))
+            os.rmdir(probe)
+            return ok
+    return False
+
+
+def session_of(pid):
+    with open("/proc/%d/stat" % pid) as f:
+        return int(f.read().rsplit(")", 1)[1].split()[3])
+
+
+def runtime_pid_of(function):
+    """The pid of `function`'s runtime: the session leader started with its environment."""
+    for d in os.listdir("/proc"):
+        if not d.isdigit():
+            continue
+        try:
+            with open("/proc/%s/environ" % d, "rb") as f:
+                env = dict(e.split(b"=", 1) for e in f.read().split(b"\0") if b"=" in e)
+            if env.get(b"AWS_LAMBDA_FUNCTION_NAME") == function.encode() and \
+                    session_of(int(d)) == int(d) and alive(int(d)):
+                return int(d)
+        except OSError:
+            continue
+    return None
+
+
+def runtime_api_of(function):
+    """The AWS_LAMBDA_RUNTIME_API of `function`'s environment, read from /proc as any
+    process of the same user can."""
+    for d in os.listdir("/proc"):
+        if not d.isdigit():
+            continue
+        try:
+            with open("/proc/%s/environ" % d, "rb") as f:
+                env = dict(e.split(b"=", 1) for e in f.read().split(b"\0") if b"=" in e)
+        except OSError:
+            continue
+        if env.get(b"AWS_LAMBDA_FUNCTION_NAME") == function.encode():
+            return env[b"AWS_LAMBDA_RUNTIME_API"].decode()
+    return None
+
+
 class EnvironmentsTest(unittest.TestCase):
     """Item 3: environments."""
 
@@ -568,18 +691,7 @@ class EnvironmentsTest(unittest.TestCase):
             st, _, b = call(port, "POST", "/2015-03-31/functions/victim/invocations", b'{"a":1}')
             self.assertEqual(st, 200, b)
             time.sleep(0.3)  # back in GET /next
-            api = None
-            for d in os.listdir("/proc"):
-                if not d.isdigit():
-                    continue
-                try:
-                    with open("/proc/%s/environ" % d, "rb") as f:
-                        env = dict(e.split(b"=", 1) for e in f.read().split(b"\0") if b"=" in e)
-                except OSError:
-                    continue
-                if env.get(b"AWS_LAMBDA_FUNCTION_NAME") == b"victim":
-                    api = env[b"AWS_LAMBDA_RUNTIME_API"].decode()
-                    break
+            api = runtime_api_of("victim")
             self.assertIsNotNone(api)
             host, p = api.rsplit(":", 1)
             c = http.client.HTTPConnection(host, int(p), timeout=3)
@@ -590,6 +702,119 @@ class EnvironmentsTest(unittest.TestCase):
             c.close()
             st, _, b = call(port, "POST", "/2015-03-31/functions/victim/invocations", b'{"b":2}')
             self.assertEqual((st, json.loads(b)), (200, {"b": 2}))
+
+    @unittest.skipUnless(cgroups_available(), "no cgroup v2 with cgroup.kill that we may use "
+                         "(root): environments are tracked by their session only")
+    def test_setsid_and_double_fork_die_with_the_function(self):
+        d = tempfile.mkdtemp(prefix="pg_ll_esc_")
+        try:
+            for how in ("delete", "shutdown"):
+                pidfile = os.path.join(d, how)
+                with LocalLambda() as ll:
+                    port = port_of(ll)
+                    z = zip_with([("bootstrap", ESCAPER, 0o755)])
+                    st, _, b = call(port, "POST", "/2015-03-31/functions",
+                                    create_body("esc", z, env={"PIDFILE": pidfile}))
+                    self.assertEqual(st, 201, b)
+                    st, _, b = call(port, "POST", "/2015-03-31/functions/esc/invocations", b"{}")
+                    self.assertEqual(st, 200, b)
+                    deadline = time.time() + 10
+                    while not os.path.exists(pidfile) and time.time() < deadline:
+                        time.sleep(0.05)
+                    with open(pidfile) as f:
+                        pid = int(f.read())
+                    self.assertTrue(alive(pid))
+                    # It did leave the session of the environment's runtime.
+                    runtime = runtime_pid_of("esc")
+                    self.assertIsNotNone(runtime)
+                    self.assertNotEqual(session_of(pid), session_of(runtime))
+                    if how == "delete":
+                        st, _, b = call(port, "DELETE", "/2015-03-31/functions/esc")
+                        self.assertEqual(st, 204, b)
+                        deadline = time.time() + 5
+                        while alive(pid) and time.time() < deadline:
+                            time.sleep(0.05)
+                        if alive(pid):
+                            os.kill(pid, 9)
+                            self.fail("a setsid'd grandchild survived DeleteFunction")
+                deadline = time.time() + 5
+                while alive(pid) and time.time() < deadline:
+                    time.sleep(0.05)
+                if alive(pid):
+                    os.kill(pid, 9)
+                    self.fail("a setsid'd grandchild survived " + how)
+        finally:
+            shutil.rmtree(d, ignore_errors=True)
+
+    def test_runtime_api_connections_are_capped(self):
+        """Any process can find an environment's Runtime API port; opening connections to it
+        must not use up local-lambda's descriptors, and the function keeps working."""
+        with LocalLambda() as ll:
+            port = port_of(ll)
+            z = zip_with([("bootstrap", ECHO_RUNTIME, 0o755)])
+            st, _, b = call(port, "POST", "/2015-03-31/functions", create_body("flooded", z))
+            self.assertEqual(st, 201, b)
+            st, _, b = call(port, "POST", "/2015-03-31/functions/flooded/invocations", b'{"a":1}')
+            self.assertEqual(st, 200, b)
+            api = runtime_api_of("flooded")
+            self.assertIsNotNone(api)
+            host, p = api.rsplit(":", 1)
+            fds = lambda: len(os.listdir("/proc/%d/fd" % ll.proc.pid))  # noqa: E731
+            before = fds()
+            socks = []
+            try:
+                for _ in range(200):
+                    socks.append(socket.create_connection((host, int(p)), timeout=3))
+                time.sleep(0.5)
+                grown = fds() - before
+                self.assertLessEqual(grown, 8, "local-lambda took %d descriptors for 200 "
+                                               "connections to one Runtime API" % grown)
+                st, _, b = call(port, "GET", "/2015-03-31/functions")
+                self.assertEqual(st, 200, b)
+            finally:
+                for c in socks:
+                    c.close()
+            st, _, b = call(port, "POST", "/2015-03-31/functions/flooded/invocations", b'{"b":2}')
+            self.assertEqual((st, json.loads(b)), (200, {"b": 2}))
+
+
+class LocalLambdaValidationTest(unittest.TestCase):
+    """Found while fixing item 2: environment variables and X-Amz-Log-Type are checked as
+    Lambda checks them (its service model), never run as given."""
+
+    def test_environment_variables_are_checked(self):
+        z = zip_with([("bootstrap", ECHO_RUNTIME, 0o755)])
+        with LocalLambda() as ll:
+            port = port_of(ll)
+            bad = [({"A=B": "x"}, "ValidationException"), ({"A\u0000": "x"}, "ValidationException"),
+                   ({"1A": "x"}, "ValidationException"), ({"A": "x"}, "ValidationException"),
+                   ({"AB": "x\u0000y"}, "InvalidParameterValueException"),
+                   ({"AB": "x" * 5000}, "InvalidParameterValueException")]
+            for i, (env, kind) in enumerate(bad):
+                st, h, b = call(port, "POST", "/2015-03-31/functions",
+                                create_body("env%d" % i, z, env=env))
+                self.assertEqual((st, h.get("x-amzn-errortype")), (400, kind), (env, b[:300]))
+            st, _, b = call(port, "POST", "/2015-03-31/functions",
+                            create_body("envok", z, env={"Ab_1": "x=y"}))
+            self.assertEqual(st, 201, b)
+
+    def test_log_type_is_none_or_tail(self):
+        z = zip_with([("bootstrap", ECHO_RUNTIME, 0o755)])
+        with LocalLambda() as ll:
+            port = port_of(ll)
+            st, _, b = call(port, "POST", "/2015-03-31/functions", create_body("lt", z))
+            self.assertEqual(st, 201, b)
+            inv = b"/2015-03-31/functions/lt/invocations"
+            for value in (b"T\xffail", b"Bogus"):
+                st, h, b = raw_request(port, b"POST " + inv + b" HTTP/1.1\r\nHost: x\r\n"
+                                             b"X-Amz-Log-Type: " + value + b"\r\n"
+                                             b"Content-Length: 2\r\n\r\n{}")
+                self.assertEqual(st, 400, b)
+                json.loads(b.decode("utf-8"))
+            for value in ("None", "Tail"):
+                st, h, b = call(port, "POST", inv.decode(), b"{}", {"X-Amz-Log-Type": value})
+                self.assertEqual(st, 200, b)
+                self.assertEqual("x-amz-log-result" in h, value == "Tail")
 
 
 if __name__ == "__main__":
