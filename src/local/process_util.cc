@@ -24,17 +24,23 @@ struct ProcStat {
   int64_t rss_pages = 0;
 };
 
-// Reads /proc/PID/stat; false if the process vanished.
-bool ReadStat(pid_t pid, ProcStat* out) {
+// Reads the start of /proc/PID/NAME into `buf` (NUL-terminated); false if there is none.
+bool ReadProcFile(pid_t pid, const char* name, char* buf, size_t size) {
   char path[64];
-  std::snprintf(path, sizeof path, "/proc/%d/stat", static_cast<int>(pid));
+  std::snprintf(path, sizeof path, "/proc/%d/%s", static_cast<int>(pid), name);
   int fd = open(path, O_RDONLY | O_CLOEXEC);
   if (fd < 0) return false;
-  char buf[1024];
-  ssize_t n = read(fd, buf, sizeof buf - 1);
+  ssize_t n = read(fd, buf, size - 1);
   close(fd);
   if (n <= 0) return false;
   buf[n] = 0;
+  return true;
+}
+
+// Reads /proc/PID/stat; false if the process vanished.
+bool ReadStat(pid_t pid, ProcStat* out) {
+  char buf[1024];
+  if (!ReadProcFile(pid, "stat", buf, sizeof buf)) return false;
   char* p = std::strrchr(buf, ')');
   if (p == nullptr) return false;
   // Fields after comm: 3 state, 4 ppid, 5 pgrp, 6 session, ... 24 rss.
@@ -122,15 +128,8 @@ int OpenPidfd(pid_t pid) {
 }
 
 int64_t MemoryKb(pid_t pid, int64_t rss_kb) {
-  char path[64];
-  std::snprintf(path, sizeof path, "/proc/%d/smaps_rollup", static_cast<int>(pid));
-  int fd = open(path, O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return rss_kb;
   char buf[4096];
-  ssize_t n = read(fd, buf, sizeof buf - 1);
-  close(fd);
-  if (n <= 0) return rss_kb;
-  buf[n] = 0;
+  if (!ReadProcFile(pid, "smaps_rollup", buf, sizeof buf)) return rss_kb;
   const char* pss = std::strstr(buf, "\nPss:");
   if (pss == nullptr) return rss_kb;
   return std::strtoll(pss + 5, nullptr, 10);

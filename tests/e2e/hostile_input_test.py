@@ -635,24 +635,8 @@ def session_of(pid):
         return int(f.read().rsplit(")", 1)[1].split()[3])
 
 
-def runtime_pid_of(function):
-    """The pid of `function`'s runtime: the session leader started with its environment."""
-    for d in os.listdir("/proc"):
-        if not d.isdigit():
-            continue
-        try:
-            with open("/proc/%s/environ" % d, "rb") as f:
-                env = dict(e.split(b"=", 1) for e in f.read().split(b"\0") if b"=" in e)
-            if env.get(b"AWS_LAMBDA_FUNCTION_NAME") == function.encode() and \
-                    session_of(int(d)) == int(d) and alive(int(d)):
-                return int(d)
-        except OSError:
-            continue
-    return None
-
-
-def runtime_api_of(function):
-    """The AWS_LAMBDA_RUNTIME_API of `function`'s environment, read from /proc as any
+def function_processes(function):
+    """(pid, environment) of each process started for `function`, read from /proc as any
     process of the same user can."""
     for d in os.listdir("/proc"):
         if not d.isdigit():
@@ -663,7 +647,24 @@ def runtime_api_of(function):
         except OSError:
             continue
         if env.get(b"AWS_LAMBDA_FUNCTION_NAME") == function.encode():
-            return env[b"AWS_LAMBDA_RUNTIME_API"].decode()
+            yield int(d), env
+
+
+def runtime_pid_of(function):
+    """The pid of `function`'s runtime: the session leader started with its environment."""
+    for pid, _ in function_processes(function):
+        try:
+            if session_of(pid) == pid and alive(pid):
+                return pid
+        except OSError:
+            continue
+    return None
+
+
+def runtime_api_of(function):
+    """The AWS_LAMBDA_RUNTIME_API of `function`'s environment."""
+    for _, env in function_processes(function):
+        return env[b"AWS_LAMBDA_RUNTIME_API"].decode()
     return None
 
 
@@ -682,17 +683,23 @@ class EnvironmentsTest(unittest.TestCase):
                 self.assertEqual((st, h.get("x-amz-function-error"), json.loads(b)),
                                  (200, None, {"i": i}), b)
 
+    def warm_echo_function(self, port, name):
+        """Creates an echo function, invokes it once, and returns its environment's
+        AWS_LAMBDA_RUNTIME_API."""
+        z = zip_with([("bootstrap", ECHO_RUNTIME, 0o755)])
+        st, _, b = call(port, "POST", "/2015-03-31/functions", create_body(name, z))
+        self.assertEqual(st, 201, b)
+        st, _, b = call(port, "POST", "/2015-03-31/functions/%s/invocations" % name, b'{"a":1}')
+        self.assertEqual(st, 200, b)
+        api = runtime_api_of(name)
+        self.assertIsNotNone(api)
+        return api
+
     def test_runtime_api_address_and_second_next(self):
         with LocalLambda() as ll:
             port = port_of(ll)
-            z = zip_with([("bootstrap", ECHO_RUNTIME, 0o755)])
-            st, _, b = call(port, "POST", "/2015-03-31/functions", create_body("victim", z))
-            self.assertEqual(st, 201, b)
-            st, _, b = call(port, "POST", "/2015-03-31/functions/victim/invocations", b'{"a":1}')
-            self.assertEqual(st, 200, b)
+            api = self.warm_echo_function(port, "victim")
             time.sleep(0.3)  # back in GET /next
-            api = runtime_api_of("victim")
-            self.assertIsNotNone(api)
             host, p = api.rsplit(":", 1)
             c = http.client.HTTPConnection(host, int(p), timeout=3)
             c.request("GET", "/2018-06-01/runtime/invocation/next")
@@ -751,13 +758,7 @@ class EnvironmentsTest(unittest.TestCase):
         must not use up local-lambda's descriptors, and the function keeps working."""
         with LocalLambda() as ll:
             port = port_of(ll)
-            z = zip_with([("bootstrap", ECHO_RUNTIME, 0o755)])
-            st, _, b = call(port, "POST", "/2015-03-31/functions", create_body("flooded", z))
-            self.assertEqual(st, 201, b)
-            st, _, b = call(port, "POST", "/2015-03-31/functions/flooded/invocations", b'{"a":1}')
-            self.assertEqual(st, 200, b)
-            api = runtime_api_of("flooded")
-            self.assertIsNotNone(api)
+            api = self.warm_echo_function(port, "flooded")
             host, p = api.rsplit(":", 1)
             fds = lambda: len(os.listdir("/proc/%d/fd" % ll.proc.pid))  # noqa: E731
             before = fds()
