@@ -42,6 +42,12 @@ int LocalLambdaMain(int argc, char** argv) {
                  "close a client connection idle this many seconds (0: never)")
       ->capture_default_str()
       ->check(CLI::Range(0.0, 86400.0));
+  double state_delay_s = 1.0;
+  app.add_option("--state-delay", state_delay_s,
+                 "seconds a created function stays Pending (and an update InProgress) before "
+                 "it is Active (Successful), as on Lambda; 0: at once")
+      ->capture_default_str()
+      ->check(CLI::Range(0.0, 600.0));
   app.footer(
       "Not a sandbox: functions run as real processes under local-lambda's own user, with its "
       "file system and network. Each environment gets its own Runtime API port, told only "
@@ -83,6 +89,7 @@ int LocalLambdaMain(int argc, char** argv) {
   }
   opts.work_dir = work_dir;
   opts.api_idle_timeout_ms = static_cast<int64_t>(idle_timeout_s * 1000.0);
+  opts.state_delay_ms = static_cast<int64_t>(state_delay_s * 1000.0);
   boost::system::error_code ec;
   auto addr = boost::asio::ip::make_address(opts.host, ec);
   if (ec) {

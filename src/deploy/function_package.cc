@@ -34,6 +34,15 @@ std::string LauncherScript(const std::string& loader_name, const std::string& pr
          " through the dynamic loader shipped beside it, with the\n"
          "# libraries it was built with, whatever this host's libraries are (Parallelagram).\n"
          "case \"$0\" in */*) d=\"${0%/*}\" ;; *) d=. ;; esac\n"
+         "# Lambda puts $LAMBDA_TASK_ROOT/lib on LD_LIBRARY_PATH: the libraries here (libc\n"
+         "# included) are for bin/" +
+         program +
+         " alone, not for the host's programs it starts.\n"
+         "p=; IFS=:; for e in $LD_LIBRARY_PATH; do\n"
+         "  case \"$e\" in \"$d/lib\"|\"$d/lib/\"|\"${LAMBDA_TASK_ROOT:-/var/task}/lib\") ;; "
+         "*) p=\"${p:+$p:}$e\" ;; esac\n"
+         "done; unset IFS\n"
+         "if [ -n \"$p\" ]; then export LD_LIBRARY_PATH=\"$p\"; else unset LD_LIBRARY_PATH; fi\n"
          "exec \"$d/lib/" +
          loader_name + "\" --library-path \"$d/lib\" \"$d/bin/" + program + "\" \"$@\"\n";
 }

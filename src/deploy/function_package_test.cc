@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <filesystem>
+#include <fstream>
 
 #include "deploy/library_closure.h"
 #include "os/process_runner.h"
@@ -71,6 +72,36 @@ TEST(FunctionPackageTest, BundledProgramRunsThroughBundledLoader) {
   EXPECT_NE(out->stdout_data.find(dir + "/tools/cat/lib/libc.so.6"), std::string::npos)
       << out->stdout_data;
   EXPECT_EQ(out->stdout_data.find("/lib/x86_64-linux-gnu/libc.so.6"), std::string::npos);
+  std::filesystem::remove_all(dir);
+}
+
+TEST(FunctionPackageTest, LauncherKeepsItsLibrariesFromTheProcessesItsProgramStarts) {
+  // Lambda puts $LAMBDA_TASK_ROOT/lib on LD_LIBRARY_PATH; the bundle's libc there must not
+  // reach the host's programs the bundled program starts (another glibc than theirs).
+  std::string tmpl = testing::TempDir() + "/launcher-XXXXXX";
+  std::string dir = std::filesystem::canonical(mkdtemp(tmpl.data())).string();
+  std::filesystem::create_directories(dir + "/lib");
+  {
+    std::ofstream loader(dir + "/lib/ld.so");  // stands in for the loader: shows what it got
+    loader << "#!/bin/sh\necho \"[${LD_LIBRARY_PATH-unset}] $*\"\n";
+    std::ofstream launcher(dir + "/bootstrap");
+    launcher << LauncherScript("ld.so", "prog");
+  }
+  std::filesystem::permissions(dir + "/lib/ld.so", std::filesystem::perms::owner_all);
+  std::filesystem::permissions(dir + "/bootstrap", std::filesystem::perms::owner_all);
+  os::PosixProcessRunner runner;
+  auto run = [&](const std::string& ld_path) {
+    os::ProcessSpec spec;
+    spec.argv = {dir + "/bootstrap", "arg"};
+    spec.env = {{"LAMBDA_TASK_ROOT", dir}, {"LD_LIBRARY_PATH", ld_path}};
+    auto out = runner.Run(spec);
+    EXPECT_TRUE(out.ok());
+    return out.ok() ? out->stdout_data : std::string();
+  };
+  const std::string tail = " --library-path " + dir + "/lib " + dir + "/bin/prog arg\n";
+  EXPECT_EQ(run("/var/lang/lib:/lib64:" + dir + ":" + dir + "/lib:/opt/lib"),
+            "[/var/lang/lib:/lib64:" + dir + ":/opt/lib]" + tail);
+  EXPECT_EQ(run(dir + "/lib"), "[unset]" + tail);
   std::filesystem::remove_all(dir);
 }
 

@@ -9,6 +9,7 @@
 
 #include "common/base64.h"
 #include "common/clock.h"
+#include "common/json_text.h"
 #include "common/sha256.h"
 #include "local/service.h"
 #include "os/zip_util.h"
@@ -40,6 +41,16 @@ const std::set<std::string>& ReservedEnvKeys() {
                                              "LAMBDA_TASK_ROOT",
                                              "LAMBDA_RUNTIME_DIR"};
   return keys;
+}
+
+// The architecture this machine's processes run: the only one local-lambda can run.
+const std::string& HostArchitecture() {
+#if defined(__aarch64__)
+  static const std::string arch = "arm64";
+#else
+  static const std::string arch = "x86_64";
+#endif
+  return arch;
 }
 
 // Lambda's limit on a function's environment variables, measured as their JSON map.
@@ -90,15 +101,36 @@ json Service::ConfigJson(const Function& f) const {
             {"Version", "$LATEST"},
             {"TracingConfig", {{"Mode", "PassThrough"}}},
             {"RevisionId", c.revision_id},
-            {"State", "Active"},
-            {"LastUpdateStatus", "Successful"},
             {"PackageType", "Zip"},
-            {"Architectures", {"x86_64"}},
-            {"EphemeralStorage", {{"Size", 512}}},
+            {"Architectures", {c.architecture}},
+            {"EphemeralStorage", {{"Size", c.ephemeral_storage_mb}}},
             {"SnapStart", {{"ApplyOn", "None"}, {"OptimizationStatus", "Off"}}},
             {"LoggingConfig", {{"LogFormat", "Text"}, {"LogGroup", "/aws/lambda/" + c.name}}}};
   if (!c.environment.empty()) j["Environment"] = {{"Variables", c.environment}};
+  const int64_t now = SystemClock::Get().NowEpochMs();
+  if (now < f.pending_until_ms) {
+    j["State"] = "Pending";
+    j["StateReason"] = "The function is being created.";
+    j["StateReasonCode"] = "Creating";
+    j["LastUpdateStatus"] = "InProgress";
+    j["LastUpdateStatusReason"] = "The function is being created.";
+    j["LastUpdateStatusReasonCode"] = "Creating";
+  } else {
+    j["State"] = "Active";
+    j["LastUpdateStatus"] = now < f.updating_until_ms ? "InProgress" : "Successful";
+  }
   return j;
+}
+
+bool Service::RefuseWhileChanging(const ExPtr& ex, const std::string& rid, const Function& f) {
+  const int64_t now = SystemClock::Get().NowEpochMs();
+  if (now >= f.pending_until_ms && now >= f.updating_until_ms) return false;
+  ReplyError(ex, 409, "ResourceConflictException",
+             "The operation cannot be performed at this time. An update is in progress for "
+             "resource: " +
+                 f.arn,
+             rid);
+  return true;
 }
 
 bool Service::ApplyConfig(const ExPtr& ex, const std::string& rid, const json& body,
@@ -127,6 +159,39 @@ bool Service::ApplyConfig(const ExPtr& ex, const std::string& rid, const json& b
                fmt::format("The runtime parameter of {} is not supported by local-lambda; use "
                            "provided.al2023 or provided.al2.",
                            cfg->runtime.empty() ? "(none)" : cfg->runtime));
+  }
+  if (body.contains("Architectures")) {
+    const json& a = body["Architectures"];
+    if (!a.is_array() || a.size() != 1 || !a[0].is_string() ||
+        (a[0] != "x86_64" && a[0] != "arm64")) {
+      return bad("ValidationException",
+                 Validation(DumpLenient(a), "architectures",
+                            "Member must have length less than or equal to 1, Member must "
+                            "satisfy enum value set: [x86_64, arm64]"));
+    }
+    if (a[0] != HostArchitecture()) {
+      return bad("InvalidParameterValueException",
+                 "local-lambda on this " + HostArchitecture() + " machine cannot run " +
+                     a[0].get<std::string>() + " functions; use Architectures [\"" +
+                     HostArchitecture() + "\"].");
+    }
+    cfg->architecture = a[0].get<std::string>();
+  }
+  if (body.contains("EphemeralStorage")) {
+    const json& e = body["EphemeralStorage"];
+    if (!e.is_object() || !e.contains("Size") || !e["Size"].is_number_integer()) {
+      return bad("InvalidRequestContentException",
+                 "Could not parse request body into json: EphemeralStorage.Size must be an "
+                 "integer");
+    }
+    const int64_t size = e["Size"].get<int64_t>();
+    if (size < 512 || size > 10240) {
+      return bad("ValidationException",
+                 Validation(std::to_string(size), "ephemeralStorage.size",
+                            size < 512 ? "Member must have value greater than or equal to 512"
+                                       : "Member must have value less than or equal to 10240"));
+    }
+    cfg->ephemeral_storage_mb = static_cast<int>(size);
   }
   if (creating && cfg->role.empty()) {
     return bad("ValidationException", Validation("null", "role", "Member must not be null"));
@@ -308,6 +373,7 @@ void Service::CreateFunction(const ExPtr& ex, const std::string& rid) {
     return;
   }
   if (!InstallCode(ex, rid, code.value("ZipFile", json()), f.get(), 0)) return;
+  f->pending_until_ms = SystemClock::Get().NowEpochMs() + options_.state_delay_ms;
   functions_[*name] = f;
   ReplyJson(ex, 201, ConfigJson(*f), rid);
 }
@@ -339,8 +405,15 @@ void Service::RetireIdle(Function& f) {
 void Service::UpdateFunctionCode(const ExPtr& ex, const std::string& rid, const std::string& ref) {
   auto f = FindOr404(ex, ref, rid, false);
   if (!f) return;
+  if (RefuseWhileChanging(ex, rid, *f)) return;
   json body;
   if (!ParseBody(ex, rid, &body)) return;
+  if (body.contains("Architectures")) {
+    FunctionConfig arch = f->config;
+    if (!ApplyConfig(ex, rid, json{{"Architectures", body["Architectures"]}}, &arch, false)) {
+      return;
+    }
+  }
   if (body.contains("S3Bucket") || body.contains("ImageUri")) {
     ReplyError(ex, 400, "InvalidParameterValueException",
                "local-lambda cannot fetch code from S3 or an image; upload the zip as ZipFile.",
@@ -357,7 +430,9 @@ void Service::UpdateFunctionCode(const ExPtr& ex, const std::string& rid, const 
   f->config.code_sha256 = staged.config.code_sha256;
   f->config.last_modified = LambdaTimestamp(SystemClock::Get().NowEpochMs());
   f->config.revision_id = NewRequestId();
+  if (body.contains("Architectures")) f->config.architecture = body["Architectures"][0];
   f->generation++;
+  f->updating_until_ms = SystemClock::Get().NowEpochMs() + options_.state_delay_ms;
   RetireIdle(*f);
   RetireCodeDir(old_code_dir);
   ReplyJson(ex, 200, ConfigJson(*f), rid);
@@ -367,12 +442,19 @@ void Service::UpdateFunctionConfiguration(const ExPtr& ex, const std::string& ri
                                           const std::string& ref) {
   auto f = FindOr404(ex, ref, rid, false);
   if (!f) return;
+  if (RefuseWhileChanging(ex, rid, *f)) return;
   json body;
   if (!ParseBody(ex, rid, &body)) return;
+  if (body.contains("Architectures")) {  // not a configuration field (UpdateFunctionCode's)
+    ReplyError(ex, 400, "InvalidRequestContentException",
+               "Could not parse request body into json: Unrecognized field \"Architectures\"", rid);
+    return;
+  }
   FunctionConfig cfg = f->config;
   if (!ApplyConfig(ex, rid, body, &cfg, false)) return;
   f->config = std::move(cfg);
   f->generation++;
+  f->updating_until_ms = SystemClock::Get().NowEpochMs() + options_.state_delay_ms;
   RetireIdle(*f);
   ReplyJson(ex, 200, ConfigJson(*f), rid);
 }
@@ -389,9 +471,37 @@ void Service::DeleteFunction(const ExPtr& ex, const std::string& rid, const std:
 }
 
 void Service::ListFunctions(const ExPtr& ex, const std::string& rid) {
+  // As Lambda: 50 per page unless MaxItems (1..10000) says otherwise; Marker is the opaque
+  // NextMarker of the page before (here: the base64 of the next function's name).
+  const std::string max_items = QueryParam(ex, "MaxItems");
+  int64_t page = 50;
+  if (!max_items.empty()) {
+    char* end = nullptr;
+    page = std::strtoll(max_items.c_str(), &end, 10);
+    if (*end != '\0' || page < 1 || page > 10000) {
+      ReplyError(ex, 400, "ValidationException",
+                 Validation(max_items, "maxItems", "Member must have value between 1 and 10000"),
+                 rid);
+      return;
+    }
+  }
+  auto it = functions_.begin();
+  const std::string marker = QueryParam(ex, "Marker");
+  if (!marker.empty()) {
+    auto from = Base64Decode(marker);
+    if (!from) {
+      ReplyError(ex, 400, "InvalidParameterValueException", "Invalid marker: " + marker, rid);
+      return;
+    }
+    it = functions_.lower_bound(*from);
+  }
   json list = json::array();
-  for (const auto& [name, f] : functions_) list.push_back(ConfigJson(*f));
-  ReplyJson(ex, 200, json{{"Functions", list}}, rid);
+  for (; it != functions_.end() && static_cast<int64_t>(list.size()) < page; ++it) {
+    list.push_back(ConfigJson(*it->second));
+  }
+  json out{{"Functions", list}};
+  if (it != functions_.end()) out["NextMarker"] = Base64Encode(it->first);
+  ReplyJson(ex, 200, out, rid);
 }
 
 void Service::PutFunctionConcurrency(const ExPtr& ex, const std::string& rid,

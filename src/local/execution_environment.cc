@@ -305,7 +305,11 @@ void ExecutionEnvironment::Deliver(std::shared_ptr<HttpExchange> next) {
   auto res = MakeResponse(next->request(), 200, current_->payload);
   res.set("Lambda-Runtime-Aws-Request-Id", current_->request_id);
   res.set("Lambda-Runtime-Deadline-Ms", std::to_string(deadline));
-  res.set("Lambda-Runtime-Invoked-Function-Arn", function_->arn);
+  res.set("Lambda-Runtime-Invoked-Function-Arn",
+          current_->invoked_arn.empty() ? function_->arn : current_->invoked_arn);
+  if (!current_->client_context.empty()) {
+    res.set("Lambda-Runtime-Client-Context", current_->client_context);
+  }
   res.set("Lambda-Runtime-Trace-Id", fmt::format("Root=1-{:08x}-{};Parent={};Sampled=0",
                                                  NowMs() / 1000, RandomHex(24), RandomHex(16)));
   next->Reply(std::move(res));

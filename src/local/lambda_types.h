@@ -32,6 +32,8 @@ struct FunctionConfig {
   int64_t code_size = 0;
   std::string last_modified;  // "2024-01-01T00:00:00.000+0000"
   std::string revision_id;
+  std::string architecture = "x86_64";  // Architectures: x86_64 or arm64
+  int ephemeral_storage_mb = 512;       // EphemeralStorage.Size: kept, not enforced
 };
 
 class ExecutionEnvironment;
@@ -49,6 +51,10 @@ struct Function {
     double last_modified = 0;                         // epoch seconds
   };
   std::optional<EventInvokeConfig> event_invoke_config;
+  // State Pending until this time (epoch ms), then Active; LastUpdateStatus InProgress until
+  // `updating_until_ms`, then Successful (LocalLambdaOptions::state_delay_ms).
+  int64_t pending_until_ms = 0;
+  int64_t updating_until_ms = 0;
   int inflight = 0;
   bool deleted = false;
   std::vector<std::shared_ptr<ExecutionEnvironment>> idle;  // warm, waiting in GET /next
@@ -60,6 +66,8 @@ struct Function {
 struct Invocation {
   std::string request_id;
   std::shared_ptr<Function> function;
+  std::string invoked_arn;     // the ARN used to invoke: with its qualifier when one was named
+  std::string client_context;  // X-Amz-Client-Context, decoded (JSON); "" when none
   std::string payload;
   bool sync = true;
   bool tail = false;

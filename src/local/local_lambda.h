@@ -61,6 +61,11 @@ struct LocalLambdaOptions {
   int64_t memory_poll_ms = 100;
   // A Lambda API connection idle this long (waiting for a request) is closed (0: never).
   int64_t api_idle_timeout_ms = 120000;
+  // As Lambda: a created function is Pending this long before it is Active (and cannot be
+  // invoked or updated meanwhile); after an update its LastUpdateStatus is InProgress this
+  // long before Successful (no other update meanwhile). 0: Active and Successful at once
+  // (the embedded backend, which waits for nothing); `local-lambda --state-delay`: 1 s.
+  int64_t state_delay_ms = 0;
   // Function environments inherit from this process, as Lambda passes a role's
   // credentials: AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN and every
   // AWS_ENDPOINT_URL*; also PATH and, for sanitizer builds, ASAN/UBSAN/LSAN_OPTIONS.

@@ -26,6 +26,17 @@ namespace http = boost::beast::http;
 using json = nlohmann::json;
 
 namespace {
+// Lambda's limit on X-Amz-Client-Context (base64).
+constexpr size_t kClientContextLimit = 3583;
+
+// Lambda's log stream name: YYYY/MM/DD/[$LATEST] and 32 hex digits.
+std::string LogStreamName(int64_t epoch_ms) {
+  const std::string day = IsoTimestampMs(epoch_ms).substr(0, 10);  // YYYY-MM-DD
+  std::string hex = NewRequestId();
+  std::erase(hex, '-');
+  return day.substr(0, 4) + "/" + day.substr(5, 2) + "/" + day.substr(8, 2) + "/[$LATEST]" + hex;
+}
+
 std::vector<std::string> SplitPath(const std::string& path) {
   std::vector<std::string> parts;
   size_t i = 0;
@@ -42,7 +53,22 @@ std::vector<std::string> SplitPath(const std::string& path) {
   return parts;
 }
 
-std::string QueryParam(const std::string& query, const std::string& name) {
+}  // namespace
+
+Service::Service(asio::io_context& io, LocalLambdaOptions options, std::string work_dir)
+    : io_(io),
+      options_(std::move(options)),
+      work_dir_(std::move(work_dir)),
+      pump_timer_(io),
+      memory_timer_(io) {}
+
+Service::~Service() { Shutdown(); }
+
+std::string Service::QueryParam(const ExPtr& ex, const std::string& name) {
+  const std::string_view target = ex->request().target();
+  const size_t q = target.find('?');
+  if (q == std::string_view::npos) return "";
+  const std::string query(target.substr(q + 1));
   size_t i = 0;
   while (i < query.size()) {
     size_t amp = query.find('&', i);
@@ -56,16 +82,6 @@ std::string QueryParam(const std::string& query, const std::string& name) {
   }
   return "";
 }
-}  // namespace
-
-Service::Service(asio::io_context& io, LocalLambdaOptions options, std::string work_dir)
-    : io_(io),
-      options_(std::move(options)),
-      work_dir_(std::move(work_dir)),
-      pump_timer_(io),
-      memory_timer_(io) {}
-
-Service::~Service() { Shutdown(); }
 
 Status Service::Listen() {
   auto server = HttpServer::Listen(io_, options_.host, options_.port, kApiBodyLimit,
@@ -128,7 +144,8 @@ std::string Service::FunctionArn(const std::string& name) const {
 }
 
 std::shared_ptr<Function> Service::FindOr404(const ExPtr& ex, const std::string& ref,
-                                             const std::string& rid, bool allow_qualifier) {
+                                             const std::string& rid, bool allow_qualifier,
+                                             std::string* qualifier_out) {
   std::string qualifier;
   auto name = ParseFunctionName(ref, &qualifier);
   if (!name) {
@@ -141,11 +158,7 @@ std::shared_ptr<Function> Service::FindOr404(const ExPtr& ex, const std::string&
                rid);
     return nullptr;
   }
-  std::string query;
-  std::string target(ex->request().target());
-  size_t q = target.find('?');
-  if (q != std::string::npos) query = target.substr(q + 1);
-  std::string qp = QueryParam(query, "Qualifier");
+  std::string qp = QueryParam(ex, "Qualifier");
   if (!qp.empty()) qualifier = qp;
   auto it = functions_.find(*name);
   if (it == functions_.end() ||
@@ -155,6 +168,7 @@ std::shared_ptr<Function> Service::FindOr404(const ExPtr& ex, const std::string&
     ReplyError(ex, 404, "ResourceNotFoundException", "Function not found: " + arn, rid);
     return nullptr;
   }
+  if (qualifier_out != nullptr) *qualifier_out = qualifier;
   return it->second;
 }
 
@@ -162,7 +176,7 @@ void Service::OnApiRequest(const ExPtr& ex) {
   std::string rid = NewRequestId();
   const auto& req = ex->request();
   if (shut_down_) {
-    ReplyError(ex, 503, "ServiceException", "local-lambda is shutting down", rid);
+    ReplyError(ex, 500, "ServiceException", "local-lambda is shutting down", rid);
     return;
   }
   if (!options_.access_key_id.empty() || !options_.secret_access_key.empty()) {
@@ -256,8 +270,30 @@ void Service::Invoke(const ExPtr& ex, const std::string& rid, const std::string&
                rid);
     return;
   }
-  auto f = FindOr404(ex, ref, rid, true);
+  std::string qualifier;
+  auto f = FindOr404(ex, ref, rid, true, &qualifier);
   if (!f) return;
+  if (SystemClock::Get().NowEpochMs() < f->pending_until_ms) {
+    ReplyError(ex, 409, "ResourceConflictException",
+               "The operation cannot be performed at this time. The function is currently in "
+               "the following state: Pending",
+               rid);
+    return;
+  }
+  // X-Amz-Client-Context: base64 of a JSON object, given to the runtime decoded.
+  std::string client_context;
+  if (const std::string cc(req["X-Amz-Client-Context"]); !cc.empty()) {
+    auto decoded = Base64Decode(cc);
+    json parsed = decoded ? json::parse(*decoded, nullptr, false) : json();
+    if (cc.size() > kClientContextLimit || !parsed.is_object()) {
+      ReplyError(ex, 400, "InvalidRequestContentException",
+                 "Client context must be a valid Base64-encoded JSON object of at most 3583 "
+                 "bytes.",
+                 rid);
+      return;
+    }
+    client_context = DumpLenient(parsed);  // one line: it travels as a header
+  }
   std::string payload = req.body();
   if (payload.empty()) payload = "{}";
   if (!json::accept(payload)) {
@@ -299,6 +335,8 @@ void Service::Invoke(const ExPtr& ex, const std::string& rid, const std::string&
   auto inv = std::make_unique<Invocation>();
   inv->request_id = rid;
   inv->function = f;
+  inv->invoked_arn = qualifier.empty() ? f->arn : f->arn + ":" + qualifier;
+  inv->client_context = std::move(client_context);
   inv->payload = std::move(payload);
   if (fault == FaultKind::kCrash) inv->crash_after_ms = options_.faults->RandomMs(0, 50);
   if (fault == FaultKind::kHang) inv->hang = true;
@@ -369,16 +407,22 @@ std::vector<std::string> Service::BaseEnvironment(const Function& f,
       "AWS_LAMBDA_FUNCTION_VERSION=$LATEST",
       "AWS_LAMBDA_INITIALIZATION_TYPE=on-demand",
       "AWS_LAMBDA_LOG_GROUP_NAME=/aws/lambda/" + c.name,
-      "AWS_LAMBDA_LOG_STREAM_NAME=" +
-          IsoTimestampMs(SystemClock::Get().NowEpochMs()).substr(0, 10) + "/[$LATEST]" +
-          env_dir.substr(env_dir.rfind('/') + 1),
+      "AWS_LAMBDA_LOG_STREAM_NAME=" + LogStreamName(SystemClock::Get().NowEpochMs()),
+      "LAMBDA_RUNTIME_DIR=/var/runtime",
+      // Lambda's, with the code's directory in place of /var/task: a bootstrap that loads
+      // its private shared libraries from lib/ without an rpath finds them, as on Lambda.
+      "LD_LIBRARY_PATH=/var/lang/lib:/lib64:/usr/lib64:/var/runtime:/var/runtime/lib:" +
+          f.code_dir + ":" + f.code_dir + "/lib:/opt/lib",
+      // Lambda's PATH first, then this machine's (its tools live elsewhere than Lambda's).
+      "PATH=/var/lang/bin:/usr/local/bin:/usr/bin/:/bin:/opt/bin" +
+          (std::getenv("PATH") ? std::string(":") + std::getenv("PATH") : std::string()),
       "TZ=:UTC",
       "LANG=en_US.UTF-8",
       "TMPDIR=" + env_dir + "/tmp",
   };
-  static const char* kInherit[] = {
-      "PATH",         "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN",
-      "ASAN_OPTIONS", "UBSAN_OPTIONS",     "LSAN_OPTIONS"};
+  static const char* kInherit[] = {"AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY",
+                                   "AWS_SESSION_TOKEN", "ASAN_OPTIONS",
+                                   "UBSAN_OPTIONS",     "LSAN_OPTIONS"};
   for (const char* name : kInherit) {
     if (const char* v = std::getenv(name)) env.push_back(std::string(name) + "=" + v);
   }

@@ -41,10 +41,17 @@ class Service {
   void ReplyError(const ExPtr& ex, int status, const std::string& type, const std::string& msg,
                   const std::string& rid);
   // Finds the function named by a path parameter, or replies 404 and returns null.
+  // `qualifier_out`, when given, receives the qualifier the caller named ("" for none).
   std::shared_ptr<Function> FindOr404(const ExPtr& ex, const std::string& ref,
-                                      const std::string& rid, bool allow_qualifier);
+                                      const std::string& rid, bool allow_qualifier,
+                                      std::string* qualifier_out = nullptr);
   std::string FunctionArn(const std::string& name) const;
   nlohmann::json ConfigJson(const Function& f) const;
+  // True (and answered 409 ResourceConflictException) while `f` is Pending or an update of
+  // it is InProgress: Lambda refuses another update then.
+  bool RefuseWhileChanging(const ExPtr& ex, const std::string& rid, const Function& f);
+  // The decoded value of the request's query parameter `name`; "" when absent.
+  static std::string QueryParam(const ExPtr& ex, const std::string& name);
   // Parses the body as a JSON object or replies 400 InvalidRequestContentException.
   bool ParseBody(const ExPtr& ex, const std::string& rid, nlohmann::json* out);
   // Validates and applies configuration fields; replies with the error on failure.

@@ -68,6 +68,10 @@ class LocalLambda:
     """`parallelagram local-lambda` as a child process; use as a context manager."""
 
     def __init__(self, *args, env=None):
+        # These tests create a function and invoke it at once: no Pending phase unless the
+        # test asks for one (--state-delay), as tests of Lambda's states and waiters do.
+        if "--state-delay" not in args:
+            args = ("--state-delay", "0") + args
         self.proc = subprocess.Popen([PG_BIN, "local-lambda", "--port", "0", *args],
                                      stdout=subprocess.PIPE, text=True, env=env)
         line = self.proc.stdout.readline()

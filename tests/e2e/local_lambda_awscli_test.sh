@@ -42,7 +42,11 @@ chmod 755 "$work/pkg/bootstrap"
 aws lambda create-function --endpoint-url "$ep" --function-name clifn \
   --runtime provided.al2023 --role arn:aws:iam::123456789012:role/r --handler h \
   --timeout 10 --memory-size 512 --zip-file "fileb://$work/fn.zip" >"$work/create.json"
-python3 -c 'import json,sys; c=json.load(open(sys.argv[1])); assert c["FunctionName"]=="clifn" and c["MemorySize"]==512 and c["State"]=="Active", c' "$work/create.json"
+python3 -c 'import json,sys; c=json.load(open(sys.argv[1])); assert c["FunctionName"]=="clifn" and c["MemorySize"]==512 and c["State"]=="Pending", c' "$work/create.json"
+# Pending for local-lambda's --state-delay (1 s by default), as on Lambda: awscli's waiter.
+aws lambda wait function-active-v2 --endpoint-url "$ep" --function-name clifn || fail "wait function-active-v2"
+aws lambda get-function-configuration --endpoint-url "$ep" --function-name clifn \
+  | grep -q '"State": "Active"' || fail "Active after the waiter"
 
 aws lambda invoke --endpoint-url "$ep" --function-name clifn --payload '{"k":"v"}' \
   --log-type Tail "$work/resp.json" >"$work/inv.json"
@@ -69,7 +73,12 @@ aws lambda get-account-settings --endpoint-url "$ep" \
   | grep -q '"UnreservedConcurrentExecutions": 17' || fail account-settings
 aws lambda delete-function-concurrency --endpoint-url "$ep" --function-name clifn
 aws lambda update-function-configuration --endpoint-url "$ep" --function-name clifn \
-  --timeout 20 | grep -q '"Timeout": 20' || fail update-configuration
+  --timeout 20 | grep -q '"LastUpdateStatus": "InProgress"' || fail update-configuration
+aws lambda wait function-updated-v2 --endpoint-url "$ep" --function-name clifn || fail "wait function-updated-v2"
+aws lambda get-function-configuration --endpoint-url "$ep" --function-name clifn \
+  | grep -q '"LastUpdateStatus": "Successful"' || fail "Successful after the waiter"
+aws lambda get-function-configuration --endpoint-url "$ep" --function-name clifn \
+  | grep -q '"Timeout": 20' || fail "the update applied"
 aws lambda get-function --endpoint-url "$ep" --function-name clifn \
   | grep -q '"FunctionName": "clifn"' || fail get-function
 

@@ -44,9 +44,14 @@ def control_and_invoke(lam):
                               Timeout=2, MemorySize=256,
                               Environment={"Variables": {"GREETING": "hello"}})
     check(cfg["FunctionArn"] == "arn:aws:lambda:us-east-1:123456789012:function:fn", cfg)
-    check(cfg["State"] == "Active" and cfg["Runtime"] == "provided.al2023", cfg)
+    check(cfg["State"] == "Pending" and cfg["LastUpdateStatus"] == "InProgress" and
+          cfg["Runtime"] == "provided.al2023", cfg)
     check(cfg["CodeSize"] == len(zip_bytes), cfg)
-    lam.get_waiter("function_active_v2").wait(FunctionName="fn")
+    check(cfg["Architectures"] == ["x86_64"] and cfg["EphemeralStorage"] == {"Size": 512}, cfg)
+    expect_error(lam.invoke, "ResourceConflictException", 409, FunctionName="fn", Payload=b"{}")
+    lam.get_waiter("function_active_v2").wait(FunctionName="fn",
+                                               WaiterConfig={"Delay": 1, "MaxAttempts": 30})
+    check(lam.get_function_configuration(FunctionName="fn")["State"] == "Active", "Active")
     got = lam.get_function(FunctionName="fn")
     check(got["Configuration"]["MemorySize"] == 256, got)
     conf = lam.get_function_configuration(FunctionName="fn")
@@ -112,8 +117,13 @@ def control_and_invoke(lam):
                    % cr["ResponseMetadata"]["RequestId"]}, body)
 
     # Updates.
-    lam.update_function_configuration(FunctionName="fn", Timeout=5,
-                                      Environment={"Variables": {"GREETING": "bye"}})
+    up = lam.update_function_configuration(FunctionName="fn", Timeout=5,
+                                           Environment={"Variables": {"GREETING": "bye"}})
+    check(up["LastUpdateStatus"] == "InProgress", up)
+    expect_error(lam.update_function_configuration, "ResourceConflictException", 409,
+                 FunctionName="fn", Timeout=6)
+    lam.get_waiter("function_updated_v2").wait(FunctionName="fn",
+                                                WaiterConfig={"Delay": 1, "MaxAttempts": 30})
     check(json.loads(lam.invoke(FunctionName="fn", Payload=json.dumps({"env": "GREETING"}))
                      ["Payload"].read()) == "bye", "updated Environment")
     shell = "#!/bin/sh\nexec python3 -c \"$(cat $LAMBDA_TASK_ROOT/rt.py)\"\n"
@@ -123,8 +133,37 @@ def control_and_invoke(lam):
     check(up["CodeSize"] == len(new_zip), up)
     check(json.loads(lam.invoke(FunctionName="fn", Payload=b'{"echo":"v2"}')["Payload"].read())
           == "v2", "after UpdateFunctionCode")
+    lam.get_waiter("function_updated_v2").wait(FunctionName="fn",
+                                                WaiterConfig={"Delay": 1, "MaxAttempts": 30})
     listed = lam.list_functions()["Functions"]
     check([f["FunctionName"] for f in listed] == ["fn"], listed)
+
+    # Architectures and EphemeralStorage are kept; an architecture this machine cannot run
+    # is refused.
+    big = lam.create_function(FunctionName="big", Runtime="provided.al2023", Role=ROLE,
+                              Handler="h", Code={"ZipFile": zip_bytes},
+                              Architectures=["x86_64"], EphemeralStorage={"Size": 2048})
+    check(big["EphemeralStorage"] == {"Size": 2048} and big["Architectures"] == ["x86_64"], big)
+    expect_error(lam.create_function, "InvalidParameterValueException", 400, FunctionName="arm",
+                 Runtime="provided.al2023", Role=ROLE, Handler="h", Code={"ZipFile": zip_bytes},
+                 Architectures=["arm64"])
+    # Paging as Lambda pages: 50 a page unless MaxItems; boto3's paginator follows NextMarker.
+    names = {"fn", "big"}
+    for i in range(110):
+        n = "page%03d" % i
+        lam.create_function(FunctionName=n, Runtime="provided.al2023", Role=ROLE, Handler="h",
+                            Code={"ZipFile": zip_bytes})
+        names.add(n)
+    first = lam.list_functions()
+    check(len(first["Functions"]) == 50 and "NextMarker" in first, "a page of 50 and a marker")
+    pages = list(lam.get_paginator("list_functions").paginate())
+    check([len(p["Functions"]) for p in pages] == [50, 50, 12], [len(p["Functions"]) for p in pages])
+    got = [f["FunctionName"] for p in pages for f in p["Functions"]]
+    check(sorted(got) == sorted(names) and len(got) == len(set(got)), "each function once")
+    small = list(lam.get_paginator("list_functions").paginate(PaginationConfig={"PageSize": 7}))
+    check(len(small) == 16 and sum(len(p["Functions"]) for p in small) == 112, len(small))
+    for n in names - {"fn"}:
+        lam.delete_function(FunctionName=n)
 
     # Errors with AWS's shapes.
     e = expect_error(lam.invoke, "ResourceNotFoundException", 404, FunctionName="missing")
@@ -210,7 +249,7 @@ def main():
                AWS_SESSION_TOKEN="TOKENPASSED", AWS_ENDPOINT_URL="http://127.0.0.1:1/all",
                AWS_ENDPOINT_URL_S3="http://127.0.0.1:1/s3",
                AWS_ENDPOINT_URL_LAMBDA="http://127.0.0.1:1/lambda", NOT_PASSED_THROUGH="no")
-    with LocalLambda("--concurrency", "50", env=env) as ll:
+    with LocalLambda("--concurrency", "50", "--state-delay", "0.5", env=env) as ll:
         control_and_invoke(client(ll.endpoint))
     with LocalLambda("--access-key-id", "AKIDLOCAL", "--secret-access-key", "s3cr3t") as ll:
         signatures(ll.endpoint)

@@ -13,6 +13,7 @@ import {
   GetFunctionConfigurationCommand, PutFunctionConcurrencyCommand,
   GetFunctionConcurrencyCommand, DeleteFunctionConcurrencyCommand,
   GetAccountSettingsCommand, UpdateFunctionConfigurationCommand, DeleteFunctionCommand,
+  waitUntilFunctionActiveV2, waitUntilFunctionUpdatedV2,
 } from '@aws-sdk/client-lambda';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -48,6 +49,16 @@ export const handler = async (event, context) => {
   if (event.throw) throw new Error(event.throw);
   if (event.wait) await new Promise((r) => setTimeout(r, event.wait));
   console.log('node handler saw', JSON.stringify(event));
+  if (event.show) {
+    const e = process.env;
+    return { arn: context.invokedFunctionArn, clientContext: context.clientContext ?? null,
+             logStream: context.logStreamName, env: {
+               LD_LIBRARY_PATH: e.LD_LIBRARY_PATH, PATH: e.PATH, LAMBDA_TASK_ROOT: e.LAMBDA_TASK_ROOT,
+               LAMBDA_RUNTIME_DIR: e.LAMBDA_RUNTIME_DIR, AWS_LAMBDA_LOG_STREAM_NAME:
+               e.AWS_LAMBDA_LOG_STREAM_NAME, AWS_LAMBDA_LOG_GROUP_NAME: e.AWS_LAMBDA_LOG_GROUP_NAME,
+               AWS_LAMBDA_FUNCTION_VERSION: e.AWS_LAMBDA_FUNCTION_VERSION, LANG: e.LANG,
+               AWS_LAMBDA_INITIALIZATION_TYPE: e.AWS_LAMBDA_INITIALIZATION_TYPE } };
+  }
   return { got: event, fn: context.functionName, left: context.getRemainingTimeInMillis() > 0,
            region: process.env.AWS_REGION };
 };
@@ -59,7 +70,18 @@ const created = await lambda.send(new CreateFunctionCommand({
   FunctionName: 'nodefn', Runtime: 'provided.al2023', Role: 'arn:aws:iam::123456789012:role/r',
   Handler: 'index.handler', Code: { ZipFile: zip }, Timeout: 2,
 }));
-assert.equal(created.State, 'Active');
+// As Lambda: Pending first (local-lambda --state-delay, 1 s by default), and an invoke then
+// is refused; AWS's own waiter sees it become Active.
+assert.equal(created.State, 'Pending');
+assert.equal(created.StateReasonCode, 'Creating');
+await assert.rejects(lambda.send(new InvokeCommand({ FunctionName: 'nodefn', Payload: '{}' })),
+  (e) => e.name === 'ResourceConflictException' && e.$metadata.httpStatusCode === 409);
+const waited = await waitUntilFunctionActiveV2({ client: lambda, maxWaitTime: 60, minDelay: 1 },
+  { FunctionName: 'nodefn' });
+assert.equal(waited.state, 'SUCCESS');
+const active = await lambda.send(new GetFunctionConfigurationCommand({ FunctionName: 'nodefn' }));
+assert.equal(active.State, 'Active');
+assert.equal(active.LastUpdateStatus, 'Successful');
 assert.equal((await lambda.send(new GetFunctionCommand({ FunctionName: 'nodefn' })))
   .Configuration.Timeout, 2);
 
@@ -75,6 +97,33 @@ for (let i = 0; i < 2; i++) {
   assert.match(log, /node handler saw/);
   assert.match(log, /REPORT RequestId: /);
 }
+
+// What Lambda gives the runtime, as AWS's runtime client reads it: the ARN used to invoke
+// (with the qualifier named), the client context, Lambda's environment variables.
+const ctxIn = { client: { app_title: 'pg-test' }, custom: { k: 'v' }, env: { locale: 'en' } };
+for (const qualifier of [undefined, '$LATEST']) {
+  const shown = await lambda.send(new InvokeCommand({
+    FunctionName: 'nodefn', Qualifier: qualifier, Payload: JSON.stringify({ show: true }),
+    ClientContext: Buffer.from(JSON.stringify(ctxIn)).toString('base64') }));
+  const s = JSON.parse(dec(shown.Payload));
+  const arn = 'arn:aws:lambda:us-east-1:123456789012:function:nodefn';
+  assert.equal(s.arn, qualifier ? arn + ':' + qualifier : arn);
+  assert.deepEqual(s.clientContext.custom, ctxIn.custom);
+  assert.match(s.logStream, /^\d{4}\/\d{2}\/\d{2}\/\[\$LATEST\][0-9a-f]{32}$/);
+  assert.equal(s.env.AWS_LAMBDA_LOG_STREAM_NAME, s.logStream);
+  const root = s.env.LAMBDA_TASK_ROOT;
+  assert.equal(s.env.LD_LIBRARY_PATH, '/var/lang/lib:/lib64:/usr/lib64:/var/runtime:' +
+    `/var/runtime/lib:${root}:${root}/lib:/opt/lib`);
+  assert.ok(s.env.PATH.startsWith('/var/lang/bin:/usr/local/bin:/usr/bin/:/bin:/opt/bin'));
+  assert.equal(s.env.LAMBDA_RUNTIME_DIR, '/var/runtime');
+  assert.equal(s.env.AWS_LAMBDA_LOG_GROUP_NAME, '/aws/lambda/nodefn');
+  assert.equal(s.env.AWS_LAMBDA_FUNCTION_VERSION, '$LATEST');
+  assert.equal(s.env.AWS_LAMBDA_INITIALIZATION_TYPE, 'on-demand');
+  assert.equal(s.env.LANG, 'en_US.UTF-8');
+}
+await assert.rejects(lambda.send(new InvokeCommand({
+  FunctionName: 'nodefn', Payload: '{}', ClientContext: 'not base64 json' })),
+  (e) => e.name === 'InvalidRequestContentException' && e.$metadata.httpStatusCode === 400);
 
 // A thrown error: aws-lambda-ric posts it to /error; Lambda returns it as Unhandled.
 const thrown = await lambda.send(new InvokeCommand({
@@ -127,7 +176,18 @@ const bad = new LambdaClient({ endpoint, region: 'us-east-1', maxAttempts: 1,
 await assert.rejects(bad.send(new GetFunctionConfigurationCommand({ FunctionName: 'nodefn' })),
   (e) => e.name === 'InvalidSignatureException' && e.$metadata.httpStatusCode === 403);
 
-await lambda.send(new UpdateFunctionConfigurationCommand({ FunctionName: 'nodefn', Timeout: 5 }));
+// An update is InProgress, then Successful; a second update meanwhile is refused.
+const upd = await lambda.send(new UpdateFunctionConfigurationCommand({
+  FunctionName: 'nodefn', Timeout: 5 }));
+assert.equal(upd.LastUpdateStatus, 'InProgress');
+await assert.rejects(lambda.send(new UpdateFunctionConfigurationCommand({
+  FunctionName: 'nodefn', Timeout: 6 })),
+  (e) => e.name === 'ResourceConflictException' && e.$metadata.httpStatusCode === 409);
+const updWaited = await waitUntilFunctionUpdatedV2({ client: lambda, maxWaitTime: 60, minDelay: 1 },
+  { FunctionName: 'nodefn' });
+assert.equal(updWaited.state, 'SUCCESS');
+assert.equal((await lambda.send(new GetFunctionConfigurationCommand({ FunctionName: 'nodefn' })))
+  .Timeout, 5);
 await lambda.send(new DeleteFunctionCommand({ FunctionName: 'nodefn' }));
 console.log('ok');
 process.exit(0);
