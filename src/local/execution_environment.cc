@@ -7,9 +7,11 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <boost/asio/buffer.hpp>
 #include <cctype>
 #include <cerrno>
+#include <cmath>
 #include <cstring>
 #include <nlohmann/json.hpp>
 
@@ -284,7 +286,6 @@ void ExecutionEnvironment::OnRuntimeRequest(const std::shared_ptr<HttpExchange>&
 void ExecutionEnvironment::Assign(std::unique_ptr<Invocation> invocation) {
   current_ = std::move(invocation);
   delivered_ = false;
-  max_rss_kb_ = 0;
   log_mark_ = log_base_ + log_.size();
   start_us_ = NowUs();
   if (parked_next_) {
@@ -366,15 +367,24 @@ void ExecutionEnvironment::Finish(bool function_error, std::string payload) {
   const auto& cfg = function_->config;
   double ms = (NowUs() - start_us_) / 1000.0;
   AppendLog(fmt::format("END RequestId: {}\n", current_->request_id));
+  // As Lambda bills a custom runtime: the duration rounded up to the millisecond, plus the
+  // init phase on a cold start; memory is the environment's peak so far, sampled once more
+  // now (the 100 ms sampling misses short invocations).
   std::string init;
+  double billed = ms;
   if (init_us_ >= 0) {
     init = fmt::format("Init Duration: {:.2f} ms\t", init_us_ / 1000.0);
+    billed += init_us_ / 1000.0;
     init_us_ = -1;
+  }
+  if (alive_) {
+    const int64_t kb = cgroup_ ? cgroup_->RssKb() : SessionRssKb({pid_})[pid_];
+    max_rss_kb_ = std::max(max_rss_kb_, kb);
   }
   AppendLog(fmt::format(
       "REPORT RequestId: {}\tDuration: {:.2f} ms\tBilled Duration: {} ms\tMemory Size: {} MB\t"
       "Max Memory Used: {} MB\t{}\n",
-      current_->request_id, ms, static_cast<int64_t>(ms) + 1, cfg.memory_mb,
+      current_->request_id, ms, static_cast<int64_t>(std::ceil(billed)), cfg.memory_mb,
       (max_rss_kb_ + 1023) / 1024, init));
   InvocationResult r;
   r.function_error = function_error;

@@ -13,11 +13,13 @@
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/http.hpp>
 #include <chrono>
+#include <cmath>
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <sstream>
 #include <thread>
+#include <tuple>
 
 #include "common/base64.h"
 #include "local/lambda_types.h"
@@ -73,6 +75,30 @@ TEST_F(LocalLambdaTest, CreateInvokeReuseAndTail) {
       "echo",
       R"("cmd:echo $AWS_LAMBDA_FUNCTION_NAME/$AWS_REGION/$_HANDLER/$AWS_LAMBDA_FUNCTION_MEMORY_SIZE")");
   EXPECT_EQ(json::parse(e.body), "echo/us-east-1/h/128");
+}
+
+TEST_F(LocalLambdaTest, ReportBillsTheInitPhaseAndTheEnvironmentsMemory) {
+  ASSERT_EQ(Create("rep", kEchoRuntime).status, 201);
+  auto report = [&](const Resp& r) {
+    auto log = Base64Decode(r.H("X-Amz-Log-Result"));
+    std::string line = log ? log->substr(log->find("REPORT RequestId:")) : "";
+    auto num = [&](const std::string& field) {
+      size_t at = line.find(field + ": ");
+      return at == std::string::npos ? -1.0 : std::stod(line.substr(at + field.size() + 2));
+    };
+    return std::make_tuple(num("Duration"), num("Billed Duration"), num("Init Duration"),
+                           num("Max Memory Used"), line);
+  };
+  // Cold: billed = duration + init, rounded up to the millisecond (a custom runtime).
+  auto [d, billed, init, mem, line] = report(Invoke("rep", "1", {{"X-Amz-Log-Type", "Tail"}}));
+  ASSERT_GT(init, 0) << line;
+  EXPECT_EQ(billed, std::ceil(d + init)) << line;
+  EXPECT_GT(mem, 0) << line;  // a short invocation still shows the environment's memory
+  // Warm: no init phase, the duration alone.
+  auto [d2, billed2, init2, mem2, line2] = report(Invoke("rep", "2", {{"X-Amz-Log-Type", "Tail"}}));
+  EXPECT_EQ(init2, -1) << line2;
+  EXPECT_EQ(billed2, std::ceil(d2)) << line2;
+  EXPECT_GE(mem2, mem) << line2;  // the environment's peak so far
 }
 
 TEST_F(LocalLambdaTest, ErrorsHaveAwsShapes) {
