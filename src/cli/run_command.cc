@@ -39,8 +39,12 @@ Inputs
   :::: FILE          inputs from FILE, one per line ('-' reads stdin); with no ::: or ::::
                      the inputs are read from stdin. The last source is read as the job
                      runs: a task starts as soon as its input line arrives
+  -a, --arg-file FILE  as :::: FILE, before the ::: sources (repeatable)
+  -0, --null         inputs in files and stdin end with a NUL byte, not a newline
+  -d, --delimiter C  inputs in files and stdin end with C (one character, or \n, \t, \0,
+                     \xHH)
   several sources    every combination (cartesian product), or pairwise with --link
-Replacement strings (in COMMAND and ARGS)
+Replacement strings (in COMMAND and ARGS; {= perl =} is refused: no Perl runs in a task)
   {}   the input               {.}  without extension      {/}  basename
   {//} directory               {/.} basename without extension
   {#}  task number (1..N)      {%}  job slot (1..-j)

@@ -12,7 +12,8 @@ namespace parallelagram::driver {
 
 // ---- LineStream ----
 
-Result<std::unique_ptr<LineStream>> LineStream::Open(const std::string& path, size_t capacity) {
+Result<std::unique_ptr<LineStream>> LineStream::Open(const std::string& path, size_t capacity,
+                                                     char delimiter) {
   int fd = 0;
   bool owned = false;
   std::string origin = "stdin";
@@ -26,11 +27,15 @@ Result<std::unique_ptr<LineStream>> LineStream::Open(const std::string& path, si
     origin = path;
   }
   return std::unique_ptr<LineStream>(
-      new LineStream(fd, owned, std::move(origin), std::max<size_t>(1, capacity)));
+      new LineStream(fd, owned, std::move(origin), std::max<size_t>(1, capacity), delimiter));
 }
 
-LineStream::LineStream(int fd, bool owned, std::string origin, size_t capacity)
-    : fd_(fd), owned_(owned), origin_(std::move(origin)), capacity_(capacity) {}
+LineStream::LineStream(int fd, bool owned, std::string origin, size_t capacity, char delimiter)
+    : fd_(fd),
+      owned_(owned),
+      origin_(std::move(origin)),
+      capacity_(capacity),
+      delimiter_(delimiter) {}
 
 LineStream::~LineStream() {
   {
@@ -98,10 +103,10 @@ void LineStream::ReadLoop() {
     if (n == 0) break;
     size_t start = 0;
     for (size_t i = 0; i < static_cast<size_t>(n); ++i) {
-      if (buf[i] != '\n') continue;
+      if (buf[i] != delimiter_) continue;
       line.append(buf + start, i - start);
       start = i + 1;
-      if (!line.empty() && line.back() == '\r') line.pop_back();
+      if (delimiter_ == '\n' && !line.empty() && line.back() == '\r') line.pop_back();
       batch.push_back(std::move(line));
       line.clear();
     }
@@ -113,7 +118,7 @@ void LineStream::ReadLoop() {
     batch.clear();
   }
   if (!line.empty()) {
-    if (line.back() == '\r') line.pop_back();
+    if (delimiter_ == '\n' && line.back() == '\r') line.pop_back();
     batch.push_back(std::move(line));
     ++count;
     if (on_lines_) on_lines_(batch);
@@ -193,7 +198,8 @@ Result<std::unique_ptr<InputFeed>> InputFeed::Open(std::vector<InputSource> sour
   std::unique_ptr<InputFeed> feed(new InputFeed(std::move(sources), link));
   if (!stream_path.empty()) {
     // A few thousand lines of look-ahead: enough to keep any -j busy, little memory.
-    PG_ASSIGN_OR_RETURN(feed->stream_, LineStream::Open(stream_path, 4096));
+    PG_ASSIGN_OR_RETURN(feed->stream_,
+                        LineStream::Open(stream_path, 4096, feed->sources_.back().delimiter));
     feed->keep_streamed_ = feed->sources_.size() > 1;
   }
   return feed;

@@ -34,7 +34,9 @@ class LineStream {
  public:
   // Opens `path` ("-": stdin); reading starts at the first TryPop or Pop.
   // NotFound/PermissionDenied/IoError naming the file when it cannot be opened.
-  static Result<std::unique_ptr<LineStream>> Open(const std::string& path, size_t capacity);
+  // `delimiter` ends a value ('\n': a '\r' before it is dropped too).
+  static Result<std::unique_ptr<LineStream>> Open(const std::string& path, size_t capacity,
+                                                  char delimiter = '\n');
   ~LineStream();
   LineStream(const LineStream&) = delete;
   LineStream& operator=(const LineStream&) = delete;
@@ -58,7 +60,7 @@ class LineStream {
   Status error() const;
 
  private:
-  LineStream(int fd, bool owned, std::string origin, size_t capacity);
+  LineStream(int fd, bool owned, std::string origin, size_t capacity, char delimiter);
   void StartReading();
   void ReadLoop();
   void Push(std::vector<std::string>& lines);
@@ -69,6 +71,7 @@ class LineStream {
   bool owned_;
   std::string origin_;
   size_t capacity_;
+  char delimiter_;
   std::function<void()> on_ready_;
   std::function<void(const std::vector<std::string>&)> on_lines_;
   std::function<void(int64_t)> on_end_;

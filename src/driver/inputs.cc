@@ -10,16 +10,18 @@
 
 namespace parallelagram::driver {
 
-InputSource ReadInputStream(std::FILE* f, const std::string& origin) {
+InputSource ReadInputStream(std::FILE* f, const std::string& origin, char delimiter) {
   InputSource src;
   src.origin = origin;
+  src.delimiter = delimiter;
+  const bool lines = delimiter == '\n';
   std::string line;
   char buf[65536];
   size_t n;
   while ((n = std::fread(buf, 1, sizeof buf, f)) > 0) {
     for (size_t i = 0; i < n; ++i) {
-      if (buf[i] == '\n') {
-        if (!line.empty() && line.back() == '\r') line.pop_back();
+      if (buf[i] == delimiter) {
+        if (lines && !line.empty() && line.back() == '\r') line.pop_back();
         src.values.push_back(std::move(line));
         line.clear();
       } else {
@@ -28,7 +30,7 @@ InputSource ReadInputStream(std::FILE* f, const std::string& origin) {
     }
   }
   if (!line.empty()) {
-    if (line.back() == '\r') line.pop_back();
+    if (lines && line.back() == '\r') line.pop_back();
     src.values.push_back(std::move(line));
   }
   return src;
@@ -58,16 +60,16 @@ Status CheckInputFile(const std::string& path) {
   return Status::Ok();
 }
 
-Result<InputSource> ReadInputFile(const std::string& path) {
-  if (path == "-") return ReadInputStream(stdin, "stdin");
+Result<InputSource> ReadInputFile(const std::string& path, char delimiter) {
+  if (path == "-") return ReadInputStream(stdin, "stdin", delimiter);
   std::FILE* f = std::fopen(path.c_str(), "rb");
   if (!f) return OpenError(path, errno);
-  InputSource src = ReadInputStream(f, path);
+  InputSource src = ReadInputStream(f, path, delimiter);
   bool err = std::ferror(f);
   std::fclose(f);
   if (err) {
-    return Status::IoError("cannot read input file '" + path +
-                           "' (:::: " + path + "): is it a directory? give a file");
+    return Status::IoError("cannot read input file '" + path + "' (:::: " + path +
+                           "): is it a directory? give a file");
   }
   return src;
 }

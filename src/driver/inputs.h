@@ -17,7 +17,7 @@
 namespace parallelagram::driver {
 
 struct InputSource {
-  std::string origin;               // "::: (source 1)" or the file name, for messages
+  std::string origin;  // "::: (source 1)" or the file name, for messages
   std::vector<std::string> values;
   // Non-empty: the values are not read yet; they stream from this file ("-": stdin) while the
   // job runs (input_feed.h). Only the last source streams.
@@ -25,17 +25,20 @@ struct InputSource {
   // False for a recorded streamed source whose reading had not ended when the job stopped
   // (resume.h): its values are the ones read up to then.
   bool complete = true;
+  // What ends a value in a file or stdin: '\n' (a '\r' before it is dropped too), or the
+  // byte of -0/--null ('\0') or -d/--delimiter.
+  char delimiter = '\n';
 };
 
 // Reads one value per line from `path` ("-": stdin). A trailing "\r\n" or "\n" is removed
 // from each line; a last line without a newline still counts. Fails with NotFound or
 // PermissionDenied naming the file when it cannot be read.
-Result<InputSource> ReadInputFile(const std::string& path);
+Result<InputSource> ReadInputFile(const std::string& path, char delimiter = '\n');
 // Checks that `path` exists, is not a directory and is readable (the errors of
 // ReadInputFile), without opening it.
 Status CheckInputFile(const std::string& path);
 // Same, from an open stream (used for stdin and by tests).
-InputSource ReadInputStream(std::FILE* f, const std::string& origin);
+InputSource ReadInputStream(std::FILE* f, const std::string& origin, char delimiter = '\n');
 
 // The number of tasks the sources make (product or linked), saturating at INT64_MAX.
 int64_t CountTasks(const std::vector<InputSource>& sources, bool link);

@@ -40,6 +40,30 @@ Result<double> ParseSeconds(const std::string& opt, const std::string& v) {
   return x;
 }
 
+// -d's value: one byte, or a C escape for one (\n, \t, \0, \\, \xHH, \NNN octal).
+Result<char> ParseDelimiter(const std::string& opt, const std::string& v) {
+  auto bad = [&]() -> Result<char> {
+    return Status::InvalidArgument(opt +
+                                   " takes one character (or an escape for one: \\n, \\t, "
+                                   "\\0, \\xHH), not '" +
+                                   EscapeForMessage(v) + "'" + kHint);
+  };
+  if (v.size() == 1) return v[0];
+  if (v.size() < 2 || v[0] != '\\') return bad();
+  static const std::map<char, char> simple = {{'n', '\n'}, {'t', '\t'}, {'r', '\r'}, {'\\', '\\'},
+                                              {'a', '\a'}, {'v', '\v'}, {'f', '\f'}, {'b', '\b'}};
+  if (v.size() == 2) {
+    if (auto it = simple.find(v[1]); it != simple.end()) return it->second;
+  }
+  char* end = nullptr;
+  long x = v[1] == 'x' ? std::strtol(v.c_str() + 2, &end, 16) : std::strtol(v.c_str() + 1, &end, 8);
+  if (end == nullptr || *end != '\0' || end == v.c_str() + (v[1] == 'x' ? 2 : 1) || x < 0 ||
+      x > 255) {
+    return bad();
+  }
+  return static_cast<char>(x);
+}
+
 }  // namespace
 
 Status ValidateJobId(const std::string& id) {
@@ -149,6 +173,17 @@ Result<RunOptions> ParseRunArgs(const std::vector<std::string>& args) {
          o.config = v;
          return Status::Ok();
        }},
+      {"--arg-file",
+       [&](const std::string&, const std::string& v) {
+         o.arg_files.push_back(v);
+         return Status::Ok();
+       }},
+      {"--delimiter",
+       [&](const std::string& opt, const std::string& v) {
+         PG_ASSIGN_OR_RETURN(char c, ParseDelimiter(opt, v));
+         o.delimiter.assign(1, c);
+         return Status::Ok();
+       }},
       {"--bundle-exe",
        [&](const std::string&, const std::string& v) {
          o.bundle_exes.push_back(v);
@@ -180,9 +215,11 @@ Result<RunOptions> ParseRunArgs(const std::vector<std::string>& args) {
          return Status::Ok();
        }},
   };
-  std::map<std::string, std::string> aliases = {
-      {"-j", "--jobs"},       {"-P", "--jobs"},  {"--bf", "--basefile"}, {"--tf", "--transferfile"},
-      {"-k", "--keep-order"}, {"-q", "--quiet"}, {"-h", "--help"}};
+  std::map<std::string, std::string> aliases = {{"-j", "--jobs"},       {"-P", "--jobs"},
+                                                {"--bf", "--basefile"}, {"--tf", "--transferfile"},
+                                                {"-k", "--keep-order"}, {"-q", "--quiet"},
+                                                {"-h", "--help"},       {"-a", "--arg-file"},
+                                                {"-0", "--null"},       {"-d", "--delimiter"}};
   std::map<std::string, bool*> flags = {{"--keep-order", &o.keep_order},
                                         {"--dry-run", &o.dry_run},
                                         {"--json", &o.json},
@@ -193,7 +230,8 @@ Result<RunOptions> ParseRunArgs(const std::vector<std::string>& args) {
                                         {"--cleanup", &o.cleanup},
                                         {"--help", &o.help},
                                         {"--xapply", &o.link},
-                                        {"--no-download", &o.no_download}};
+                                        {"--no-download", &o.no_download},
+                                        {"--null", &o.null_input}};
 
   // 1. Options.
   for (; i < args.size(); ++i) {
@@ -246,6 +284,16 @@ Result<RunOptions> ParseRunArgs(const std::vector<std::string>& args) {
 
   // 2. The command, up to the first separator.
   for (; i < args.size() && !IsSeparator(args[i]); ++i) o.command.push_back(args[i]);
+  for (const std::string& w : o.command) {
+    const size_t open = w.find("{=");
+    if (open != std::string::npos && w.find("=}", open + 2) != std::string::npos) {
+      return Status::InvalidArgument(
+          "'" + EscapeForMessage(w) +
+          "': Perl expressions {= ... =} are not supported (there is no Perl in a task); "
+          "compute the value with --shell and the shell instead" +
+          std::string(kHint));
+    }
+  }
 
   // 3. Input sources.
   while (i < args.size()) {
@@ -276,13 +324,33 @@ Result<RunOptions> ParseRunArgs(const std::vector<std::string>& args) {
       }
     }
   }
+  // -a FILE sources come first, as in GNU parallel; every file or stdin source splits its
+  // values at -0/-d's byte, else at newlines.
+  if (!o.arg_files.empty()) {
+    std::vector<InputSource> files;
+    for (const std::string& f : o.arg_files) {
+      InputSource s;
+      s.origin = f == "-" ? "stdin" : f;
+      s.stream_path = f;
+      files.push_back(std::move(s));
+    }
+    o.sources.insert(o.sources.begin(), std::make_move_iterator(files.begin()),
+                     std::make_move_iterator(files.end()));
+  }
+  if (o.null_input && !o.delimiter.empty() && o.delimiter[0] != '\0') {
+    return Status::InvalidArgument(
+        "-0 and -d say different things about what ends an input; "
+        "pick one");
+  }
+  const char delimiter = o.null_input ? '\0' : o.delimiter.empty() ? '\n' : o.delimiter[0];
+  for (InputSource& s : o.sources) s.delimiter = delimiter;
   // Every `::::` source but the last is read now; the last one streams as the job runs (its
   // first task starts when its first line is read), so only check that it can be read.
   for (size_t k = 0; k < o.sources.size(); ++k) {
     InputSource& s = o.sources[k];
     if (s.stream_path.empty()) continue;
     if (k + 1 < o.sources.size()) {
-      PG_ASSIGN_OR_RETURN(InputSource whole, ReadInputFile(s.stream_path));
+      PG_ASSIGN_OR_RETURN(InputSource whole, ReadInputFile(s.stream_path, s.delimiter));
       s = std::move(whole);
     } else if (s.stream_path != "-") {
       PG_RETURN_IF_ERROR(CheckInputFile(s.stream_path));
@@ -314,6 +382,7 @@ Result<RunOptions> ParseRunArgs(const std::vector<std::string>& args) {
     InputSource s;
     s.origin = "stdin";
     s.stream_path = "-";  // streamed as the job runs
+    s.delimiter = delimiter;
     o.sources.push_back(std::move(s));
   }
 

@@ -22,40 +22,43 @@
 namespace parallelagram::driver {
 
 struct RunOptions {
-  std::vector<std::string> command;   // COMMAND ARGS... (templates)
-  std::vector<InputSource> sources;   // in order
-  bool link = false;                  // --link: pairwise instead of the cartesian product
-  bool shell = false;                 // --shell: run the command line with /bin/sh -c
+  std::vector<std::string> command;    // COMMAND ARGS... (templates)
+  std::vector<InputSource> sources;    // in order
+  bool link = false;                   // --link: pairwise instead of the cartesian product
+  bool shell = false;                  // --shell: run the command line with /bin/sh -c
+  std::vector<std::string> arg_files;  // -a/--arg-file FILE: sources before the ::: ones
+  bool null_input = false;             // -0/--null: values in files and stdin end with NUL
+  std::string delimiter;               // -d/--delimiter: the byte that ends a value instead
 
-  int jobs = 0;                       // -j; 0 = the default (number of cores)
-  double timeout_s = 0;               // --timeout; 0 = none (the function's limit)
-  int retries = 1;                    // --retries: attempts per task in total (GNU parallel)
-  bool keep_order = false;            // -k
-  std::string results_dir;            // --results
-  std::string joblog;                 // --joblog
-  HaltPolicy halt;                    // --halt
+  int jobs = 0;             // -j; 0 = the default (number of cores)
+  double timeout_s = 0;     // --timeout; 0 = none (the function's limit)
+  int retries = 1;          // --retries: attempts per task in total (GNU parallel)
+  bool keep_order = false;  // -k
+  std::string results_dir;  // --results
+  std::string joblog;       // --joblog
+  HaltPolicy halt;          // --halt
   SpeculateOptions speculate{.mode = SpeculateOptions::Mode::kAuto};  // --speculate
-  bool dry_run = false;               // --dry-run
-  bool json = false;                  // --json
-  bool progress = false;              // --progress: plain progress lines even if not a TTY
-  bool quiet = false;                 // -q
-  std::string job_id;                 // --job-id ("" = generate)
-  std::string state_dir;              // --state-dir: the state root ("" = XDG default)
-  std::string backend = "local";      // --backend local|aws
+  bool dry_run = false;                                               // --dry-run
+  bool json = false;                                                  // --json
+  bool progress = false;          // --progress: plain progress lines even if not a TTY
+  bool quiet = false;             // -q
+  std::string job_id;             // --job-id ("" = generate)
+  std::string state_dir;          // --state-dir: the state root ("" = XDG default)
+  std::string backend = "local";  // --backend local|aws
   // The AWS backend (--backend aws). Empty function/bucket: the deployment record's.
-  std::string mode = "sync";          // --mode sync|async: RequestResponse or Event invokes
-  std::string function_name;          // --function
-  std::string bucket;                 // --bucket
-  std::string config;                 // --config: the deployment record ("" = XDG default)
-  bool no_download = false;           // --no-download: outputs stay in S3, URIs in the manifest
-  std::vector<std::string> bundle_exes;    // --bundle-exe: executables to ship with their libs
-  std::vector<std::string> basefiles;      // --basefile/--bf
+  std::string mode = "sync";             // --mode sync|async: RequestResponse or Event invokes
+  std::string function_name;             // --function
+  std::string bucket;                    // --bucket
+  std::string config;                    // --config: the deployment record ("" = XDG default)
+  bool no_download = false;              // --no-download: outputs stay in S3, URIs in the manifest
+  std::vector<std::string> bundle_exes;  // --bundle-exe: executables to ship with their libs
+  std::vector<std::string> basefiles;    // --basefile/--bf
   std::vector<std::string> transferfiles;  // --transferfile/--tf (templates)
   std::vector<std::string> returns;        // --return (templates)
-  bool cleanup = false;               // --cleanup
-  int64_t memory_mb = 1024;           // --memory: the function's MemorySize
-  int64_t max_output_bytes = 0;       // --max-output: per stream per task; 0 = the default
-  bool help = false;                  // --help: print help, run nothing
+  bool cleanup = false;                    // --cleanup
+  int64_t memory_mb = 1024;                // --memory: the function's MemorySize
+  int64_t max_output_bytes = 0;            // --max-output: per stream per task; 0 = the default
+  bool help = false;                       // --help: print help, run nothing
   // --resume JOB|last: finish an interrupted job (driver/resume.h). With it, ParseRunArgs
   // accepts no command and no inputs and checks nothing else: the options given are compared
   // with the recorded job's by ResumeOptions.
