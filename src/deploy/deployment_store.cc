@@ -11,7 +11,7 @@ namespace fs = std::filesystem;
 
 namespace {
 
-constexpr const char* kDeployHint = "parallelagram deploy --function NAME --bucket BUCKET";
+constexpr const char* kDeployHint = "--function NAME --bucket BUCKET";
 
 std::string JoinFunctionNames(const std::vector<DeploymentStore::Entry>& entries) {
   std::string names;
@@ -95,7 +95,8 @@ Result<DeploymentStore::Entry> DeploymentStore::Find(const std::string& function
     if (all.size() == 1) return std::move(all.front());
     if (all.empty()) {
       return Status::NotFound(fmt::format(
-          "no deployment is recorded in {}: run `{}` first, or give both --function and --bucket",
+          "no deployment is recorded in {}: run `parallelagram deploy` first ({}), or give both "
+          "--function and --bucket",
           Describe(), kDeployHint));
     }
     return Status::InvalidArgument(
@@ -107,8 +108,8 @@ Result<DeploymentStore::Entry> DeploymentStore::Find(const std::string& function
   }
   if (all.empty()) {
     return Status::NotFound(fmt::format(
-        "no deployment is recorded in {}: run `parallelagram deploy --function {} --bucket "
-        "BUCKET` first, or give --bucket too",
+        "no deployment is recorded in {}: run `parallelagram deploy` first (--function {} "
+        "--bucket BUCKET), or give --bucket too",
         Describe(), function));
   }
   return Status::NotFound(fmt::format(

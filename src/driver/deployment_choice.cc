@@ -22,8 +22,8 @@ Result<deploy::DeploymentRecord> ChooseDeployment(const std::string& config_file
   } else if (found.status().code() != StatusCode::kNotFound || function.empty()) {
     if (found.status().code() == StatusCode::kNotFound) {
       return Status::NotFound(fmt::format(
-          "no deployment is recorded in {}: run `parallelagram deploy --function NAME --bucket "
-          "BUCKET` first, or give both --function and --bucket (or set {} and {})",
+          "no deployment is recorded in {}: run `parallelagram deploy` first (--function NAME "
+          "--bucket BUCKET), or give both --function and --bucket (or set {} and {})",
           store.Describe(), kFunctionEnvVar, kBucketEnvVar));
     }
     return found.status();

@@ -7,8 +7,9 @@ function); `run` and `destroy` with several recorded and no --function are one-l
 errors listing them; `run --function NAME` runs on that function; `doctor` lists the
 deployments; `destroy --function NAME` removes only that one, and a bucket it created that the
 other deployment uses is kept and handed over (so the last destroy removes it); a record in the
-single file of older versions (deployment.json) is still found by run, doctor and destroy;
-no secret in any output.
+single file of older versions (deployment.json) is still found by run, doctor and destroy; a
+re-deploy that would drop a bucket its earlier deploy created from the record is refused; no
+secret in any output.
 """
 import json
 import os
@@ -66,6 +67,15 @@ def main():
             check(pga["function_name"] == "pga" and pga["created_bucket"]
                   and pga["created_function"] and pga["created_role"],
                   "pga's record still says what its deploy created", json.dumps(pga))
+
+            # A re-deploy that would drop the bucket pga's deploy created from its record.
+            rc, out, err = pg(env, "deploy", "--function", "pga", "--bucket", "pg-elsewhere",
+                              "--create-bucket")
+            check(rc == 255 and one_line(err) and "created bucket pg-multi" in err
+                  and "destroy --function pga" in err,
+                  "a re-deploy to another bucket is refused, not silently forgetting", err)
+            check(not any(b["Name"] == "pg-elsewhere" for b in s3.list_buckets()["Buckets"]),
+                  "... before creating anything")
 
             rc, out, err = pg(env, "run", "--backend", "aws", "--", *WHO, ":::", "x")
             check(rc == 255 and one_line(err) and "pga, pgb" in err and "--function" in err,
