@@ -20,7 +20,7 @@ DeploymentRecord RecordOf(const std::string& function, const std::string& bucket
 class DeploymentStoreTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    home_ = testing::TempDir() + "/pg-store-test";
+    home_ = ::testing::TempDir() + "/pg-store-test";
     std::filesystem::remove_all(home_);
     std::filesystem::create_directories(home_);
   }

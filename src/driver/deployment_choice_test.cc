@@ -12,7 +12,7 @@ namespace {
 class DeploymentChoiceTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    home_ = testing::TempDir() + "/pg-choice-test";
+    home_ = ::testing::TempDir() + "/pg-choice-test";
     std::filesystem::remove_all(home_);
     std::filesystem::create_directories(home_);
   }
