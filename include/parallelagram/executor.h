@@ -52,8 +52,10 @@ struct ExecutorOptions {
   bool speculate = true;     // duplicate stragglers (run's --speculate auto)
   bool progress = false;     // a progress line and notices on stderr
   std::string job_id;        // "" = a new id
-  std::string state_dir;     // the state root ("" = $XDG_STATE_HOME/parallelagram)
-  // The AWS backend ("" = the deployment record's, as `run --backend aws`).
+  std::string state_dir;     // the state root ("" = as `run`: $XDG_STATE_HOME/parallelagram, ...)
+  // The AWS backend, chosen as `run --backend aws` chooses: function_name picks one of the
+  // recorded deployments ("" = $PARALLELAGRAM_FUNCTION, else the only one recorded); bucket
+  // ("" = $PARALLELAGRAM_BUCKET, else the deployment's); deployment_config = run's --config.
   std::string function_name;
   std::string bucket;
   std::string deployment_config;

@@ -30,7 +30,7 @@
 #include "cli/commands.h"
 #include "cli/parse_args.h"
 #include "common/json_text.h"
-#include "deploy/deployment_record.h"
+#include "deploy/deployment_store.h"
 #include "driver/job_control.h"
 #include "driver/state_dir.h"
 
@@ -56,9 +56,10 @@ int DrainQueue(const json& info, int64_t drain_ms) {
   if (env.Get("AWS_REGION").empty() && env.Get("AWS_DEFAULT_REGION").empty()) {
     std::string path =
         info.contains("config") ? BytesFromJson(info["config"]).value_or("") : std::string();
-    if (path.empty()) path = deploy::DefaultDeploymentPath(env);
-    auto rec = deploy::LoadDeployment(path);
-    if (rec.ok() && !rec->region.empty()) env.Set("AWS_REGION", rec->region);
+    const deploy::DeploymentStore store = path.empty() ? deploy::DeploymentStore::Default(env)
+                                                       : deploy::DeploymentStore::SingleFile(path);
+    auto rec = store.Find(function);
+    if (rec.ok() && !rec->record.region.empty()) env.Set("AWS_REGION", rec->record.region);
   }
   auto session = aws::AwsSession::Open(env);
   if (!session.ok()) return Fail(session.status().message());

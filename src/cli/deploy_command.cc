@@ -10,6 +10,7 @@
 #include "cli/parse_args.h"
 #include "deploy/deployer.h"
 #include "deploy/deployment_record.h"
+#include "deploy/deployment_store.h"
 #include "driver/local_backend.h"
 #include "os/process_runner.h"
 
@@ -30,6 +31,27 @@ std::optional<int> ParseReservedConcurrency(const std::string& v) {
     n = n * 10 + (c - '0');
   }
   return n;
+}
+
+// A re-deploy of a function must not drop what its earlier deploy created from the record
+// (destroy could no longer find it): a bucket or role deploy made, replaced by another one.
+Status RefuseToForget(const deploy::DeploymentRecord& previous, const deploy::DeployOptions& o,
+                      const deploy::DeploymentStore& store) {
+  const std::string destroy = "`parallelagram destroy --function " + previous.function_name + "`";
+  if (previous.created_bucket && previous.bucket != o.bucket) {
+    return Status::InvalidArgument("the deployment of " + previous.function_name + " recorded in " +
+                                   store.Describe() + " created bucket " + previous.bucket +
+                                   ", which --bucket " + o.bucket +
+                                   " would leave unrecorded: deploy with --bucket " +
+                                   previous.bucket + ", or run " + destroy + " first");
+  }
+  if (previous.created_role && !o.role_arn.empty() && o.role_arn != previous.role_arn) {
+    return Status::InvalidArgument("the deployment of " + previous.function_name + " recorded in " +
+                                   store.Describe() + " created role " + previous.role_arn +
+                                   ", which --role would leave unrecorded: drop --role, or run " +
+                                   destroy + " first");
+  }
+  return Status::Ok();
 }
 
 }  // namespace
@@ -73,8 +95,9 @@ int DeployMain(int argc, char** argv) {
   app.add_option("--bootstrap", o.bootstrap_path,
                  "the worker binary to deploy (default: `bootstrap` beside this program)");
   app.add_option("--config", config_path,
-                 "where to record the deployment (default: "
-                 "$XDG_CONFIG_HOME/parallelagram/deployment.json)");
+                 "record the deployment in this one file (default: one file per function in "
+                 "$XDG_CONFIG_HOME/parallelagram/deployments/, so several deployments can be "
+                 "kept)");
   if (auto exit_status = ParseArgs(app, argc, argv)) return *exit_status;
   o.logs = !no_logs;
   if (reserved == "none") {
@@ -104,12 +127,22 @@ int DeployMain(int argc, char** argv) {
     o.bootstrap_path = *found;
   }
   aws::Environment env = aws::Environment::FromProcess();
-  if (config_path.empty()) config_path = deploy::DefaultDeploymentPath(env);
+  const deploy::DeploymentStore store = config_path.empty()
+                                            ? deploy::DeploymentStore::Default(env)
+                                            : deploy::DeploymentStore::SingleFile(config_path);
+  // The record of this function only: other deployments keep theirs.
+  if (Status s = store.CheckSavable(o.function_name); !s.ok()) return Fail(argv[0], s, kExitUsage);
   std::optional<deploy::DeploymentRecord> previous;
-  if (std::filesystem::exists(config_path)) {
-    auto loaded = deploy::LoadDeployment(config_path);
-    if (!loaded.ok()) return Fail(argv[0], loaded.status());
-    previous = *loaded;
+  auto found = store.Find(o.function_name);
+  if (found.ok()) {
+    previous = std::move(found->record);
+  } else if (found.status().code() != StatusCode::kNotFound) {
+    return Fail(argv[0], found.status());
+  }
+  if (previous) {
+    if (Status s = RefuseToForget(*previous, o, store); !s.ok()) {
+      return Fail(argv[0], s, kExitUsage);
+    }
   }
   auto session = aws::AwsSession::Open(env);
   if (!session.ok()) return Fail(argv[0], session.status());
@@ -118,52 +151,92 @@ int DeployMain(int argc, char** argv) {
   Status deployed = deploy::Deploy(**session, o, previous, runner, Say, &result);
   const deploy::DeploymentRecord& rec = result.record;
   if (!deployed.ok()) {
-    const bool same = previous && previous->function_name == rec.function_name;
-    const bool made_bucket = rec.created_bucket && !(same && previous->created_bucket);
-    const bool made_role = rec.created_role && !(same && previous->created_role);
-    const bool made_function = rec.created_function && !(same && previous->created_function);
+    const bool made_bucket = rec.created_bucket && !(previous && previous->created_bucket);
+    const bool made_role = rec.created_role && !(previous && previous->created_role);
+    const bool made_function = rec.created_function && !(previous && previous->created_function);
     if (made_bucket || made_role || made_function) {
       // Keep what this run made findable (a later deploy continues, destroy removes it),
       // without losing what an earlier deploy recorded.
-      deploy::DeploymentRecord keep = same ? *previous : rec;
+      deploy::DeploymentRecord keep = previous ? *previous : rec;
       if (made_bucket) keep.created_bucket = true, keep.bucket = rec.bucket;
       if (made_role) keep.created_role = true, keep.role_arn = rec.role_arn;
       if (made_role) keep.role_policy_name = rec.role_policy_name;
       if (made_function) keep.created_function = true, keep.function_arn = rec.function_arn;
-      (void)deploy::SaveDeployment(config_path, keep);
+      auto saved = store.Save(keep);
       std::fprintf(stderr,
                    "%s: %s (what was created so far is recorded in %s: run deploy "
-                   "again, or destroy)\n",
-                   argv[0], deployed.message().c_str(), config_path.c_str());
+                   "again, or destroy --function %s)\n",
+                   argv[0], deployed.message().c_str(),
+                   saved.ok() ? saved->c_str() : store.Describe().c_str(),
+                   rec.function_name.c_str());
       return 1;
     }
     return Fail(argv[0], deployed);
   }
-  if (Status s = deploy::SaveDeployment(config_path, rec); !s.ok()) return Fail(argv[0], s);
-  Say("deployed " + rec.function_arn + "; recorded in " + config_path);
+  auto saved = store.Save(rec);
+  if (!saved.ok()) return Fail(argv[0], saved.status());
+  Say("deployed " + rec.function_arn + "; recorded in " + *saved);
   return 0;
 }
 
 int DestroyMain(int argc, char** argv) {
   CLI::App app{
-      "Remove exactly what `parallelagram deploy` created: the function, the role it "
-      "made, and the bucket if it made it (with the job data under its prefix; a "
-      "bucket holding anything else is kept). Then forget the deployment.",
+      "Remove exactly what `parallelagram deploy` created for one function: the function, the "
+      "role it made, and the bucket if it made it (with the job data under its prefix; a "
+      "bucket holding anything else, or used by another recorded deployment, is kept). Then "
+      "forget that deployment.",
       argv[0]};
   std::string config_path;
+  std::string function;
+  app.add_option("--function", function,
+                 "the deployment to remove (needed only when several are recorded; "
+                 "`parallelagram doctor` lists them)");
   app.add_option("--config", config_path,
-                 "the deployment record (default: $XDG_CONFIG_HOME/parallelagram/deployment.json)");
+                 "a deployment record file given to `deploy --config` (default: the records in "
+                 "$XDG_CONFIG_HOME/parallelagram/deployments/)");
   if (auto exit_status = ParseArgs(app, argc, argv)) return *exit_status;
   aws::Environment env = aws::Environment::FromProcess();
-  if (config_path.empty()) config_path = deploy::DefaultDeploymentPath(env);
-  auto record = deploy::LoadDeployment(config_path);
-  if (!record.ok()) return Fail(argv[0], record.status());
+  const deploy::DeploymentStore store = config_path.empty()
+                                            ? deploy::DeploymentStore::Default(env)
+                                            : deploy::DeploymentStore::SingleFile(config_path);
+  auto found = store.Find(function);
+  if (!found.ok()) {
+    return Fail(argv[0], found.status(),
+                found.status().code() == StatusCode::kInvalidArgument ? kExitUsage : 1);
+  }
+  deploy::DeploymentRecord record = found->record;
+  // A bucket this deployment created but another recorded one uses stays, and the other
+  // deployment now owns it (its destroy removes it), so nothing is forgotten.
+  std::optional<deploy::DeploymentStore::Entry> heir;
+  if (record.created_bucket && config_path.empty()) {
+    auto all = store.List();
+    if (all.ok()) {
+      for (auto& e : *all) {
+        if (e.record.function_name != record.function_name && e.record.bucket == record.bucket) {
+          heir = std::move(e);
+          break;
+        }
+      }
+    }
+  }
+  if (heir) record.created_bucket = false;
   auto session = aws::AwsSession::Open(env);
   if (!session.ok()) return Fail(argv[0], session.status());
-  if (Status s = deploy::Destroy(**session, *record, Say); !s.ok()) return Fail(argv[0], s);
-  std::error_code ec;
-  std::filesystem::remove(config_path, ec);
-  Say("forgot the deployment recorded in " + config_path);
+  auto say = [&](const std::string& line) {
+    if (heir && line.rfind("bucket " + record.bucket + " was not created", 0) == 0) {
+      Say("bucket " + record.bucket + " kept: deployment " + heir->record.function_name +
+          " uses it (its destroy removes it)");
+      return;
+    }
+    Say(line);
+  };
+  if (Status s = deploy::Destroy(**session, record, say); !s.ok()) return Fail(argv[0], s);
+  if (heir && !heir->record.created_bucket) {
+    heir->record.created_bucket = true;
+    if (auto saved = store.Save(heir->record); !saved.ok()) return Fail(argv[0], saved.status());
+  }
+  store.Forget(record.function_name);
+  Say("forgot the deployment of " + record.function_name + " recorded in " + found->path);
   return 0;
 }
 

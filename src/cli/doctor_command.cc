@@ -16,6 +16,7 @@
 #include "aws/sts_client.h"
 #include "cli/commands.h"
 #include "cli/doctor_report.h"
+#include "deploy/deployment_store.h"
 #include "http/http_client.h"
 
 namespace parallelagram::cli {
@@ -67,6 +68,16 @@ int DoctorMain(int argc, char** argv) {
   }
 
   aws::Environment env = aws::Environment::FromProcess();
+  const deploy::DeploymentStore store = deploy::DeploymentStore::Default(env);
+  f.deployments_where = store.Describe();
+  auto recorded = store.List();
+  f.deployments_status = recorded.status();
+  if (recorded.ok()) {
+    for (const auto& e : *recorded) {
+      const deploy::DeploymentRecord& d = e.record;
+      f.deployments.push_back({d.function_name, d.region, d.bucket, d.prefix, e.path});
+    }
+  }
   auto config = aws::SharedConfig::Load(env);
   std::optional<aws::Profile> profile;
   if (config.ok()) profile = config->Find(aws::SharedConfig::SelectedProfileName(env));

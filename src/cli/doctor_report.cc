@@ -77,8 +77,26 @@ DoctorReport BuildDoctorReport(const DoctorFacts& f) {
                     f.account_settings_status.message()));
   }
 
+  if (!f.deployments_status.ok()) {
+    r.warnings.push_back(
+        fmt::format("cannot read the deployment records: {}", f.deployments_status.message()));
+  } else if (f.deployments.empty()) {
+    r.lines.push_back(fmt::format("deployments: none recorded in {}", f.deployments_where));
+  } else {
+    r.lines.push_back(
+        fmt::format("deployments: {} recorded in {}", f.deployments.size(), f.deployments_where));
+    for (const auto& d : f.deployments) {
+      r.lines.push_back(fmt::format("deployment {}: region {}, data in s3://{}/{}/ ({})",
+                                    d.function, d.region.empty() ? "unknown" : d.region, d.bucket,
+                                    d.prefix, d.path));
+    }
+  }
+
   if (f.function_name.empty()) {
-    r.lines.push_back("function: not checked (pass --function NAME)");
+    r.lines.push_back(
+        f.deployments.size() == 1
+            ? fmt::format("function: not checked (pass --function {})", f.deployments[0].function)
+            : std::string("function: not checked (pass --function NAME)"));
     return finish();
   }
   if (!f.function_status.ok()) {

@@ -27,6 +27,18 @@ struct DoctorFacts {
   bool no_logs = false;
   std::string function_name;  // "" unless --function
 
+  // The deployments `parallelagram deploy` recorded (deploy/deployment_store.h).
+  struct DeploymentFact {
+    std::string function;
+    std::string region;
+    std::string bucket;
+    std::string prefix;
+    std::string path;  // the record file
+  };
+  std::string deployments_where;  // the store, for messages
+  Status deployments_status;      // not ok: a record could not be read
+  std::vector<DeploymentFact> deployments;
+
   // Configuration and where it came from.
   Status credentials_status;
   std::string credentials_source;

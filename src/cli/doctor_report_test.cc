@@ -115,5 +115,23 @@ TEST(DoctorReport, ProblemsFailWithOneLineEach) {
   for (const auto& p : r.problems) EXPECT_EQ(p.find('\n'), std::string::npos);
 }
 
+TEST(DoctorReport, ListsTheRecordedDeployments) {
+  DoctorFacts f = Healthy();
+  f.deployments_where = "/home/u/.config/parallelagram/deployments/";
+  DoctorReport none = BuildDoctorReport(f);
+  EXPECT_TRUE(Contains(none.lines, "deployments: none recorded in /home/u/.config"));
+  f.deployments = {{"pg", "us-east-1", "b1", "parallelagram", "/x/pg.json"},
+                   {"pg-big", "eu-west-1", "b2", "p", "/x/pg-big.json"}};
+  DoctorReport two = BuildDoctorReport(f);
+  EXPECT_TRUE(Contains(two.lines, "deployments: 2 recorded in"));
+  EXPECT_TRUE(
+      Contains(two.lines, "deployment pg: region us-east-1, data in s3://b1/parallelagram/"));
+  EXPECT_TRUE(Contains(two.lines, "deployment pg-big: region eu-west-1, data in s3://b2/p/"));
+  EXPECT_EQ(two.exit_code, 0);
+  f.deployments_status = Status::InvalidArgument("/x/bad.json is not a parallelagram record");
+  DoctorReport bad = BuildDoctorReport(f);
+  EXPECT_TRUE(Contains(bad.warnings, "cannot read the deployment records: /x/bad.json"));
+}
+
 }  // namespace
 }  // namespace parallelagram::cli

@@ -85,7 +85,9 @@ Options
   --cleanup            remove shipped per-task files from the store when done
   --job-id ID          name the job (default: generated, e.g. 20261125-194233-7f3a)
   --state-dir DIR      where jobs are recorded (default $XDG_STATE_HOME/parallelagram,
-                       i.e. ~/.local/state/parallelagram); see 'parallelagram jobs'
+                       i.e. ~/.local/state/parallelagram; with neither XDG_STATE_HOME nor
+                       HOME set, as inside Lambda, $TMPDIR (else /tmp)/parallelagram-UID,
+                       said on stderr); see 'parallelagram jobs'
   --resume JOB|last    finish an interrupted job (killed, cancelled, crashed) under its own
                        id, with the command, inputs and options it recorded (give no command
                        or inputs; other options must match the recorded ones; -q and
@@ -104,10 +106,14 @@ Options
                        result to the store, collected by listing (no connection held open)
 
 On AWS (--backend aws)
-  --function NAME      the Lambda function (default: the deployment record's)
-  --bucket BUCKET      the S3 bucket for staged files and results (default: the record's)
-  --config FILE        the deployment record (default $XDG_CONFIG_HOME/parallelagram/
-                       deployment.json, written by `parallelagram deploy`)
+  --function NAME      the Lambda function: picks one of the deployments `parallelagram
+                       deploy` recorded (needed when there are several; `parallelagram
+                       doctor` lists them); default $PARALLELAGRAM_FUNCTION, else the only one
+  --bucket BUCKET      the S3 bucket for staged files and results (default
+                       $PARALLELAGRAM_BUCKET, else the deployment's). With both (flags or
+                       variables) no deployment record is needed, e.g. inside Lambda
+  --config FILE        a deployment record file given to `deploy --config` (default: the
+                       records in $XDG_CONFIG_HOME/parallelagram/deployments/)
   --no-download        leave --return files and large outputs in S3; the manifest holds
                        their s3:// URIs
   --bundle-exe PATH    ship this local executable with its shared libraries (a command

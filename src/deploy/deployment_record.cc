@@ -9,12 +9,6 @@
 
 namespace parallelagram::deploy {
 
-std::string DefaultDeploymentPath(const aws::Environment& env) {
-  std::string base = env.Get("XDG_CONFIG_HOME");
-  if (base.empty()) base = env.Home() + "/.config";
-  return base + "/parallelagram/deployment.json";
-}
-
 Result<DeploymentRecord> LoadDeployment(const std::string& path) {
   std::ifstream in(path);
   if (!in) {

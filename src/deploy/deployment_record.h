@@ -2,14 +2,13 @@
 // `run --backend aws` needs no further flags and `destroy` removes exactly what deploy
 // created (and nothing it found already there).
 //
-// The file is $XDG_CONFIG_HOME/parallelagram/deployment.json (~/.config/... when unset), or
-// a path given with --config. It holds no secret. Thread-safety: plain functions.
+// One record per function; where the files live is DeploymentStore's business
+// (deploy/deployment_store.h). It holds no secret. Thread-safety: plain functions.
 #pragma once
 
 #include <optional>
 #include <string>
 
-#include "aws/aws_config.h"
 #include "parallelagram/status.h"
 
 namespace parallelagram::deploy {
@@ -34,9 +33,6 @@ struct DeploymentRecord {
   bool created_role = false;
   bool created_function = false;
 };
-
-// The default location of the record for `env`.
-std::string DefaultDeploymentPath(const aws::Environment& env);
 
 // Errors: NotFound ("no deployment recorded in PATH: run `parallelagram deploy` first"),
 // InvalidArgument when the file is not a record.

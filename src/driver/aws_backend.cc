@@ -9,6 +9,7 @@
 #include "common/clock.h"
 #include "deploy/deployment_record.h"
 #include "driver/async_invoker.h"
+#include "driver/deployment_choice.h"
 #include "driver/io_loop_driver.h"
 #include "driver/lambda_invoker.h"
 #include "driver/result_inbox.h"
@@ -70,23 +71,10 @@ bool IsAuthError(const aws::AwsError& e) {
 Result<std::unique_ptr<Backend>> StartAwsBackend(IoLoop& loop, const BackendConfig& config,
                                                  const aws::Environment& env_in) {
   aws::Environment env = env_in;
-  // 1. What to run on: the deployment record, overridden by --function / --bucket.
-  std::string path = config.deployment_config.empty() ? deploy::DefaultDeploymentPath(env)
-                                                      : config.deployment_config;
-  deploy::DeploymentRecord rec;
-  auto loaded = deploy::LoadDeployment(path);
-  if (loaded.ok()) {
-    rec = std::move(loaded).value();
-  } else if (loaded.status().code() != StatusCode::kNotFound || config.function_name.empty() ||
-             config.bucket.empty()) {
-    if (loaded.status().code() == StatusCode::kNotFound) {
-      return Status::NotFound("no deployment is recorded in " + path + ": run `" + kDeployHint +
-                              "` first, or give both --function and --bucket");
-    }
-    return loaded.status();
-  }
-  if (!config.function_name.empty()) rec.function_name = config.function_name;
-  if (!config.bucket.empty()) rec.bucket = config.bucket;
+  // 1. What to run on (deployment_choice.h).
+  PG_ASSIGN_OR_RETURN(
+      deploy::DeploymentRecord rec,
+      ChooseDeployment(config.deployment_config, config.function_name, config.bucket, env));
   if (rec.prefix.empty()) rec.prefix = "parallelagram";
   if (!rec.region.empty() && env.Get("AWS_REGION").empty() &&
       env.Get("AWS_DEFAULT_REGION").empty()) {

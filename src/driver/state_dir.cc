@@ -12,6 +12,7 @@
 #include <ctime>
 #include <filesystem>
 #include <fstream>
+#include <mutex>
 #include <random>
 #include <sstream>
 #include <unordered_map>
@@ -23,6 +24,30 @@
 namespace parallelagram::driver {
 namespace fs = std::filesystem;
 
+namespace {
+
+// $TMPDIR (else /tmp)/parallelagram-UID, made 0700 when missing; refused when it is not a
+// directory of ours (another user of a shared /tmp could have made it first).
+Result<std::string> TempStateRoot() {
+  const char* t = std::getenv("TMPDIR");
+  std::string root = fmt::format("{}/parallelagram-{}", t && *t ? t : "/tmp", geteuid());
+  if (mkdir(root.c_str(), 0700) != 0 && errno != EEXIST) {
+    return Status::IoError(fmt::format(
+        "cannot make the state directory {}: {}; set XDG_STATE_HOME or give --state-dir DIR", root,
+        std::strerror(errno)));
+  }
+  struct stat st {};
+  if (lstat(root.c_str(), &st) != 0 || !S_ISDIR(st.st_mode) || st.st_uid != geteuid()) {
+    return Status::InvalidArgument(
+        fmt::format("{} is not a directory of this user, so it cannot hold the job state; set "
+                    "XDG_STATE_HOME or give --state-dir DIR",
+                    root));
+  }
+  return root;
+}
+
+}  // namespace
+
 Result<std::string> ResolveStateRoot(const std::string& flag) {
   std::string root;
   if (!flag.empty()) {
@@ -32,8 +57,16 @@ Result<std::string> ResolveStateRoot(const std::string& flag) {
   } else if (const char* h = std::getenv("HOME"); h && *h) {
     root = std::string(h) + "/.local/state/parallelagram";
   } else {
-    return Status::InvalidArgument(
-        "cannot find a state directory: set HOME or XDG_STATE_HOME, or pass --state-dir DIR");
+    // Inside Lambda (no HOME, only /tmp writable): under $TMPDIR, else /tmp.
+    PG_ASSIGN_OR_RETURN(root, TempStateRoot());
+    root = fs::path(root).lexically_normal().string();
+    static std::once_flag said;
+    std::call_once(said, [&] {
+      std::fprintf(stderr,
+                   "parallelagram: neither XDG_STATE_HOME nor HOME is set: jobs are recorded "
+                   "in %s (set XDG_STATE_HOME or give --state-dir to choose)\n",
+                   root.c_str());
+    });
   }
   std::error_code ec;
   fs::path abs = fs::absolute(root, ec);

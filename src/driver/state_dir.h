@@ -14,7 +14,9 @@
 //   ROOT/store/                  the local object store (cas/ for staged inputs, jobs/JOB/ for
 //                                returned files)
 //
-// ROOT is --state-dir, else $XDG_STATE_HOME/parallelagram, else ~/.local/state/parallelagram.
+// ROOT is --state-dir, else $XDG_STATE_HOME/parallelagram, else ~/.local/state/parallelagram,
+// else (no HOME either, as inside a Lambda function) $TMPDIR/parallelagram-UID (/tmp when
+// TMPDIR is unset), said once per process on stderr.
 // Errors: IoError naming the path. Thread-safety: free functions; JobState is not thread-safe.
 #pragma once
 
@@ -32,8 +34,9 @@
 
 namespace parallelagram::driver {
 
-// ROOT from `flag` (--state-dir) and the environment; made absolute. InvalidArgument when
-// neither HOME nor XDG_STATE_HOME is set and no flag is given.
+// ROOT from `flag` (--state-dir) and the environment; made absolute. Without a flag,
+// XDG_STATE_HOME or HOME, the temporary root is made (0700) and checked to be this user's
+// directory: InvalidArgument when it is not, IoError when it cannot be made.
 Result<std::string> ResolveStateRoot(const std::string& flag);
 
 // A fresh job id: UTC time and a random suffix, e.g. "20261125-194233-7f3a".

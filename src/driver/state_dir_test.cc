@@ -10,6 +10,7 @@
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
+#include <optional>
 #include <sstream>
 
 #include "driver/job_record.h"
@@ -205,6 +206,46 @@ TEST_F(StateDirTest, JoblogWriterAlignsAndReopens) {
   std::string want = JoblogHeader();
   for (int64_t s : {1, 2, 3}) want += JoblogLineFromManifest(json::parse(Line(s)), ":");
   EXPECT_EQ(Slurp(path), want);
+}
+
+// Inside Lambda there is no HOME and only /tmp is writable: the state goes under $TMPDIR.
+TEST(ResolveStateRootTest, WithoutHomeTheStateGoesUnderTmpdir) {
+  struct Saved {
+    std::string name;
+    std::optional<std::string> value;
+  };
+  std::vector<Saved> saved;
+  for (const char* n : {"HOME", "XDG_STATE_HOME", "TMPDIR"}) {
+    const char* v = std::getenv(n);
+    saved.push_back({n, v ? std::optional<std::string>(v) : std::nullopt});
+  }
+  const std::string tmp = ::testing::TempDir() + "/pg-state-root-test";
+  fs::remove_all(tmp);
+  fs::create_directories(tmp);
+  unsetenv("HOME");
+  unsetenv("XDG_STATE_HOME");
+  setenv("TMPDIR", tmp.c_str(), 1);
+  auto root = ResolveStateRoot("");
+  const std::string want = tmp + "/parallelagram-" + std::to_string(geteuid());
+  struct stat st {};
+  const bool private_dir = stat(want.c_str(), &st) == 0 && (st.st_mode & 0777) == 0700;
+  // A file in its place is refused, not written through.
+  fs::remove_all(want);
+  std::ofstream(want) << "x";
+  auto refused = ResolveStateRoot("");
+  for (const auto& s : saved) {
+    if (s.value) {
+      setenv(s.name.c_str(), s.value->c_str(), 1);
+    } else {
+      unsetenv(s.name.c_str());
+    }
+  }
+  ASSERT_TRUE(root.ok()) << root.status().message();
+  EXPECT_EQ(*root, fs::path(want).lexically_normal().string());
+  EXPECT_TRUE(private_dir);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_NE(refused.status().message().find("--state-dir"), std::string::npos);
+  fs::remove_all(tmp);
 }
 
 }  // namespace

@@ -38,7 +38,7 @@ def main():
             iam = si.client("iam")
             s3 = si.client("s3")
             lam = si.client("lambda", config=botocore.config.Config(retries={"max_attempts": 1}))
-            record_path = os.path.join(work, "config", "parallelagram", "deployment.json")
+            record_path = os.path.join(work, "config", "parallelagram", "deployments", "pgw.json")
 
             # A missing bucket without --create-bucket: one line, nothing created.
             rc, out, err = pg(env, "deploy", "--function", "pgw", "--bucket", "no-such-bucket")
