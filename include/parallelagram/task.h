@@ -111,6 +111,13 @@ struct TaskResult {
   int64_t max_rss_kb = 0;
   bool cold = false;             // first invocation of this execution environment
   int64_t invocation_index = 0;  // 1 for the environment's first invocation
+  // What the invocation was billed: Lambda's REPORT line (sync mode, read by the driver from
+  // the log tail), else what the worker measured of its own invocation (billing_estimate).
+  // billed_ms includes the init phase on a cold start (init_ms), as for custom runtimes.
+  int64_t billed_ms = 0;
+  int64_t init_ms = 0;
+  int64_t memory_mb = 0;  // the function's memory size
+  bool billing_estimate = false;
   std::string error;             // why it could not run / how it ended, for humans
   std::string error_type;        // kind "function": the C++ type of the exception it threw
   std::vector<ReturnedFile> returned;

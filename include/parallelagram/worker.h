@@ -36,6 +36,8 @@ struct InvocationContext {
   int64_t invocation_index = 0;      // 1, 2, ... within this execution environment
   int64_t memory_limit_mb = 0;       // AWS_LAMBDA_FUNCTION_MEMORY_SIZE; 0 when unknown
   std::string tmp_dir;               // $TMPDIR, or /tmp
+  int64_t received_mono_us = 0;      // when the worker received the event (steady clock)
+  int64_t init_ms = 0;               // cold only: process start to the first `next`
 };
 
 // Runs one kind of task. One instance serves every invocation of its kind, one at a

@@ -16,6 +16,7 @@
 #include "aws/sts_client.h"
 #include "cli/commands.h"
 #include "cli/doctor_report.h"
+#include "driver/prices.h"
 #include "deploy/deployment_store.h"
 #include "http/http_client.h"
 
@@ -56,6 +57,9 @@ int DoctorMain(int argc, char** argv) {
   app.add_option("-j,--jobs", f.jobs, "the parallelism you plan to run with")
       ->check(CLI::NonNegativeNumber);
   app.add_flag("--no-logs", f.no_logs, "you plan to run without CloudWatch logs");
+  std::string prices_file;
+  app.add_option("--prices", prices_file,
+                 "a prices file overriding the built-in us-east-1 table (as `run --prices`)");
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -187,6 +191,15 @@ int DoctorMain(int argc, char** argv) {
   }
 
   DoctorReport report = BuildDoctorReport(f);
+  // Which price table costs are computed with (--prices, $PARALLELAGRAM_PRICES, the config
+  // directory's prices.json, or the built-in one).
+  auto prices = driver::ResolvePrices(prices_file);
+  if (prices.ok()) {
+    report.lines.push_back(driver::DescribePrices(*prices));
+  } else {
+    report.problems.push_back(prices.status().message());
+    report.exit_code = 1;
+  }
   std::fputs(report.Render().c_str(), stdout);
   std::fflush(stdout);
   return report.exit_code;

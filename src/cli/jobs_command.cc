@@ -10,6 +10,7 @@
 #include "cli/commands.h"
 #include "common/base64.h"
 #include "common/json_text.h"
+#include "driver/prices.h"
 #include "driver/state_dir.h"
 
 namespace parallelagram::cli {
@@ -155,6 +156,7 @@ int JobsMain(int argc, char** argv) {
                 {"succeeded", j.succeeded},
                 {"failed", j.failed},
                 {"created_at", j.info.value("created_at", "")},
+                {"cost_usd", j.info.value("cost_usd", 0.0)},
                 {"command", CommandOf(j.info)}};
       std::printf("%s\n", o.dump(-1, ' ', false, json::error_handler_t::replace).c_str());
     }
@@ -164,17 +166,21 @@ int JobsMain(int argc, char** argv) {
     std::printf("no jobs in %s/jobs yet; run one with 'parallelagram run'\n", root->c_str());
     return 0;
   }
-  std::printf("%-28s %-20s %-11s %13s %7s  %s\n", "JOB", "STARTED", "STATUS", "DONE/TOTAL",
-              "FAILED", "COMMAND");
+  std::printf("%-28s %-20s %-11s %13s %7s %11s  %s\n", "JOB", "STARTED", "STATUS", "DONE/TOTAL",
+              "FAILED", "COST", "COMMAND");
   for (const auto& j : jobs) {
     std::string cmd = CommandOf(j.info);
     if (cmd.size() > 60) cmd = cmd.substr(0, 57) + "...";
-    std::printf("%-28s %-20s %-11s %13s %7lld  %s\n", j.job_id.c_str(),
+    const std::string cost =
+        j.info.contains("cost_usd") && j.info["cost_usd"].is_number()
+            ? driver::FormatUsd(j.info["cost_usd"].get<double>())
+            : std::string("-");
+    std::printf("%-28s %-20s %-11s %13s %7lld %11s  %s\n", j.job_id.c_str(),
                 j.info.value("created_at", std::string("-")).c_str(), j.status.c_str(),
                 (std::to_string(j.finished) + "/" +
                  (j.total >= 0 ? std::to_string(j.total) : std::string("?")))
                     .c_str(),
-                static_cast<long long>(j.failed), cmd.c_str());
+                static_cast<long long>(j.failed), cost.c_str(), cmd.c_str());
   }
   return 0;
 }
@@ -224,24 +230,35 @@ int ResultsMain(int argc, char** argv) {
       std::fprintf(out, "%s\n", r.dump(-1, ' ', false, json::error_handler_t::replace).c_str());
     }
   } else if (a.format == "csv") {
-    std::fprintf(out, "seq,outcome,exit_code,signal,attempts,runtime_s,command,stdout,stderr\n");
+    std::fprintf(out,
+                 "seq,outcome,exit_code,signal,attempts,runtime_s,command,stdout,stderr,billed_ms,"
+                 "cost_usd\n");
     for (const auto& r : *results) {
-      std::fprintf(out, "%s,%s,%s,%s,%s,%s,%s,%s,%s\n", Field(r, "seq").c_str(),
+      std::fprintf(out, "%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s\n", Field(r, "seq").c_str(),
                    Field(r, "outcome").c_str(), Field(r, "exit_code").c_str(),
                    Field(r, "signal").c_str(), Field(r, "attempts").c_str(),
                    Field(r, "runtime_s").c_str(), Csv(Field(r, "command")).c_str(),
-                   Csv(Output(r, "stdout")).c_str(), Csv(Output(r, "stderr")).c_str());
+                   Csv(Output(r, "stdout")).c_str(), Csv(Output(r, "stderr")).c_str(),
+                   Field(r, "billed_ms").c_str(), Field(r, "cost_usd").c_str());
     }
   } else {
-    std::fprintf(out, "%6s  %-10s %5s %9s  %s\n", "SEQ", "OUTCOME", "EXIT", "RUNTIME", "COMMAND");
+    std::fprintf(out, "%6s  %-10s %5s %9s %10s  %s\n", "SEQ", "OUTCOME", "EXIT", "RUNTIME", "COST",
+                 "COMMAND");
+    double total = 0;
+    bool estimate = false;
     for (const auto& r : *results) {
+      const double cost = r.value("cost_usd", 0.0);
+      total += cost;
+      if (r.value("billing_estimate", false)) estimate = true;
       std::string exit =
           r.contains("exit_code") && !r["exit_code"].is_null() ? r["exit_code"].dump() : "-";
       if (r.contains("signal") && !r["signal"].is_null()) exit = "sig" + r["signal"].dump();
-      std::fprintf(out, "%6s  %-10s %5s %8.3fs  %s\n", Field(r, "seq").c_str(),
+      std::fprintf(out, "%6s  %-10s %5s %8.3fs %10s  %s\n", Field(r, "seq").c_str(),
                    Field(r, "outcome").c_str(), exit.c_str(), r.value("runtime_s", 0.0),
-                   Field(r, "command").c_str());
+                   driver::FormatUsd(cost).c_str(), Field(r, "command").c_str());
     }
+    std::fprintf(out, "%zu task(s), %s%s\n", results->size(), driver::FormatUsd(total).c_str(),
+                 estimate ? " (partly the workers' own estimate: no REPORT line came back)" : "");
   }
   if (out != stdout) std::fclose(out);
   return 0;

@@ -99,6 +99,17 @@ Options
                        running is refused.
   --memory MB          the function's memory (default 1024)
   --max-output BYTES   keep at most this much stdout/stderr per task (default 1 GiB)
+  --max-cost USD       a budget: an invocation (first attempt, retry or duplicate) starts only
+                       if the money spent plus the worst case of every invocation in flight
+                       (memory x timeout, plus the 10 s init limit) stays within USD. At the
+                       cap running tasks finish and the job ends (exit 102) saying what it
+                       spent and how many tasks did not start; `--resume JOB --max-cost MORE`
+                       continues (the one option a resume may change, upwards). Costs are
+                       Lambda's REPORT lines (sync) or the workers' own measure (async,
+                       marked as an estimate); on the local backend, what Lambda would charge
+  --prices FILE        prices for another region or a negotiated rate (docs/cost.md); default
+                       $PARALLELAGRAM_PRICES, else $XDG_CONFIG_HOME/parallelagram/prices.json,
+                       else the built-in us-east-1 table (`parallelagram doctor` prints it)
   --backend local|aws  where tasks run: the embedded local Lambda (default), or the Lambda
                        function `parallelagram deploy` set up (see below)
   --mode sync|async    sync (default): one RequestResponse invocation per task, the result
@@ -126,7 +137,9 @@ the task finds them at the same relative path in its scratch directory.
 
 Exit status: 0 if every task succeeded, else the number of failed tasks (at most 101);
 255 for a usage or setup error (nothing is started then); 130 after Ctrl-C, 143 after
-SIGTERM (which `parallelagram cancel JOB` sends).
+SIGTERM (which `parallelagram cancel JOB` sends); 102 when --max-cost stopped the job.
+--dry-run also prints (on stderr) the job's worst-case cost and, when an earlier job ran the
+same command, an estimate from its median billed duration.
 
 Ctrl-C once: no new tasks start and running ones are waited for; Ctrl-C again (or SIGTERM)
 abandons them. The manifest keeps every task that finished, each once.

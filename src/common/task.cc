@@ -202,6 +202,12 @@ json TaskResultToJson(const TaskResult& r) {
   j["max_rss_kb"] = r.max_rss_kb;
   j["cold"] = r.cold;
   j["invocation_index"] = r.invocation_index;
+  if (r.billed_ms > 0 || r.memory_mb > 0) {
+    j["billed_ms"] = r.billed_ms;
+    if (r.init_ms > 0) j["init_ms"] = r.init_ms;
+    j["memory_mb"] = r.memory_mb;
+    if (r.billing_estimate) j["billing_estimate"] = true;
+  }
   if (!r.error.empty()) j["error"] = r.error;
   if (!r.error_type.empty()) j["error_type"] = r.error_type;
   if (!r.returned.empty()) {
@@ -245,6 +251,10 @@ Result<TaskResult> TaskResultFromJson(const json& j) {
   PG_RETURN_IF_ERROR(GetOpt(j, "max_rss_kb", r.max_rss_kb));
   PG_RETURN_IF_ERROR(GetOpt(j, "cold", r.cold));
   PG_RETURN_IF_ERROR(GetOpt(j, "invocation_index", r.invocation_index));
+  PG_RETURN_IF_ERROR(GetOpt(j, "billed_ms", r.billed_ms));
+  PG_RETURN_IF_ERROR(GetOpt(j, "init_ms", r.init_ms));
+  PG_RETURN_IF_ERROR(GetOpt(j, "memory_mb", r.memory_mb));
+  PG_RETURN_IF_ERROR(GetOpt(j, "billing_estimate", r.billing_estimate));
   PG_RETURN_IF_ERROR(GetOpt(j, "error", r.error));
   PG_RETURN_IF_ERROR(GetOpt(j, "error_type", r.error_type));
   if (const json* returned = Field(j, "returned"); returned != nullptr && returned->is_array()) {

@@ -34,6 +34,7 @@ class AwsBackend : public Backend {
   int max_in_flight() const override { return reserved.value_or(0); }
   std::string function_name() const override { return function; }
   std::string description() const override { return describe; }
+  FunctionShape shape() const override { return function_shape; }
   const std::map<std::string, std::string>& function_environment() const override {
     return environment;
   }
@@ -50,6 +51,7 @@ class AwsBackend : public Backend {
   std::optional<int> reserved;
   std::map<std::string, std::string> environment;
   std::string describe;
+  FunctionShape function_shape;
   std::unique_ptr<aws::AwsSession> session;
   std::unique_ptr<IoLoopDriver> timers;
   std::unique_ptr<HttpClient> invoke_http;  // Http1Client: see http/http1_client.h
@@ -122,6 +124,10 @@ Result<std::unique_ptr<Backend>> StartAwsBackend(IoLoop& loop, const BackendConf
         rec.function_name, kDeployHint));
   }
   const aws::FunctionConfiguration& fc = fn->configuration;
+  if (!fc.architectures.empty()) b->function_shape.architecture = fc.architectures.front();
+  if (fc.memory_mb > 0) b->function_shape.memory_mb = fc.memory_mb;
+  if (fc.ephemeral_storage_mb > 0) b->function_shape.ephemeral_storage_mb = fc.ephemeral_storage_mb;
+  if (fc.timeout_seconds > 0) b->function_shape.timeout_s = fc.timeout_seconds;
 
   // 3. The store and the invokers.
   PG_ASSIGN_OR_RETURN(b->object_store, S3ObjectStore::Open(env, rec.bucket, rec.prefix));

@@ -65,6 +65,15 @@ struct BackendConfig {
   class AsyncObserver* async_observer = nullptr;
 };
 
+// The function the tasks run on, as billing sees it.
+struct FunctionShape {
+  std::string architecture = "x86_64";  // "x86_64" or "arm64"
+  int64_t memory_mb = 1024;
+  int64_t ephemeral_storage_mb = 512;
+  int64_t timeout_s = 900;
+  bool local = false;  // the embedded local backend: costs are what Lambda would charge
+};
+
 class Backend {
  public:
   virtual ~Backend() = default;
@@ -84,6 +93,8 @@ class Backend {
     static const std::map<std::string, std::string> kNone;
     return kNone;
   }
+  // The function's architecture, memory, /tmp size and timeout (for costs and --max-cost).
+  virtual FunctionShape shape() const { return {}; }
   // One line for the user about where the job runs ("" for nothing to say).
   virtual std::string description() const { return ""; }
   // How `run` stages inputs for this backend (staging.h). The AWS backend returns

@@ -92,6 +92,7 @@ void ConsoleReporter::JobEnded(const RunTotals& t, int exit_status) {
                 {"failed", t.failed},
                 {"not_run", t.not_run},
                 {"exit_status", exit_status},
+                {"cost_usd", t.cost_usd},
                 {"elapsed_s", static_cast<double>(t.elapsed_ms) / 1000.0}});
 }
 

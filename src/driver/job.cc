@@ -9,6 +9,7 @@
 
 #include "driver/collect_inbox.h"
 #include "driver/command_template.h"
+#include "driver/cost_meter.h"
 #include "driver/job_info.h"
 #include "driver/job_record.h"
 #include "driver/joblog.h"
@@ -145,6 +146,8 @@ struct Job::Impl : Scheduler::Listener, AsyncObserver {
   json info;
   std::vector<uint8_t> finished_before;  // resume: per seq-1, 0 / 1 succeeded / 2 failed
   JournalReplay replay;
+  PriceTable prices;
+  double spent_before = 0;  // resume: what the earlier runs spent
   // 2. Start
   BackendConfig config;
   std::unique_ptr<Backend> backend;
@@ -153,12 +156,17 @@ struct Job::Impl : Scheduler::Listener, AsyncObserver {
   std::unique_ptr<TaskRecorder> recorder;
   std::unique_ptr<TaskEventBuilder> builder;
   std::unique_ptr<Scheduler> sched;
+  std::unique_ptr<CostMeter> meter;
   int in_flight = 1;
   // 3. Execute
   std::unordered_map<int64_t, LiveTask> live;
   int64_t pulled = 0;  // tasks numbered so far ({#})
   int64_t start_us = 0;
+  std::unordered_map<int64_t, double> task_cost;  // per unfinished task: its invocations so far
   bool halted = false;
+  bool budget_stopped = false;
+  int64_t ticks = 0;
+  double cost_written = -1;  // the cost_usd in job.json
   Interruption interrupt = Interruption::kNone;
 
   Status Open();
@@ -209,7 +217,17 @@ struct Job::Impl : Scheduler::Listener, AsyncObserver {
     observer.TaskStarted(seq, attempt, slot, true);
   }
   void OnRetry(const TaskRecord& a) override;
-  void OnDropped(const TaskRecord& a) override { retrieval->DeleteObjectsOf(a); }
+  void OnDropped(const TaskRecord& a) override {
+    ChargeFor(a);
+    retrieval->DeleteObjectsOf(a);
+  }
+  void OnBudgetStop() override { budget_stopped = true; }
+  // Counts one answered invocation's cost (the job's, and its task's while it runs).
+  Charge ChargeFor(const TaskRecord& a) {
+    Charge c = meter->Add(a);
+    if (c.usd > 0 && live.count(a.seq) != 0) task_cost[a.seq] += c.usd;
+    return c;
+  }
   void OnFinish(const TaskRecord& rec) override;
   void OnHalt(const std::string& why) override {
     halted = true;
@@ -252,6 +270,7 @@ Status Job::Impl::Open() {
   }
   jobs = spec.jobs > 0 ? spec.jobs : std::max(1, ctx.default_jobs);
   PG_RETURN_IF_ERROR(CheckBasefiles(spec.basefiles));
+  PG_ASSIGN_OR_RETURN(prices, ResolvePrices(spec.prices));
 
   PG_ASSIGN_OR_RETURN(root, ResolveStateRoot(spec.state_dir));
   // A resume (spec.resume, prepared by PrepareResume) reopens the job and appends.
@@ -275,6 +294,7 @@ Status Job::Impl::Open() {
                         [this](int64_t n) { inputs.End(n); });
   }
   run = info.value("runs", 1);
+  if (spec.max_cost_usd > 0) info["max_cost_usd"] = spec.max_cost_usd;  // a resume may raise it
   PG_RETURN_IF_ERROR(state.WriteJobInfo(info));
   PG_RETURN_IF_ERROR(state.OpenTasks());
 
@@ -284,7 +304,11 @@ Status Job::Impl::Open() {
   journal.Run(run, static_cast<int>(::getpid()), resuming);
   if (resuming) {
     const int64_t total = source->known_total();  // a resumed job's inputs are all recorded
-    PG_ASSIGN_OR_RETURN(finished_before, ReadFinishedTasks(state.dir(), total));
+    double manifest_cost = 0;
+    PG_ASSIGN_OR_RETURN(finished_before, ReadFinishedTasks(state.dir(), total, &manifest_cost));
+    // What the earlier runs spent: their job.json total, or (a run killed before it wrote
+    // one) at least what the manifest's tasks cost.
+    spent_before = std::max(info.value("cost_usd", 0.0), manifest_cost);
     PG_ASSIGN_OR_RETURN(replay, ReplayJournal(state.dir() + "/journal.jsonl", [&](int64_t seq) {
                           return seq >= 1 && seq <= total &&
                                  finished_before[static_cast<size_t>(seq - 1)] == 0;
@@ -374,8 +398,30 @@ Status Job::Impl::Start() {
   es.scratch_dir = state.dir() + "/output";
   builder =
       std::make_unique<TaskEventBuilder>(es, tmpl.get(), *staging, backend->store(), *retrieval);
+  // Costs: the function's shape at the prices that apply; the worst case of one invocation is
+  // its whole timeout plus Lambda's 10 s init limit.
+  const FunctionShape shape = backend->shape();
+  const int64_t timeout_s =
+      spec.timeout_s > 0
+          ? std::min<int64_t>(shape.timeout_s, static_cast<int64_t>(spec.timeout_s) + 5)
+          : shape.timeout_s;
+  meter = std::make_unique<CostMeter>(
+      FunctionPricing{prices, shape.architecture, shape.memory_mb, shape.ephemeral_storage_mb},
+      spec.max_cost_usd, timeout_s * 1000 + 10000);
+  meter->AddEarlier(spent_before);
   Scheduler::Options so;
   so.jobs = in_flight;
+  if (spec.max_cost_usd > 0) {
+    so.may_start = [this](int64_t running) { return meter->MayStart(running); };
+    if (!spec.quiet) {
+      observer.Notice(fmt::format(
+          "budget {}: an invocation starts only while the spent {} plus {} per invocation in "
+          "flight (its worst case: {} MB for {} s) stays within it{}",
+          FormatUsd(spec.max_cost_usd), FormatUsd(meter->spent()),
+          FormatUsd(meter->worst_case_usd()), shape.memory_mb, timeout_s + 10,
+          shape.local ? " (at Lambda's prices: the local backend itself is free)" : ""));
+    }
+  }
   so.max_attempts = spec.retries;
   so.halt = spec.halt;
   so.speculate = spec.speculate;
@@ -502,7 +548,18 @@ int Job::Impl::Finish() {
   const int64_t total = source->known_total() >= 0 ? source->known_total() : sched->total();
   totals.not_run = total - sched->finished();
   totals.elapsed_ms = ElapsedMs();
+  totals.budget_stopped = budget_stopped;
+  totals.cost_usd = meter->spent();
+  totals.cost_estimate = meter->estimated();
   info["total"] = total;
+  if (budget_stopped) {
+    observer.Notice(fmt::format(
+        "stopped at the budget: spent {} of --max-cost {}; {} task(s) did not start (one more "
+        "invocation could cost up to {}); continue with `parallelagram run --resume {} "
+        "--max-cost MORE`",
+        FormatUsd(meter->spent()), FormatUsd(spec.max_cost_usd), totals.not_run,
+        FormatUsd(meter->worst_case_usd()), job_id));
+  }
   const int exit_status = FinishJobInfo(totals, info);
   state.Sync();
   journal.End(info["status"].get<std::string>());
@@ -563,6 +620,7 @@ Scheduler::Listener::Pull Job::Impl::PullTask(int64_t* seq) {
 }
 
 void Job::Impl::OnRetry(const TaskRecord& a) {
+  ChargeFor(a);
   retrieval->DeleteObjectsOf(a);
   const Outcome o = a.result.outcome;
   const bool counted = o != Outcome::kThrottled && o != Outcome::kTransport;
@@ -571,6 +629,12 @@ void Job::Impl::OnRetry(const TaskRecord& a) {
 }
 
 void Job::Impl::OnFinish(const TaskRecord& rec_in) {
+  ChargeFor(rec_in);
+  auto rec = std::make_shared<TaskRecord>(rec_in);
+  if (auto c = task_cost.find(rec_in.seq); c != task_cost.end()) {
+    rec->cost_usd = c->second;
+    task_cost.erase(c);
+  }
   auto it = live.find(rec_in.seq);
   std::vector<std::string> values;
   std::shared_ptr<const TaskSpec> task_spec;
@@ -579,7 +643,7 @@ void Job::Impl::OnFinish(const TaskRecord& rec_in) {
     task_spec = std::move(it->second.spec);
     live.erase(it);
   }
-  Record(std::make_shared<TaskRecord>(rec_in), std::move(values), task_spec.get());
+  Record(std::move(rec), std::move(values), task_spec.get());
 }
 
 // A finished task: its full result and --return files brought back, then recorded with the
@@ -623,6 +687,7 @@ ProgressCounts Job::Impl::Counts() const {
   c.succeeded = sched->succeeded();
   c.failed = sched->failed();
   c.retried = sched->retried();
+  c.cost_usd = meter ? meter->spent() : -1;
   return c;
 }
 
@@ -642,6 +707,12 @@ void Job::Impl::FlushTick() {
 void Job::Impl::Tick() {
   if (sched->done()) return;
   observer.Progress(Counts(), ElapsedMs(), false);
+  // job.json keeps the money spent so far (`parallelagram jobs` shows it), every 2 s.
+  if (++ticks % 20 == 0 && meter->spent() != cost_written) {
+    cost_written = meter->spent();
+    info["cost_usd"] = cost_written;
+    (void)state.WriteJobInfo(info);
+  }
   Later(100, &Impl::Tick);
 }
 

@@ -41,6 +41,7 @@ namespace parallelagram::driver {
 inline constexpr int kExitUsage = 255;
 inline constexpr int kExitInterrupted = 130;  // SIGINT (Ctrl-C), as shells report it
 inline constexpr int kExitTerminated = 143;   // SIGTERM
+inline constexpr int kExitBudget = 102;       // stopped at --max-cost (tasks left not started)
 
 // One task from a TaskSource: its input values (one per source; `{}`, `{1}`, ... in the
 // command template), or, for a task a program described whole, its spec (then `values` is

@@ -51,6 +51,7 @@ json NewJobInfo(const RunOptions& o, const std::string& argv_line, const std::st
   if (!o.config.empty()) info["config"] = BytesToJson(fs::absolute(o.config).string());
   // Words that are not UTF-8 (a file name is any bytes) as {"b64":..}: lossless, for --resume.
   info["option_args"] = BytesArrayToJson(o.option_args);
+  if (o.max_cost_usd > 0) info["max_cost_usd"] = o.max_cost_usd;
   info["runs"] = 1;
   return info;
 }
@@ -72,6 +73,10 @@ Result<json> ResumedJobInfo(const std::string& root, const std::string& job_id, 
 int FinishJobInfo(const RunTotals& t, json& info) {
   int exit_status = static_cast<int>(std::min<int64_t>(t.failed, 101));
   info["status"] = t.halted ? "halted" : "finished";
+  if (t.budget_stopped && t.interrupt == Interruption::kNone) {
+    info["status"] = "budget";
+    exit_status = kExitBudget;
+  }
   if (t.interrupt == Interruption::kInterrupted) {
     info["status"] = "interrupted";
     exit_status = kExitInterrupted;
@@ -85,6 +90,12 @@ int FinishJobInfo(const RunTotals& t, json& info) {
   info["not_run"] = t.not_run;
   info["exit_status"] = exit_status;
   info["elapsed_s"] = static_cast<double>(t.elapsed_ms) / 1000.0;
+  info["cost_usd"] = t.cost_usd;
+  if (t.cost_estimate) {
+    info["cost_estimate"] = true;
+  } else {
+    info.erase("cost_estimate");
+  }
   return exit_status;
 }
 

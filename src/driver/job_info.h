@@ -42,10 +42,13 @@ struct RunTotals {
   int64_t failed = 0;
   int64_t not_run = 0;
   int64_t elapsed_ms = 0;
+  bool budget_stopped = false;  // --max-cost stopped the job before every task started
+  double cost_usd = 0;          // spent by every run of the job so far
+  bool cost_estimate = false;   // some of it is the workers' own measure
 };
 
 // Sets `info`'s end fields from `t` and returns the exit status: 130 interrupted (Ctrl-C),
-// 143 cancelled (SIGTERM), else the number of failed tasks, at most 101.
+// 143 cancelled (SIGTERM), 102 stopped at --max-cost, else the number of failed tasks, at most 101.
 int FinishJobInfo(const RunTotals& t, nlohmann::json& info);
 
 }  // namespace parallelagram::driver

@@ -51,6 +51,15 @@ nlohmann::json ResultLine(const std::string& job_id, const FinishedTask& t,
   if (rec.duplicate) j["duplicate"] = true;
   j["start"] = static_cast<double>(rec.start_epoch_ms) / 1000.0;
   j["runtime_s"] = static_cast<double>(rec.runtime_ms) / 1000.0;
+  // Billing: the answering invocation's; cost_usd: every invocation of the task (retries,
+  // duplicates) answered by the time it finished.
+  if (r.billed_ms > 0 || r.memory_mb > 0) {
+    j["billed_ms"] = r.billed_ms;
+    j["memory_mb"] = r.memory_mb;
+    if (r.init_ms > 0) j["init_ms"] = r.init_ms;
+    if (r.billing_estimate) j["billing_estimate"] = true;
+  }
+  j["cost_usd"] = rec.cost_usd;
   j["stdout_bytes"] = r.stdout_bytes;
   j["stderr_bytes"] = r.stderr_bytes;
   if (r.stdout_truncated) j["stdout_truncated"] = true;

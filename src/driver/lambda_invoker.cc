@@ -7,6 +7,7 @@
 
 #include "aws/aws_error.h"
 #include "aws/lambda_client.h"
+#include "aws/lambda_report.h"
 #include "common/base64.h"
 
 namespace parallelagram::driver {
@@ -18,6 +19,18 @@ std::string LogTail(const HttpResponse& h) {
   if (b64.empty()) return "";
   auto raw = Base64Decode(b64);
   return raw ? *raw : "";
+}
+
+// What Lambda billed the invocation, from the REPORT line of its log tail: replaces the
+// worker's own estimate. No REPORT (a tail cut short, an endpoint that sends none): the
+// estimate stays.
+void ApplyReport(const std::string& tail, TaskResult& r) {
+  auto report = aws::ParseLambdaReport(tail);
+  if (!report) return;
+  r.billed_ms = report->billed_ms;
+  r.memory_mb = report->memory_size_mb;
+  r.init_ms = static_cast<int64_t>(report->init_ms + 0.999);
+  r.billing_estimate = false;
 }
 
 // A function error's payload, {"errorType": .., "errorMessage": ..} (the Runtime API's error
@@ -52,6 +65,7 @@ TaskResult LambdaInvoker::Classify(const std::string& task_id,
   }
   const HttpResponse& h = *response;
   if (h.status == 200) {
+    const std::string tail = LogTail(h);
     std::string fe = h.Header("x-amz-function-error");
     if (fe.empty()) {
       try {
@@ -59,7 +73,8 @@ TaskResult LambdaInvoker::Classify(const std::string& task_id,
         if (parsed.ok()) {
           TaskResult out = std::move(parsed).value();
           if (out.task_id.empty()) out.task_id = task_id;
-          if (out.outcome != Outcome::kSucceeded && out.log_tail.empty()) out.log_tail = LogTail(h);
+          if (out.outcome != Outcome::kSucceeded && out.log_tail.empty()) out.log_tail = tail;
+          ApplyReport(tail, out);
           return out;
         }
         r.error = "the worker's result is not valid: " + parsed.status().message();
@@ -67,12 +82,14 @@ TaskResult LambdaInvoker::Classify(const std::string& task_id,
         r.error = "the worker's result is not JSON";
       }
       r.outcome = Outcome::kCrashed;
-      r.log_tail = LogTail(h);
+      r.log_tail = tail;
+      ApplyReport(tail, r);
       return r;
     }
     auto [type, msg] = FunctionErrorBody(h.body);
     r.error = type.empty() ? msg : type + ": " + msg;
-    r.log_tail = LogTail(h);
+    r.log_tail = tail;
+    ApplyReport(tail, r);
     if (msg.find("Task timed out after") != std::string::npos) {
       r.outcome = Outcome::kTimedOut;
     } else if (type.find("OutOfMemory") != std::string::npos) {

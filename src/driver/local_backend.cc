@@ -1,5 +1,7 @@
 #include "driver/local_backend.h"
 
+#include <sys/utsname.h>
+
 #include <unistd.h>
 
 #include <climits>
@@ -36,6 +38,11 @@ class LocalBackend : public Backend {
         http_(MakeInvokeHttpClient(loop, max_host_connections)),
         invoker_(*http_, invoke_options),
         store_(std::move(store_root)) {
+    shape_.memory_mb = config.memory_mb;
+    shape_.timeout_s = config.function_timeout_s;
+    shape_.local = true;
+    struct utsname u{};
+    if (::uname(&u) == 0 && std::string(u.machine) == "aarch64") shape_.architecture = "arm64";
     if (config.async) {
       inbox_ = std::make_unique<DirectoryResultInbox>(
           store_.root() + "/jobs/" + config.job_id + "/results", timers_);
@@ -61,6 +68,7 @@ class LocalBackend : public Backend {
   ObjectStore& store() override { return store_; }
   ResultInbox* inbox() override { return inbox_.get(); }
   std::string host() const override { return ":"; }
+  FunctionShape shape() const override { return shape_; }
   HttpClient& http() { return *http_; }
 
  private:
@@ -72,6 +80,7 @@ class LocalBackend : public Backend {
   DirectoryObjectStore store_;
   std::unique_ptr<DirectoryResultInbox> inbox_;  // async mode only
   std::unique_ptr<AsyncInvoker> async_invoker_;  // async mode only
+  FunctionShape shape_;
 };
 
 }  // namespace

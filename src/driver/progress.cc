@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include "driver/prices.h"
+
 namespace parallelagram::driver {
 
 std::string FormatProgress(const ProgressCounts& c, int64_t elapsed_ms) {
@@ -10,6 +12,7 @@ std::string FormatProgress(const ProgressCounts& c, int64_t elapsed_ms) {
   std::string s = fmt::format("[{:>{}}/{}] {} running, {} done, {} failed", done, width, c.total,
                               c.running, done, c.failed);
   if (c.retried) s += fmt::format(", {} retried", c.retried);
+  if (c.cost_usd >= 0) s += " | " + FormatUsd(c.cost_usd);
   double secs = static_cast<double>(elapsed_ms) / 1000.0;
   if (secs > 0.05 && done > 0) {
     double rate = static_cast<double>(done) / secs;

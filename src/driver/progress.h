@@ -23,6 +23,7 @@ struct ProgressCounts {
   int64_t succeeded = 0;
   int64_t failed = 0;
   int64_t retried = 0;
+  double cost_usd = -1;  // spent so far; < 0: not shown
 };
 
 // The status text for `c` after `elapsed_ms` (no newline).

@@ -160,8 +160,10 @@ Result<std::vector<InputSource>> ReadRecordedInputs(const std::string& dir) {
   return out;
 }
 
-Result<std::vector<uint8_t>> ReadFinishedTasks(const std::string& dir, int64_t total) {
+Result<std::vector<uint8_t>> ReadFinishedTasks(const std::string& dir, int64_t total,
+                                               double* cost_usd) {
   std::vector<uint8_t> out(static_cast<size_t>(std::max<int64_t>(0, total)), 0);
+  if (cost_usd != nullptr) *cost_usd = 0;
   const std::string path = dir + "/results.jsonl";
   std::ifstream f(path, std::ios::binary);
   if (!f) return out;  // nothing finished yet
@@ -172,6 +174,9 @@ Result<std::vector<uint8_t>> ReadFinishedTasks(const std::string& dir, int64_t t
     if (!j.is_object() || !j.contains("seq") || !j["seq"].is_number_integer()) continue;
     const auto seq = j["seq"].get<int64_t>();
     if (seq < 1 || seq > total) continue;
+    if (cost_usd != nullptr && j.contains("cost_usd") && j["cost_usd"].is_number()) {
+      *cost_usd += j["cost_usd"].get<double>();
+    }
     auto& slot = out[static_cast<size_t>(seq - 1)];
     if (slot == 0) slot = j.value("outcome", std::string()) == "succeeded" ? 1 : 2;
   }
@@ -222,6 +227,7 @@ Status CheckResumeConflicts(const RunOptions& given, const RunOptions& rec,
   PG_CHECK_FIELD(cleanup, "--cleanup", flag);
   PG_CHECK_FIELD(memory_mb, "--memory", num);
   PG_CHECK_FIELD(max_output_bytes, "--max-output", num);
+  PG_CHECK_FIELD(prices, "--prices", str);
 #undef PG_CHECK_FIELD
   auto halt_differs = [](const HaltPolicy& a, const HaltPolicy& b) {
     return a.when != b.when || a.on_failure != b.on_failure || a.count != b.count ||
@@ -294,7 +300,19 @@ Result<ResumePlan> PrepareResume(const RunOptions& given) {
   if (plan.info.contains("jobs") && plan.info["jobs"].is_number_integer()) {
     o.jobs = plan.info["jobs"].get<int>();  // the effective -j, even when defaulted
   }
+  // The budget: the latest run's (job.json "max_cost_usd"), which a resume may raise.
+  if (plan.info.contains("max_cost_usd") && plan.info["max_cost_usd"].is_number()) {
+    o.max_cost_usd = plan.info["max_cost_usd"].get<double>();
+  }
   PG_RETURN_IF_ERROR(CheckResumeConflicts(given, o, plan.job_id));
+  if (given.max_cost_usd > 0) {
+    if (o.max_cost_usd > 0 && given.max_cost_usd < o.max_cost_usd) {
+      return Status::InvalidArgument(fmt::format(
+          "--max-cost {} is lower than job {}'s budget of {}; a resume may only raise it", 
+          given.max_cost_usd, plan.job_id, o.max_cost_usd));
+    }
+    o.max_cost_usd = given.max_cost_usd;
+  }
   // Presentation may change.
   if (given.quiet) {
     o.quiet = true;

@@ -71,7 +71,9 @@ Result<ResumePlan> PrepareResume(const RunOptions& given);
 // The tasks with a durable result: a complete line in DIR/results.jsonl (one whose '\n' was
 // written; the caller cut a torn tail off first). Per seq 1..total: 0 not finished, 1
 // succeeded, 2 did not succeed. Lines that are not JSON or name no seq in 1..total are ignored.
-Result<std::vector<uint8_t>> ReadFinishedTasks(const std::string& dir, int64_t total);
+// `cost_usd` (optional): the sum of the lines' "cost_usd".
+Result<std::vector<uint8_t>> ReadFinishedTasks(const std::string& dir, int64_t total,
+                                               double* cost_usd = nullptr);
 
 // Compares the options given with --resume against the recorded ones: InvalidArgument naming
 // the first option that differs from both its default and the recorded value.

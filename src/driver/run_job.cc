@@ -3,6 +3,8 @@
 #include <nlohmann/json.hpp>
 
 #include "driver/command_template.h"
+#include "driver/cost_estimate.h"
+#include "driver/state_dir.h"
 #include "driver/console_reporter.h"
 #include "driver/input_feed.h"
 #include "driver/job_output.h"
@@ -50,8 +52,11 @@ int RunJob(const RunOptions& opts, RunEnv& env) {
           PlanAllTasks({opts.transferfiles, opts.returns, num_sources}, opts.sources, opts.link);
       if (!planned.ok()) return Usage(env, planned.status());
     }
+    auto prices = ResolvePrices(opts.prices);
+    if (!prices.ok()) return Usage(env, prices.status());
     const int jobs = opts.jobs > 0 ? opts.jobs : std::max(1, env.default_jobs);
     std::vector<std::string> values;
+    int64_t tasks = 0;
     for (int64_t seq = 1; (*feed)->Pull(&values, true) == InputFeed::Next::kTask; ++seq) {
       TaskInputs in{seq, static_cast<int>((seq - 1) % jobs) + 1, values};
       std::string line = tmpl->Describe(in);
@@ -66,6 +71,24 @@ int RunJob(const RunOptions& opts, RunEnv& env) {
       }
       WriteAll(env.out, line + "\n");
       std::fflush(env.out);
+      tasks = seq;
+    }
+    // What it would cost: on stderr, so stdout stays the command lines (as GNU parallel's).
+    auto root = ResolveStateRoot(opts.state_dir);
+    CostEstimate e = EstimateCost(opts, tasks, *prices, root.ok() ? *root : std::string());
+    if (opts.json) {
+      nlohmann::json j = {{"event", "cost"},
+                          {"tasks", tasks},
+                          {"worst_usd", e.worst_usd},
+                          {"worst_ms_per_attempt", e.worst_ms_per_attempt}};
+      if (!e.earlier_job.empty()) {
+        j["estimate_usd"] = e.estimate_usd;
+        j["earlier_job"] = e.earlier_job;
+        j["median_billed_ms"] = e.median_billed_ms;
+      }
+      WriteAll(env.out, JsonLine(j) + "\n");
+    } else if (!opts.quiet) {
+      std::fprintf(env.err, "parallelagram: %s\n", DescribeEstimate(opts, e, *prices).c_str());
     }
     return 0;
   }

@@ -64,6 +64,20 @@ Result<char> ParseDelimiter(const std::string& opt, const std::string& v) {
   return static_cast<char>(x);
 }
 
+// --max-cost USD: a positive amount of US dollars ("0.50", "$2", "1e-3").
+Result<double> ParseUsd(const std::string& opt, const std::string& v) {
+  std::string text = !v.empty() && v[0] == '$' ? v.substr(1) : v;
+  char* end = nullptr;
+  errno = 0;
+  double x = text.empty() ? 0 : std::strtod(text.c_str(), &end);
+  if (text.empty() || end == nullptr || *end != '\0' || errno != 0 || !std::isfinite(x) ||
+      x <= 0) {
+    return Status::InvalidArgument(opt + " takes an amount of US dollars greater than 0, like " +
+                                   opt + " 2.50; got '" + EscapeForMessage(v) + "'" + kHint);
+  }
+  return x;
+}
+
 }  // namespace
 
 Status ValidateJobId(const std::string& id) {
@@ -212,6 +226,16 @@ Result<RunOptions> ParseRunArgs(const std::vector<std::string>& args) {
       {"--max-output",
        [&](const std::string& opt, const std::string& v) {
          PG_ASSIGN_OR_RETURN(o.max_output_bytes, ParseInt(opt, v, 1, int64_t{1} << 32));
+         return Status::Ok();
+       }},
+      {"--max-cost",
+       [&](const std::string& opt, const std::string& v) {
+         PG_ASSIGN_OR_RETURN(o.max_cost_usd, ParseUsd(opt, v));
+         return Status::Ok();
+       }},
+      {"--prices",
+       [&](const std::string&, const std::string& v) {
+         o.prices = v;
          return Status::Ok();
        }},
   };

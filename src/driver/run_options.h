@@ -59,6 +59,11 @@ struct RunOptions {
   int64_t memory_mb = 1024;                // --memory: the function's MemorySize
   int64_t max_output_bytes = 0;            // --max-output: per stream per task; 0 = the default
   bool help = false;                       // --help: print help, run nothing
+  // --max-cost USD: no invocation starts unless the money spent plus the worst case of all
+  // in flight stays within it (driver/cost_meter.h); 0 = no budget. The one option a resume
+  // may change (raise).
+  double max_cost_usd = 0;
+  std::string prices;  // --prices FILE: the price table's overrides (driver/prices.h)
   // --resume JOB|last: finish an interrupted job (driver/resume.h). With it, ParseRunArgs
   // accepts no command and no inputs and checks nothing else: the options given are compared
   // with the recorded job's by ResumeOptions.

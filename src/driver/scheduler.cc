@@ -88,12 +88,14 @@ void Scheduler::Fill() {
   in_fill_ = true;
   while (!halted_ && !free_slots_.empty() && running_ < static_cast<int64_t>(window_)) {
     if (!duplicates_.empty()) {
+      if (!BudgetAllows()) break;
       int64_t seq = duplicates_.front();
       duplicates_.pop_front();
       auto it = tasks_.find(seq);
       // Only while the straggler is still the task's one running attempt.
       if (it != tasks_.end() && it->second.in_flight == 1) Dispatch(seq, true);
     } else if (!ready_.empty()) {
+      if (!BudgetAllows()) break;
       int64_t seq = ready_.front();
       ready_.pop_front();
       Dispatch(seq, false);
@@ -116,12 +118,27 @@ void Scheduler::Fill() {
         tasks_.emplace(seq, r->second);
         restored_.erase(r);
       }
+      if (!BudgetAllows()) {  // pulled, not started: it waits (or stays unfinished)
+        ready_.push_front(seq);
+        break;
+      }
       Dispatch(seq, false);
     } else {
       break;
     }
   }
   in_fill_ = false;
+}
+
+bool Scheduler::BudgetAllows() {
+  if (!opt_.may_start || opt_.may_start(running_)) return true;
+  if (running_ == 0 && !budget_stopped_) {  // nothing running will lower the worst case
+    budget_stopped_ = true;
+    halted_ = true;
+    duplicates_.clear();
+    listener_.OnBudgetStop();
+  }
+  return false;
 }
 
 void Scheduler::Dispatch(int64_t seq, bool duplicate) {

@@ -77,6 +77,7 @@ struct TaskRecord {
   bool duplicate = false;     // this answer came from a speculative duplicate
   int64_t start_epoch_ms = 0;
   int64_t runtime_ms = 0;     // driver-side wall time of the attempt
+  double cost_usd = 0;        // a finished task: what all its invocations cost (CostMeter)
   TaskResult result;
 };
 
@@ -98,6 +99,11 @@ class Scheduler {
     // included), for --halt percentages and the speculation threshold; -1: unknown (the
     // count so far is used).
     int64_t known_total = -1;
+    // A budget (--max-cost, CostMeter::MayStart): whether one more invocation may start
+    // beside `in_flight` running ones (duplicates and losers included). Asked before every
+    // dispatch; a refusal with nothing in flight stops the job for good (OnBudgetStop). Null:
+    // no budget.
+    std::function<bool(int64_t in_flight)> may_start;
   };
 
   class Listener {
@@ -118,6 +124,9 @@ class Scheduler {
     // ready yet (Wake() follows when one may be), kEnd when no more will come (final).
     enum class Pull { kTask, kWait, kEnd };
     virtual Pull PullTask(int64_t* seq) = 0;
+    // The budget refused to start anything more with nothing in flight: no invocation starts
+    // again; the tasks not finished stay unfinished (a resume runs them). OnDone follows.
+    virtual void OnBudgetStop() {}
     // The halt condition was met (`now`: OnDone follows at once).
     virtual void OnHalt(const std::string& /*why*/) {}
     // No task is running and none will start. Called exactly once; nothing follows.
@@ -175,6 +184,7 @@ class Scheduler {
   int window() const { return static_cast<int>(window_); }
   int min_window() const { return min_window_; }      // smallest window so far
   bool halted() const { return halted_; }
+  bool budget_stopped() const { return budget_stopped_; }
   bool done() const { return done_; }
 
  private:
@@ -195,6 +205,7 @@ class Scheduler {
     int64_t start_us;
   };
   void Fill();
+  bool BudgetAllows();  // the budget's answer; stops the job when it refuses with none in flight
   void Dispatch(int64_t seq, bool duplicate);
   void OnResult(int64_t flight, TaskResult r);
   void Requeue(int64_t seq, int64_t delay_ms);
@@ -239,6 +250,7 @@ class Scheduler {
   std::priority_queue<int64_t, std::vector<int64_t>, std::greater<>> upper_;
   int64_t succeeded_ = 0, failed_ = 0, retried_ = 0, throttled_ = 0, speculated_ = 0,
           discarded_ = 0;
+  bool budget_stopped_ = false;
   bool halted_ = false, halt_now_ = false, done_ = false, started_ = false, draining_ = false;
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 };

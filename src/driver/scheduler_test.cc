@@ -514,3 +514,54 @@ TEST(SchedulerTest, NoTasksIsDoneAtOnce) {
 
 }  // namespace
 }  // namespace parallelagram::driver
+
+namespace parallelagram::driver {
+namespace {
+
+struct BudgetRecorder : Recorder {
+  using Recorder::Recorder;
+  void OnBudgetStop() override { ++budget_stops; }
+  int budget_stops = 0;
+};
+
+TEST(SchedulerTest, TheBudgetGatesEveryStartAndStopsTheJobWhenNothingRunsAndItStillRefuses) {
+  // Each answered invocation "costs" 1 and each in flight may cost 1: a budget of 5 lets
+  // exactly 5 invocations start, whatever -j is, and a retry counts like a first attempt.
+  FakeClock clock;
+  FakeLoop loop{clock};
+  BudgetRecorder rec{loop};
+  rec.total = 10;
+  auto answered = [&] {
+    return static_cast<int64_t>(rec.finished.size() + rec.retries.size() + rec.dropped.size());
+  };
+  FakeInvoker inv(loop, [&](const TaskEvent& e, int attempt) {
+    // Task 2 fails its first attempt (and is retried).
+    return std::make_pair(int64_t{10}, Exited(SeqOf(e) == 2 && attempt == 1 ? 1 : 0));
+  });
+  Scheduler::Options o;
+  o.jobs = 3;
+  o.max_attempts = 2;
+  o.may_start = [&](int64_t in_flight) { return answered() + in_flight + 1 <= 5; };
+  Scheduler s(
+      o,
+      [](int64_t seq, int, int64_t) -> Result<TaskEvent> {
+        TaskEvent e;
+        e.task_id = std::to_string(seq);
+        e.argv = {"t"};
+        return e;
+      },
+      inv, loop, clock, rec);
+  s.Start();
+  loop.Run();
+  EXPECT_EQ(rec.starts.size(), 5u);  // 1, 2, 3, then 2's retry and 4 as slots free
+  EXPECT_EQ(answered(), 5);
+  EXPECT_EQ(rec.budget_stops, 1);
+  EXPECT_EQ(rec.done, 1);
+  EXPECT_TRUE(s.budget_stopped());
+  EXPECT_EQ(rec.finished.size(), static_cast<size_t>(s.finished()));
+  EXPECT_EQ(s.finished(), 4);  // 1, 2 (on its retry), 3, 4; 5..10 never started
+  for (const auto& f : rec.finished) EXPECT_LE(f.seq, 4);
+}
+
+}  // namespace
+}  // namespace parallelagram::driver

@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <chrono>
 #include <exception>
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -157,6 +158,15 @@ Reply RunTaskEvent(TaskRegistry& registry, Blobs& blobs, std::string_view event_
   if (r.task_id.empty()) r.task_id = event->task_id;
   r.cold = ctx.cold;
   r.invocation_index = ctx.invocation_index;
+  if (ctx.received_mono_us > 0) {  // what this invocation will be billed, as far as we can see
+    const int64_t now_us = std::chrono::duration_cast<std::chrono::microseconds>(
+                               std::chrono::steady_clock::now().time_since_epoch())
+                               .count();
+    r.billed_ms = (std::max<int64_t>(0, now_us - ctx.received_mono_us) + 999) / 1000 + ctx.init_ms;
+    r.init_ms = ctx.init_ms;
+    r.memory_mb = ctx.memory_limit_mb;
+    r.billing_estimate = true;
+  }
   std::string full = Dump(TaskResultToJson(r));
   if (!event->result_uri.empty() &&
       (!event->result_spill_only || full.size() > kSyncPayloadLimit)) {

@@ -3,6 +3,7 @@
 #include <signal.h>
 #include <stdlib.h>
 
+#include <chrono>
 #include <cstdio>
 #include <string>
 
@@ -10,6 +11,19 @@
 #include "worker/process_task.h"
 
 namespace parallelagram {
+namespace {
+
+int64_t WorkerMonoUs() {
+  return std::chrono::duration_cast<std::chrono::microseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
+// The init phase is measured from here: as early as this process can see (static
+// initialisation, before main).
+const int64_t kWorkerStartUs = WorkerMonoUs();
+
+}  // namespace
 
 InvocationContext EnvironmentContext() {
   InvocationContext env;
@@ -23,8 +37,12 @@ InvocationContext EnvironmentContext() {
 int ServeInvocations(RuntimeApi& api, TaskRegistry& registry, Blobs& blobs,
                      const InvocationContext& env, int64_t max_invocations) {
   int64_t index = 0;
+  // The init phase: the process's start to its first `next` (Lambda bills it for custom
+  // runtimes).
+  const int64_t init_ms = (WorkerMonoUs() - kWorkerStartUs + 999) / 1000;
   while (max_invocations < 0 || index < max_invocations) {
     Result<NextInvocation> next = api.Next();
+    const int64_t received_us = WorkerMonoUs();
     if (!next.ok()) {
       std::fprintf(stderr, "parallelagram worker: stopping: %s\n", next.status().message().c_str());
       return 1;
@@ -41,6 +59,8 @@ int ServeInvocations(RuntimeApi& api, TaskRegistry& registry, Blobs& blobs,
     ctx.trace_id = next->trace_id;
     ctx.invocation_index = ++index;
     ctx.cold = index == 1;
+    ctx.received_mono_us = received_us;
+    ctx.init_ms = ctx.cold ? init_ms : 0;
     if (!ctx.trace_id.empty()) {
       ::setenv(kTraceEnv, ctx.trace_id.c_str(), 1);
     } else {

@@ -308,7 +308,7 @@ class RunTest(unittest.TestCase):
         rc, out, _ = self.run_pg("j2", "--format", "csv", "-o", "r.csv", sub="results")
         self.assertEqual(rc, 0)
         csv = open(os.path.join(self.cwd, "r.csv")).read().splitlines()
-        self.assertEqual(csv[0], "seq,outcome,exit_code,signal,attempts,runtime_s,command,stdout,stderr")
+        self.assertEqual(csv[0], "seq,outcome,exit_code,signal,attempts,runtime_s,command,stdout,stderr,billed_ms,cost_usd")
         self.assertTrue(csv[2].startswith("2,failed,1,"))
         rc, out, _ = self.run_pg("j1", "--stdout", sub="results")
         self.assertEqual(out, b"a\nb\n")
