@@ -118,6 +118,10 @@ struct TaskResult {
   int64_t init_ms = 0;
   int64_t memory_mb = 0;  // the function's memory size
   bool billing_estimate = false;
+  // S3 requests the worker sent for this invocation (staged files fetched, outputs spilled,
+  // returned files and the result object stored), by S3's price classes (aws/s3_requests.h).
+  int64_t s3_put_requests = 0;
+  int64_t s3_get_requests = 0;
   std::string error;             // why it could not run / how it ended, for humans
   std::string error_type;        // kind "function": the C++ type of the exception it threw
   std::vector<ReturnedFile> returned;

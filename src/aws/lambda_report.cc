@@ -41,7 +41,8 @@ std::optional<LambdaReport> ParseLambdaReport(std::string_view log) {
   }
   if (at == std::string_view::npos) return std::nullopt;
   size_t eol = log.find('\n', at);
-  std::string_view line = log.substr(at, eol == std::string_view::npos ? log.size() - at : eol - at);
+  std::string_view line =
+      log.substr(at, eol == std::string_view::npos ? log.size() - at : eol - at);
   auto billed = ReportField(line, "Billed Duration");
   auto memory = ReportField(line, "Memory Size");
   if (!billed || !memory) return std::nullopt;

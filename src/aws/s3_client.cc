@@ -70,8 +70,17 @@ std::string S3Client::Url(const std::string& bucket, const std::string& key,
          UriEncode(key, /*keep_slash=*/true) + q;
 }
 
+S3RequestCounts S3RequestClassOf(const std::string& operation) {
+  if (operation == "GetObject" || operation == "HeadObject") return {0, 1};
+  if (operation.rfind("Delete", 0) == 0 || operation == "AbortMultipartUpload") return {0, 0};
+  return {1, 0};
+}
+
 void S3Client::Send(const std::string& operation, HttpRequest http, Done<HttpResponse> done,
                     bool unsigned_payload) {
+  const S3RequestCounts c = S3RequestClassOf(operation);
+  put_requests_ += c.put_class;
+  get_requests_ += c.get_class;
   AwsRequest req;
   req.operation = operation;
   req.http = std::move(http);

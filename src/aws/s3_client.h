@@ -16,6 +16,7 @@
 // (AbortMultipartUpload) on any failure before `done` is called.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -26,6 +27,7 @@
 
 #include "aws/aws_client.h"
 #include "aws/multipart_plan.h"
+#include "aws/s3_requests.h"
 #include "aws/s3_xml.h"
 
 namespace parallelagram::aws {
@@ -121,6 +123,8 @@ class S3Client {
 
   AwsClient& aws() { return aws_; }
   const Options& options() const { return options_; }
+  // What this client sent so far (any thread).
+  S3RequestCounts requests() const { return {put_requests_.load(), get_requests_.load()}; }
 
  private:
   struct Upload;
@@ -134,6 +138,8 @@ class S3Client {
 
   AwsClient& aws_;
   Options options_;
+  std::atomic<int64_t> put_requests_{0};
+  std::atomic<int64_t> get_requests_{0};
 };
 
 }  // namespace parallelagram::aws

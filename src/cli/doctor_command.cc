@@ -16,8 +16,8 @@
 #include "aws/sts_client.h"
 #include "cli/commands.h"
 #include "cli/doctor_report.h"
-#include "driver/prices.h"
 #include "deploy/deployment_store.h"
+#include "driver/prices.h"
 #include "http/http_client.h"
 
 namespace parallelagram::cli {

@@ -171,10 +171,9 @@ int JobsMain(int argc, char** argv) {
   for (const auto& j : jobs) {
     std::string cmd = CommandOf(j.info);
     if (cmd.size() > 60) cmd = cmd.substr(0, 57) + "...";
-    const std::string cost =
-        j.info.contains("cost_usd") && j.info["cost_usd"].is_number()
-            ? driver::FormatUsd(j.info["cost_usd"].get<double>())
-            : std::string("-");
+    const std::string cost = j.info.contains("cost_usd") && j.info["cost_usd"].is_number()
+                                 ? driver::FormatUsd(j.info["cost_usd"].get<double>())
+                                 : std::string("-");
     std::printf("%-28s %-20s %-11s %13s %7lld %11s  %s\n", j.job_id.c_str(),
                 j.info.value("created_at", std::string("-")).c_str(), j.status.c_str(),
                 (std::to_string(j.finished) + "/" +

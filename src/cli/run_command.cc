@@ -64,6 +64,10 @@ Options
                        'auto' (default: past 3x the median task time, at least 5 s, once
                        20 tasks or half the job succeeded), 'off', or SECONDS
   -k, --keep-order     print outputs in input order (default: as tasks finish)
+  --tag                start each line a task prints (stdout and stderr) with its inputs and
+                       a TAB; --tagstring STR with STR instead ({} {#} {1} ... expanded)
+  --files              print the path of each task's stdout file (under --results DIR,
+                       which it needs) instead of its output
   --results DIR        keep DIR/<task#>/{stdout,stderr,result.json} and DIR/results.jsonl
                        (one JSON line per task, appended as each finishes)
   --joblog FILE        GNU parallel's job log: Seq Host Starttime JobRuntime Send Receive
@@ -78,6 +82,10 @@ Options
                        none); on a terminal a live status line is always shown unless -q
   -q, --quiet          no progress, no warnings
   --shell              run COMMAND ARGS as one shell command line (pipes, >, $VAR, ...)
+  --env NAME           copy NAME from here into every task's environment (read at each run,
+                       never recorded); --env NAME=VALUE sets one. Nothing else of this
+                       environment reaches a task. AWS secrets are refused unless
+                       --env-secret (and then only as --env NAME)
   --link               pair the sources (1st with 1st, ...) instead of all combinations
   --basefile, --bf PATH        ship a file or directory once to every worker
   --transferfile, --tf FILE    ship a per-task input file, usually {}

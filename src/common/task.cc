@@ -208,6 +208,8 @@ json TaskResultToJson(const TaskResult& r) {
     j["memory_mb"] = r.memory_mb;
     if (r.billing_estimate) j["billing_estimate"] = true;
   }
+  if (r.s3_put_requests > 0) j["s3_put_requests"] = r.s3_put_requests;
+  if (r.s3_get_requests > 0) j["s3_get_requests"] = r.s3_get_requests;
   if (!r.error.empty()) j["error"] = r.error;
   if (!r.error_type.empty()) j["error_type"] = r.error_type;
   if (!r.returned.empty()) {
@@ -255,6 +257,8 @@ Result<TaskResult> TaskResultFromJson(const json& j) {
   PG_RETURN_IF_ERROR(GetOpt(j, "init_ms", r.init_ms));
   PG_RETURN_IF_ERROR(GetOpt(j, "memory_mb", r.memory_mb));
   PG_RETURN_IF_ERROR(GetOpt(j, "billing_estimate", r.billing_estimate));
+  PG_RETURN_IF_ERROR(GetOpt(j, "s3_put_requests", r.s3_put_requests));
+  PG_RETURN_IF_ERROR(GetOpt(j, "s3_get_requests", r.s3_get_requests));
   PG_RETURN_IF_ERROR(GetOpt(j, "error", r.error));
   PG_RETURN_IF_ERROR(GetOpt(j, "error_type", r.error_type));
   if (const json* returned = Field(j, "returned"); returned != nullptr && returned->is_array()) {

@@ -35,6 +35,11 @@ class AwsBackend : public Backend {
   std::string function_name() const override { return function; }
   std::string description() const override { return describe; }
   FunctionShape shape() const override { return function_shape; }
+  aws::S3RequestCounts s3_requests() const override {
+    aws::S3RequestCounts c = object_store ? object_store->s3_requests() : aws::S3RequestCounts{};
+    if (s3) c += s3->requests();
+    return c;
+  }
   const std::map<std::string, std::string>& function_environment() const override {
     return environment;
   }

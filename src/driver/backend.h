@@ -95,6 +95,9 @@ class Backend {
   }
   // The function's architecture, memory, /tmp size and timeout (for costs and --max-cost).
   virtual FunctionShape shape() const { return {}; }
+  // The S3 requests the driver sent for this job so far (its store and its result inbox), by
+  // price class; none on the local backend.
+  virtual aws::S3RequestCounts s3_requests() const { return {}; }
   // One line for the user about where the job runs ("" for nothing to say).
   virtual std::string description() const { return ""; }
   // How `run` stages inputs for this backend (staging.h). The AWS backend returns

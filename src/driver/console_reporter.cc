@@ -60,7 +60,7 @@ void ConsoleReporter::TaskFinished(std::shared_ptr<const TaskRecord> rec, const 
     event = ResultLine(job_id_, ft, "", "");
     event["event"] = "finish";
   }
-  output_.AddTask(std::move(rec), std::move(warning), std::move(event));
+  output_.AddTask(std::move(rec), std::move(warning), std::move(event), ft.tag, ft.stdout_path);
 }
 
 void ConsoleReporter::SetupFailed(const Status& s) {

@@ -1,9 +1,9 @@
 #include "driver/cost_estimate.h"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <vector>
-
-#include <fmt/format.h>
 
 #include "common/json_text.h"
 #include "driver/state_dir.h"

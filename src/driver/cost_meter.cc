@@ -17,11 +17,18 @@ Charge CostMeter::Add(const TaskRecord& answer) {
     c.memory_mb = pricing_.memory_mb;
     c.estimate = true;
   }
-  c.usd = pricing_.InvocationUsd(c.billed_ms, c.memory_mb);
+  c.usd = pricing_.InvocationUsd(c.billed_ms, c.memory_mb) +
+          static_cast<double>(r.s3_put_requests) * pricing_.prices.s3_put +
+          static_cast<double>(r.s3_get_requests) * pricing_.prices.s3_get;
   spent_ += c.usd;
   ++billed_;
   if (c.estimate) estimated_ = true;
   return c;
+}
+
+void CostMeter::SetDriverRequests(const aws::S3RequestCounts& sent) {
+  driver_s3_usd_ = static_cast<double>(sent.put_class) * pricing_.prices.s3_put +
+                   static_cast<double>(sent.get_class) * pricing_.prices.s3_get;
 }
 
 }  // namespace parallelagram::driver

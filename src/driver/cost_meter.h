@@ -2,9 +2,11 @@
 //
 // An answered invocation costs what it was billed (TaskResult::billed_ms at its memory size:
 // Lambda's REPORT line in sync mode, else the worker's own measure, marked as an estimate)
-// plus its request. A throttled (429) or never-sent (transport) invocation is not billed. An
-// invocation that answered with no billing at all (its worker died before measuring) is
-// charged the driver's own wall time of it, as an estimate.
+// plus its request plus the S3 requests its worker made. The S3 requests the driver makes
+// (staging, result objects, listing the async inbox) are the job's, not a task's: they count
+// in spent() (and so against the budget) but in no task's charge. A throttled (429) or never-sent
+// (transport) invocation is not billed. An invocation that answered with no billing at all (its
+// worker died before measuring) is charged the driver's own wall time of it, as an estimate.
 //
 // The budget rule (--max-cost USD): a new invocation (a task's first attempt, a retry or a
 // speculative duplicate) starts only if
@@ -17,6 +19,7 @@
 
 #include <cstdint>
 
+#include "aws/s3_requests.h"
 #include "driver/prices.h"
 #include "driver/scheduler.h"
 
@@ -42,8 +45,11 @@ class CostMeter {
   Charge Add(const TaskRecord& answer);
   // Money an earlier run of the job spent (resume).
   void AddEarlier(double usd) { spent_ += usd; }
+  // The S3 requests the driver sent in this run so far (replaces the previous figure).
+  void SetDriverRequests(const aws::S3RequestCounts& sent);
 
-  double spent() const { return spent_; }
+  double spent() const { return spent_ + driver_s3_usd_; }
+  double driver_s3_usd() const { return driver_s3_usd_; }
   int64_t invocations_billed() const { return billed_; }
   bool estimated() const { return estimated_; }  // some charge was an estimate
   double cap() const { return cap_; }
@@ -53,7 +59,7 @@ class CostMeter {
   // The budget rule, for one more invocation beside `in_flight` running ones.
   bool MayStart(int64_t in_flight) const {
     return cap_ <= 0 ||
-           spent_ + static_cast<double>(in_flight + 1) * worst_case_usd() <= cap_ * (1 + 1e-12);
+           spent() + static_cast<double>(in_flight + 1) * worst_case_usd() <= cap_ * (1 + 1e-12);
   }
 
  private:
@@ -61,6 +67,7 @@ class CostMeter {
   double cap_ = 0;
   int64_t worst_ms_ = 0;
   double spent_ = 0;
+  double driver_s3_usd_ = 0;
   int64_t billed_ = 0;
   bool estimated_ = false;
 };

@@ -36,10 +36,9 @@ TEST(PricesTest, TheBuiltInTableIsLambdasUsEast1Price) {
 
 TEST(PricesTest, AFileOverridesWhatItNamesAndRefusesWhatItCannotMean) {
   const std::string path = ::testing::TempDir() + "/pg_prices_test.json";
-  auto write = [&](const std::string& text) {
-    std::ofstream(path, std::ios::binary) << text;
-  };
-  write(R"({"region": "eu-central-1", "lambda_gb_second": {"arm64": 0.00001}, "lambda_request": 0})");
+  auto write = [&](const std::string& text) { std::ofstream(path, std::ios::binary) << text; };
+  write(
+      R"({"region": "eu-central-1", "lambda_gb_second": {"arm64": 0.00001}, "lambda_request": 0})");
   auto p = LoadPriceFile(path);
   ASSERT_TRUE(p.ok()) << p.status().message();
   EXPECT_EQ(p->region, "eu-central-1");
@@ -89,6 +88,27 @@ TEST(CostMeterTest, TheBudgetCountsEveryInvocationInFlightAtItsWorstCase) {
   EXPECT_FALSE(m.MayStart(2));
   CostMeter none(f, 0, 10000);
   EXPECT_TRUE(none.MayStart(1000000));
+}
+
+TEST(CostMeterTest, S3RequestsCountTheWorkersForItsTaskAndTheDriversForTheJobAndBudget) {
+  const FunctionPricing f{PriceTable{}, "x86_64", 1024, 512};
+  CostMeter m(f, 0, 10000);
+  TaskRecord a = Answer(Outcome::kSucceeded, 1000, 1024);
+  a.result.s3_put_requests = 3;
+  a.result.s3_get_requests = 10;
+  Charge c = m.Add(a);
+  EXPECT_NEAR(c.usd, f.InvocationUsd(1000) + 3 * 0.000005 + 10 * 0.0000004, 1e-15);
+  // The driver's requests: the job's spending, replaced (not added) by each new figure.
+  m.SetDriverRequests({1000, 2000});
+  m.SetDriverRequests({2000, 5000});
+  EXPECT_NEAR(m.driver_s3_usd(), 2000 * 0.000005 + 5000 * 0.0000004, 1e-12);
+  EXPECT_NEAR(m.spent(), c.usd + m.driver_s3_usd(), 1e-12);
+  // ... and they count against a budget.
+  const double worst = f.InvocationUsd(10000);
+  CostMeter b(f, worst + 0.001, 10000);
+  EXPECT_TRUE(b.MayStart(0));
+  b.SetDriverRequests({300, 0});  // $0.0015
+  EXPECT_FALSE(b.MayStart(0));
 }
 
 }  // namespace

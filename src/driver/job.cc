@@ -14,6 +14,7 @@
 #include "driver/job_record.h"
 #include "driver/joblog.h"
 #include "driver/journal.h"
+#include "driver/task_env.h"
 #include "driver/output_paths.h"
 #include "driver/result_retrieval.h"
 #include "driver/resume.h"
@@ -147,6 +148,8 @@ struct Job::Impl : Scheduler::Listener, AsyncObserver {
   std::vector<uint8_t> finished_before;  // resume: per seq-1, 0 / 1 succeeded / 2 failed
   JournalReplay replay;
   PriceTable prices;
+  std::map<std::string, std::string> task_env;  // --env
+  std::unique_ptr<CommandTemplate> tag_tmpl;     // --tagstring
   double spent_before = 0;  // resume: what the earlier runs spent
   // 2. Start
   BackendConfig config;
@@ -224,6 +227,7 @@ struct Job::Impl : Scheduler::Listener, AsyncObserver {
   void OnBudgetStop() override { budget_stopped = true; }
   // Counts one answered invocation's cost (the job's, and its task's while it runs).
   Charge ChargeFor(const TaskRecord& a) {
+    meter->SetDriverRequests(backend->s3_requests());
     Charge c = meter->Add(a);
     if (c.usd > 0 && live.count(a.seq) != 0) task_cost[a.seq] += c.usd;
     return c;
@@ -262,6 +266,11 @@ Status Job::Impl::Open() {
     if (!t.ok()) return t.status();
     tmpl = std::make_unique<CommandTemplate>(std::move(t).value());
   }
+  if (!spec.tagstring.empty()) {  // one word: its expansion, whatever Expand appends after it
+    auto t = CommandTemplate::Parse({spec.tagstring}, num_sources, false);
+    if (!t.ok()) return t.status().WithContext("--tagstring");
+    tag_tmpl = std::make_unique<CommandTemplate>(std::move(t).value());
+  }
   file_templates = FileTemplates{spec.transferfiles, spec.returns, num_sources};
   // Inputs known up front: every task's files planned (and checked) once, before anything is
   // created; a streamed task's are planned when it arrives (PullTask).
@@ -271,6 +280,7 @@ Status Job::Impl::Open() {
   jobs = spec.jobs > 0 ? spec.jobs : std::max(1, ctx.default_jobs);
   PG_RETURN_IF_ERROR(CheckBasefiles(spec.basefiles));
   PG_ASSIGN_OR_RETURN(prices, ResolvePrices(spec.prices));
+  PG_ASSIGN_OR_RETURN(task_env, ResolveTaskEnv(spec.env, spec.env_secret));
 
   PG_ASSIGN_OR_RETURN(root, ResolveStateRoot(spec.state_dir));
   // A resume (spec.resume, prepared by PrepareResume) reopens the job and appends.
@@ -394,6 +404,7 @@ Status Job::Impl::Start() {
   es.shell = spec.shell;
   es.timeout_ms = static_cast<int64_t>(spec.timeout_s * 1000);
   es.max_output = spec.max_output_bytes;
+  es.env = task_env;
   es.async = config.async;
   es.scratch_dir = state.dir() + "/output";
   builder =
@@ -549,6 +560,7 @@ int Job::Impl::Finish() {
   totals.not_run = total - sched->finished();
   totals.elapsed_ms = ElapsedMs();
   totals.budget_stopped = budget_stopped;
+  meter->SetDriverRequests(backend->s3_requests());
   totals.cost_usd = meter->spent();
   totals.cost_estimate = meter->estimated();
   info["total"] = total;
@@ -657,6 +669,13 @@ void Job::Impl::Record(std::shared_ptr<TaskRecord> rec, std::vector<std::string>
   f.ft.rec = rec.get();
   f.ft.args = std::move(values);
   f.ft.command = Describe(TaskInputs{rec->seq, rec->slot, f.ft.args}, task_spec);
+  if (tag_tmpl) {
+    auto words = tag_tmpl->Expand(TaskInputs{rec->seq, rec->slot, f.ft.args});
+    if (!words.empty()) f.ft.tag = words[0];
+  } else if (spec.tag) {
+    for (const std::string& v : f.ft.args) f.ft.tag += (f.ft.tag.empty() ? "" : " ") + v;
+  }
+  if (spec.files) f.ft.stdout_path = spec.results_dir + "/" + std::to_string(rec->seq) + "/stdout";
   retrieval->BringBack(*rec, f.ft);
   f.rec = std::move(rec);
   finished.push_back(std::move(f));
@@ -708,6 +727,7 @@ void Job::Impl::Tick() {
   if (sched->done()) return;
   observer.Progress(Counts(), ElapsedMs(), false);
   // job.json keeps the money spent so far (`parallelagram jobs` shows it), every 2 s.
+  if (ticks % 20 == 19) meter->SetDriverRequests(backend->s3_requests());
   if (++ticks % 20 == 0 && meter->spent() != cost_written) {
     cost_written = meter->spent();
     info["cost_usd"] = cost_written;

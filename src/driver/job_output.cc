@@ -13,6 +13,22 @@ void WriteAll(std::FILE* f, const std::string& data) {
   if (!data.empty()) std::fwrite(data.data(), 1, data.size(), f);
 }
 
+std::string TagLines(const std::string& data, const std::string& tag) {
+  if (tag.empty() || data.empty()) return data;
+  std::string out;
+  out.reserve(data.size() + (tag.size() + 1) * 8);
+  size_t at = 0;
+  while (at < data.size()) {
+    size_t nl = data.find('\n', at);
+    const size_t end = nl == std::string::npos ? data.size() : nl + 1;
+    out += tag;
+    out += '\t';
+    out.append(data, at, end - at);
+    at = end;
+  }
+  return out;
+}
+
 std::string TaskWarning(const TaskRecord& rec, const std::string& command) {
   const TaskResult& r = rec.result;
   std::string what;
@@ -81,17 +97,22 @@ void JobOutput::Halting(const std::string& why) {
 }
 
 void JobOutput::AddTask(std::shared_ptr<const TaskRecord> rec, std::string warning,
-                        nlohmann::json event) {
+                        nlohmann::json event, std::string tag, std::string stdout_path) {
   const int64_t seq = rec->seq;
   ordered_.Add(
-      seq, [this, rec = std::move(rec), warning = std::move(warning), event = std::move(event)] {
+      seq, [this, rec = std::move(rec), warning = std::move(warning), event = std::move(event),
+            tag = std::move(tag), stdout_path = std::move(stdout_path)] {
         progress_.Clear();
         if (settings_.json) {
           Emit(event);
-        } else {
-          WriteAll(out_, rec->result.stdout_data);
+        } else if (settings_.files) {
+          WriteAll(out_, stdout_path + "\n");
           std::fflush(out_);
-          WriteAll(err_, rec->result.stderr_data);
+          WriteAll(err_, TagLines(rec->result.stderr_data, tag));
+        } else {
+          WriteAll(out_, TagLines(rec->result.stdout_data, tag));
+          std::fflush(out_);
+          WriteAll(err_, TagLines(rec->result.stderr_data, tag));
         }
         if (!warning.empty() && !settings_.quiet) std::fputs(warning.c_str(), err_);
         std::fflush(err_);

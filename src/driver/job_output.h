@@ -21,6 +21,9 @@ namespace parallelagram::driver {
 
 // Writes `data` to `f` (nothing when empty); does not flush.
 void WriteAll(std::FILE* f, const std::string& data);
+// `data` with `tag` and a TAB before each of its lines (a last line without '\n' too), as
+// GNU parallel's --tag; `data` itself when `tag` is empty.
+std::string TagLines(const std::string& data, const std::string& tag);
 
 // The line printed on err for a task that did not succeed in a way its own output may not
 // show ("parallelagram: task SEQ WHAT: COMMAND\n", the command cut at 200 characters), or ""
@@ -35,6 +38,7 @@ class JobOutput {
     bool json = false;        // --json
     bool quiet = false;       // -q
     bool halt_now = false;    // --halt now,...
+    bool files = false;       // --files: the stdout file's path instead of the output
   };
   JobOutput(Settings settings, std::FILE* out, std::FILE* err, Progress& progress)
       : settings_(settings),
@@ -54,7 +58,10 @@ class JobOutput {
   void Halting(const std::string& why);
   // Prints task `rec`'s stdout and stderr (with --json: `event` instead) and `warning`
   // (unless --quiet) when its turn comes in OrderedOutput.
-  void AddTask(std::shared_ptr<const TaskRecord> rec, std::string warning, nlohmann::json event);
+  // `tag` ("" none) starts every line of its output, then a TAB (--tag); with --files,
+  // `stdout_path` is printed instead of the output.
+  void AddTask(std::shared_ptr<const TaskRecord> rec, std::string warning, nlohmann::json event,
+               std::string tag = "", std::string stdout_path = "");
   // Prints every task output still held (a halted job's gaps are skipped).
   void Flush() { ordered_.Flush(); }
 

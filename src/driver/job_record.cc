@@ -59,6 +59,8 @@ nlohmann::json ResultLine(const std::string& job_id, const FinishedTask& t,
     if (r.init_ms > 0) j["init_ms"] = r.init_ms;
     if (r.billing_estimate) j["billing_estimate"] = true;
   }
+  if (r.s3_put_requests > 0) j["s3_put_requests"] = r.s3_put_requests;
+  if (r.s3_get_requests > 0) j["s3_get_requests"] = r.s3_get_requests;
   j["cost_usd"] = rec.cost_usd;
   j["stdout_bytes"] = r.stdout_bytes;
   j["stderr_bytes"] = r.stderr_bytes;

@@ -33,6 +33,8 @@ struct FinishedTask {
   std::vector<std::string> args;
   std::string command;
   std::vector<std::pair<std::string, std::string>> returned;  // (path in task, local dest)
+  std::string tag;          // --tag/--tagstring: what starts each output line ("" none)
+  std::string stdout_path;  // --files: the task's stdout file under --results ("" none)
 };
 
 // Outputs up to this size (each) are kept inline in the manifest.

@@ -1,7 +1,6 @@
 #include "driver/local_backend.h"
 
 #include <sys/utsname.h>
-
 #include <unistd.h>
 
 #include <climits>
@@ -41,7 +40,7 @@ class LocalBackend : public Backend {
     shape_.memory_mb = config.memory_mb;
     shape_.timeout_s = config.function_timeout_s;
     shape_.local = true;
-    struct utsname u{};
+    struct utsname u {};
     if (::uname(&u) == 0 && std::string(u.machine) == "aarch64") shape_.architecture = "arm64";
     if (config.async) {
       inbox_ = std::make_unique<DirectoryResultInbox>(

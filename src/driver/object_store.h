@@ -20,6 +20,7 @@
 #include <string>
 #include <vector>
 
+#include "aws/s3_requests.h"
 #include "parallelagram/status.h"
 
 namespace parallelagram::driver {
@@ -80,6 +81,8 @@ class ObjectStore {
   virtual Result<std::vector<StoredObject>> List(const std::string& prefix) = 0;
 
   TransferCounters counters() const;
+  // The S3 requests this store sent so far, by price class (none for a directory store).
+  virtual aws::S3RequestCounts s3_requests() const { return {}; }
 
  protected:
   void CountUpload(int64_t bytes);

@@ -1,14 +1,14 @@
 #include "driver/prices.h"
 
+#include <fmt/format.h>
+
 #include <cmath>
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <sstream>
 #include <system_error>
-#include <filesystem>
-
-#include <fmt/format.h>
 
 namespace parallelagram::driver {
 namespace {
@@ -54,12 +54,13 @@ Result<PriceTable> LoadPriceFile(const std::string& path) {
       }
       for (const auto& [arch, price] : v.items()) {
         if (arch == "x86_64") {
-          PG_RETURN_IF_ERROR(ReadPrice(price, path, "lambda_gb_second.x86_64", &p.gb_second_x86_64));
+          PG_RETURN_IF_ERROR(
+              ReadPrice(price, path, "lambda_gb_second.x86_64", &p.gb_second_x86_64));
         } else if (arch == "arm64") {
           PG_RETURN_IF_ERROR(ReadPrice(price, path, "lambda_gb_second.arm64", &p.gb_second_arm64));
         } else {
-          return PriceFileError(path, "unknown architecture \"" + arch +
-                                          "\" in lambda_gb_second (x86_64 or arm64)");
+          return PriceFileError(
+              path, "unknown architecture \"" + arch + "\" in lambda_gb_second (x86_64 or arm64)");
         }
       }
     } else if (key == "lambda_request") {

@@ -52,7 +52,7 @@ std::string DescribePrices(const PriceTable& p);
 struct FunctionPricing {
   PriceTable prices;
   std::string architecture = "x86_64";
-  int64_t memory_mb = 1024;           // when an answer does not say
+  int64_t memory_mb = 1024;  // when an answer does not say
   int64_t ephemeral_storage_mb = 512;
 
   // One billed invocation: `billed_ms` at `memory_mb` (0: this function's), its request, and

@@ -228,6 +228,11 @@ Status CheckResumeConflicts(const RunOptions& given, const RunOptions& rec,
   PG_CHECK_FIELD(memory_mb, "--memory", num);
   PG_CHECK_FIELD(max_output_bytes, "--max-output", num);
   PG_CHECK_FIELD(prices, "--prices", str);
+  PG_CHECK_FIELD(env, "--env", list);
+  PG_CHECK_FIELD(env_secret, "--env-secret", flag);
+  PG_CHECK_FIELD(tag, "--tag", flag);
+  PG_CHECK_FIELD(tagstring, "--tagstring", str);
+  PG_CHECK_FIELD(files, "--files", flag);
 #undef PG_CHECK_FIELD
   auto halt_differs = [](const HaltPolicy& a, const HaltPolicy& b) {
     return a.when != b.when || a.on_failure != b.on_failure || a.count != b.count ||
@@ -308,7 +313,7 @@ Result<ResumePlan> PrepareResume(const RunOptions& given) {
   if (given.max_cost_usd > 0) {
     if (o.max_cost_usd > 0 && given.max_cost_usd < o.max_cost_usd) {
       return Status::InvalidArgument(fmt::format(
-          "--max-cost {} is lower than job {}'s budget of {}; a resume may only raise it", 
+          "--max-cost {} is lower than job {}'s budget of {}; a resume may only raise it",
           given.max_cost_usd, plan.job_id, o.max_cost_usd));
     }
     o.max_cost_usd = given.max_cost_usd;

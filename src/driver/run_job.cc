@@ -3,12 +3,12 @@
 #include <nlohmann/json.hpp>
 
 #include "driver/command_template.h"
-#include "driver/cost_estimate.h"
-#include "driver/state_dir.h"
 #include "driver/console_reporter.h"
+#include "driver/cost_estimate.h"
 #include "driver/input_feed.h"
 #include "driver/job_output.h"
 #include "driver/job_record.h"
+#include "driver/state_dir.h"
 #include "driver/task_plan.h"
 
 namespace parallelagram::driver {
@@ -95,7 +95,8 @@ int RunJob(const RunOptions& opts, RunEnv& env) {
 
   auto source = std::make_unique<FeedSource>(std::move(feed).value());
   ConsoleReporter console(
-      {{opts.keep_order, opts.json, opts.quiet, opts.halt.when == HaltPolicy::When::kNow},
+      {{opts.keep_order, opts.json, opts.quiet, opts.halt.when == HaltPolicy::When::kNow,
+        opts.files},
        opts.progress,
        env.err_is_tty},
       env.out, env.err);

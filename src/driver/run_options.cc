@@ -9,6 +9,7 @@
 #include <map>
 
 #include "common/json_text.h"
+#include "driver/task_env.h"
 
 namespace parallelagram::driver {
 namespace {
@@ -70,8 +71,7 @@ Result<double> ParseUsd(const std::string& opt, const std::string& v) {
   char* end = nullptr;
   errno = 0;
   double x = text.empty() ? 0 : std::strtod(text.c_str(), &end);
-  if (text.empty() || end == nullptr || *end != '\0' || errno != 0 || !std::isfinite(x) ||
-      x <= 0) {
+  if (text.empty() || end == nullptr || *end != '\0' || errno != 0 || !std::isfinite(x) || x <= 0) {
     return Status::InvalidArgument(opt + " takes an amount of US dollars greater than 0, like " +
                                    opt + " 2.50; got '" + EscapeForMessage(v) + "'" + kHint);
   }
@@ -233,6 +233,17 @@ Result<RunOptions> ParseRunArgs(const std::vector<std::string>& args) {
          PG_ASSIGN_OR_RETURN(o.max_cost_usd, ParseUsd(opt, v));
          return Status::Ok();
        }},
+      {"--env",
+       [&](const std::string&, const std::string& v) {
+         PG_RETURN_IF_ERROR(CheckEnvOption(v));
+         o.env.push_back(v);
+         return Status::Ok();
+       }},
+      {"--tagstring",
+       [&](const std::string&, const std::string& v) {
+         o.tagstring = v;
+         return Status::Ok();
+       }},
       {"--prices",
        [&](const std::string&, const std::string& v) {
          o.prices = v;
@@ -255,7 +266,10 @@ Result<RunOptions> ParseRunArgs(const std::vector<std::string>& args) {
                                         {"--help", &o.help},
                                         {"--xapply", &o.link},
                                         {"--no-download", &o.no_download},
-                                        {"--null", &o.null_input}};
+                                        {"--null", &o.null_input},
+                                        {"--env-secret", &o.env_secret},
+                                        {"--tag", &o.tag},
+                                        {"--files", &o.files}};
 
   // 1. Options.
   for (; i < args.size(); ++i) {
@@ -413,6 +427,16 @@ Result<RunOptions> ParseRunArgs(const std::vector<std::string>& args) {
   // 4. Conflicts.
   if (o.quiet && o.progress) {
     return Status::InvalidArgument("--quiet and --progress contradict each other; pick one");
+  }
+  if (o.files && o.results_dir.empty()) {
+    return Status::InvalidArgument(
+        "--files prints the path of each task's stdout file under --results DIR; add "
+        "--results DIR");
+  }
+  if (o.files && o.json) {
+    return Status::InvalidArgument(
+        "--files and --json both say what stdout carries; pick one (--json's finish events "
+        "name the files)");
   }
   if (o.cleanup && o.transferfiles.empty() && o.returns.empty()) {
     return Status::InvalidArgument(

@@ -63,6 +63,12 @@ struct RunOptions {
   // in flight stays within it (driver/cost_meter.h); 0 = no budget. The one option a resume
   // may change (raise).
   double max_cost_usd = 0;
+  // --env NAME / NAME=VALUE (as given; driver/task_env.h) and --env-secret.
+  std::vector<std::string> env;
+  bool env_secret = false;
+  bool tag = false;        // --tag: each output line starts with the task's inputs and a TAB
+  std::string tagstring;   // --tagstring STR: ... with STR (replacement strings expanded)
+  bool files = false;      // --files: print each task's stdout file under --results
   std::string prices;  // --prices FILE: the price table's overrides (driver/prices.h)
   // --resume JOB|last: finish an interrupted job (driver/resume.h). With it, ParseRunArgs
   // accepts no command and no inputs and checks nothing else: the options given are compared

@@ -57,6 +57,7 @@ class S3ObjectStore : public ObjectStore {
   Status GetFile(const std::string& uri, const std::string& dest) override;
   Status Delete(const std::string& uri) override;
   Result<std::vector<StoredObject>> List(const std::string& prefix) override;
+  aws::S3RequestCounts s3_requests() const override { return s3_.requests(); }
 
   const std::string& bucket() const { return bucket_; }
   const std::string& prefix() const { return prefix_; }

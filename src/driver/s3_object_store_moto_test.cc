@@ -383,3 +383,44 @@ TEST_F(S3StoreTest, GetFileCutShortLeavesNoPartialFile) {
 
 }  // namespace
 }  // namespace parallelagram::driver
+
+namespace parallelagram::driver {
+namespace {
+
+// Every request the store sends is counted by S3's price class, as S3 bills it: a content-
+// addressed put is a HEAD then a PUT, a second put of the same content a HEAD only; a get is a
+// GET; a listing a LIST; a delete is free.
+TEST_F(S3StoreTest, CountsItsRequestsByS3PriceClass) {
+  REQUIRE_MOTO();
+  auto store = OpenStore("pg-count-requests", "p");
+  ASSERT_NE(store, nullptr);
+  CreateBucket(*store, "pg-count-requests");
+  const aws::S3RequestCounts start = store->s3_requests();
+  EXPECT_EQ(start.put_class, 0);  // CreateBucket above went through a client of its own
+  EXPECT_EQ(start.get_class, 0);
+  Write("a", "hello requests");
+  auto uri = store->PutFile("cas/" + Sha256Hex("hello requests"), Path("a"));
+  ASSERT_TRUE(uri.ok()) << uri.status().ToString();
+  aws::S3RequestCounts c = store->s3_requests();
+  EXPECT_EQ(c.put_class, 1);
+  EXPECT_EQ(c.get_class, 1);  // the HEAD before the upload
+  ASSERT_TRUE(store->PutFile("cas/" + Sha256Hex("hello requests"), Path("a")).ok());
+  c = store->s3_requests();
+  EXPECT_EQ(c.put_class, 1);  // already there: no second upload
+  EXPECT_EQ(c.get_class, 2);
+  ASSERT_TRUE(store->GetFile(*uri, Path("back")).ok());
+  SetMotoAuth(false);  // a prefix with '/': see SetMotoAuth
+  auto listed = store->List("cas/");
+  SetMotoAuth(true);
+  ASSERT_TRUE(listed.ok()) << listed.status().ToString();
+  c = store->s3_requests();
+  EXPECT_EQ(c.put_class, 2);  // the LIST
+  EXPECT_EQ(c.get_class, 3);  // the GET
+  ASSERT_TRUE(store->Delete(*uri).ok());
+  c = store->s3_requests();
+  EXPECT_EQ(c.put_class, 2);
+  EXPECT_EQ(c.get_class, 3);
+}
+
+}  // namespace
+}  // namespace parallelagram::driver

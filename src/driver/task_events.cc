@@ -35,6 +35,7 @@ Result<TaskEvent> TaskEventBuilder::Build(const TaskInputs& in, const PlannedTas
   } else if (tmpl_) {
     e.argv = tmpl_->Expand(in);
     e.shell = s_.shell;
+    e.env = s_.env;
   } else {
     return Status::Internal("task " + std::to_string(seq) + " has no command");
   }

@@ -11,6 +11,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <set>
 #include <string>
 
@@ -37,6 +38,7 @@ class TaskEventBuilder {
     int64_t max_output = 0;   // --max-output (0: 1 GiB)
     bool async = false;       // --mode async: the 1 MB Event limit applies
     std::string scratch_dir;  // where an oversized event is written before it is stored
+    std::map<std::string, std::string> env;  // --env: every template task's environment
   };
   // `tmpl` may be null when every task comes with its TaskSpec.
   TaskEventBuilder(Settings settings, const CommandTemplate* tmpl, const Staging& staging,

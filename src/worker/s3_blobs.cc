@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <atomic>
 #include <boost/asio/connect.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
@@ -182,6 +183,9 @@ Result<std::string> S3Blobs::UrlOf(const std::string& uri) const {
 
 namespace {
 
+std::atomic<int64_t> g_put_requests{0};
+std::atomic<int64_t> g_get_requests{0};
+
 // Sends one signed request; the response body goes to `dest` when it is non-empty.
 Result<S3Reply> SendSigned(const S3BlobsConfig& cfg, const std::string& method,
                            const std::string& uri, const std::string& url, std::string body,
@@ -192,6 +196,7 @@ Result<S3Reply> SendSigned(const S3BlobsConfig& cfg, const std::string& method,
         ": no AWS credentials in the worker's environment "
         "(AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY): give the function a role");
   }
+  (method == "GET" || method == "HEAD" ? g_get_requests : g_put_requests) += 1;
   HttpRequest req;
   req.method = method;
   req.url = url;
@@ -259,6 +264,8 @@ Result<std::string> ReadWhole(const std::string& path) {
 }
 
 }  // namespace
+
+aws::S3RequestCounts S3BlobRequestsSent() { return {g_put_requests.load(), g_get_requests.load()}; }
 
 Status S3Blobs::Fetch(const std::string& uri, const std::string& dest) {
   PG_ASSIGN_OR_RETURN(std::string url, UrlOf(uri));

@@ -19,6 +19,7 @@
 #include <string>
 #include <string_view>
 
+#include "aws/s3_requests.h"
 #include "worker/blob_store.h"
 
 namespace parallelagram {
@@ -31,6 +32,10 @@ struct S3BlobsConfig {
   std::string endpoint;  // "" = AWS's public endpoint for the region
   std::string ca_file;   // "" = found as described above
 };
+
+// The S3 requests every S3Blobs of this process sent so far, by price class (a worker's
+// invocation reports the difference across it). Any thread.
+aws::S3RequestCounts S3BlobRequestsSent();
 
 // The configuration from this process's environment.
 S3BlobsConfig S3BlobsConfigFromEnvironment();

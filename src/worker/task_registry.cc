@@ -10,6 +10,7 @@
 #include <sstream>
 
 #include "common/utf8.h"
+#include "worker/s3_blobs.h"
 
 namespace parallelagram {
 
@@ -140,6 +141,7 @@ Reply RunTaskEvent(TaskRegistry& registry, Blobs& blobs, std::string_view event_
                                           "' (it knows: " + registry.KindsList() + ")");
   }
   Result<TaskResult> result = Status::Internal("not run");
+  const aws::S3RequestCounts s3_before = S3BlobRequestsSent();
   try {
     result = handler->Run(*event, ctx);
   } catch (const std::exception& e) {
@@ -166,6 +168,15 @@ Reply RunTaskEvent(TaskRegistry& registry, Blobs& blobs, std::string_view event_
     r.init_ms = ctx.init_ms;
     r.memory_mb = ctx.memory_limit_mb;
     r.billing_estimate = true;
+  }
+  // The S3 requests this invocation made, and the result object's PUT below (known now unless
+  // it is stored only when too big for the reply, a PUT then not counted).
+  const aws::S3RequestCounts s3_after = S3BlobRequestsSent();
+  r.s3_put_requests = s3_after.put_class - s3_before.put_class;
+  r.s3_get_requests = s3_after.get_class - s3_before.get_class;
+  if (!event->result_uri.empty() && !event->result_spill_only &&
+      event->result_uri.rfind("s3://", 0) == 0) {
+    ++r.s3_put_requests;
   }
   std::string full = Dump(TaskResultToJson(r));
   if (!event->result_uri.empty() &&

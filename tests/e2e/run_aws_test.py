@@ -117,6 +117,19 @@ def main():
                       mode + ": every task succeeded at its first attempt (no 429 failed one)",
                       json.dumps(m)[:2000])
                 results[mode] = [(r["seq"], r["exit_code"], r.get("stdout")) for r in m]
+                # Costs: each worker fetched its staged files (GETs) and stored its returned
+                # file (a PUT, and in async mode its result object too); the job also pays the
+                # driver's own S3 requests (uploads, HEADs, result GETs, inbox LISTs).
+                check(all(r.get("s3_get_requests", 0) >= 2 and r.get("s3_put_requests", 0) >=
+                          (2 if mode == "async" else 1) and r.get("cost_usd", 0) > 0 for r in m),
+                      mode + ": each task's cost counts its worker's S3 requests",
+                      json.dumps([{k: r.get(k) for k in ("s3_get_requests", "s3_put_requests",
+                                                         "cost_usd")} for r in m]))
+                with open(os.path.join(state, "jobs", jobid, "job.json")) as f:
+                    jcost = json.load(f).get("cost_usd", 0)
+                check(jcost > sum(r["cost_usd"] for r in m) + 5 * 0.0000004,
+                      mode + ": the job's cost adds the driver's S3 requests to its tasks'",
+                      (jcost, sum(r["cost_usd"] for r in m)))
             set_moto_auth(moto.endpoint, True)
             check(results["sync"] == results["async"], "sync and async give identical results",
                   json.dumps(results)[:2000])
