@@ -476,6 +476,7 @@ void Job::Impl::CollectAsyncResults() {
       finished_before[static_cast<size_t>(seq - 1)] =
           rec.result.outcome == Outcome::kSucceeded ? 1 : 2;
       sched->CountFinishedOutside(rec.result.outcome == Outcome::kSucceeded);
+      rec.cost_usd = ChargeFor(rec).usd;  // answered while no driver ran: billed all the same
       Record(std::make_shared<TaskRecord>(std::move(rec)),
              TaskValues(spec.sources, spec.link, seq - 1));
       ++collected;

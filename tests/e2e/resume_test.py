@@ -32,7 +32,9 @@ from e2e_util import Checks, children_of, proc_stat  # noqa: E402
 PG = os.path.abspath(os.environ.get("PG_BIN", "build/parallelagram"))
 check = Checks()
 RNG = random.Random(int(os.environ.get("PG_RESUME_SEED", str(int(time.time())))))
-TIMING = ("start", "runtime_s", "job_id")
+# Timing and billing differ run to run (billing: what each invocation was billed).
+TIMING = ("start", "runtime_s", "job_id", "billed_ms", "init_ms", "cost_usd", "memory_mb",
+          "billing_estimate", "s3_put_requests", "s3_get_requests")
 
 
 def in_sessions(sids):
@@ -427,6 +429,9 @@ def async_case(tmp):
     diff = [(a, b) for a, b in zip(strip(final), reference) if a != b]
     check(strip(final) == reference, "async: manifest equals an uninterrupted async run's",
           diff[:3])
+    check(all(x.get("cost_usd", 0) > 0 for x in final),
+          "async: tasks collected by the resume are charged too",
+          [(x["seq"], x.get("cost_usd")) for x in final if not x.get("cost_usd", 0) > 0])
     left = os.listdir(inbox) if os.path.isdir(inbox) else []
     check(not left, "the inbox is empty afterwards", left)
 

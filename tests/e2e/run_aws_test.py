@@ -120,7 +120,7 @@ def main():
                 # Costs: each worker fetched its staged files (GETs) and stored its returned
                 # file (a PUT, and in async mode its result object too); the job also pays the
                 # driver's own S3 requests (uploads, HEADs, result GETs, inbox LISTs).
-                check(all(r.get("s3_get_requests", 0) >= 2 and r.get("s3_put_requests", 0) >=
+                check(all(r.get("s3_get_requests", 0) >= 1 and r.get("s3_put_requests", 0) >=
                           (2 if mode == "async" else 1) and r.get("cost_usd", 0) > 0 for r in m),
                       mode + ": each task's cost counts its worker's S3 requests",
                       json.dumps([{k: r.get(k) for k in ("s3_get_requests", "s3_put_requests",

@@ -79,12 +79,12 @@ class RunCliTest(unittest.TestCase):
         self.assertGreaterEqual(len(lines), 2, err)
         for l in lines:
             self.assertRegex(l, r"^parallelagram: \[\d/4\] \d running, \d done, \d failed")
-        self.assertRegex(lines[-1], r"^parallelagram: \[4/4\] 0 running, 4 done, 0 failed \| [\d.]+/s$")
+        self.assertRegex(lines[-1], r"^parallelagram: \[4/4\] 0 running, 4 done, 0 failed \| \$[\d.]+ \| [\d.]+/s$")
         # A job longer than the default interval (5 s) prints plain lines without --progress.
         rc, out, err = self.run_pg("--", "sleep", ":::", "6")
         self.assertEqual(rc, 0, err)
         lines = err.decode().splitlines()
-        self.assertIn("parallelagram: [0/1] 1 running, 0 done, 0 failed", lines)
+        self.assertIn("parallelagram: [0/1] 1 running, 0 done, 0 failed | $0.00", lines)
         self.assertEqual(lines[-1][:46], "parallelagram: [1/1] 0 running, 1 done, 0 fail")
 
     def run_on_pty(self, *args, timeout=120):
@@ -125,8 +125,8 @@ class RunCliTest(unittest.TestCase):
         self.assertIn("\r\x1b[K[", text)  # redrawn in place
         self.assertRegex(text, r"\[\d/6\] \d running, \d done, \d failed")
         self.assertRegex(text, r"\d retried")
-        self.assertRegex(text, r"\| [\d.]+/s \| ETA \d+s")
-        self.assertRegex(text, r"\[6/6\] 0 running, 6 done, 1 failed, 2 retried \| [\d.]+/s\r?\n")
+        self.assertRegex(text, r"\| \$[\d.]+ \| [\d.]+/s \| ETA \d+s")
+        self.assertRegex(text, r"\[6/6\] 0 running, 6 done, 1 failed, 2 retried \| \$[\d.]+ \| [\d.]+/s\r?\n")
         self.assertEqual(out, b"")
         # -q: no status line on the terminal either.
         rc, out, term = self.run_on_pty("-q", "--", "echo", ":::", "a", "b")
