@@ -57,6 +57,7 @@ Replacement strings (in COMMAND and ARGS; {= perl =} is refused: no Perl runs in
 Options
   -j, --jobs N         tasks at a time (default: the number of cores)
   --timeout SECONDS    kill a task after this long (it counts as failed, timed out)
+  --delay SECONDS      at least this long between two task starts (retries included)
   --retries N          run a failed task up to N times in all (default 1); throttled
                        (429) and transport-failed invokes are retried with back-off
                        without counting

@@ -434,6 +434,7 @@ Status Job::Impl::Start() {
     }
   }
   so.max_attempts = spec.retries;
+  so.delay_ms = static_cast<int64_t>(spec.delay_s * 1000);
   so.halt = spec.halt;
   so.speculate = spec.speculate;
   so.known_total = source->known_total();

@@ -233,6 +233,7 @@ Status CheckResumeConflicts(const RunOptions& given, const RunOptions& rec,
   PG_CHECK_FIELD(tag, "--tag", flag);
   PG_CHECK_FIELD(tagstring, "--tagstring", str);
   PG_CHECK_FIELD(files, "--files", flag);
+  PG_CHECK_FIELD(delay_s, "--delay", num);
 #undef PG_CHECK_FIELD
   auto halt_differs = [](const HaltPolicy& a, const HaltPolicy& b) {
     return a.when != b.when || a.on_failure != b.on_failure || a.count != b.count ||

@@ -239,6 +239,18 @@ Result<RunOptions> ParseRunArgs(const std::vector<std::string>& args) {
          o.env.push_back(v);
          return Status::Ok();
        }},
+      {"--delay",
+       [&](const std::string& opt, const std::string& v) {
+         char* end = nullptr;
+         const double x = std::strtod(v.c_str(), &end);
+         if (v.empty() || *end != '\0' || !std::isfinite(x) || x < 0 || x > 3600) {
+           return Status::InvalidArgument(opt + " takes the seconds between two task starts, " +
+                                          "from 0 to 3600 (like --delay 0.5); got '" +
+                                          EscapeForMessage(v) + "'" + kHint);
+         }
+         o.delay_s = x;
+         return Status::Ok();
+       }},
       {"--tagstring",
        [&](const std::string&, const std::string& v) {
          o.tagstring = v;

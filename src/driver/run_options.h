@@ -69,6 +69,7 @@ struct RunOptions {
   bool tag = false;        // --tag: each output line starts with the task's inputs and a TAB
   std::string tagstring;   // --tagstring STR: ... with STR (replacement strings expanded)
   bool files = false;      // --files: print each task's stdout file under --results
+  double delay_s = 0;      // --delay SECONDS: at least this long between two task starts
   std::string prices;  // --prices FILE: the price table's overrides (driver/prices.h)
   // --resume JOB|last: finish an interrupted job (driver/resume.h). With it, ParseRunArgs
   // accepts no command and no inputs and checks nothing else: the options given are compared

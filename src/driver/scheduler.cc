@@ -87,6 +87,10 @@ void Scheduler::Fill() {
   if (in_fill_) return;  // a listener callback made inside Fill cannot re-enter it
   in_fill_ = true;
   while (!halted_ && !free_slots_.empty() && running_ < static_cast<int64_t>(window_)) {
+    if ((!duplicates_.empty() || !ready_.empty() || (!input_ended_ && !waiting_)) &&
+        !DelayAllows()) {
+      break;
+    }
     if (!duplicates_.empty()) {
       if (!BudgetAllows()) break;
       int64_t seq = duplicates_.front();
@@ -130,6 +134,22 @@ void Scheduler::Fill() {
   in_fill_ = false;
 }
 
+bool Scheduler::DelayAllows() {
+  if (opt_.delay_ms <= 0 || last_dispatch_us_ < 0) return true;
+  const int64_t wait_us = last_dispatch_us_ + opt_.delay_ms * 1000 - clock_.NowMonoUs();
+  if (wait_us <= 0) return true;
+  if (!delay_armed_) {
+    delay_armed_ = true;
+    std::weak_ptr<bool> alive = alive_;
+    timers_.After((wait_us + 999) / 1000, [this, alive] {
+      if (alive.expired()) return;
+      delay_armed_ = false;
+      Wake();
+    });
+  }
+  return false;
+}
+
 bool Scheduler::BudgetAllows() {
   if (!opt_.may_start || opt_.may_start(running_)) return true;
   if (running_ == 0 && !budget_stopped_) {  // nothing running will lower the worst case
@@ -149,6 +169,7 @@ void Scheduler::Dispatch(int64_t seq, bool duplicate) {
   ++st.in_flight;
   ++st.invocations;
   int64_t id = ++next_flight_;
+  last_dispatch_us_ = clock_.NowMonoUs();
   flights_.emplace(id, Flight{seq, slot, st.attempt, duplicate, clock_.NowEpochMs(),
                               clock_.NowMonoUs()});
   if (duplicate) {

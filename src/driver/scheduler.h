@@ -104,6 +104,9 @@ class Scheduler {
     // dispatch; a refusal with nothing in flight stops the job for good (OnBudgetStop). Null:
     // no budget.
     std::function<bool(int64_t in_flight)> may_start;
+    // --delay: at least this long between two dispatches (first attempts, retries and
+    // duplicates alike), as GNU parallel spaces job starts; 0: none.
+    int64_t delay_ms = 0;
   };
 
   class Listener {
@@ -205,6 +208,9 @@ class Scheduler {
     int64_t start_us;
   };
   void Fill();
+  // --delay's answer: false (and a Wake() armed for when it is up) while the last dispatch
+  // is more recent than delay_ms.
+  bool DelayAllows();
   bool BudgetAllows();  // the budget's answer; stops the job when it refuses with none in flight
   void Dispatch(int64_t seq, bool duplicate);
   void OnResult(int64_t flight, TaskResult r);
@@ -251,6 +257,8 @@ class Scheduler {
   int64_t succeeded_ = 0, failed_ = 0, retried_ = 0, throttled_ = 0, speculated_ = 0,
           discarded_ = 0;
   bool budget_stopped_ = false;
+  int64_t last_dispatch_us_ = -1;  // --delay
+  bool delay_armed_ = false;
   bool halted_ = false, halt_now_ = false, done_ = false, started_ = false, draining_ = false;
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 };

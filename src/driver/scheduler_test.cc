@@ -512,6 +512,47 @@ TEST(SchedulerTest, NoTasksIsDoneAtOnce) {
   EXPECT_EQ(f.rec.done, 1);
 }
 
+TEST(SchedulerTest, DelaySpacesEveryDispatchAndStillRunsEveryTask) {
+  FakeClock clock;
+  FakeLoop loop{clock};
+  struct TimedRecorder : Recorder {
+    TimedRecorder(FakeLoop& l, FakeClock& c) : Recorder(l), clock(c) {}
+    void OnStart(int64_t seq, int attempt, int slot) override {
+      Recorder::OnStart(seq, attempt, slot);
+      at_ms.push_back(clock.NowMonoUs() / 1000);
+    }
+    FakeClock& clock;
+    std::vector<int64_t> at_ms;
+  } rec{loop, clock};
+  rec.total = 5;
+  // Tasks take 10 ms; task 3 fails once and is retried.
+  FakeInvoker inv(loop, [&](const TaskEvent& e, int attempt) {
+    return std::make_pair(int64_t{10}, Exited(SeqOf(e) == 3 && attempt == 1 ? 1 : 0));
+  });
+  Scheduler::Options o;
+  o.jobs = 4;
+  o.max_attempts = 2;
+  o.delay_ms = 250;
+  Scheduler s(
+      o,
+      [](int64_t seq, int, int64_t) -> Result<TaskEvent> {
+        TaskEvent e;
+        e.task_id = std::to_string(seq);
+        e.argv = {"t"};
+        return e;
+      },
+      inv, loop, clock, rec);
+  s.Start();
+  loop.Run();
+  ASSERT_EQ(rec.starts.size(), 6u);  // 5 tasks and 3's retry
+  EXPECT_EQ(s.finished(), 5);
+  EXPECT_EQ(rec.done, 1);
+  for (size_t i = 1; i < rec.at_ms.size(); ++i) {
+    EXPECT_GE(rec.at_ms[i] - rec.at_ms[i - 1], 250) << "start " << i;
+  }
+  EXPECT_LT(rec.at_ms.back() - rec.at_ms.front(), 6 * 250 + 100);  // not slower than it must
+}
+
 }  // namespace
 }  // namespace parallelagram::driver
 

@@ -96,6 +96,19 @@ def main():
         check(rc == 255 and len(err.strip().splitlines()) == 1 and b"--results" in err and
               jobs() == before, "--files without --results: one line, 255, no job", err)
 
+        # --- --delay: starts spaced at least that far apart, whatever -j --------------------
+        before = set(jobs())
+        rc, out, err = pg("-j", "4", "--delay", "0.3", "--", "true", ":::", "1", "2", "3", "4")
+        job = sorted(set(jobs()) - before)[0]
+        with open(os.path.join(state, "jobs", job, "results.jsonl")) as f:
+            starts = sorted(json.loads(l)["start"] for l in f if l.strip())
+        gaps = [b - a for a, b in zip(starts, starts[1:])]
+        check(rc == 0 and len(starts) == 4 and all(g >= 0.29 for g in gaps),
+              "--delay 0.3 spaces the starts (gaps %s)" % gaps, err)
+        rc, out, err = pg("--delay", "soon", "--", "true", ":::", "1")
+        check(rc == 255 and len(err.strip().splitlines()) == 1 and b"--delay" in err,
+              "--delay soon: one line, 255", err)
+
         # --- --env ------------------------------------------------------------------------------
         env = dict(base_env, PG_E2E_COPIED="from the driver", PG_E2E_NOT_NAMED="leak")
         before = set(jobs())
