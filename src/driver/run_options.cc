@@ -80,7 +80,11 @@ Result<double> ParseUsd(const std::string& opt, const std::string& v) {
 }
 
 // -N/-n/-L: how many inputs per task. GNU parallel's 0 ("read one, insert none") is refused.
-Result<int64_t> ParseCount(const std::string& opt, const std::string& v) {
+Result<int64_t> ParseCount(const std::string& long_opt, const std::string& v) {
+  const std::string opt = long_opt == "--max-replace-args" ? "-N/--max-replace-args"
+                          : long_opt == "--max-args"       ? "-n/--max-args"
+                          : long_opt == "--max-lines"      ? "-L/--max-lines"
+                                                           : long_opt;
   char* end = nullptr;
   errno = 0;
   long long x = std::strtoll(v.c_str(), &end, 10);
