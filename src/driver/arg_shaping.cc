@@ -2,6 +2,13 @@
 
 #include <algorithm>
 #include <cctype>
+
+// GCC 12 warns (maybe-uninitialized) inside libstdc++'s <regex> at -O1 and above: a known
+// false positive (GCC bug 105562); std::regex is what the options specify.
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#endif
 #include <regex>
 
 #include "common/json_text.h"
@@ -285,3 +292,7 @@ bool ArgGrouper::Next(std::vector<std::string>* values) {
 }
 
 }  // namespace parallelagram::driver
+
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic pop
+#endif

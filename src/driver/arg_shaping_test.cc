@@ -12,13 +12,6 @@
 namespace parallelagram::driver {
 namespace {
 
-InputSource ShpSource(std::vector<std::string> v) {
-  InputSource s;
-  s.origin = "test";
-  s.values = std::move(v);
-  return s;
-}
-
 RunOptions ShpParse(std::vector<std::string> args) {
   auto o = ParseRunArgs(args);
   EXPECT_TRUE(o.ok()) << o.status().message();

@@ -122,14 +122,14 @@ def refused(work, env):
     # -N 0 etc.: GNU parallel reads one input and inserts none; we refuse (on purpose).
     rc, gout, _ = run([GNU, "-k", "-N0", "echo", "x", ":::", "a", "b"], work)
     check(rc == 0 and gout == b"x\nx\n", "GNU parallel's -N0 inserts nothing (we differ)", gout)
-    for what, args in (("-N 0", ["-N", "0"]), ("-N0", ["-N0"]), ("-n 0", ["-n", "0"]),
-                       ("-n -2", ["-n", "-2"]), ("-L 0", ["-L", "0"]),
-                       ("--max-args=-1", ["--max-args=-1"]),
-                       ("a bad --colsep", ["--colsep", "a("]),
-                       ("a bad --header", ["--header", "[x"]),
-                       ("--trim x", ["--trim", "x"])):
+    for what, name, args in (("-N 0", "-N", ["-N", "0"]), ("-N0", "-N", ["-N0"]),
+                             ("-n 0", "-n", ["-n", "0"]), ("-n -2", "-n", ["-n", "-2"]),
+                             ("-L 0", "-L", ["-L", "0"]),
+                             ("--max-args=-1", "--max-args", ["--max-args=-1"]),
+                             ("a bad --colsep", "--colsep", ["--colsep", "a("]),
+                             ("a bad --header", "--header", ["--header", "[x"]),
+                             ("--trim x", "--trim", ["--trim", "x"])):
         rc, out, err = run([PG, "run", *args, "echo", ":::", "x"], work, b"", env)
-        name = args[0].split("=")[0]
         check(rc == 255 and out == b"" and err.count(b"\n") == 1 and name.encode() in err,
               "%s: refused in one line naming %s, exit 255, nothing run" % (what, name),
               (rc, out, err))
