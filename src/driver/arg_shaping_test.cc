@@ -144,6 +144,9 @@ TEST(ArgShapingTest, ExpansionOfSeveralValues) {
   // With --shell: one line, every value quoted.
   RunOptions sh = ShpParse({"--shell", "-X", "echo", "p{}", ":::", "a"});
   EXPECT_EQ(ShpArgv(sh, {"a b", "c"}), (V{"echo p'a b' pc"}));
+  // With --shell the part of the line repeated is the whitespace-delimited one.
+  RunOptions shl = ShpParse({"--shell", "-X", "echo p{}q | tr a-z A-Z", ":::", "a"});
+  EXPECT_EQ(ShpArgv(shl, {"a b", "c"}), (V{"echo p'a b'q pcq | tr a-z A-Z"}));
   RunOptions shm = ShpParse({"--shell", "-m", "echo", "p{}", "{3}", ":::", "a"});
   EXPECT_EQ(ShpArgv(shm, {"a b", "c"}), (V{"echo p'a b' c "}));
 }

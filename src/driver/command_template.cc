@@ -261,11 +261,74 @@ void CommandTemplate::ExpandWordMulti(const std::vector<Piece>& word, const Task
     }
     if (kept || quote) words->push_back(std::move(cur));
   };
-  if (mode_ == ArgMode::kContext && TakesValues(word)) {
+  if (mode_ != ArgMode::kContext || !TakesValues(word)) {
+    expand(-1, out);
+    return;
+  }
+  if (!quote) {  // an argv word: repeated whole
     for (size_t k = 0; k < in.values.size(); ++k) expand(static_cast<int64_t>(k), out);
     return;
   }
-  expand(-1, out);
+  // A shell command line: as GNU parallel, the word repeated is the whitespace-delimited
+  // part of the line that holds the replacement string ('echo p{} | tr' -> 'echo pa pb | tr').
+  std::string line;
+  std::vector<Piece> sub;  // the current whitespace-delimited part
+  auto flush = [&] {
+    if (sub.empty()) return;
+    std::vector<std::string> parts;
+    if (TakesValues(sub)) {
+      for (size_t k = 0; k < in.values.size(); ++k) {
+        ExpandContextCopy(sub, in, static_cast<int64_t>(k), &parts);
+      }
+    } else {
+      ExpandContextCopy(sub, in, -1, &parts);
+    }
+    for (size_t i = 0; i < parts.size(); ++i) line += (i ? " " : "") + parts[i];
+    sub.clear();
+  };
+  for (const Piece& p : word) {
+    if (!p.literal) {
+      sub.push_back(p);
+      continue;
+    }
+    std::string text;
+    for (char c : p.text) {
+      if (c == ' ' || c == '\t' || c == '\n') {
+        if (!text.empty()) sub.push_back(Piece{true, std::move(text), 0, ""});
+        text.clear();
+        flush();
+        line += c;
+      } else {
+        text += c;
+      }
+    }
+    if (!text.empty()) sub.push_back(Piece{true, std::move(text), 0, ""});
+  }
+  flush();
+  out->push_back(std::move(line));
+}
+
+void CommandTemplate::ExpandContextCopy(const std::vector<Piece>& sub, const TaskInputs& in,
+                                        int64_t only, std::vector<std::string>* out) const {
+  std::string cur;
+  for (const Piece& p : sub) {
+    if (p.literal) {
+      cur += p.text;
+    } else if (p.op == "#" || p.op == "%") {
+      cur += std::to_string(p.op == "#" ? in.seq : in.slot);
+    } else if (p.source > 0) {
+      if (static_cast<size_t>(p.source) <= in.values.size()) {
+        cur += ShellQuote(Transform(in.values[static_cast<size_t>(p.source - 1)], p.op));
+      }
+    } else {
+      for (size_t k = 0; k < in.values.size(); ++k) {
+        if (only >= 0 && k != static_cast<size_t>(only)) continue;
+        if (only < 0 && k > 0) cur += ' ';
+        cur += ShellQuote(Transform(in.values[k], p.op));
+      }
+    }
+  }
+  out->push_back(std::move(cur));
 }
 
 size_t CommandTemplate::BaseLineLength() const {

@@ -86,6 +86,10 @@ class CommandTemplate {
   void ExpandWordMulti(const std::vector<Piece>& word, const TaskInputs& in, bool quote,
                        std::vector<std::string>* out) const;
   static bool TakesValues(const std::vector<Piece>& word);
+  // kContext with a shell: one copy of a whitespace-delimited part, `{}` standing for value
+  // `only` (-1: every value), quoted.
+  void ExpandContextCopy(const std::vector<Piece>& sub, const TaskInputs& in, int64_t only,
+                         std::vector<std::string>* out) const;
 
   std::vector<std::vector<Piece>> words_;
   bool shell_ = false;

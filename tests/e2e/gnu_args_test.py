@@ -108,10 +108,20 @@ CASES = [
     ("-L 1 -E", ["-L", "1", "-E", "end", "echo"], b"a \nb\nend\nc\n"),
 ]
 
+# GNU parallel always has a shell; ours is asked for with --shell (added to our command line).
+SHELL_CASES = [
+    ("--shell -X repeats the part of the line", ["-j1", "-X", "echo p{}q | tr a-z A-Z", ":::",
+                                                 "a b", "c", "d"], b""),
+    ("--shell -m", ["-j1", "-m", "echo {} | wc -w", ":::", "a b", "c", "d"], b""),
+    ("--shell -N2 {2} missing", ["-N2", "echo {1} {2} | od -c", ":::", "a", "b", "c"], b""),
+    ("--shell --colsep", ["--colsep", ",", "echo {2}$(echo {1})", ":::", "a,b", "$(x),y"], b""),
+]
+
 
 def oracle_cases(work, env):
-    for what, args, stdin in CASES:
-        rc, out, err = run([PG, "run", "-k", *args], work, stdin, env)
+    for what, args, stdin in CASES + SHELL_CASES:
+        ours = ["--shell", *args] if (what, args, stdin) in SHELL_CASES else args
+        rc, out, err = run([PG, "run", "-k", *ours], work, stdin, env)
         grc, gout, gerr = run([GNU, "-k", *args], work, stdin)
         check(rc == 0 and grc == 0 and out == gout and out,
               "%s: same output as GNU parallel" % what,
