@@ -273,7 +273,7 @@ TEST(CredentialsChain, ContainerUriRules) {
   EXPECT_EQ((*rel)->url, "http://169.254.170.2/v2/creds/abc");
   auto eks = ContainerCredentialsProvider::FromEnvironment(
       CredsEnv({{"AWS_CONTAINER_CREDENTIALS_FULL_URI", "http://169.254.170.23/v1/credentials"},
-           {"AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE", "/var/run/token"}}));
+                {"AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE", "/var/run/token"}}));
   ASSERT_TRUE(eks.ok() && eks->has_value());
   EXPECT_EQ((*eks)->auth_token_file, "/var/run/token");
   auto bad = ContainerCredentialsProvider::FromEnvironment(

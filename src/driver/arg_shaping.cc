@@ -65,16 +65,15 @@ const std::regex& CachedRegex(const std::string& re) {
 
 Status CheckRegex(const std::string& opt, const std::string& re) {
   if (re.empty()) {
-    return Status::InvalidArgument(opt +
-                                   " needs a regular expression, not an empty string; e.g. " +
+    return Status::InvalidArgument(opt + " needs a regular expression, not an empty string; e.g. " +
                                    opt + " ','" + "; see 'parallelagram run --help'");
   }
   try {
     std::regex r(re, std::regex::ECMAScript);
   } catch (const std::regex_error& e) {
     return Status::InvalidArgument(opt + " '" + EscapeForMessage(re) +
-                                   "' is not a valid regular expression (ECMAScript): " +
-                                   e.what() + "; fix or quote it");
+                                   "' is not a valid regular expression (ECMAScript): " + e.what() +
+                                   "; fix or quote it");
   }
   return Status::Ok();
 }

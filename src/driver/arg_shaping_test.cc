@@ -75,13 +75,13 @@ TEST(ArgShapingTest, ColumnsAndTrimAsPerlSplit) {
 }
 
 TEST(ArgShapingTest, HeaderNamesBecomePositions) {
-  RunOptions o = ShpParse({"--header", ":", "--colsep", ",", "echo", "{b}", "{a.}", "{c/}",
-                           "{zz}", ":::", "a,b", "1,2.x", ":::", "c", "3/4"});
+  RunOptions o = ShpParse({"--header", ":", "--colsep", ",", "echo", "{b}", "{a.}", "{c/}", "{zz}",
+                           ":::", "a,b", "1,2.x", ":::", "c", "3/4"});
   ApplyHeaderNames(&o);
   EXPECT_EQ(o.command, (V{"echo", "{2}", "{1.}", "{3/}", "{zz}"}));
   // The header line is no input.
-  RunOptions ok = ShpParse({"--header", ":", "--colsep", ",", "echo", "{b}", ":::", "a,b",
-                            "1,2", "3,4"});
+  RunOptions ok =
+      ShpParse({"--header", ":", "--colsep", ",", "echo", "{b}", ":::", "a,b", "1,2", "3,4"});
   EXPECT_EQ(ShpTasks(ok), (V{"1|2", "3|4"}));
   // Without --colsep, GNU parallel splits at TABs.
   RunOptions tab = ShpParse({"--header", ":", "echo", "{x}", ":::", "x", "p\tq"});

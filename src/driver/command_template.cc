@@ -334,7 +334,7 @@ void CommandTemplate::ExpandContextCopy(const std::vector<Piece>& sub, const Tas
 size_t CommandTemplate::BaseLineLength() const {
   size_t n = 0;
   for (const auto& w : words_) {
-    n += 1;  // the space before it
+    n += 1;                                                      // the space before it
     if (mode_ == ArgMode::kContext && TakesValues(w)) continue;  // counted per value
     for (const Piece& p : w) n += p.literal ? p.text.size() : 0;
   }

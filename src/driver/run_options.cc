@@ -71,8 +71,7 @@ Result<double> ParseUsd(const std::string& opt, const std::string& v) {
   char* end = nullptr;
   errno = 0;
   double x = text.empty() ? 0 : std::strtod(text.c_str(), &end);
-  if (text.empty() || end == nullptr || *end != '\0' || errno != 0 || !std::isfinite(x) ||
-      x <= 0) {
+  if (text.empty() || end == nullptr || *end != '\0' || errno != 0 || !std::isfinite(x) || x <= 0) {
     return Status::InvalidArgument(opt + " takes an amount of US dollars greater than 0, like " +
                                    opt + " 2.50; got '" + EscapeForMessage(v) + "'" + kHint);
   }
@@ -89,8 +88,9 @@ Result<int64_t> ParseCount(const std::string& long_opt, const std::string& v) {
   errno = 0;
   long long x = std::strtoll(v.c_str(), &end, 10);
   if (v.empty() || *end != '\0' || errno != 0 || x < 1 || x > 1000000) {
-    return Status::InvalidArgument(opt + " needs a whole number of inputs per task from 1 to "
-                                         "1000000, not '" +
+    return Status::InvalidArgument(opt +
+                                   " needs a whole number of inputs per task from 1 to "
+                                   "1000000, not '" +
                                    EscapeForMessage(v) + "'" + kHint);
   }
   return static_cast<int64_t>(x);
@@ -233,9 +233,10 @@ Result<RunOptions> ParseRunArgs(const std::vector<std::string>& args) {
       {"--trim",
        [&](const std::string& opt, const std::string& v) {
          if (v != "n" && v != "l" && v != "r" && v != "lr" && v != "rl") {
-           return Status::InvalidArgument(opt + " must be n, l, r, lr or rl (whitespace to trim "
-                                                "from each input: none, left, right, both), "
-                                                "not '" +
+           return Status::InvalidArgument(opt +
+                                          " must be n, l, r, lr or rl (whitespace to trim "
+                                          "from each input: none, left, right, both), "
+                                          "not '" +
                                           EscapeForMessage(v) + "'" + kHint);
          }
          o.trim = v;
@@ -304,15 +305,16 @@ Result<RunOptions> ParseRunArgs(const std::vector<std::string>& args) {
          return Status::Ok();
        }},
   };
-  std::map<std::string, std::string> aliases = {{"-j", "--jobs"},       {"-P", "--jobs"},
-                                                {"--bf", "--basefile"}, {"--tf", "--transferfile"},
-                                                {"-k", "--keep-order"}, {"-q", "--quiet"},
-                                                {"-h", "--help"},       {"-a", "--arg-file"},
-                                                {"-0", "--null"},       {"-d", "--delimiter"},
-                                                {"-C", "--colsep"},     {"--col-sep", "--colsep"},
-                                                {"-n", "--max-args"},   {"-N", "--max-replace-args"},
-                                                {"-L", "--max-lines"},  {"-m", "--multi-m"},
-                                                {"-X", "--multi-x"}};
+  std::map<std::string, std::string> aliases = {
+      {"-j", "--jobs"},       {"-P", "--jobs"},
+      {"--bf", "--basefile"}, {"--tf", "--transferfile"},
+      {"-k", "--keep-order"}, {"-q", "--quiet"},
+      {"-h", "--help"},       {"-a", "--arg-file"},
+      {"-0", "--null"},       {"-d", "--delimiter"},
+      {"-C", "--colsep"},     {"--col-sep", "--colsep"},
+      {"-n", "--max-args"},   {"-N", "--max-replace-args"},
+      {"-L", "--max-lines"},  {"-m", "--multi-m"},
+      {"-X", "--multi-x"}};
   std::map<std::string, bool*> flags = {{"--keep-order", &o.keep_order},
                                         {"--dry-run", &o.dry_run},
                                         {"--json", &o.json},

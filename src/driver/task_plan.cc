@@ -55,9 +55,8 @@ Result<std::vector<PlannedTask>> PlanAllTasks(const FileTemplates& t,
   if (shaping.active) {
     PG_ASSIGN_OR_RETURN(auto tasks, AllTaskValues(sources, link, shaping));
     for (size_t i = 0; i < tasks.size(); ++i) {
-      PG_ASSIGN_OR_RETURN(
-          PlannedTask p,
-          PlanTaskFiles(t, TaskInputs{static_cast<int64_t>(i) + 1, 1, std::move(tasks[i])}));
+      PG_ASSIGN_OR_RETURN(PlannedTask p, PlanTaskFiles(t, TaskInputs{static_cast<int64_t>(i) + 1, 1,
+                                                                     std::move(tasks[i])}));
       all.push_back(std::move(p));
     }
     return all;
