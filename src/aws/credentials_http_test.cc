@@ -34,7 +34,7 @@ constexpr char kCredsJson[] =
         "SecretAccessKey": "httpsecret", "Token": "httptoken",
         "Expiration": "2030-01-01T00:00:00Z", "LastUpdated": "2026-01-01T00:00:00Z"})";
 
-Environment Env(std::map<std::string, std::string> m) { return Environment(std::move(m)); }
+Environment HttpCredsEnv(std::map<std::string, std::string> m) { return Environment(std::move(m)); }
 
 // Plays IMDSv2: a PUT with the TTL header gets a token; GETs need it.
 TestHttpServer::Reply Imds(const TestHttpServer::Request& r) {
@@ -65,7 +65,7 @@ TEST(ImdsCredentials, TokenThenRoleThenCredentials) {
     return Imds(r);
   });
   auto cfg = ImdsCredentialsProvider::FromEnvironment(
-      Env({{"AWS_EC2_METADATA_SERVICE_ENDPOINT", server.url() + "/"}}));
+      HttpCredsEnv({{"AWS_EC2_METADATA_SERVICE_ENDPOINT", server.url() + "/"}}));
   EXPECT_EQ(cfg.endpoint, server.url());
   ImdsCredentialsProvider p(cfg);
   auto c = p.Fetch();
@@ -109,9 +109,9 @@ TEST(ContainerCredentials, FullUriWithTokenFileAndRelativeUri) {
   });
   // FULL_URI with the token in a file (re-read each fetch), which wins over the variable.
   auto cfg = ContainerCredentialsProvider::FromEnvironment(
-      Env({{"AWS_CONTAINER_CREDENTIALS_FULL_URI", server.url() + "/v2/credentials/abc"},
-           {"AWS_CONTAINER_AUTHORIZATION_TOKEN", "env-token"},
-           {"AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE", token_path}}));
+      HttpCredsEnv({{"AWS_CONTAINER_CREDENTIALS_FULL_URI", server.url() + "/v2/credentials/abc"},
+                    {"AWS_CONTAINER_AUTHORIZATION_TOKEN", "env-token"},
+                    {"AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE", token_path}}));
   ASSERT_TRUE(cfg.ok() && cfg->has_value());
   ContainerCredentialsProvider p(**cfg);
   auto c = p.Fetch();
@@ -128,8 +128,8 @@ TEST(ContainerCredentials, FullUriWithTokenFileAndRelativeUri) {
   // RELATIVE_URI is resolved against the ECS host (here: the test server), with the env token.
   expected = "env-token";
   auto rel = ContainerCredentialsProvider::FromEnvironment(
-      Env({{"AWS_CONTAINER_CREDENTIALS_RELATIVE_URI", "/v2/credentials/abc"},
-           {"AWS_CONTAINER_AUTHORIZATION_TOKEN", "env-token"}}),
+      HttpCredsEnv({{"AWS_CONTAINER_CREDENTIALS_RELATIVE_URI", "/v2/credentials/abc"},
+                    {"AWS_CONTAINER_AUTHORIZATION_TOKEN", "env-token"}}),
       server.url());
   ASSERT_TRUE(rel.ok() && rel->has_value());
   ContainerCredentialsProvider p2(**rel);
@@ -145,16 +145,17 @@ TEST(ContainerCredentials, ChainUsesContainerBeforeImds) {
   auto sc = SharedConfig::FromText("", "/c", "", "/k");
   ASSERT_TRUE(sc.ok());
   FakeClock clock(1700000000000);
-  auto rc = DefaultCredentials(Env({{"AWS_CONTAINER_CREDENTIALS_FULL_URI", container.url() + "/x"},
-                                    {"AWS_EC2_METADATA_SERVICE_ENDPOINT", imds.url()}}),
-                               *sc, clock);
+  auto rc = DefaultCredentials(
+      HttpCredsEnv({{"AWS_CONTAINER_CREDENTIALS_FULL_URI", container.url() + "/x"},
+                    {"AWS_EC2_METADATA_SERVICE_ENDPOINT", imds.url()}}),
+      *sc, clock);
   ASSERT_TRUE(rc.ok());
   EXPECT_EQ((*rc)->Get()->source, "container credentials endpoint " + container.url() + "/x");
   EXPECT_EQ(container.requests(), 1u);
   EXPECT_TRUE((*rc)->Get().ok());
   EXPECT_EQ(container.requests(), 1u);  // cached until 5 minutes before 2030
-  auto imds_only =
-      DefaultCredentials(Env({{"AWS_EC2_METADATA_SERVICE_ENDPOINT", imds.url()}}), *sc, clock);
+  auto imds_only = DefaultCredentials(
+      HttpCredsEnv({{"AWS_EC2_METADATA_SERVICE_ENDPOINT", imds.url()}}), *sc, clock);
   ASSERT_TRUE(imds_only.ok());
   EXPECT_EQ((*imds_only)->Get()->access_key_id, "ASIAHTTP");
   EXPECT_EQ(imds.requests(), 3u);
@@ -253,12 +254,13 @@ TEST(StsCredentials, AgainstMotoWithSignatureChecks) {
   FakeClock wclock(SystemClock::Get().NowEpochMs());
   std::string token_path = ::testing::TempDir() + "/pg_webid_" + std::to_string(getpid());
   std::ofstream(token_path) << "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ4In0.c2ln";
-  auto web = DefaultCredentials(Env({{"AWS_WEB_IDENTITY_TOKEN_FILE", token_path},
-                                     {"AWS_ROLE_ARN", "arn:aws:iam::123456789012:role/web"},
-                                     {"AWS_ROLE_SESSION_NAME", "websess"},
-                                     {"AWS_REGION", "us-east-1"},
-                                     {"AWS_ENDPOINT_URL", moto.url()}}),
-                                *empty, wclock);
+  auto web =
+      DefaultCredentials(HttpCredsEnv({{"AWS_WEB_IDENTITY_TOKEN_FILE", token_path},
+                                       {"AWS_ROLE_ARN", "arn:aws:iam::123456789012:role/web"},
+                                       {"AWS_ROLE_SESSION_NAME", "websess"},
+                                       {"AWS_REGION", "us-east-1"},
+                                       {"AWS_ENDPOINT_URL", moto.url()}}),
+                         *empty, wclock);
   ASSERT_TRUE(web.ok());
   auto w = (*web)->Get();
   ASSERT_TRUE(w.ok()) << w.status().ToString();
@@ -302,8 +304,8 @@ TEST(StsCredentials, AgainstMotoWithSignatureChecks) {
       "/k");
   ASSERT_TRUE(sc.ok());
   FakeClock clock(SystemClock::Get().NowEpochMs());
-  auto rc = DefaultCredentials(Env({{"AWS_PROFILE", "top"}, {"AWS_ENDPOINT_URL_STS", moto.url()}}),
-                               *sc, clock);
+  auto rc = DefaultCredentials(
+      HttpCredsEnv({{"AWS_PROFILE", "top"}, {"AWS_ENDPOINT_URL_STS", moto.url()}}), *sc, clock);
   ASSERT_TRUE(rc.ok()) << rc.status().ToString();
   auto top = (*rc)->Get();
   ASSERT_TRUE(top.ok()) << top.status().ToString();

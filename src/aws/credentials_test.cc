@@ -11,7 +11,7 @@
 namespace parallelagram::aws {
 namespace {
 
-Environment Env(std::map<std::string, std::string> m) { return Environment(std::move(m)); }
+Environment CredsEnv(std::map<std::string, std::string> m) { return Environment(std::move(m)); }
 
 std::string WriteTemp(const std::string& name, const std::string& content) {
   std::string path = ::testing::TempDir() + "/pg_cred_" + std::to_string(getpid()) + "_" + name;
@@ -28,7 +28,7 @@ TEST(CredentialsEnv, BothPartialAndToken) {
   ASSERT_TRUE(c.ok() && c->has_value());
   EXPECT_EQ((*c)->session_token, "T");
   EXPECT_EQ((*c)->source, "environment variables");
-  auto partial = CredentialsFromEnvironment(Env({{"AWS_ACCESS_KEY_ID", "AKSECRETISH"}}));
+  auto partial = CredentialsFromEnvironment(CredsEnv({{"AWS_ACCESS_KEY_ID", "AKSECRETISH"}}));
   ASSERT_FALSE(partial.ok());
   EXPECT_NE(partial.status().message().find("AWS_SECRET_ACCESS_KEY is not"), std::string::npos);
   EXPECT_EQ(partial.status().message().find("AKSECRETISH"), std::string::npos);
@@ -268,25 +268,25 @@ TEST(CredentialsChain, ProfilesRolesAndProcess) {
 
 TEST(CredentialsChain, ContainerUriRules) {
   auto rel = ContainerCredentialsProvider::FromEnvironment(
-      Env({{"AWS_CONTAINER_CREDENTIALS_RELATIVE_URI", "/v2/creds/abc"}}));
+      CredsEnv({{"AWS_CONTAINER_CREDENTIALS_RELATIVE_URI", "/v2/creds/abc"}}));
   ASSERT_TRUE(rel.ok() && rel->has_value());
   EXPECT_EQ((*rel)->url, "http://169.254.170.2/v2/creds/abc");
   auto eks = ContainerCredentialsProvider::FromEnvironment(
-      Env({{"AWS_CONTAINER_CREDENTIALS_FULL_URI", "http://169.254.170.23/v1/credentials"},
-           {"AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE", "/var/run/token"}}));
+      CredsEnv({{"AWS_CONTAINER_CREDENTIALS_FULL_URI", "http://169.254.170.23/v1/credentials"},
+                {"AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE", "/var/run/token"}}));
   ASSERT_TRUE(eks.ok() && eks->has_value());
   EXPECT_EQ((*eks)->auth_token_file, "/var/run/token");
   auto bad = ContainerCredentialsProvider::FromEnvironment(
-      Env({{"AWS_CONTAINER_CREDENTIALS_FULL_URI", "http://evil.example.com/creds"}}));
+      CredsEnv({{"AWS_CONTAINER_CREDENTIALS_FULL_URI", "http://evil.example.com/creds"}}));
   EXPECT_FALSE(bad.ok());
   auto https = ContainerCredentialsProvider::FromEnvironment(
-      Env({{"AWS_CONTAINER_CREDENTIALS_FULL_URI", "https://creds.example.com/x"}}));
+      CredsEnv({{"AWS_CONTAINER_CREDENTIALS_FULL_URI", "https://creds.example.com/x"}}));
   EXPECT_TRUE(https.ok());
   EXPECT_EQ(ImdsCredentialsProvider::FromEnvironment(
-                Env({{"AWS_EC2_METADATA_SERVICE_ENDPOINT_MODE", "IPv6"}}))
+                CredsEnv({{"AWS_EC2_METADATA_SERVICE_ENDPOINT_MODE", "IPv6"}}))
                 .endpoint,
             "http://[fd00:ec2::254]");
-  EXPECT_TRUE(ImdsCredentialsProvider::Disabled(Env({{"AWS_EC2_METADATA_DISABLED", "TRUE"}})));
+  EXPECT_TRUE(ImdsCredentialsProvider::Disabled(CredsEnv({{"AWS_EC2_METADATA_DISABLED", "TRUE"}})));
 }
 
 }  // namespace

@@ -44,6 +44,30 @@ Inputs
   -d, --delimiter C  inputs in files and stdin end with C (one character, or \n, \t, \0,
                      \xHH)
   several sources    every combination (cartesian product), or pairwise with --link
+  -E STRING          an input equal to STRING ends its source (the rest is not read)
+  --colsep, -C REGEX split each input into columns {1} {2} ... (ECMAScript regex; columns
+                     of several sources are numbered on; without replacement strings they
+                     are appended as separate arguments); implies --trim lr
+  --header :|REGEX   the first line of each source is a header, not an input: {NAME} is
+                     the column it names (split at --colsep, else at TABs); without
+                     --colsep a source's header line names it. The sources are read whole
+                     first (GNU parallel, outside --pipe, takes the first line whatever
+                     REGEX says; '--header 0': no header line)
+  --trim n|l|r|lr|rl remove whitespace from each input's (column's) left/right end
+Several inputs per task ({#} counts tasks; every input is in exactly one task)
+  -n, --max-args N   N inputs per task (the last may have fewer); {} is all of them,
+                     each its own argument; {1} ... {N} by position ({3} of a 2-input
+                     task is empty: no argument)
+  -N, --max-replace-args N  as -n, and a word holding {} is repeated per input (-X)
+  -X                 as many inputs per task as fit in a 127 KiB command line, a word
+                     holding {} repeated per input (pre{}post -> prea post... preb post);
+                     when the inputs fit, spread them over the -j slots as GNU parallel
+                     does (ceil(inputs / -j) per task)
+  -m                 as -X, but {} is all the inputs (pre{}post -> prea b cpost)
+  --xargs            as -m, without spreading over the slots
+  -L, --max-lines N  N input lines per task, a line ending in whitespace continuing on
+                     the next (implies -X unless -m or --xargs)
+  -N/-n/-L 0 (GNU: read one input, insert none) are refused
 Replacement strings (in COMMAND and ARGS; {= perl =} is refused: no Perl runs in a task)
   {}   the input               {.}  without extension      {/}  basename
   {//} directory               {/.} basename without extension
@@ -163,6 +187,10 @@ Examples
   parallelagram run --tf {} --return {}.wc --shell -- 'wc -l {} > {}.wc' ::: data/*.csv
   find . -name '*.txt' | parallelagram run -j 8 --results out -- wc -w
   parallelagram run --dry-run -- echo {#} {} ::: a b
+  parallelagram run --colsep , -- echo {2} {1} ::: a,1 b,2          # 1 a, 2 b
+  parallelagram run --header : --colsep , -- echo {name} :::: people.csv
+  parallelagram run -N 2 -- echo {1}+{2} ::: 1 2 3 4                # 1+2, 3+4
+  parallelagram run -j 1 -m -- tar czf all.tgz ::: *.log             # one task, every file
 )";
 
 // The cores this process may run on (its CPU affinity, as nproc counts them).

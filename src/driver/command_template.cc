@@ -194,6 +194,7 @@ std::string CommandTemplate::ExpandWord(const std::vector<Piece>& word, const Ta
     } else if (p.op == "%") {
       v = std::to_string(in.slot);
     } else if (p.source > 0) {
+      if (static_cast<size_t>(p.source) > in.values.size()) continue;  // past the last: empty
       v = Transform(in.values[p.source - 1], p.op);
     } else {
       // {} with several sources: the values joined by a space, each transformed (and
@@ -211,7 +212,163 @@ std::string CommandTemplate::ExpandWord(const std::vector<Piece>& word, const Ta
   return out;
 }
 
+bool CommandTemplate::TakesValues(const std::vector<Piece>& word) {
+  for (const Piece& p : word) {
+    if (!p.literal && p.source == 0 && p.op != "#" && p.op != "%") return true;
+  }
+  return false;
+}
+
+void CommandTemplate::ExpandWordMulti(const std::vector<Piece>& word, const TaskInputs& in,
+                                      bool quote, std::vector<std::string>* out) const {
+  // `only`: in kContext, the value `{}` stands for in this copy of the word (-1: all).
+  auto expand = [&](int64_t only, std::vector<std::string>* words) {
+    std::string cur;
+    bool kept = false;  // anything but a missing position: the word stays
+    for (const Piece& p : word) {
+      if (p.literal) {
+        cur += p.text;
+        kept = kept || !p.text.empty();
+        continue;
+      }
+      if (p.op == "#" || p.op == "%") {
+        cur += std::to_string(p.op == "#" ? in.seq : in.slot);
+        kept = true;
+        continue;
+      }
+      if (p.source > 0) {
+        if (static_cast<size_t>(p.source) > in.values.size()) continue;  // GNU: nothing
+        const std::string v = Transform(in.values[static_cast<size_t>(p.source - 1)], p.op);
+        cur += quote ? ShellQuote(v) : v;
+        kept = true;
+        continue;
+      }
+      kept = true;
+      const size_t first = only >= 0 ? static_cast<size_t>(only) : 0;
+      const size_t last = only >= 0 ? first + 1 : in.values.size();
+      for (size_t k = first; k < last; ++k) {
+        if (k > first) {  // the shell would split here: a new word
+          if (quote) {
+            cur += ' ';
+          } else {
+            words->push_back(std::move(cur));
+            cur.clear();
+          }
+        }
+        const std::string v = Transform(in.values[k], p.op);
+        cur += quote ? ShellQuote(v) : v;
+      }
+    }
+    if (kept || quote) words->push_back(std::move(cur));
+  };
+  if (mode_ != ArgMode::kContext || !TakesValues(word)) {
+    expand(-1, out);
+    return;
+  }
+  if (!quote) {  // an argv word: repeated whole
+    for (size_t k = 0; k < in.values.size(); ++k) expand(static_cast<int64_t>(k), out);
+    return;
+  }
+  // A shell command line: as GNU parallel, the word repeated is the whitespace-delimited
+  // part of the line that holds the replacement string ('echo p{} | tr' -> 'echo pa pb | tr').
+  std::string line;
+  std::vector<Piece> sub;  // the current whitespace-delimited part
+  auto flush = [&] {
+    if (sub.empty()) return;
+    std::vector<std::string> parts;
+    if (TakesValues(sub)) {
+      for (size_t k = 0; k < in.values.size(); ++k) {
+        ExpandContextCopy(sub, in, static_cast<int64_t>(k), &parts);
+      }
+    } else {
+      ExpandContextCopy(sub, in, -1, &parts);
+    }
+    for (size_t i = 0; i < parts.size(); ++i) line += (i ? " " : "") + parts[i];
+    sub.clear();
+  };
+  for (const Piece& p : word) {
+    if (!p.literal) {
+      sub.push_back(p);
+      continue;
+    }
+    std::string text;
+    for (char c : p.text) {
+      if (c == ' ' || c == '\t' || c == '\n') {
+        if (!text.empty()) sub.push_back(Piece{true, std::move(text), 0, ""});
+        text.clear();
+        flush();
+        line += c;
+      } else {
+        text += c;
+      }
+    }
+    if (!text.empty()) sub.push_back(Piece{true, std::move(text), 0, ""});
+  }
+  flush();
+  out->push_back(std::move(line));
+}
+
+void CommandTemplate::ExpandContextCopy(const std::vector<Piece>& sub, const TaskInputs& in,
+                                        int64_t only, std::vector<std::string>* out) const {
+  std::string cur;
+  for (const Piece& p : sub) {
+    if (p.literal) {
+      cur += p.text;
+    } else if (p.op == "#" || p.op == "%") {
+      cur += std::to_string(p.op == "#" ? in.seq : in.slot);
+    } else if (p.source > 0) {
+      if (static_cast<size_t>(p.source) <= in.values.size()) {
+        cur += ShellQuote(Transform(in.values[static_cast<size_t>(p.source - 1)], p.op));
+      }
+    } else {
+      for (size_t k = 0; k < in.values.size(); ++k) {
+        if (only >= 0 && k != static_cast<size_t>(only)) continue;
+        if (only < 0 && k > 0) cur += ' ';
+        cur += ShellQuote(Transform(in.values[k], p.op));
+      }
+    }
+  }
+  out->push_back(std::move(cur));
+}
+
+size_t CommandTemplate::BaseLineLength() const {
+  size_t n = 0;
+  for (const auto& w : words_) {
+    n += 1;                                                      // the space before it
+    if (mode_ == ArgMode::kContext && TakesValues(w)) continue;  // counted per value
+    for (const Piece& p : w) n += p.literal ? p.text.size() : 0;
+  }
+  return n;
+}
+
+size_t CommandTemplate::ValueLineCost(const std::string& value) const {
+  const size_t q = ShellQuote(value).size();
+  if (!has_replacements_) return q + 1;  // appended
+  size_t n = 0;
+  for (const auto& w : words_) {
+    if (!TakesValues(w)) continue;
+    size_t uses = 0, literal = 0;
+    for (const Piece& p : w) {
+      if (p.literal) literal += p.text.size();
+      if (!p.literal && p.source == 0 && p.op != "#" && p.op != "%") ++uses;
+    }
+    n += mode_ == ArgMode::kContext ? literal + 1 + uses * q : uses * (q + 1);
+  }
+  return n;
+}
+
 std::vector<std::string> CommandTemplate::Expand(const TaskInputs& in) const {
+  if (mode_ != ArgMode::kSingle) {
+    std::vector<std::string> words;
+    for (const auto& w : words_) ExpandWordMulti(w, in, shell_, &words);
+    if (!has_replacements_) {
+      for (const auto& v : in.values) words.push_back(shell_ ? ShellQuote(v) : v);
+    }
+    if (!shell_) return words;
+    std::string line;
+    for (size_t i = 0; i < words.size(); ++i) line += (i ? " " : "") + words[i];
+    return {line};
+  }
   if (shell_) {
     std::string line;
     for (size_t i = 0; i < words_.size(); ++i) {

@@ -11,6 +11,14 @@
 // by spaces into one shell command line and every substituted input is shell-quoted as GNU
 // parallel quotes it, so that the shell sees it as one word.
 //
+// Several values per task (ArgMode, set by the caller for --colsep/--header/-N/-n/-X/-m/
+// --xargs/-L; arg_shaping.h): {N} is the task's N-th value (empty, and without a shell no
+// word at all when nothing else is in the word, past the last one, as GNU parallel's shell
+// sees it); in kMulti `{}` and friends are every value, each its own argv word (the word's
+// text before and after joins the first and the last: pre{}post -> prea b cpost); in
+// kContext (-X, -N, -L) a word holding `{}` or friends is repeated once per value (pre{}post
+// -> preapost prebpost precpost).
+//
 // Unknown replacement strings (`{foo}`, `{3}` with two sources) are rejected by Parse with
 // InvalidArgument. Braces that cannot be a replacement string (`{print $1}`) stay literal.
 // Thread-safety: immutable after Parse; Expand is const.
@@ -37,6 +45,10 @@ struct TaskInputs {
 
 class CommandTemplate {
  public:
+  // Parse's `num_sources` when a task may hold any number of values ({N} is not checked).
+  static constexpr int kAnyPosition = 999999;
+  enum class ArgMode { kSingle, kMulti, kContext };
+
   // `words` is COMMAND ARGS...; `num_sources` the number of input sources.
   static Result<CommandTemplate> Parse(std::vector<std::string> words, int num_sources, bool shell);
 
@@ -45,6 +57,13 @@ class CommandTemplate {
   // A human- and shell-readable rendering of Expand(in): the shell line itself, or the
   // argv with each word shell-quoted. Used by --dry-run and the joblog's Command column.
   std::string Describe(const TaskInputs& in) const;
+
+  // How `{}` and friends take several values (default kSingle: one word, joined by spaces).
+  void set_arg_mode(ArgMode mode) { mode_ = mode; }
+  // For -X/-m/--xargs's line length: the command line's length with no values, and what one
+  // more value adds to it (quoted as for a shell, at every replacement string that takes it).
+  size_t BaseLineLength() const;
+  size_t ValueLineCost(const std::string& value) const;
 
   bool shell() const { return shell_; }
   bool has_replacements() const { return has_replacements_; }
@@ -62,10 +81,20 @@ class CommandTemplate {
     std::string op;    // "", ".", "/", "//", "/.", "#", "%"
   };
   std::string ExpandWord(const std::vector<Piece>& word, const TaskInputs& in, bool quote) const;
+  // Several values (ArgMode kMulti/kContext): the word's argv words (no shell) or shell text
+  // pieces, appended to `out`.
+  void ExpandWordMulti(const std::vector<Piece>& word, const TaskInputs& in, bool quote,
+                       std::vector<std::string>* out) const;
+  static bool TakesValues(const std::vector<Piece>& word);
+  // kContext with a shell: one copy of a whitespace-delimited part, `{}` standing for value
+  // `only` (-1: every value), quoted.
+  void ExpandContextCopy(const std::vector<Piece>& sub, const TaskInputs& in, int64_t only,
+                         std::vector<std::string>* out) const;
 
   std::vector<std::vector<Piece>> words_;
   bool shell_ = false;
   bool has_replacements_ = false;
+  ArgMode mode_ = ArgMode::kSingle;
 };
 
 // With --shell, inputs are quoted already: a template that puts a replacement string inside

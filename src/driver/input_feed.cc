@@ -185,7 +185,8 @@ Status LineStream::error() const {
 
 // ---- InputFeed ----
 
-Result<std::unique_ptr<InputFeed>> InputFeed::Open(std::vector<InputSource> sources, bool link) {
+Result<std::unique_ptr<InputFeed>> InputFeed::Open(std::vector<InputSource> sources, bool link,
+                                                   ArgShaping shaping) {
   std::string stream_path;
   if (!sources.empty() && !sources.back().stream_path.empty()) {
     stream_path = sources.back().stream_path;
@@ -202,10 +203,29 @@ Result<std::unique_ptr<InputFeed>> InputFeed::Open(std::vector<InputSource> sour
                         LineStream::Open(stream_path, 4096, feed->sources_.back().delimiter));
     feed->keep_streamed_ = feed->sources_.size() > 1;
   }
+  if (shaping.active) {
+    feed->shaping_ = std::move(shaping);
+    for (InputSource& s : feed->sources_) {
+      if (s.stream_path.empty()) s.values = FilterSource(feed->shaping_, s.values);
+    }
+    if (feed->stream_) feed->stream_filter_ = std::make_unique<SourceValueFilter>(feed->shaping_);
+    feed->grouper_ = std::make_unique<ArgGrouper>(feed->shaping_);
+    if (!feed->stream_) {  // every task now: the total is known
+      std::vector<std::string> record;
+      while (feed->PullRecord(&record, true) == Next::kTask) {
+        feed->grouper_->Add(ShapeRecord(feed->shaping_, record));
+      }
+      feed->records_ended_ = true;
+      feed->grouper_->End();
+    }
+  }
   return feed;
 }
 
 int64_t InputFeed::known_total() const {
+  if (grouper_) {
+    return records_ended_ ? emitted_ + static_cast<int64_t>(grouper_->ready()) : -1;
+  }
   if (stream_ && !stream_ended_) return -1;
   if (stream_ && !keep_streamed_) return streamed_;  // one source: each value one task
   return CountTasks(sources_, link_);
@@ -213,18 +233,35 @@ int64_t InputFeed::known_total() const {
 
 LineStream::Got InputFeed::ReadStreamed(bool block) {
   std::string v;
-  LineStream::Got g = block ? stream_->Pop(&v) : stream_->TryPop(&v);
-  if (g == LineStream::Got::kLine) {
-    ++streamed_;
-    if (keep_streamed_) {
-      sources_.back().values.push_back(std::move(v));
-    } else {
-      last_value_ = std::move(v);
+  for (;;) {
+    if (filter_ended_) {
+      stream_ended_ = true;
+      return LineStream::Got::kEnd;
     }
-  } else if (g == LineStream::Got::kEnd) {
-    stream_ended_ = true;
+    std::string raw;
+    LineStream::Got g = block ? stream_->Pop(&raw) : stream_->TryPop(&raw);
+    if (g == LineStream::Got::kWait) return g;
+    if (g == LineStream::Got::kEnd) {
+      if (stream_filter_ && stream_filter_->Flush(&v)) break;  // a continued line held
+      stream_ended_ = true;
+      return g;
+    }
+    if (!stream_filter_) {
+      v = std::move(raw);
+      break;
+    }
+    SourceValueFilter::Got f = stream_filter_->Feed(std::move(raw), &v);
+    filter_ended_ = stream_filter_->ended();
+    if (f == SourceValueFilter::Got::kValue) break;
+    // kMore (a header, a continued line): read on; kEnd: filter_ended_ says so above
   }
-  return g;
+  ++streamed_;
+  if (keep_streamed_) {
+    sources_.back().values.push_back(std::move(v));
+  } else {
+    last_value_ = std::move(v);
+  }
+  return LineStream::Got::kLine;
 }
 
 std::vector<std::string> InputFeed::ValuesAt(int64_t index) const {
@@ -232,6 +269,26 @@ std::vector<std::string> InputFeed::ValuesAt(int64_t index) const {
 }
 
 InputFeed::Next InputFeed::Pull(std::vector<std::string>* values, bool block) {
+  if (!grouper_) return PullRecord(values, block);
+  for (;;) {
+    if (grouper_->Next(values)) {
+      ++emitted_;
+      return Next::kTask;
+    }
+    if (records_ended_) return Next::kEnd;
+    std::vector<std::string> record;
+    Next n = PullRecord(&record, block);
+    if (n == Next::kWait) return n;
+    if (n == Next::kEnd) {
+      records_ended_ = true;
+      grouper_->End();
+      continue;
+    }
+    grouper_->Add(ShapeRecord(shaping_, record));
+  }
+}
+
+InputFeed::Next InputFeed::PullRecord(std::vector<std::string>* values, bool block) {
   if (!stream_) {
     if (next_ >= CountTasks(sources_, link_)) return Next::kEnd;
     *values = ValuesAt(next_++);

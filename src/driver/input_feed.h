@@ -21,6 +21,7 @@
 #include <thread>
 #include <vector>
 
+#include "driver/arg_shaping.h"
 #include "driver/inputs.h"
 #include "parallelagram/status.h"
 
@@ -88,11 +89,14 @@ class InputFeed {
  public:
   // `sources`: the job's sources in order; values of a source with a non-empty stream_path
   // (only the last may have one) are read from it by a LineStream. Errors: LineStream::Open's.
-  static Result<std::unique_ptr<InputFeed>> Open(std::vector<InputSource> sources, bool link);
+  // `shaping` (when active): the values go through arg_shaping.h's pipeline (header, -E,
+  // continued lines per source; columns and trimming per record; grouping into tasks).
+  static Result<std::unique_ptr<InputFeed>> Open(std::vector<InputSource> sources, bool link,
+                                                 ArgShaping shaping = {});
 
   enum class Next { kTask, kWait, kEnd };
-  // The next task's values (one per source), in GNU parallel's order. `block`: wait for a
-  // streamed line instead of answering kWait.
+  // The next task's values (one per source; shaped: the task's values, flattened), in GNU
+  // parallel's order. `block`: wait for a streamed line instead of answering kWait.
   Next Pull(std::vector<std::string>* values, bool block = false);
 
   // The streamed source's values are given to `values` as they are read (on the reader
@@ -123,6 +127,8 @@ class InputFeed {
       : sources_(std::move(sources)), link_(link) {}
   // Reads the next streamed value into the last source; kLine, kWait or kEnd.
   LineStream::Got ReadStreamed(bool block);
+  // The next record: one value per source, combined.
+  Next PullRecord(std::vector<std::string>* values, bool block);
   std::vector<std::string> ValuesAt(int64_t index) const;
 
   std::vector<InputSource> sources_;  // the last one grows while it streams
@@ -133,6 +139,13 @@ class InputFeed {
   bool stream_ended_ = false;
   int64_t next_ = 0;        // the next task's 0-based index
   std::string last_value_;  // the latest streamed value (when not kept)
+  // Shaping (arg_shaping.h); inactive: records are tasks.
+  ArgShaping shaping_;
+  std::unique_ptr<SourceValueFilter> stream_filter_;  // step 1 for the streamed source
+  bool filter_ended_ = false;                         // -E ended the streamed source
+  std::unique_ptr<ArgGrouper> grouper_;
+  bool records_ended_ = false;
+  int64_t emitted_ = 0;  // shaped tasks returned
 };
 
 }  // namespace parallelagram::driver

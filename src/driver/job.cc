@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 #include <unordered_map>
 
+#include "driver/arg_shaping.h"
 #include "driver/collect_inbox.h"
 #include "driver/command_template.h"
 #include "driver/cost_meter.h"
@@ -132,6 +133,18 @@ struct Job::Impl : Scheduler::Listener, AsyncObserver {
 
   // 1. Open
   std::unique_ptr<CommandTemplate> tmpl;  // null when every task comes with its TaskSpec
+  ArgShaping shaping;                     // how inputs became tasks (arg_shaping.h)
+  // A resume's task values by seq-1, when shaped (computed when first needed).
+  std::vector<std::vector<std::string>> shaped_tasks;
+  std::vector<std::string> ValuesOf(int64_t seq) {
+    if (!shaping.active) return TaskValues(spec.sources, spec.link, seq - 1);
+    if (shaped_tasks.empty()) {
+      auto all = AllTaskValues(spec.sources, spec.link, shaping);
+      if (all.ok()) shaped_tasks = std::move(all).value();
+    }
+    const auto i = static_cast<size_t>(seq - 1);
+    return i < shaped_tasks.size() ? shaped_tasks[i] : std::vector<std::string>{};
+  }
   FileTemplates file_templates;
   std::vector<PlannedTask> planned;  // per seq-1, for inputs known up front
   int jobs = 1;
@@ -261,23 +274,26 @@ struct Job::Impl : Scheduler::Listener, AsyncObserver {
 // 1. The job's state: created, or reopened for a resume.
 Status Job::Impl::Open() {
   const int num_sources = std::max<int>(1, static_cast<int>(spec.sources.size()));
+  const int positions = spec.sources.empty() ? num_sources : PositionLimit(spec);
+  jobs = spec.jobs > 0 ? spec.jobs : std::max(1, ctx.default_jobs);
   if (!spec.command.empty() || !spec.sources.empty()) {  // else: tasks bring their TaskSpec
-    auto t = CommandTemplate::Parse(spec.command, num_sources, spec.shell);
+    auto t = CommandTemplate::Parse(spec.command, positions, spec.shell);
     if (!t.ok()) return t.status();
     tmpl = std::make_unique<CommandTemplate>(std::move(t).value());
+    tmpl->set_arg_mode(ArgModeOf(spec));
+    shaping = ShapingOf(spec, jobs, tmpl.get());  // as RunJob's InputFeed shapes the inputs
   }
   if (!spec.tagstring.empty()) {  // one word: its expansion, whatever Expand appends after it
-    auto t = CommandTemplate::Parse({spec.tagstring}, num_sources, false);
+    auto t = CommandTemplate::Parse({spec.tagstring}, positions, false);
     if (!t.ok()) return t.status().WithContext("--tagstring");
     tag_tmpl = std::make_unique<CommandTemplate>(std::move(t).value());
   }
-  file_templates = FileTemplates{spec.transferfiles, spec.returns, num_sources};
+  file_templates = FileTemplates{spec.transferfiles, spec.returns, positions};
   // Inputs known up front: every task's files planned (and checked) once, before anything is
   // created; a streamed task's are planned when it arrives (PullTask).
   if (source->known_total() >= 0 && !spec.sources.empty()) {
-    PG_ASSIGN_OR_RETURN(planned, PlanAllTasks(file_templates, spec.sources, spec.link));
+    PG_ASSIGN_OR_RETURN(planned, PlanAllTasks(file_templates, spec.sources, spec.link, shaping));
   }
-  jobs = spec.jobs > 0 ? spec.jobs : std::max(1, ctx.default_jobs);
   PG_RETURN_IF_ERROR(CheckBasefiles(spec.basefiles));
   PG_ASSIGN_OR_RETURN(prices, ResolvePrices(spec.prices));
   PG_ASSIGN_OR_RETURN(task_env, ResolveTaskEnv(spec.env, spec.env_secret));
@@ -478,8 +494,7 @@ void Job::Impl::CollectAsyncResults() {
           rec.result.outcome == Outcome::kSucceeded ? 1 : 2;
       sched->CountFinishedOutside(rec.result.outcome == Outcome::kSucceeded);
       rec.cost_usd = ChargeFor(rec).usd;  // answered while no driver ran: billed all the same
-      Record(std::make_shared<TaskRecord>(std::move(rec)),
-             TaskValues(spec.sources, spec.link, seq - 1));
+      Record(std::make_shared<TaskRecord>(std::move(rec)), ValuesOf(seq));
       ++collected;
     }
     // Objects are deleted only once the manifest lines made from them are durable.

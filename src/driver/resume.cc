@@ -234,6 +234,19 @@ Status CheckResumeConflicts(const RunOptions& given, const RunOptions& rec,
   PG_CHECK_FIELD(tagstring, "--tagstring", str);
   PG_CHECK_FIELD(files, "--files", flag);
   PG_CHECK_FIELD(delay_s, "--delay", num);
+  // How inputs became tasks: a resume recomputes the same tasks only with the same options.
+  PG_CHECK_FIELD(colsep, "--colsep", str);
+  PG_CHECK_FIELD(header, "--header", str);
+  PG_CHECK_FIELD(trim, "--trim", str);
+  PG_CHECK_FIELD(eof, "-E", str);
+  PG_CHECK_FIELD(max_args, rec.max_replace ? "-N" : "-n", num);
+  PG_CHECK_FIELD(max_replace, "-N", flag);
+  PG_CHECK_FIELD(multi_x, "-X", flag);
+  PG_CHECK_FIELD(multi_m, "-m", flag);
+  PG_CHECK_FIELD(xargs, "--xargs", flag);
+  PG_CHECK_FIELD(max_lines, "-L", num);
+  PG_CHECK_FIELD(null_input, "--null", flag);
+  PG_CHECK_FIELD(delimiter, "--delimiter", str);
 #undef PG_CHECK_FIELD
   auto halt_differs = [](const HaltPolicy& a, const HaltPolicy& b) {
     return a.when != b.when || a.on_failure != b.on_failure || a.count != b.count ||

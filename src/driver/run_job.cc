@@ -2,6 +2,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "driver/arg_shaping.h"
 #include "driver/command_template.h"
 #include "driver/console_reporter.h"
 #include "driver/cost_estimate.h"
@@ -38,23 +39,27 @@ int Usage(RunEnv& env, const Status& s) {
 
 }  // namespace
 
-int RunJob(const RunOptions& opts, RunEnv& env) {
-  const int num_sources = static_cast<int>(opts.sources.size());
+int RunJob(const RunOptions& given, RunEnv& env) {
+  RunOptions opts = given;
+  ApplyHeaderNames(&opts);  // --header: {name} is {N} from here on
+  const int num_sources = PositionLimit(opts);
   auto tmpl = CommandTemplate::Parse(opts.command, num_sources, opts.shell);
   if (!tmpl.ok()) return Usage(env, tmpl.status());
-  auto feed = InputFeed::Open(opts.sources, opts.link);
+  tmpl->set_arg_mode(ArgModeOf(opts));
+  const int jobs = opts.jobs > 0 ? opts.jobs : std::max(1, env.default_jobs);
+  const ArgShaping shaping = ShapingOf(opts, jobs, &*tmpl);
+  auto feed = InputFeed::Open(opts.sources, opts.link, shaping);
   if (!feed.ok()) return Usage(env, feed.status());
 
   if (opts.dry_run) {  // the command lines, as the inputs arrive
     const bool streams = !opts.sources.empty() && !opts.sources.back().stream_path.empty();
     if (!streams) {  // as a run would: inputs known up front have their files checked first
-      auto planned =
-          PlanAllTasks({opts.transferfiles, opts.returns, num_sources}, opts.sources, opts.link);
+      auto planned = PlanAllTasks({opts.transferfiles, opts.returns, num_sources}, opts.sources,
+                                  opts.link, shaping);
       if (!planned.ok()) return Usage(env, planned.status());
     }
     auto prices = ResolvePrices(opts.prices);
     if (!prices.ok()) return Usage(env, prices.status());
-    const int jobs = opts.jobs > 0 ? opts.jobs : std::max(1, env.default_jobs);
     std::vector<std::string> values;
     int64_t tasks = 0;
     for (int64_t seq = 1; (*feed)->Pull(&values, true) == InputFeed::Next::kTask; ++seq) {

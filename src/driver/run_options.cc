@@ -9,6 +9,7 @@
 #include <map>
 
 #include "common/json_text.h"
+#include "driver/arg_shaping.h"
 #include "driver/task_env.h"
 
 namespace parallelagram::driver {
@@ -76,6 +77,24 @@ Result<double> ParseUsd(const std::string& opt, const std::string& v) {
                                    opt + " 2.50; got '" + EscapeForMessage(v) + "'" + kHint);
   }
   return x;
+}
+
+// -N/-n/-L: how many inputs per task. GNU parallel's 0 ("read one, insert none") is refused.
+Result<int64_t> ParseCount(const std::string& long_opt, const std::string& v) {
+  const std::string opt = long_opt == "--max-replace-args" ? "-N/--max-replace-args"
+                          : long_opt == "--max-args"       ? "-n/--max-args"
+                          : long_opt == "--max-lines"      ? "-L/--max-lines"
+                                                           : long_opt;
+  char* end = nullptr;
+  errno = 0;
+  long long x = std::strtoll(v.c_str(), &end, 10);
+  if (v.empty() || *end != '\0' || errno != 0 || x < 1 || x > 1000000) {
+    return Status::InvalidArgument(opt +
+                                   " needs a whole number of inputs per task from 1 to "
+                                   "1000000, not '" +
+                                   EscapeForMessage(v) + "'" + kHint);
+  }
+  return static_cast<int64_t>(x);
 }
 
 }  // namespace
@@ -198,6 +217,54 @@ Result<RunOptions> ParseRunArgs(const std::vector<std::string>& args) {
          o.delimiter.assign(1, c);
          return Status::Ok();
        }},
+      {"--colsep",
+       [&](const std::string& opt, const std::string& v) {
+         PG_RETURN_IF_ERROR(CheckRegex(opt, v));
+         o.colsep = v;
+         o.colsep_set = true;
+         return Status::Ok();
+       }},
+      {"--header",
+       [&](const std::string& opt, const std::string& v) {
+         if (v != ":") PG_RETURN_IF_ERROR(CheckRegex(opt, v));
+         o.header = v;
+         o.header_set = true;
+         return Status::Ok();
+       }},
+      {"--trim",
+       [&](const std::string& opt, const std::string& v) {
+         if (v != "n" && v != "l" && v != "r" && v != "lr" && v != "rl") {
+           return Status::InvalidArgument(opt +
+                                          " must be n, l, r, lr or rl (whitespace to trim "
+                                          "from each input: none, left, right, both), "
+                                          "not '" +
+                                          EscapeForMessage(v) + "'" + kHint);
+         }
+         o.trim = v;
+         return Status::Ok();
+       }},
+      {"-E",
+       [&](const std::string&, const std::string& v) {
+         o.eof = v;
+         return Status::Ok();
+       }},
+      {"--max-args",
+       [&](const std::string& opt, const std::string& v) {
+         PG_ASSIGN_OR_RETURN(o.max_args, ParseCount(opt, v));
+         o.max_replace = false;
+         return Status::Ok();
+       }},
+      {"--max-replace-args",
+       [&](const std::string& opt, const std::string& v) {
+         PG_ASSIGN_OR_RETURN(o.max_args, ParseCount(opt, v));
+         o.max_replace = true;
+         return Status::Ok();
+       }},
+      {"--max-lines",
+       [&](const std::string& opt, const std::string& v) {
+         PG_ASSIGN_OR_RETURN(o.max_lines, ParseCount(opt, v));
+         return Status::Ok();
+       }},
       {"--bundle-exe",
        [&](const std::string&, const std::string& v) {
          o.bundle_exes.push_back(v);
@@ -262,11 +329,16 @@ Result<RunOptions> ParseRunArgs(const std::vector<std::string>& args) {
          return Status::Ok();
        }},
   };
-  std::map<std::string, std::string> aliases = {{"-j", "--jobs"},       {"-P", "--jobs"},
-                                                {"--bf", "--basefile"}, {"--tf", "--transferfile"},
-                                                {"-k", "--keep-order"}, {"-q", "--quiet"},
-                                                {"-h", "--help"},       {"-a", "--arg-file"},
-                                                {"-0", "--null"},       {"-d", "--delimiter"}};
+  std::map<std::string, std::string> aliases = {
+      {"-j", "--jobs"},       {"-P", "--jobs"},
+      {"--bf", "--basefile"}, {"--tf", "--transferfile"},
+      {"-k", "--keep-order"}, {"-q", "--quiet"},
+      {"-h", "--help"},       {"-a", "--arg-file"},
+      {"-0", "--null"},       {"-d", "--delimiter"},
+      {"-C", "--colsep"},     {"--col-sep", "--colsep"},
+      {"-n", "--max-args"},   {"-N", "--max-replace-args"},
+      {"-L", "--max-lines"},  {"-m", "--multi-m"},
+      {"-X", "--multi-x"}};
   std::map<std::string, bool*> flags = {{"--keep-order", &o.keep_order},
                                         {"--dry-run", &o.dry_run},
                                         {"--json", &o.json},
@@ -281,7 +353,10 @@ Result<RunOptions> ParseRunArgs(const std::vector<std::string>& args) {
                                         {"--null", &o.null_input},
                                         {"--env-secret", &o.env_secret},
                                         {"--tag", &o.tag},
-                                        {"--files", &o.files}};
+                                        {"--files", &o.files},
+                                        {"--multi-m", &o.multi_m},
+                                        {"--multi-x", &o.multi_x},
+                                        {"--xargs", &o.xargs}};
 
   // 1. Options.
   for (; i < args.size(); ++i) {
@@ -299,8 +374,9 @@ Result<RunOptions> ParseRunArgs(const std::vector<std::string>& args) {
       value = a.substr(eq + 1);
       a = a.substr(0, eq);
       has_value = true;
-    } else if (a.size() > 2 && a[1] != '-' && (a[1] == 'j' || a[1] == 'P')) {
-      value = a.substr(2);  // -j4
+    } else if (a.size() > 2 && a[1] != '-' &&
+               std::string("jPNnLE").find(a[1]) != std::string::npos) {
+      value = a.substr(2);  // -j4, -N2
       a = a.substr(0, 2);
       has_value = true;
     }
@@ -395,11 +471,13 @@ Result<RunOptions> ParseRunArgs(const std::vector<std::string>& args) {
   const char delimiter = o.null_input ? '\0' : o.delimiter.empty() ? '\n' : o.delimiter[0];
   for (InputSource& s : o.sources) s.delimiter = delimiter;
   // Every `::::` source but the last is read now; the last one streams as the job runs (its
-  // first task starts when its first line is read), so only check that it can be read.
+  // first task starts when its first line is read), so only check that it can be read. With
+  // --header every source is read now: its header names the replacement strings.
+  const bool header_line = o.header_set && o.header != "0";
   for (size_t k = 0; k < o.sources.size(); ++k) {
     InputSource& s = o.sources[k];
     if (s.stream_path.empty()) continue;
-    if (k + 1 < o.sources.size()) {
+    if (k + 1 < o.sources.size() || header_line) {
       PG_ASSIGN_OR_RETURN(InputSource whole, ReadInputFile(s.stream_path, s.delimiter));
       s = std::move(whole);
     } else if (s.stream_path != "-") {
@@ -433,6 +511,9 @@ Result<RunOptions> ParseRunArgs(const std::vector<std::string>& args) {
     s.origin = "stdin";
     s.stream_path = "-";  // streamed as the job runs
     s.delimiter = delimiter;
+    if (header_line) {  // read whole, as the sources above
+      PG_ASSIGN_OR_RETURN(s, ReadInputFile("-", delimiter));
+    }
     o.sources.push_back(std::move(s));
   }
 

@@ -29,6 +29,19 @@ struct RunOptions {
   std::vector<std::string> arg_files;  // -a/--arg-file FILE: sources before the ::: ones
   bool null_input = false;             // -0/--null: values in files and stdin end with NUL
   std::string delimiter;               // -d/--delimiter: the byte that ends a value instead
+  // How inputs become a task's arguments (arg_shaping.h), as GNU parallel's options say.
+  std::string colsep;        // --colsep/-C REGEX: split each input into columns {1} {2} ...
+  bool colsep_set = false;   //   (given)
+  std::string header;        // --header : | REGEX: each source's first line is a header
+  bool header_set = false;   //   (given; "0": no header line)
+  std::string trim;          // --trim n|l|r|lr|rl ("": the default, n; lr with --colsep)
+  std::string eof;           // -E STRING: an input equal to it ends its source ("" none)
+  int64_t max_args = 0;      // -n/--max-args or -N/--max-replace-args N: inputs per task
+  bool max_replace = false;  //   -N: {1}..{N} and words repeated per input (context)
+  bool multi_x = false;      // -X: as many inputs per task as fit, words repeated per input
+  bool multi_m = false;      // -m: as many as fit, {} is all of them
+  bool xargs = false;        // --xargs: as -m, without spreading over the job slots
+  int64_t max_lines = 0;     // -L/--max-lines N: N input lines per task (implies -X)
 
   int jobs = 0;             // -j; 0 = the default (number of cores)
   double timeout_s = 0;     // --timeout; 0 = none (the function's limit)

@@ -2,6 +2,7 @@
 
 #include <filesystem>
 
+#include "driver/input_feed.h"
 #include "driver/staging.h"
 
 namespace parallelagram::driver {
@@ -37,10 +38,29 @@ Result<PlannedTask> PlanTaskFiles(const FileTemplates& tm, const TaskInputs& in)
   return t;
 }
 
+Result<std::vector<std::vector<std::string>>> AllTaskValues(const std::vector<InputSource>& sources,
+                                                            bool link, const ArgShaping& shaping) {
+  PG_ASSIGN_OR_RETURN(std::unique_ptr<InputFeed> feed, InputFeed::Open(sources, link, shaping));
+  std::vector<std::vector<std::string>> all;
+  std::vector<std::string> values;
+  while (feed->Pull(&values, true) == InputFeed::Next::kTask) all.push_back(std::move(values));
+  return all;
+}
+
 Result<std::vector<PlannedTask>> PlanAllTasks(const FileTemplates& t,
-                                              const std::vector<InputSource>& sources, bool link) {
+                                              const std::vector<InputSource>& sources, bool link,
+                                              const ArgShaping& shaping) {
   std::vector<PlannedTask> all;
   if (t.empty()) return all;
+  if (shaping.active) {
+    PG_ASSIGN_OR_RETURN(auto tasks, AllTaskValues(sources, link, shaping));
+    for (size_t i = 0; i < tasks.size(); ++i) {
+      PG_ASSIGN_OR_RETURN(PlannedTask p, PlanTaskFiles(t, TaskInputs{static_cast<int64_t>(i) + 1, 1,
+                                                                     std::move(tasks[i])}));
+      all.push_back(std::move(p));
+    }
+    return all;
+  }
   const int64_t total = CountTasks(sources, link);
   all.reserve(static_cast<size_t>(total));
   for (int64_t i = 0; i < total; ++i) {

@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "driver/arg_shaping.h"
 #include "driver/command_template.h"
 #include "driver/run_options.h"
 #include "parallelagram/status.h"
@@ -36,9 +37,14 @@ struct FileTemplates {
 Result<PlannedTask> PlanTaskFiles(const FileTemplates& t, const TaskInputs& in);
 
 // PlanTaskFiles for every task of sources read whole (no streamed source), in task order
-// (empty when `t` is): the first error.
+// (empty when `t` is): the first error. `shaping`: the job's (InputFeed's), when active.
 Result<std::vector<PlannedTask>> PlanAllTasks(const FileTemplates& t,
-                                              const std::vector<InputSource>& sources, bool link);
+                                              const std::vector<InputSource>& sources, bool link,
+                                              const ArgShaping& shaping = {});
+
+// Every task's values for sources read whole, as InputFeed makes them with `shaping`.
+Result<std::vector<std::vector<std::string>>> AllTaskValues(const std::vector<InputSource>& sources,
+                                                            bool link, const ArgShaping& shaping);
 
 // Checks that every --basefile exists (relative to the current directory). NotFound or
 // InvalidArgument naming it.
