@@ -102,6 +102,25 @@ void Journal::Retry(int64_t seq, int next_attempt) {
          ",\"next\":" + std::to_string(next_attempt) + "}");
 }
 
+void Journal::AttemptEnded(const AttemptEnd& a) {
+  nlohmann::json j = {{"t", "a"},
+                      {"seq", a.seq},
+                      {"a", a.attempt},
+                      {"dup", a.duplicate},
+                      {"start_ms", a.start_ms},
+                      {"end_ms", a.end_ms},
+                      {"outcome", a.outcome},
+                      {"env", a.env},
+                      {"cold", a.cold},
+                      {"exit", a.exit_code ? nlohmann::json(*a.exit_code) : nlohmann::json()},
+                      {"billed_ms", a.billed_ms},
+                      {"memory_mb", a.memory_mb},
+                      {"init_ms", a.init_ms},
+                      {"cost_usd", a.cost_usd},
+                      {"est", a.estimate}};
+  Append(j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+}
+
 void Journal::End(const std::string& status) {
   Append(nlohmann::json({{"t", "end"}, {"status", status}}).dump());
   Flush();
