@@ -1,14 +1,15 @@
 #include "driver/run_job.h"
 
+#include <filesystem>
 #include <nlohmann/json.hpp>
 
 #include "driver/command_template.h"
 #include "driver/cost_estimate.h"
-#include "driver/state_dir.h"
 #include "driver/console_reporter.h"
 #include "driver/input_feed.h"
 #include "driver/job_output.h"
 #include "driver/job_record.h"
+#include "driver/state_dir.h"
 #include "driver/task_plan.h"
 
 namespace parallelagram::driver {
@@ -102,7 +103,21 @@ int RunJob(const RunOptions& opts, RunEnv& env) {
   JobContext ctx{env.loop, env.clock,     env.backend,     &console,
                  env.stop, env.argv_line, env.default_jobs};
   Job job(opts, std::move(source), ctx);
-  return job.Run();
+  const int exit_status = job.Run();
+  if (!opts.report.empty() && !job.id().empty()) {
+    auto root = ResolveStateRoot(opts.state_dir);
+    std::error_code ec;
+    if (root.ok() && std::filesystem::is_directory(*root + "/jobs/" + job.id(), ec)) {
+      Status st = env.write_report ? env.write_report(*root, job.id(), opts.report)
+                                   : Status::Unavailable("--report is not available here");
+      if (!st.ok()) {
+        std::fprintf(env.err, "parallelagram run: no report: %s\n", st.message().c_str());
+      } else if (!opts.quiet) {
+        std::fprintf(env.err, "parallelagram run: report written to %s\n", opts.report.c_str());
+      }
+    }
+  }
+  return exit_status;
 }
 
 }  // namespace parallelagram::driver
