@@ -213,7 +213,24 @@ TEST_F(ReportDataTest, ThePageEmbedsParseableDataAndNothingCanCloseItsScript) {
   EXPECT_EQ(j["a"]["c"][0], 1000000);  // nano-USD
   EXPECT_EQ(j["err"]["1"], "one</script><!--b");
   EXPECT_EQ(j["summary"]["peak_concurrency"], 4);
+  EXPECT_EQ(j["t"]["cp"], json({0, 2, 2}));  // "x 1", "x 2", "x 3": front-coded
+  EXPECT_EQ(j["t"]["cmd"], json({"x 1", "2", "3"}));
   EXPECT_EQ(j["notes"].size(), 2u);
+}
+
+TEST_F(ReportDataTest, CommandsAreFrontCodedInUtf16UnitsAndMadeValidText) {
+  ReportData d;
+  for (const char* c : {"é😀ab", "é😀ac", "é😀", "\xff\xfez", "\xff\xfey"}) {
+    TaskRow t;
+    t.seq = static_cast<int64_t>(d.tasks.size()) + 1;
+    t.command = c;
+    d.tasks.push_back(t);
+  }
+  std::string text = ReportDataJson(d, "now");
+  json j = json::parse(text);
+  // é is 1 unit, 😀 2: "é😀a" is 4 units; the invalid bytes are U+FFFD each (1 unit).
+  EXPECT_EQ(j["t"]["cp"], json({0, 4, 3, 0, 2}));
+  EXPECT_EQ(j["t"]["cmd"], json({"é😀ab", "c", "", "\xEF\xBF\xBD\xEF\xBF\xBDz", "y"}));
 }
 
 TEST_F(ReportDataTest, WriteReportWritesTheFileOrSaysWhyNot) {

@@ -6,6 +6,7 @@
 #include <string_view>
 #include <unordered_map>
 
+#include "common/utf8.h"
 #include "report/report_template.h"
 
 namespace parallelagram::report {
@@ -20,6 +21,37 @@ constexpr std::string_view kPlaceholder = "{{PG_REPORT_DATA}}";
 json OptJson(const std::optional<int>& v) { return v ? json(*v) : json(); }
 
 int64_t NanoUsd(double usd) { return static_cast<int64_t>(usd * 1e9 + 0.5); }
+
+// `s` with every byte that is not well-formed UTF-8 (and NUL) replaced by U+FFFD.
+std::string ValidText(const std::string& s) {
+  std::string out;
+  out.reserve(s.size());
+  for (size_t i = 0; i < s.size();) {
+    const size_t n = Utf8SequenceLength(s, i);
+    if (n == 0) {
+      out += "\xEF\xBF\xBD";
+      ++i;
+    } else {
+      out.append(s, i, n);
+      i += n;
+    }
+  }
+  return out;
+}
+
+// Front coding of one command against the one before it: how many UTF-16 code units (what a
+// JavaScript string's slice counts) of `prev` it starts with, whole characters only, and at
+// which byte of `cur` its own rest starts. Both are valid UTF-8.
+std::pair<size_t, size_t> SharedPrefix(const std::string& prev, const std::string& cur) {
+  size_t bytes = 0, units = 0;
+  while (bytes < prev.size() && bytes < cur.size()) {
+    const size_t n = Utf8SequenceLength(cur, bytes);
+    if (n == 0 || bytes + n > prev.size() || prev.compare(bytes, n, cur, bytes, n) != 0) break;
+    bytes += n;
+    units += n == 4 ? 2 : 1;
+  }
+  return {units, bytes};
+}
 
 std::string NowUtc() {
   std::time_t t = std::time(nullptr);
@@ -69,14 +101,20 @@ std::string ReportDataJson(const ReportData& d, const std::string& generated_at)
     x.push_back(OptJson(b.exit_code));
     c.push_back(NanoUsd(b.cost_usd));
   }
-  json tseq = json::array(), cmd = json::array(), to = json::array(), tx = json::array(),
+  json tseq = json::array(), cp = json::array(), cmd = json::array(), to = json::array(),
+       tx = json::array(),
        sig = json::array(), rt = json::array(), att = json::array(), inv = json::array(),
        tc = json::array();
   json err = json::object();
   const bool all_stderr = d.tasks.size() <= kAllStderrTasks;
+  std::string prev;
   for (const TaskRow& t : d.tasks) {
     tseq.push_back(t.seq);
-    cmd.push_back(t.command);
+    std::string command = ValidText(t.command);
+    const auto [units, bytes] = SharedPrefix(prev, command);
+    cp.push_back(units);
+    cmd.push_back(command.substr(bytes));
+    prev = std::move(command);
     to.push_back(t.outcome.empty() ? -1 : outcome(t.outcome));
     tx.push_back(OptJson(t.exit_code));
     sig.push_back(OptJson(t.signal));
@@ -123,6 +161,7 @@ std::string ReportDataJson(const ReportData& d, const std::string& generated_at)
               {"c", std::move(c)}}},
             {"t",
              {{"seq", std::move(tseq)},
+              {"cp", std::move(cp)},
               {"cmd", std::move(cmd)},
               {"o", std::move(to)},
               {"x", std::move(tx)},
