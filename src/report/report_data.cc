@@ -111,9 +111,13 @@ TaskRow RowOf(const json& r) {
     err = Base64Decode(r["stderr_b64"].get<std::string>()).value_or("");
   }
   if (err.empty() && r.contains("stderr_file")) err = "(stderr in " + Str(r, "stderr_file") + ")";
-  std::string log = Str(r, "log_tail");
-  if (!log.empty()) err += (err.empty() ? "" : "\n") + std::string("[log] ") + Tail(log, kTailBytes);
   t.stderr_tail = Tail(err, kTailBytes);
+  // The function's log tail (Lambda's END/REPORT lines, a crash's message) after it.
+  std::string log = Str(r, "log_tail");
+  if (!log.empty()) {
+    if (!t.stderr_tail.empty() && t.stderr_tail.back() != '\n') t.stderr_tail += '\n';
+    t.stderr_tail += "[function log] " + Tail(log, kTailBytes);
+  }
   return t;
 }
 

@@ -46,6 +46,7 @@ try {
     const cells = {};
     for (const td of document.querySelectorAll("#summary td[data-k]")) cells[td.dataset.k] = td.textContent;
     return { render_ms: r.renderMs, bars: r.bars, tasks: r.tasks, rows: r.rows, summary: r.summary, cells,
+             max_running: r.maxRunning, throttled: r.throttled, cost_total: r.costTotal,
              cost_usd_attr: document.getElementById("summary").dataset.costUsd,
              running_banner: !!document.getElementById("running-banner"),
              body_bars: document.body.dataset.bars };

@@ -122,7 +122,7 @@ class ReportBrowserTest(unittest.TestCase):
         task = next(r for r in manifest if r["seq"] == picked["seq"])
         self.assertIn(task["command"], h["tip_text"])
         self.assertIn("outcome: failed, exit 3", h["tip_text"])
-        self.assertIn("err %d" % picked["seq"], h["tip_text"])
+        self.assertIn("stderr tail:\nerr %d\n" % picked["seq"], h["tip_text"])
         # The summary is the manifest's.
         s = b["summary"]
         by_outcome = collections.Counter(r["outcome"] for r in manifest)
@@ -139,6 +139,12 @@ class ReportBrowserTest(unittest.TestCase):
         self.assertEqual(s["task_ms_sum"], task_ms)
         self.assertAlmostEqual(s["ideal_makespan_ms"], task_ms / s["peak_concurrency"], places=3)
         self.assertLessEqual(s["peak_concurrency"], 6)
+        # The charts: the concurrency curve's top is the peak, its red bars the throttles, the
+        # cost curve ends at what the invocations cost.
+        self.assertEqual(b["max_running"], s["peak_concurrency"])
+        self.assertEqual(b["throttled"], kinds["throttled"])
+        self.assertAlmostEqual(b["cost_total"], sum(round(a["cost_usd"] * 1e9) for a in attempts)
+                               / 1e9, places=12)
         with open(os.path.join(job_dir, "job.json")) as f:
             info = json.load(f)
         self.assertAlmostEqual(s["cost_usd"], info["cost_usd"], places=12)
