@@ -54,7 +54,8 @@ int ReportMain(int argc, char** argv) {
       return Usage("unexpected argument '" + s + "' (one job at a time)");
     }
   }
-  if (job.empty()) return Usage("which job? give its id ('parallelagram jobs' lists them) or 'last'");
+  if (job.empty())
+    return Usage("which job? give its id ('parallelagram jobs' lists them) or 'last'");
   auto root = driver::ResolveStateRoot(state_dir);
   if (!root.ok()) return Usage(root.status().message());
   if (job == "last") {
@@ -71,7 +72,8 @@ int ReportMain(int argc, char** argv) {
     std::fprintf(stderr, "parallelagram report: %s\n", st.message().c_str());
     return kExitUsage;
   }
-  for (const std::string& n : d.notes) std::fprintf(stderr, "parallelagram report: note: %s\n", n.c_str());
+  for (const std::string& n : d.notes)
+    std::fprintf(stderr, "parallelagram report: note: %s\n", n.c_str());
   if (d.running) {
     std::fprintf(stderr,
                  "parallelagram report: job %s is still running: the report shows what happened "

@@ -205,13 +205,13 @@ Result<ReportData> LoadReportData(const std::string& root, const std::string& jo
 
   // Tasks: the manifest, and the commands of tasks dispatched but not finished (tasks.jsonl).
   std::unordered_map<int64_t, size_t> index;
-  PG_RETURN_IF_ERROR(ForEachLine(dir + "/results.jsonl", "results.jsonl", d.notes,
-                                 [&](const json& r) {
-                                   TaskRow t = RowOf(r);
-                                   if (t.seq <= 0 || index.count(t.seq) != 0) return;
-                                   index[t.seq] = d.tasks.size();
-                                   d.tasks.push_back(std::move(t));
-                                 }));
+  PG_RETURN_IF_ERROR(
+      ForEachLine(dir + "/results.jsonl", "results.jsonl", d.notes, [&](const json& r) {
+        TaskRow t = RowOf(r);
+        if (t.seq <= 0 || index.count(t.seq) != 0) return;
+        index[t.seq] = d.tasks.size();
+        d.tasks.push_back(std::move(t));
+      }));
   int64_t task_lines = 0;
   std::unordered_map<int64_t, std::string> commands;  // of tasks not in the manifest
   PG_RETURN_IF_ERROR(ForEachLine(dir + "/tasks.jsonl", "tasks.jsonl", d.notes, [&](const json& r) {
@@ -220,23 +220,23 @@ Result<ReportData> LoadReportData(const std::string& root, const std::string& jo
     if (seq > 0 && index.count(seq) == 0) commands[seq] = Head(Str(r, "command"), kCommandBytes);
   }));
 
-  PG_RETURN_IF_ERROR(ForEachLine(dir + "/journal.jsonl", "journal.jsonl", d.notes,
-                                 [&](const json& j) {
-                                   if (j.value("t", std::string()) != "a") return;
-                                   AttemptBar b;
-                                   b.seq = j.value("seq", int64_t{0});
-                                   b.attempt = j.value("a", 0);
-                                   b.duplicate = j.value("dup", false);
-                                   b.start_ms = j.value("start_ms", int64_t{0});
-                                   b.end_ms = std::max(b.start_ms, j.value("end_ms", int64_t{0}));
-                                   b.outcome = j.value("outcome", std::string("unknown"));
-                                   b.env = Str(j, "env");
-                                   b.cold = j.value("cold", false);
-                                   b.exit_code = OptInt(j, "exit");
-                                   b.billed_ms = j.value("billed_ms", int64_t{0});
-                                   b.cost_usd = j.value("cost_usd", 0.0);
-                                   d.bars.push_back(std::move(b));
-                                 }));
+  PG_RETURN_IF_ERROR(
+      ForEachLine(dir + "/journal.jsonl", "journal.jsonl", d.notes, [&](const json& j) {
+        if (j.value("t", std::string()) != "a") return;
+        AttemptBar b;
+        b.seq = j.value("seq", int64_t{0});
+        b.attempt = j.value("a", 0);
+        b.duplicate = j.value("dup", false);
+        b.start_ms = j.value("start_ms", int64_t{0});
+        b.end_ms = std::max(b.start_ms, j.value("end_ms", int64_t{0}));
+        b.outcome = j.value("outcome", std::string("unknown"));
+        b.env = Str(j, "env");
+        b.cold = j.value("cold", false);
+        b.exit_code = OptInt(j, "exit");
+        b.billed_ms = j.value("billed_ms", int64_t{0});
+        b.cost_usd = j.value("cost_usd", 0.0);
+        d.bars.push_back(std::move(b));
+      }));
   if (d.bars.empty() && !d.tasks.empty()) {  // an older job: one bar per finished task
     d.bars_from_manifest = true;
     std::ifstream f(dir + "/results.jsonl", std::ios::binary);
@@ -255,8 +255,9 @@ Result<ReportData> LoadReportData(const std::string& root, const std::string& jo
       b.cost_usd = r.value("cost_usd", 0.0);
       d.bars.push_back(std::move(b));
     }
-    d.notes.push_back("the journal has no per-attempt lines (a job made before they existed): "
-                      "one bar per finished task");
+    d.notes.push_back(
+        "the journal has no per-attempt lines (a job made before they existed): "
+        "one bar per finished task");
   }
   std::stable_sort(d.bars.begin(), d.bars.end(), [](const AttemptBar& a, const AttemptBar& b) {
     return a.start_ms < b.start_ms;

@@ -48,12 +48,12 @@ struct TaskRow {
 };
 
 struct Summary {
-  int64_t total = 0;      // tasks of the job (-1 unknown)
-  int64_t finished = 0;   // manifest lines
+  int64_t total = 0;     // tasks of the job (-1 unknown)
+  int64_t finished = 0;  // manifest lines
   std::map<std::string, int64_t> by_outcome;
   int64_t not_run = 0;
-  int64_t attempts = 0;   // bars
-  int64_t makespan_ms = 0;     // the first bar's start to the last bar's end
+  int64_t attempts = 0;          // bars
+  int64_t makespan_ms = 0;       // the first bar's start to the last bar's end
   int64_t peak_concurrency = 0;  // most bars (throttled ones aside) overlapping at once
   int64_t task_ms_sum = 0;       // the finished tasks' runtimes, summed
   double ideal_makespan_ms = 0;  // task_ms_sum / peak_concurrency
@@ -63,10 +63,10 @@ struct Summary {
 
 struct ReportData {
   std::string job_id;
-  std::string status;      // job.json's status ("running", "finished", ...)
-  bool running = false;    // its driver still runs: the report is of what happened so far
+  std::string status;        // job.json's status ("running", "finished", ...)
+  bool running = false;      // its driver still runs: the report is of what happened so far
   bool driver_gone = false;  // status "running" but its driver is gone (killed)
-  std::string command;     // the job's command line
+  std::string command;       // the job's command line
   std::string created_at;
   bool bars_from_manifest = false;
   std::vector<AttemptBar> bars;  // sorted by start

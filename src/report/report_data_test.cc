@@ -252,9 +252,9 @@ class ReportRunJobTest : public driver::testing::RunJobFixture {
 };
 
 TEST_F(ReportRunJobTest, EveryInvocationOfARealJobIsABar) {
-  EXPECT_EQ(Run({"--job-id", "rj", "--retries", "3", "--", "echo", "exit", "{}", ":::", "0", "3",
-                 "0"}),
-            1);
+  EXPECT_EQ(
+      Run({"--job-id", "rj", "--retries", "3", "--", "echo", "exit", "{}", ":::", "0", "3", "0"}),
+      1);
   auto d = LoadReportData(state_, "rj");
   ASSERT_TRUE(d.ok()) << d.status().ToString();
   EXPECT_TRUE(d->notes.empty()) << d->notes[0];

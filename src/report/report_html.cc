@@ -102,9 +102,8 @@ std::string ReportDataJson(const ReportData& d, const std::string& generated_at)
     c.push_back(NanoUsd(b.cost_usd));
   }
   json tseq = json::array(), cp = json::array(), cmd = json::array(), to = json::array(),
-       tx = json::array(),
-       sig = json::array(), rt = json::array(), att = json::array(), inv = json::array(),
-       tc = json::array();
+       tx = json::array(), sig = json::array(), rt = json::array(), att = json::array(),
+       inv = json::array(), tc = json::array();
   json err = json::object();
   const bool all_stderr = d.tasks.size() <= kAllStderrTasks;
   std::string prev;
