@@ -89,7 +89,7 @@ TEST_F(JournalTest, AttemptLinesAreWrittenWholeAndLeaveTheReplayAlone) {
     e.start_ms = 1000;
     e.end_ms = 1250;
     e.outcome = "crashed";
-    e.env = "abc";
+    e.env = "a\"b\\c";  // escaped as JSON
     e.cold = true;
     e.billed_ms = 300;
     e.memory_mb = 128;
@@ -102,6 +102,8 @@ TEST_F(JournalTest, AttemptLinesAreWrittenWholeAndLeaveTheReplayAlone) {
     e.attempt = 2;
     e.outcome = "succeeded";
     e.exit_code = 0;
+    e.env = "0123456789abcdef";
+    e.cost_usd = 2.0833333333333334e-06;
     e.duplicate = true;
     j.AttemptEnded(e);
   }
@@ -117,7 +119,8 @@ TEST_F(JournalTest, AttemptLinesAreWrittenWholeAndLeaveTheReplayAlone) {
   EXPECT_EQ(a[0]["start_ms"], 1000);
   EXPECT_EQ(a[0]["end_ms"], 1250);
   EXPECT_EQ(a[0]["outcome"], "crashed");
-  EXPECT_EQ(a[0]["env"], "abc");
+  EXPECT_EQ(a[0]["env"], "a\"b\\c");
+  EXPECT_DOUBLE_EQ(a[0]["cost_usd"].get<double>(), 0.5);
   EXPECT_EQ(a[0]["cold"], true);
   EXPECT_TRUE(a[0]["exit"].is_null());
   EXPECT_EQ(a[0]["init_ms"], 50);
@@ -125,6 +128,8 @@ TEST_F(JournalTest, AttemptLinesAreWrittenWholeAndLeaveTheReplayAlone) {
   EXPECT_EQ(a[1]["exit"], 0);
   EXPECT_EQ(a[1]["dup"], true);
   EXPECT_EQ(a[1]["a"], 2);
+  EXPECT_EQ(a[1]["env"], "0123456789abcdef");
+  EXPECT_EQ(a[1]["cost_usd"].get<double>(), 2.0833333333333334e-06);  // round-trips
   // Replay: the "a" lines count as lines and change nothing of the task.
   auto r = ReplayJournal(path_);
   ASSERT_TRUE(r.ok());
