@@ -114,9 +114,9 @@ void Journal::AttemptEnded(const AttemptEnd& a) {
     return true;
   };
   const std::string env =
-      plain(a.env) ? "\"" + a.env + "\""
-                   : nlohmann::json(a.env).dump(-1, ' ', false,
-                                                nlohmann::json::error_handler_t::replace);
+      plain(a.env)
+          ? "\"" + a.env + "\""
+          : nlohmann::json(a.env).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
   Append(fmt::format(
       "{{\"t\":\"a\",\"seq\":{},\"a\":{},\"dup\":{},\"start_ms\":{},\"end_ms\":{},"
       "\"outcome\":\"{}\",\"env\":{},\"cold\":{},\"exit\":{},\"billed_ms\":{},\"memory_mb\":{},"
