@@ -15,7 +15,7 @@ namespace {
 
 namespace fs = std::filesystem;
 
-std::string ReadAll(const std::string& path) {
+std::string ReadScratchFile(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   std::stringstream ss;
   ss << in.rdbuf();
@@ -82,7 +82,7 @@ TEST_F(ScratchFilesTest, CopiesVerifiesAndSetsTheExecutableBit) {
   tool.path = "bin/tool.sh";
   tool.executable = true;
   ASSERT_TRUE(scratch_files_->PlaceInputs({data, tool}, scratch_).ok());
-  EXPECT_EQ(ReadAll(scratch_ + "/in/data.txt"), "some bytes\n");
+  EXPECT_EQ(ReadScratchFile(scratch_ + "/in/data.txt"), "some bytes\n");
   EXPECT_EQ(::access((scratch_ + "/bin/tool.sh").c_str(), X_OK), 0);
   struct stat st, src;
   ASSERT_EQ(::stat((scratch_ + "/in/data.txt").c_str(), &st), 0);
@@ -121,7 +121,7 @@ TEST_F(ScratchFilesTest, BasefilesAreFetchedOncePerEnvironmentAndLinked) {
   ASSERT_TRUE(scratch_files_->PlaceInputs({base}, scratch_).ok());
   ASSERT_TRUE(scratch_files_->PlaceInputs({base}, scratch2).ok());
   EXPECT_EQ(scratch_files_->cache_fetches(), 1);
-  EXPECT_EQ(ReadAll(scratch2 + "/ref.db"), "reference data");
+  EXPECT_EQ(ReadScratchFile(scratch2 + "/ref.db"), "reference data");
   struct stat a, b;
   ASSERT_EQ(::stat((scratch_ + "/ref.db").c_str(), &a), 0);
   ASSERT_EQ(::stat((scratch2 + "/ref.db").c_str(), &b), 0);
@@ -135,7 +135,7 @@ TEST_F(ScratchFilesTest, BasefilesAreFetchedOncePerEnvironmentAndLinked) {
   WriteAll(scratch_ + "/ref.db", "tampered, longer content");
   ASSERT_TRUE(scratch_files_->PlaceInputs({base}, scratch2).ok());
   EXPECT_EQ(scratch_files_->cache_fetches(), 2);
-  EXPECT_EQ(ReadAll(scratch2 + "/ref.db"), "reference data");
+  EXPECT_EQ(ReadScratchFile(scratch2 + "/ref.db"), "reference data");
 
   // The same content wanted executable is a separate entry.
   base.executable = true;
@@ -159,7 +159,7 @@ TEST_F(ScratchFilesTest, StoresReturnedFilesUnderTheOutputPrefix) {
   EXPECT_EQ(a.sha256, Sha256Hex(std::string("\0\1\2", 3)));
   EXPECT_EQ(a.size, 3u);
   EXPECT_FALSE(a.missing);
-  EXPECT_EQ(ReadAll(tmp_ + "/results/t7/0-a.bin"), std::string("\0\1\2", 3));
+  EXPECT_EQ(ReadScratchFile(tmp_ + "/results/t7/0-a.bin"), std::string("\0\1\2", 3));
   // Any file name makes a plain key: position plus a sanitised basename.
   WriteAll(scratch_ + "/ü n+i=c%o.txt", "u");
   auto u =
@@ -176,9 +176,9 @@ TEST_F(ScratchFilesTest, StoresReturnedFilesUnderTheOutputPrefix) {
 TEST_F(ScratchFilesTest, FileBlobsPutBytesIsAtomicAndCreatesParents) {
   FileBlobs fb;
   ASSERT_TRUE(fb.PutBytes("hello", "file://" + tmp_ + "/deep/er/r.json").ok());
-  EXPECT_EQ(ReadAll(tmp_ + "/deep/er/r.json"), "hello");
+  EXPECT_EQ(ReadScratchFile(tmp_ + "/deep/er/r.json"), "hello");
   ASSERT_TRUE(fb.PutBytes("bye", "file://" + tmp_ + "/deep/er/r.json").ok());
-  EXPECT_EQ(ReadAll(tmp_ + "/deep/er/r.json"), "bye");
+  EXPECT_EQ(ReadScratchFile(tmp_ + "/deep/er/r.json"), "bye");
   int entries = 0;
   for ([[maybe_unused]] auto& e : fs::directory_iterator(tmp_ + "/deep/er")) ++entries;
   EXPECT_EQ(entries, 1) << "a temporary file was left behind";
