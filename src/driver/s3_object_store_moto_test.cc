@@ -23,7 +23,7 @@ namespace parallelagram::driver {
 namespace {
 
 namespace fs = std::filesystem;
-using testing::MotoFixture;
+using parallelagram::testing::MotoFixture;
 
 #define REQUIRE_MOTO()                                                          \
   do {                                                                          \
