@@ -15,6 +15,7 @@ pkgs=(
   autoconf automake libtool make
   parallel wrk nginx-light hyperfine
   clang-format clang-tidy
+  chromium
 )
 # Node.js and npm (for the JS-client tests): Debian's, unless a Node.js with its own npm is
 # already there (Debian's npm package conflicts with NodeSource's nodejs).
@@ -25,8 +26,9 @@ scripts/install-packages.sh "${pkgs[@]}"
 if ! python3 -c 'import moto, boto3, botocore' 2>/dev/null || ! command -v aws >/dev/null; then
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q python3-moto python3-boto3 awscli || true
 fi
-# AWS's JS SDK and runtime client, for the conformance tests.
-if [ -f tests/node/package.json ] && [ ! -d tests/node/node_modules ]; then
+# AWS's JS SDK and runtime client, for the conformance tests; puppeteer-core (driving the
+# Debian chromium above, no browser download) for report_browser_test.py.
+if [ -f tests/node/package.json ] && ! (cd tests/node && npm ls --depth=0 >/dev/null 2>&1); then
   (cd tests/node && npm ci --no-audit --no-fund --loglevel=error)
 fi
 

@@ -111,6 +111,7 @@ struct TaskResult {
   int64_t max_rss_kb = 0;
   bool cold = false;             // first invocation of this execution environment
   int64_t invocation_index = 0;  // 1 for the environment's first invocation
+  std::string env_id;            // the execution environment's id: random, one per worker process
   // What the invocation was billed: Lambda's REPORT line (sync mode, read by the driver from
   // the log tail), else what the worker measured of its own invocation (billing_estimate).
   // billed_ms includes the init phase on a cold start (init_ms), as for custom runtimes.

@@ -38,6 +38,7 @@ struct InvocationContext {
   std::string tmp_dir;               // $TMPDIR, or /tmp
   int64_t received_mono_us = 0;      // when the worker received the event (steady clock)
   int64_t init_ms = 0;               // cold only: process start to the first `next`
+  std::string env_id;                // random id of this execution environment (process)
 };
 
 // Runs one kind of task. One instance serves every invocation of its kind, one at a

@@ -24,6 +24,7 @@ int DoctorMain(int argc, char** argv);       // doctor_command.cc: AWS setup che
 int PackageMain(int argc, char** argv);      // package_command.cc: build the function zip
 int DeployMain(int argc, char** argv);       // deploy_command.cc: set the function up on AWS
 int DestroyMain(int argc, char** argv);      // deploy_command.cc: remove what deploy made
+int ReportMain(int argc, char** argv);       // report_command.cc: a job's HTML report
 int CancelMain(int argc, char** argv);       // cancel_command.cc: stop a job and its queue
 
 }  // namespace parallelagram::cli

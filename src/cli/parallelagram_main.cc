@@ -17,6 +17,7 @@ constexpr Command kCommands[] = {
     {"run", parallelagram::cli::RunMain, "run a command over many inputs on Lambda (or locally)"},
     {"jobs", parallelagram::cli::JobsMain, "list past jobs with their task counts"},
     {"results", parallelagram::cli::ResultsMain, "print or export a job's results"},
+    {"report", parallelagram::cli::ReportMain, "write a job's timeline, cost and summary as one HTML page"},
     {"cancel", parallelagram::cli::CancelMain, "stop a running job (and its queued Lambda events)"},
     {"local-lambda", parallelagram::cli::LocalLambdaMain, "serve the AWS Lambda API locally"},
     {"doctor", parallelagram::cli::DoctorMain, "check AWS credentials, region, endpoints and function"},

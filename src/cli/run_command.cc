@@ -11,6 +11,7 @@
 
 #include "aws/aws_config.h"
 #include "cli/commands.h"
+#include "report/report_html.h"
 #include "cli/signal_stop.h"
 #include "common/clock.h"
 #include "common/json_text.h"
@@ -95,6 +96,8 @@ Options
                        which it needs) instead of its output
   --results DIR        keep DIR/<task#>/{stdout,stderr,result.json} and DIR/results.jsonl
                        (one JSON line per task, appended as each finishes)
+  --report FILE.html   when the job ends, write its report (timeline, concurrency, cost;
+                       'parallelagram report --help')
   --joblog FILE        GNU parallel's job log: Seq Host Starttime JobRuntime Send Receive
                        Exitval Signal Command
   --halt WHEN,fail=N   stop after N failed tasks (or N%); WHEN is 'now' (abandon running
@@ -261,6 +264,10 @@ int RunMain(int argc, char** argv) {
   env.backend = [&loop, aws](const driver::BackendConfig& cfg) {
     if (aws) return driver::StartAwsBackend(loop, cfg, aws::Environment::FromProcess());
     return driver::StartLocalBackend(loop, cfg);
+  };
+  env.write_report = [](const std::string& root, const std::string& job_id,
+                        const std::string& path) {
+    return report::WriteReport(root, job_id, path);
   };
   return driver::RunJob(*opts, env);
 }

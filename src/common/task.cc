@@ -202,6 +202,7 @@ json TaskResultToJson(const TaskResult& r) {
   j["max_rss_kb"] = r.max_rss_kb;
   j["cold"] = r.cold;
   j["invocation_index"] = r.invocation_index;
+  if (!r.env_id.empty()) j["env_id"] = r.env_id;
   if (r.billed_ms > 0 || r.memory_mb > 0) {
     j["billed_ms"] = r.billed_ms;
     if (r.init_ms > 0) j["init_ms"] = r.init_ms;
@@ -253,6 +254,7 @@ Result<TaskResult> TaskResultFromJson(const json& j) {
   PG_RETURN_IF_ERROR(GetOpt(j, "max_rss_kb", r.max_rss_kb));
   PG_RETURN_IF_ERROR(GetOpt(j, "cold", r.cold));
   PG_RETURN_IF_ERROR(GetOpt(j, "invocation_index", r.invocation_index));
+  PG_RETURN_IF_ERROR(GetOpt(j, "env_id", r.env_id));
   PG_RETURN_IF_ERROR(GetOpt(j, "billed_ms", r.billed_ms));
   PG_RETURN_IF_ERROR(GetOpt(j, "init_ms", r.init_ms));
   PG_RETURN_IF_ERROR(GetOpt(j, "memory_mb", r.memory_mb));

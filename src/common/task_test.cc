@@ -188,6 +188,7 @@ TEST(TaskProtocolTest, ResultRoundTripsEveryField) {
   r.max_rss_kb = 3000;
   r.cold = true;
   r.invocation_index = 4;
+  r.env_id = "00ff00ff00ff00ff";
   r.error = "killed at the timeout";
   r.error_type = "std::runtime_error";
   r.returned = {{"out/a", "file:///o/a", std::string(64, 'b'), 5, false},
@@ -215,6 +216,7 @@ TEST(TaskProtocolTest, ResultRoundTripsEveryField) {
   EXPECT_EQ(back->max_rss_kb, 3000);
   EXPECT_TRUE(back->cold);
   EXPECT_EQ(back->invocation_index, 4);
+  EXPECT_EQ(back->env_id, "00ff00ff00ff00ff");
   EXPECT_EQ(back->error, r.error);
   EXPECT_EQ(back->error_type, "std::runtime_error");
   ASSERT_EQ(back->returned.size(), 2u);

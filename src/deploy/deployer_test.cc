@@ -46,7 +46,7 @@ TEST(RolePolicyTest, LeastPrivilegeAndNoLogsMeansNoCreateLogStream) {
 }
 
 TEST(DeploymentRecordTest, RoundTripsAndSaysWhatToDoWhenMissing) {
-  std::string dir = testing::TempDir() + "/pg-record-test";
+  std::string dir = ::testing::TempDir() + "/pg-record-test";
   std::filesystem::remove_all(dir);
   std::string path = dir + "/sub/deployment.json";
   auto missing = LoadDeployment(path);

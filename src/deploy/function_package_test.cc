@@ -61,7 +61,7 @@ TEST(FunctionPackageTest, BundledProgramRunsThroughBundledLoader) {
   ASSERT_TRUE(entries.ok()) << entries.status().ToString();
   auto zip = os::MakeZip(*entries);
   ASSERT_TRUE(zip.ok());
-  std::string tmpl = testing::TempDir() + "/bundle-XXXXXX";
+  std::string tmpl = ::testing::TempDir() + "/bundle-XXXXXX";
   std::string dir = std::filesystem::canonical(mkdtemp(tmpl.data())).string();
   ASSERT_TRUE(os::UnpackZip(*zip, dir).ok());
   os::ProcessSpec spec;
@@ -78,7 +78,7 @@ TEST(FunctionPackageTest, BundledProgramRunsThroughBundledLoader) {
 TEST(FunctionPackageTest, LauncherKeepsItsLibrariesFromTheProcessesItsProgramStarts) {
   // Lambda puts $LAMBDA_TASK_ROOT/lib on LD_LIBRARY_PATH; the bundle's libc there must not
   // reach the host's programs the bundled program starts (another glibc than theirs).
-  std::string tmpl = testing::TempDir() + "/launcher-XXXXXX";
+  std::string tmpl = ::testing::TempDir() + "/launcher-XXXXXX";
   std::string dir = std::filesystem::canonical(mkdtemp(tmpl.data())).string();
   std::filesystem::create_directories(dir + "/lib");
   {

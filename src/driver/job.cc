@@ -234,7 +234,7 @@ struct Job::Impl : Scheduler::Listener, AsyncObserver {
   }
   void OnRetry(const TaskRecord& a) override;
   void OnDropped(const TaskRecord& a) override {
-    ChargeFor(a);
+    JournalAttempt(a, ChargeFor(a));
     retrieval->DeleteObjectsOf(a);
   }
   void OnBudgetStop() override { budget_stopped = true; }
@@ -246,6 +246,25 @@ struct Job::Impl : Scheduler::Listener, AsyncObserver {
     return c;
   }
   void OnFinish(const TaskRecord& rec) override;
+  // The journal's "a" line for an answered invocation (the report's per-attempt data).
+  void JournalAttempt(const TaskRecord& a, const Charge& c) {
+    Journal::AttemptEnd e;
+    e.seq = a.seq;
+    e.attempt = a.attempt;
+    e.duplicate = a.duplicate;
+    e.start_ms = a.start_epoch_ms;
+    e.end_ms = a.start_epoch_ms + a.runtime_ms;
+    e.outcome = OutcomeName(a.result.outcome);
+    e.env = a.result.env_id;
+    e.cold = a.result.cold;
+    e.exit_code = a.result.exit_code;
+    e.billed_ms = c.billed_ms;
+    e.memory_mb = c.memory_mb;
+    e.init_ms = c.init_ms;
+    e.cost_usd = c.usd;
+    e.estimate = c.estimate;
+    journal.AttemptEnded(e);
+  }
   void OnHalt(const std::string& why) override {
     halted = true;
     observer.Halting(why);
@@ -649,7 +668,7 @@ Scheduler::Listener::Pull Job::Impl::PullTask(int64_t* seq) {
 }
 
 void Job::Impl::OnRetry(const TaskRecord& a) {
-  ChargeFor(a);
+  JournalAttempt(a, ChargeFor(a));
   retrieval->DeleteObjectsOf(a);
   const Outcome o = a.result.outcome;
   const bool counted = o != Outcome::kThrottled && o != Outcome::kTransport;
@@ -658,7 +677,7 @@ void Job::Impl::OnRetry(const TaskRecord& a) {
 }
 
 void Job::Impl::OnFinish(const TaskRecord& rec_in) {
-  ChargeFor(rec_in);
+  JournalAttempt(rec_in, ChargeFor(rec_in));
   auto rec = std::make_shared<TaskRecord>(rec_in);
   if (auto c = task_cost.find(rec_in.seq); c != task_cost.end()) {
     rec->cost_usd = c->second;

@@ -1,9 +1,11 @@
 #include "driver/journal.h"
 
 #include <fcntl.h>
+#include <fmt/format.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <cctype>
 #include <cerrno>
 #include <cstring>
 #include <fstream>
@@ -100,6 +102,28 @@ void Journal::ResultObject(int64_t seq, const std::string& name) {
 void Journal::Retry(int64_t seq, int next_attempt) {
   Append("{\"t\":\"r\",\"seq\":" + std::to_string(seq) +
          ",\"next\":" + std::to_string(next_attempt) + "}");
+}
+
+void Journal::AttemptEnded(const AttemptEnd& a) {
+  // Formatted by hand (one per answered invocation, on the driver's hot path); only `env`,
+  // which comes from the worker, may need escaping.
+  auto plain = [](const std::string& s) {
+    for (char c : s) {
+      if (!std::isalnum(static_cast<unsigned char>(c)) && c != '-' && c != '_') return false;
+    }
+    return true;
+  };
+  const std::string env =
+      plain(a.env)
+          ? "\"" + a.env + "\""
+          : nlohmann::json(a.env).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  Append(fmt::format(
+      "{{\"t\":\"a\",\"seq\":{},\"a\":{},\"dup\":{},\"start_ms\":{},\"end_ms\":{},"
+      "\"outcome\":\"{}\",\"env\":{},\"cold\":{},\"exit\":{},\"billed_ms\":{},\"memory_mb\":{},"
+      "\"init_ms\":{},\"cost_usd\":{},\"est\":{}}}",
+      a.seq, a.attempt, a.duplicate, a.start_ms, a.end_ms, a.outcome, env, a.cold,
+      a.exit_code ? std::to_string(*a.exit_code) : std::string("null"), a.billed_ms, a.memory_mb,
+      a.init_ms, a.cost_usd, a.estimate));
 }
 
 void Journal::End(const std::string& status) {

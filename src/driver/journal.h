@@ -7,6 +7,18 @@
 //   {"t":"obj","seq":S,"name":"S.N.json"}       (async mode) that invocation's result object
 //   {"t":"r","seq":S,"next":A}                  an invocation of S was answered without success
 //                                               and S runs again, as attempt A
+//   {"t":"a","seq":S,"a":A,"dup":B,"start_ms":T0,"end_ms":T1,"outcome":O,"env":E,"cold":C,
+//    "exit":X,"billed_ms":M,"memory_mb":MB,"init_ms":I,"cost_usd":U,"est":B}
+//                                               an invocation of S (attempt A; a speculative
+//                                               duplicate when dup) was answered: T0/T1 epoch
+//                                               ms as the driver saw it, O its outcome
+//                                               (succeeded, failed, timed_out, oom, crashed,
+//                                               throttled, transport, staging_error), E the
+//                                               worker's env_id ("" none), X the exit code
+//                                               (null: none), and what it was charged
+//                                               (CostMeter's Charge; est: an estimate). For
+//                                               the report (parallelagram report); a resume
+//                                               does not need it and Replay ignores it
 //   {"t":"end","status":"finished"}             the run ended: finished, halted or cancelled
 //
 // The "finished" half is the results manifest (results.jsonl, job_record.h): a task is done,
@@ -28,6 +40,7 @@
 
 #include <cstdint>
 #include <cstdio>
+#include <optional>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -57,6 +70,21 @@ class Journal {
   void AttemptStarted(int64_t seq, int attempt, bool duplicate);
   void ResultObject(int64_t seq, const std::string& name);
   void Retry(int64_t seq, int next_attempt);
+  // One "a" line: an answered invocation (see above).
+  struct AttemptEnd {
+    int64_t seq = 0;
+    int attempt = 0;
+    bool duplicate = false;
+    int64_t start_ms = 0, end_ms = 0;  // epoch ms
+    std::string outcome;
+    std::string env;
+    bool cold = false;
+    std::optional<int> exit_code;
+    int64_t billed_ms = 0, memory_mb = 0, init_ms = 0;
+    double cost_usd = 0;
+    bool estimate = false;
+  };
+  void AttemptEnded(const AttemptEnd& a);
   void End(const std::string& status);
 
   // Writes buffered lines to the kernel now.

@@ -7,7 +7,9 @@
 
 #include <filesystem>
 #include <fstream>
+#include <nlohmann/json.hpp>
 #include <sstream>
+#include <vector>
 
 #include "driver/testing.h"
 
@@ -73,6 +75,69 @@ TEST_F(JournalTest, ReplaysAttemptsObjectsAndRuns) {
   EXPECT_EQ(only2->tasks.count(1), 0u);
   EXPECT_EQ(only2->tasks.count(2), 1u);
   EXPECT_EQ(only2->max_object_number, 17);  // counted over every task
+}
+
+TEST_F(JournalTest, AttemptLinesAreWrittenWholeAndLeaveTheReplayAlone) {
+  {
+    Journal j;
+    ASSERT_TRUE(j.Open(path_).ok());
+    j.Run(1, 42, false);
+    j.AttemptStarted(3, 1, false);
+    Journal::AttemptEnd e;
+    e.seq = 3;
+    e.attempt = 1;
+    e.start_ms = 1000;
+    e.end_ms = 1250;
+    e.outcome = "crashed";
+    e.env = "a\"b\\c";  // escaped as JSON
+    e.cold = true;
+    e.billed_ms = 300;
+    e.memory_mb = 128;
+    e.init_ms = 50;
+    e.cost_usd = 0.5;
+    e.estimate = true;
+    j.AttemptEnded(e);
+    j.Retry(3, 2);
+    j.AttemptStarted(3, 2, false);
+    e.attempt = 2;
+    e.outcome = "succeeded";
+    e.exit_code = 0;
+    e.env = "0123456789abcdef";
+    e.cost_usd = 2.0833333333333334e-06;
+    e.duplicate = true;
+    j.AttemptEnded(e);
+  }
+  std::istringstream in(Slurp(path_));
+  std::string line;
+  std::vector<nlohmann::json> a;
+  while (std::getline(in, line)) {
+    auto j = nlohmann::json::parse(line);
+    if (j["t"] == "a") a.push_back(j);
+  }
+  ASSERT_EQ(a.size(), 2u);
+  EXPECT_EQ(a[0]["seq"], 3);
+  EXPECT_EQ(a[0]["start_ms"], 1000);
+  EXPECT_EQ(a[0]["end_ms"], 1250);
+  EXPECT_EQ(a[0]["outcome"], "crashed");
+  EXPECT_EQ(a[0]["env"], "a\"b\\c");
+  EXPECT_DOUBLE_EQ(a[0]["cost_usd"].get<double>(), 0.5);
+  EXPECT_EQ(a[0]["cold"], true);
+  EXPECT_TRUE(a[0]["exit"].is_null());
+  EXPECT_EQ(a[0]["init_ms"], 50);
+  EXPECT_EQ(a[0]["est"], true);
+  EXPECT_EQ(a[1]["exit"], 0);
+  EXPECT_EQ(a[1]["dup"], true);
+  EXPECT_EQ(a[1]["a"], 2);
+  EXPECT_EQ(a[1]["env"], "0123456789abcdef");
+  EXPECT_EQ(a[1]["cost_usd"].get<double>(), 2.0833333333333334e-06);  // round-trips
+  // Replay: the "a" lines count as lines and change nothing of the task.
+  auto r = ReplayJournal(path_);
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->lines, 6);
+  EXPECT_EQ(r->skipped, 0);
+  EXPECT_EQ(r->tasks[3].attempt, 2);
+  EXPECT_EQ(r->tasks[3].dispatches, 2);
+  EXPECT_EQ(r->tasks[3].answered, 1);
 }
 
 TEST_F(JournalTest, MissingFileIsEmpty) {

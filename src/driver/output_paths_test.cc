@@ -14,7 +14,7 @@ namespace parallelagram::driver {
 namespace {
 
 std::string TempDir() {
-  std::string tmpl = testing::TempDir() + "/outpaths-XXXXXX";
+  std::string tmpl = ::testing::TempDir() + "/outpaths-XXXXXX";
   return mkdtemp(tmpl.data());
 }
 

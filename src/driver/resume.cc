@@ -333,6 +333,7 @@ Result<ResumePlan> PrepareResume(const RunOptions& given) {
     o.max_cost_usd = given.max_cost_usd;
   }
   // Presentation may change.
+  if (!given.report.empty()) o.report = given.report;
   if (given.quiet) {
     o.quiet = true;
     o.progress = false;

@@ -1,5 +1,6 @@
 #include "driver/run_job.h"
 
+#include <filesystem>
 #include <nlohmann/json.hpp>
 
 #include "driver/arg_shaping.h"
@@ -108,7 +109,21 @@ int RunJob(const RunOptions& given, RunEnv& env) {
   JobContext ctx{env.loop, env.clock,     env.backend,     &console,
                  env.stop, env.argv_line, env.default_jobs};
   Job job(opts, std::move(source), ctx);
-  return job.Run();
+  const int exit_status = job.Run();
+  if (!opts.report.empty() && !job.id().empty()) {
+    auto root = ResolveStateRoot(opts.state_dir);
+    std::error_code ec;
+    if (root.ok() && std::filesystem::is_directory(*root + "/jobs/" + job.id(), ec)) {
+      Status st = env.write_report ? env.write_report(*root, job.id(), opts.report)
+                                   : Status::Unavailable("--report is not available here");
+      if (!st.ok()) {
+        std::fprintf(env.err, "parallelagram run: no report: %s\n", st.message().c_str());
+      } else if (!opts.quiet) {
+        std::fprintf(env.err, "parallelagram run: report written to %s\n", opts.report.c_str());
+      }
+    }
+  }
+  return exit_status;
 }
 
 }  // namespace parallelagram::driver

@@ -11,6 +11,7 @@
 #pragma once
 
 #include <cstdio>
+#include <functional>
 #include <string>
 
 #include "common/clock.h"
@@ -31,6 +32,11 @@ struct RunEnv {
   int default_jobs = 1;   // -j when not given (the number of cores)
   // Ctrl-C / SIGTERM as the CLI maps them (cli/signal_stop.h); null: never stopped.
   const StopRequest* stop = nullptr;
+  // --report FILE: writes job `job_id`'s report (of state root `root`) to `path` once the job
+  // has ended (the CLI's report layer, src/report/). Null: --report is refused.
+  std::function<Status(const std::string& root, const std::string& job_id,
+                       const std::string& path)>
+      write_report;
 };
 
 int RunJob(const RunOptions& options, RunEnv& env);

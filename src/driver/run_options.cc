@@ -145,6 +145,11 @@ Result<RunOptions> ParseRunArgs(const std::vector<std::string>& args) {
          o.joblog = v;
          return Status::Ok();
        }},
+      {"--report",
+       [&](const std::string&, const std::string& v) {
+         o.report = v;
+         return Status::Ok();
+       }},
       {"--halt",
        [&](const std::string&, const std::string& v) {
          PG_ASSIGN_OR_RETURN(o.halt, HaltPolicy::Parse(v));

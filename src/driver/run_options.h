@@ -49,6 +49,7 @@ struct RunOptions {
   bool keep_order = false;  // -k
   std::string results_dir;  // --results
   std::string joblog;       // --joblog
+  std::string report;       // --report FILE.html: the job's report, written when it ends
   HaltPolicy halt;          // --halt
   SpeculateOptions speculate{.mode = SpeculateOptions::Mode::kAuto};  // --speculate
   bool dry_run = false;                                               // --dry-run

@@ -48,7 +48,7 @@ pid_t ReadPid(const std::string& path) {
 class ProcessUtilTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    std::string tmpl = testing::TempDir() + "/procutil-XXXXXX";
+    std::string tmpl = ::testing::TempDir() + "/procutil-XXXXXX";
     dir_ = mkdtemp(tmpl.data());
   }
   void TearDown() override {

@@ -13,7 +13,7 @@ namespace parallelagram::os {
 namespace {
 
 std::string TempDir() {
-  std::string tmpl = testing::TempDir() + "/zip-XXXXXX";
+  std::string tmpl = ::testing::TempDir() + "/zip-XXXXXX";
   return mkdtemp(tmpl.data());
 }
 

@@ -160,6 +160,7 @@ Reply RunTaskEvent(TaskRegistry& registry, Blobs& blobs, std::string_view event_
   if (r.task_id.empty()) r.task_id = event->task_id;
   r.cold = ctx.cold;
   r.invocation_index = ctx.invocation_index;
+  r.env_id = ctx.env_id;
   if (ctx.received_mono_us > 0) {  // what this invocation will be billed, as far as we can see
     const int64_t now_us = std::chrono::duration_cast<std::chrono::microseconds>(
                                std::chrono::steady_clock::now().time_since_epoch())

@@ -76,6 +76,23 @@ TEST(ServeInvocationsTest, RepliesToEachInvocationAndCountsThem) {
   EXPECT_EQ(third["invocation_index"], 3);
 }
 
+TEST(ServeInvocationsTest, EveryResultCarriesTheProcessEnvironmentId) {
+  ScriptedRuntimeApi api;
+  api.next.push_back({"a", 0, "", "", R"({"kind":"echo"})"});
+  api.next.push_back({"b", 0, "", "", R"({"kind":"echo"})"});
+  TaskRegistry reg;
+  reg.Register("echo", std::make_unique<EchoKind>());
+  auto blobs = Blobs::WithDefaults();
+  api.refuse_posts = false;
+  InvocationContext env = EnvironmentContext();
+  ASSERT_EQ(env.env_id.size(), 16u);
+  EXPECT_EQ(EnvironmentContext().env_id, env.env_id);  // once per process
+  ServeInvocations(api, reg, *blobs, env);
+  ASSERT_EQ(api.posts.size(), 2u);
+  EXPECT_EQ(json::parse(api.posts[0].body)["env_id"], env.env_id);
+  EXPECT_EQ(json::parse(api.posts[1].body)["env_id"], env.env_id);
+}
+
 TEST(ServeInvocationsTest, ARefusedPostDoesNotStopTheLoop) {
   ScriptedRuntimeApi api;
   api.refuse_posts = true;

@@ -302,7 +302,7 @@ def sync_case(tmp):
           (len(seqs), len(set(seqs))))
     diff = [(a, b) for a, b in zip(strip(final), reference) if a != b]
     check(strip(final) == reference, "final manifest equals the uninterrupted run's "
-          "(ignoring start, runtime_s, job_id)", diff[:3])
+          "(ignoring %s)" % ", ".join(TIMING), diff[:3])
     end_counts = side_counts(side, n)
     rerun = []
     for label, durable, counts, _, _ in kills:
