@@ -11,6 +11,8 @@
                              + the measured cold start: the wall time of one wave of JOBS
                              `true` tasks on a fresh function, run first. Checks every task
                              is in the manifest once, succeeded, with its input.
+  batching N JOBS GROUP      N tiny inputs one per invocation, then -N GROUP per invocation,
+                             through the same stand-in: invocations and wall time (issue 15)
   million N JOBS             N no-op tasks (`:::: FILE`) through `run --backend aws -j JOBS`
                              against a fast loopback Lambda endpoint (nginx answering
                              GetFunction and every Invoke with a fixed valid result).
@@ -191,7 +193,46 @@ def million(n, jobs, pg=PG, quiet=False):
         shutil.rmtree(work, ignore_errors=True)
 
 
+def batching(n, jobs, group, pg=PG):
+    """Issue 15 item 8: N tiny inputs, one invocation per input vs -N GROUP inputs per
+    invocation, through the nginx Lambda stand-in, in one run. Prints invocations (counted by
+    the stand-in's log) and wall time for each, and the ratio."""
+    from fast_lambda import FastLambda
+    work = tempfile.mkdtemp(prefix="pg-batching-")
+    try:
+        inputs = os.path.join(work, "inputs")
+        with open(inputs, "w") as f:
+            f.write("".join("%d\n" % i for i in range(1, n + 1)))
+        rows = []
+        for label, extra in (("one input per task", []), ("-N %d" % group, ["-N", str(group)])):
+            fast = FastLambda()
+            try:
+                state = os.path.join(work, "state-%d" % len(rows))
+                rc, wall, rss, err = run_measured(
+                    [pg, "run", "--backend", "aws", "--function", "noop", "--bucket", "pg-noop",
+                     "--state-dir", state, "--job-id", "b", "-q", "-j", str(jobs), *extra,
+                     "--", "true", "::::", inputs], fast.env(work), work)
+                with open(os.path.join(state, "jobs", "b", "results.jsonl")) as f:
+                    tasks = sum(1 for _ in f)
+                fast.close()  # flushes the stand-in's invoke log
+                rows.append((label, rc, fast.invokes(), tasks, wall))
+                if rc != 0:
+                    print(err[-2000:])
+            finally:
+                fast.cleanup()
+        for label, rc, inv, tasks, wall in rows:
+            print("batching: %d inputs, %s, -j %d: rc=%d invocations=%d tasks=%d wall=%.2f s"
+                  % (n, label, jobs, rc, inv, tasks, wall))
+        print("batching: -N %d makes %.0fx fewer invocations and runs in %.3fx the wall time"
+              % (group, rows[0][2] / max(1, rows[1][2]), rows[1][4] / rows[0][4]))
+        return 0 if all(r[1] == 0 for r in rows) else 1
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
 if __name__ == "__main__":
+    if sys.argv[1] == "batching":
+        sys.exit(batching(int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])))
     what = sys.argv[1]
     if what == "scale":
         sys.exit(scale(int(sys.argv[2]), int(sys.argv[3]), float(sys.argv[4]),
@@ -199,4 +240,5 @@ if __name__ == "__main__":
     if what == "million":
         rc, _, rss, lines = million(int(sys.argv[2]), int(sys.argv[3]))
         sys.exit(0 if rc == 0 and lines == int(sys.argv[2]) else 1)
-    sys.exit("usage: scale_bench.py scale N JOBS SLEEP MODES | million N JOBS")
+    sys.exit("usage: scale_bench.py scale N JOBS SLEEP MODES | million N JOBS | "
+             "batching N JOBS GROUP")

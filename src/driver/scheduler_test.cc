@@ -48,6 +48,14 @@ struct Recorder : Scheduler::Listener {
 
 int64_t SeqOf(const TaskEvent& e) { return std::stoll(e.task_id); }
 
+// The event of task `seq`: command "t", named by its seq.
+Result<TaskEvent> PlainEvent(int64_t seq, int /*slot*/, int64_t /*invocation*/) {
+  TaskEvent e;
+  e.task_id = std::to_string(seq);
+  e.argv = {"t"};
+  return e;
+}
+
 struct Fixture {
   FakeClock clock;
   FakeLoop loop{clock};
@@ -533,15 +541,7 @@ TEST(SchedulerTest, DelaySpacesEveryDispatchAndStillRunsEveryTask) {
   o.jobs = 4;
   o.max_attempts = 2;
   o.delay_ms = 250;
-  Scheduler s(
-      o,
-      [](int64_t seq, int, int64_t) -> Result<TaskEvent> {
-        TaskEvent e;
-        e.task_id = std::to_string(seq);
-        e.argv = {"t"};
-        return e;
-      },
-      inv, loop, clock, rec);
+  Scheduler s(o, PlainEvent, inv, loop, clock, rec);
   s.Start();
   loop.Run();
   ASSERT_EQ(rec.starts.size(), 6u);  // 5 tasks and 3's retry
@@ -583,15 +583,7 @@ TEST(SchedulerTest, TheBudgetGatesEveryStartAndStopsTheJobWhenNothingRunsAndItSt
   o.jobs = 3;
   o.max_attempts = 2;
   o.may_start = [&](int64_t in_flight) { return answered() + in_flight + 1 <= 5; };
-  Scheduler s(
-      o,
-      [](int64_t seq, int, int64_t) -> Result<TaskEvent> {
-        TaskEvent e;
-        e.task_id = std::to_string(seq);
-        e.argv = {"t"};
-        return e;
-      },
-      inv, loop, clock, rec);
+  Scheduler s(o, PlainEvent, inv, loop, clock, rec);
   s.Start();
   loop.Run();
   EXPECT_EQ(rec.starts.size(), 5u);  // 1, 2, 3, then 2's retry and 4 as slots free
