@@ -53,5 +53,28 @@ TEST(TaskCodecTest, ArgvThatIsNotUtf8TravelsAsBase64) {
   EXPECT_FALSE(TaskEventToJson(plain).contains("argv_b64"));
 }
 
+TEST(TaskCodecTest, FileNamesThatAreNotUtf8TravelAsBase64) {
+  TaskEvent e;
+  e.argv = {"cat"};
+  e.files.push_back({"in/bad\xffname.txt", "file:///cas/ab", "ab", 2});
+  json j = TaskEventToJson(e);
+  EXPECT_TRUE(j["files"][0].contains("path_b64"));
+  auto back = TaskEventFromJson(json::parse(DumpLenient(j)));
+  ASSERT_TRUE(back.ok()) << back.status().message();
+  EXPECT_EQ(back->files.at(0).path, "in/bad\xffname.txt");
+  e.returns = {"out/bad\xff.n"};
+  auto with_returns = TaskEventFromJson(json::parse(DumpLenient(TaskEventToJson(e))));
+  ASSERT_TRUE(with_returns.ok());
+  EXPECT_EQ(with_returns->returns, e.returns);
+  TaskResult r;
+  r.returned.push_back({"out/caf\xe9.n", "file:///r", "cd", 3});
+  auto rback = TaskResultFromJson(json::parse(DumpLenient(TaskResultToJson(r))));
+  ASSERT_TRUE(rback.ok()) << rback.status().message();
+  EXPECT_EQ(rback->returned.at(0).path, "out/caf\xe9.n");
+  TaskEvent plain;
+  plain.files.push_back({"a.txt", "file:///cas/ab", "ab", 2});
+  EXPECT_EQ(TaskEventToJson(plain)["files"][0]["path"], "a.txt");
+}
+
 }  // namespace
 }  // namespace parallelagram

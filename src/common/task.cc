@@ -56,6 +56,34 @@ Status GetOpt(const json& j, const char* name, T& out) {
   return Status::Ok();
 }
 
+// A list of words (argv, file names: any bytes) as `name`, plus, when one of them is not UTF-8
+// (it would reach the worker with U+FFFD in it), all of them as base64 in `<name>_b64`, which
+// a reader prefers.
+void PutWords(json& j, const char* name, const std::vector<std::string>& words) {
+  j[name] = words;
+  if (!std::all_of(words.begin(), words.end(),
+                   [](const std::string& w) { return IsValidUtf8(w); })) {
+    json b = json::array();
+    for (const auto& w : words) b.push_back(Base64Encode(w));
+    j[std::string(name) + "_b64"] = std::move(b);
+  }
+}
+
+Status GetWords(const json& j, const char* name, std::vector<std::string>& out) {
+  PG_RETURN_IF_ERROR(GetOpt(j, name, out));
+  const std::string b64_name = std::string(name) + "_b64";
+  const json* b64 = Field(j, b64_name);
+  if (b64 == nullptr || !b64->is_array()) return Status::Ok();
+  std::vector<std::string> words;
+  for (const auto& w : *b64) {
+    auto d = w.is_string() ? Base64Decode(w.get<std::string>()) : std::nullopt;
+    if (!d) return Status::InvalidArgument("field '" + b64_name + "' must hold base64 strings");
+    words.push_back(std::move(*d));
+  }
+  out = std::move(words);
+  return Status::Ok();
+}
+
 }  // namespace
 
 const char* OutcomeName(Outcome o) { return kOutcomeNames[static_cast<int>(o)]; }
@@ -72,15 +100,7 @@ json TaskEventToJson(const TaskEvent& e) {
   j["v"] = e.v;
   if (!e.task_id.empty()) j["task_id"] = e.task_id;
   if (e.kind != "process") j["kind"] = e.kind;
-  j["argv"] = e.argv;
-  // A word that is not UTF-8 (a file name is any bytes) would reach the worker replaced by
-  // U+FFFD: then the whole argv also goes as base64, which a worker prefers.
-  if (!std::all_of(e.argv.begin(), e.argv.end(),
-                   [](const std::string& w) { return IsValidUtf8(w); })) {
-    json b = json::array();
-    for (const auto& w : e.argv) b.push_back(Base64Encode(w));
-    j["argv_b64"] = std::move(b);
-  }
+  PutWords(j, "argv", e.argv);
   if (!e.function.empty()) j["function"] = e.function;
   if (e.shell) j["shell"] = true;
   if (!e.env.empty()) j["env"] = e.env;
@@ -91,14 +111,15 @@ json TaskEventToJson(const TaskEvent& e) {
   if (!e.files.empty()) {
     json fs = json::array();
     for (const auto& f : e.files) {
-      json fj = {{"path", f.path}, {"uri", f.uri}, {"sha256", f.sha256}, {"size", f.size}};
+      json fj = {{"uri", f.uri}, {"sha256", f.sha256}, {"size", f.size}};
+      PutBytes(fj, "path", f.path);  // a file name need not be UTF-8
       if (f.executable) fj["executable"] = true;
       if (f.cache) fj["cache"] = true;
       fs.push_back(std::move(fj));
     }
     j["files"] = std::move(fs);
   }
-  if (!e.returns.empty()) j["returns"] = e.returns;
+  if (!e.returns.empty()) PutWords(j, "returns", e.returns);
   if (!e.output_uri.empty()) j["output_uri"] = e.output_uri;
   if (!e.result_uri.empty()) j["result_uri"] = e.result_uri;
   if (e.result_spill_only) j["result_spill_only"] = true;
@@ -119,8 +140,9 @@ size_t TaskEventJsonBound(const TaskEvent& e) {
   for (const auto& w : e.argv) n += text(w) + b64(w);
   for (const auto& [k, v] : e.env) n += text(k) + text(v) + 1;
   n += text(e.stdin_data) + b64(e.stdin_data);
-  for (const auto& f : e.files) n += 128 + text(f.path) + text(f.uri) + text(f.sha256);
-  for (const auto& r : e.returns) n += text(r);
+  for (const auto& f : e.files)
+    n += 128 + text(f.path) + b64(f.path) + text(f.uri) + text(f.sha256);
+  for (const auto& r : e.returns) n += text(r) + b64(r);
   return n;
 }
 
@@ -135,16 +157,7 @@ Result<TaskEvent> TaskEventFromJson(const json& j) {
   }
   PG_RETURN_IF_ERROR(GetOpt(j, "task_id", e.task_id));
   PG_RETURN_IF_ERROR(GetOpt(j, "kind", e.kind));
-  PG_RETURN_IF_ERROR(GetOpt(j, "argv", e.argv));
-  if (const json* b64 = Field(j, "argv_b64"); b64 != nullptr && b64->is_array()) {
-    std::vector<std::string> argv;
-    for (const auto& w : *b64) {
-      auto d = w.is_string() ? Base64Decode(w.get<std::string>()) : std::nullopt;
-      if (!d) return Status::InvalidArgument("field 'argv_b64' must hold base64 strings");
-      argv.push_back(std::move(*d));
-    }
-    e.argv = std::move(argv);
-  }
+  PG_RETURN_IF_ERROR(GetWords(j, "argv", e.argv));
   PG_RETURN_IF_ERROR(GetOpt(j, "function", e.function));
   PG_RETURN_IF_ERROR(GetOpt(j, "shell", e.shell));
   PG_RETURN_IF_ERROR(GetOpt(j, "env", e.env));
@@ -155,7 +168,7 @@ Result<TaskEvent> TaskEventFromJson(const json& j) {
   if (const json* files = Field(j, "files"); files != nullptr && files->is_array()) {
     for (const auto& fj : *files) {
       StagedFile f;
-      PG_RETURN_IF_ERROR(GetOpt(fj, "path", f.path));
+      PG_ASSIGN_OR_RETURN(f.path, GetBytes(fj, "path"));
       PG_RETURN_IF_ERROR(GetOpt(fj, "uri", f.uri));
       PG_RETURN_IF_ERROR(GetOpt(fj, "sha256", f.sha256));
       PG_RETURN_IF_ERROR(GetOpt(fj, "size", f.size));
@@ -164,7 +177,7 @@ Result<TaskEvent> TaskEventFromJson(const json& j) {
       e.files.push_back(std::move(f));
     }
   }
-  PG_RETURN_IF_ERROR(GetOpt(j, "returns", e.returns));
+  PG_RETURN_IF_ERROR(GetWords(j, "returns", e.returns));
   PG_RETURN_IF_ERROR(GetOpt(j, "output_uri", e.output_uri));
   PG_RETURN_IF_ERROR(GetOpt(j, "result_uri", e.result_uri));
   PG_RETURN_IF_ERROR(GetOpt(j, "result_spill_only", e.result_spill_only));
@@ -216,7 +229,8 @@ json TaskResultToJson(const TaskResult& r) {
   if (!r.returned.empty()) {
     json rs = json::array();
     for (const auto& f : r.returned) {
-      json fj = {{"path", f.path}, {"uri", f.uri}, {"sha256", f.sha256}, {"size", f.size}};
+      json fj = {{"uri", f.uri}, {"sha256", f.sha256}, {"size", f.size}};
+      PutBytes(fj, "path", f.path);  // a file name need not be UTF-8
       if (f.missing) fj["missing"] = true;
       rs.push_back(std::move(fj));
     }
@@ -266,7 +280,7 @@ Result<TaskResult> TaskResultFromJson(const json& j) {
   if (const json* returned = Field(j, "returned"); returned != nullptr && returned->is_array()) {
     for (const auto& fj : *returned) {
       ReturnedFile f;
-      PG_RETURN_IF_ERROR(GetOpt(fj, "path", f.path));
+      PG_ASSIGN_OR_RETURN(f.path, GetBytes(fj, "path"));
       PG_RETURN_IF_ERROR(GetOpt(fj, "uri", f.uri));
       PG_RETURN_IF_ERROR(GetOpt(fj, "sha256", f.sha256));
       PG_RETURN_IF_ERROR(GetOpt(fj, "size", f.size));
