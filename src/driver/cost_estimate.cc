@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "common/json_text.h"
+#include "driver/cost_meter.h"
 #include "driver/state_dir.h"
 
 namespace parallelagram::driver {
@@ -14,9 +15,7 @@ CostEstimate EstimateCost(const RunOptions& o, int64_t tasks, const PriceTable& 
                           const std::string& root) {
   CostEstimate e;
   e.tasks = tasks;
-  const int64_t timeout_s =
-      o.timeout_s > 0 ? std::min<int64_t>(900, static_cast<int64_t>(o.timeout_s) + 5) : 900;
-  e.worst_ms_per_attempt = timeout_s * 1000 + 10000;
+  e.worst_ms_per_attempt = WorstInvocationMs(o.timeout_s, 900);  // Lambda's longest timeout
   FunctionPricing fp{prices, "x86_64", o.memory_mb, 512};
   e.worst_usd = static_cast<double>(tasks) * std::max(1, o.retries) *
                 fp.InvocationUsd(e.worst_ms_per_attempt);

@@ -17,6 +17,7 @@
 // Thread-safety: not thread-safe (the driver's loop thread).
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 
 #include "aws/s3_requests.h"
@@ -24,6 +25,15 @@
 #include "driver/scheduler.h"
 
 namespace parallelagram::driver {
+
+// The longest one invocation can be billed for: its timeout (`task_timeout_s` + 5 s when set,
+// the driver's margin, within the function's timeout) plus Lambda's 10 s init limit.
+inline int64_t WorstInvocationMs(double task_timeout_s, int64_t function_timeout_s) {
+  const int64_t t = task_timeout_s > 0 ? std::min<int64_t>(function_timeout_s,
+                                                           static_cast<int64_t>(task_timeout_s) + 5)
+                                       : function_timeout_s;
+  return t * 1000 + 10000;
+}
 
 // What one answered invocation was billed and cost.
 struct Charge {

@@ -444,16 +444,12 @@ Status Job::Impl::Start() {
   es.scratch_dir = state.dir() + "/output";
   builder =
       std::make_unique<TaskEventBuilder>(es, tmpl.get(), *staging, backend->store(), *retrieval);
-  // Costs: the function's shape at the prices that apply; the worst case of one invocation is
-  // its whole timeout plus Lambda's 10 s init limit.
+  // Costs: the function's shape at the prices that apply.
   const FunctionShape shape = backend->shape();
-  const int64_t timeout_s =
-      spec.timeout_s > 0
-          ? std::min<int64_t>(shape.timeout_s, static_cast<int64_t>(spec.timeout_s) + 5)
-          : shape.timeout_s;
+  const int64_t worst_ms = WorstInvocationMs(spec.timeout_s, shape.timeout_s);
   meter = std::make_unique<CostMeter>(
       FunctionPricing{prices, shape.architecture, shape.memory_mb, shape.ephemeral_storage_mb},
-      spec.max_cost_usd, timeout_s * 1000 + 10000);
+      spec.max_cost_usd, worst_ms);
   meter->AddEarlier(spent_before);
   Scheduler::Options so;
   so.jobs = in_flight;
@@ -464,7 +460,7 @@ Status Job::Impl::Start() {
           "budget {}: an invocation starts only while the spent {} plus {} per invocation in "
           "flight (its worst case: {} MB for {} s) stays within it{}",
           FormatUsd(spec.max_cost_usd), FormatUsd(meter->spent()),
-          FormatUsd(meter->worst_case_usd()), shape.memory_mb, timeout_s + 10,
+          FormatUsd(meter->worst_case_usd()), shape.memory_mb, worst_ms / 1000,
           shape.local ? " (at Lambda's prices: the local backend itself is free)" : ""));
     }
   }
@@ -763,11 +759,13 @@ void Job::Impl::Tick() {
   if (sched->done()) return;
   observer.Progress(Counts(), ElapsedMs(), false);
   // job.json keeps the money spent so far (`parallelagram jobs` shows it), every 2 s.
-  if (ticks % 20 == 19) meter->SetDriverRequests(backend->s3_requests());
-  if (++ticks % 20 == 0 && meter->spent() != cost_written) {
-    cost_written = meter->spent();
-    info["cost_usd"] = cost_written;
-    (void)state.WriteJobInfo(info);
+  if (++ticks % 20 == 0) {
+    meter->SetDriverRequests(backend->s3_requests());
+    if (meter->spent() != cost_written) {
+      cost_written = meter->spent();
+      info["cost_usd"] = cost_written;
+      (void)state.WriteJobInfo(info);
+    }
   }
   Later(100, &Impl::Tick);
 }
