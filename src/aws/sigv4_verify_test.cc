@@ -1,6 +1,7 @@
 #include "aws/sigv4_verify.h"
 
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include "aws/sigv4.h"
 
@@ -188,7 +189,7 @@ TEST(SigV4, SignRequestReplacesOldAuthHeadersOnResign) {
 }
 
 TEST(SigV4, BodyFileHashMatchesBody) {
-  std::string path = ::testing::TempDir() + "/sigv4_body_file";
+  std::string path = ::testing::TempDir() + "/sigv4_body_file_" + std::to_string(::getpid());
   FILE* fp = std::fopen(path.c_str(), "wb");
   ASSERT_NE(fp, nullptr);
   std::fputs("xxhello worldyy", fp);

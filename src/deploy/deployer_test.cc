@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <unistd.h>
 
 #include "aws/iam_policy.h"
 #include "deploy/deployment_record.h"
@@ -46,7 +47,7 @@ TEST(RolePolicyTest, LeastPrivilegeAndNoLogsMeansNoCreateLogStream) {
 }
 
 TEST(DeploymentRecordTest, RoundTripsAndSaysWhatToDoWhenMissing) {
-  std::string dir = ::testing::TempDir() + "/pg-record-test";
+  std::string dir = ::testing::TempDir() + "/pg-record-test-" + std::to_string(::getpid());
   std::filesystem::remove_all(dir);
   std::string path = dir + "/sub/deployment.json";
   auto missing = LoadDeployment(path);

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <unistd.h>
 
 namespace parallelagram::deploy {
 namespace {
@@ -20,7 +21,7 @@ DeploymentRecord RecordOf(const std::string& function, const std::string& bucket
 class DeploymentStoreTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    home_ = ::testing::TempDir() + "/pg-store-test";
+    home_ = ::testing::TempDir() + "/pg-store-test-" + std::to_string(::getpid());
     std::filesystem::remove_all(home_);
     std::filesystem::create_directories(home_);
   }

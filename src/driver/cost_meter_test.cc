@@ -4,6 +4,7 @@
 
 #include <cstdio>
 #include <fstream>
+#include <unistd.h>
 
 #include "driver/prices.h"
 
@@ -35,7 +36,7 @@ TEST(PricesTest, TheBuiltInTableIsLambdasUsEast1Price) {
 }
 
 TEST(PricesTest, AFileOverridesWhatItNamesAndRefusesWhatItCannotMean) {
-  const std::string path = ::testing::TempDir() + "/pg_prices_test.json";
+  const std::string path = ::testing::TempDir() + "/pg_prices_test_" + std::to_string(::getpid()) + ".json";
   auto write = [&](const std::string& text) { std::ofstream(path, std::ios::binary) << text; };
   write(
       R"({"region": "eu-central-1", "lambda_gb_second": {"arm64": 0.00001}, "lambda_request": 0})");

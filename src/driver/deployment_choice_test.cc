@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <unistd.h>
 
 #include "deploy/deployment_store.h"
 
@@ -12,7 +13,7 @@ namespace {
 class DeploymentChoiceTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    home_ = ::testing::TempDir() + "/pg-choice-test";
+    home_ = ::testing::TempDir() + "/pg-choice-test-" + std::to_string(::getpid());
     std::filesystem::remove_all(home_);
     std::filesystem::create_directories(home_);
   }

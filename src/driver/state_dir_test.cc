@@ -219,7 +219,7 @@ TEST(ResolveStateRootTest, WithoutHomeTheStateGoesUnderTmpdir) {
     const char* v = std::getenv(n);
     saved.push_back({n, v ? std::optional<std::string>(v) : std::nullopt});
   }
-  const std::string tmp = ::testing::TempDir() + "/pg-state-root-test";
+  const std::string tmp = ::testing::TempDir() + "/pg-state-root-test-" + std::to_string(::getpid());
   fs::remove_all(tmp);
   fs::create_directories(tmp);
   unsetenv("HOME");
