@@ -6,8 +6,8 @@
 //
 // `kind` selects the worker's task handler: "process" (the default) runs argv
 // as a process; "function" (a program's own worker, parallelagram/executor.h) runs the
-// registered C++ function `function` with its serialised arguments in `stdin`. The worker dispatches on `kind` through a
-// registry, never assuming every task is a process.
+// registered C++ function `function` with its serialised arguments in `stdin`. The worker
+// dispatches on `kind` through a registry, never assuming every task is a process.
 #pragma once
 
 #include <cstddef>
@@ -55,6 +55,9 @@ struct StagedFile {
   uint64_t size = 0;
   bool executable = false;
   bool cache = false;  // a basefile: keep in the environment's cache across invocations
+  // Set: the file is bytes [offset, offset + size) of the object at `uri` (a --pipe-part
+  // block of a bigger file, fetched with a ranged read), not the whole object.
+  std::optional<uint64_t> offset;
 };
 
 struct TaskEvent {
@@ -66,13 +69,16 @@ struct TaskEvent {
   bool shell = false;                      // run argv[0] with /bin/sh -c, rest as $0.. args
   std::map<std::string, std::string> env;  // added to the worker's environment
   std::string stdin_data;                  // bytes fed to stdin (then closed)
-  std::string cwd;                         // relative to the scratch directory; "" = scratch
-  int64_t timeout_ms = 0;                  // 0: as long as the invocation's deadline allows
-  int64_t max_output_bytes = 4 << 20;      // per stream; beyond it output is truncated
-  std::vector<StagedFile> files;           // inputs to place before running
-  std::vector<std::string> returns;        // relative paths to bring back after running
-  std::string output_uri;                  // where returned files/spilled output go (prefix)
-  std::string result_uri;                  // write the full result JSON here
+  // Set: stdin is these files of `files` (relative paths), one after the other, instead of
+  // stdin_data (a --pipe block and its header: too big for the payload, staged as files).
+  std::vector<std::string> stdin_files;
+  std::string cwd;                     // relative to the scratch directory; "" = scratch
+  int64_t timeout_ms = 0;              // 0: as long as the invocation's deadline allows
+  int64_t max_output_bytes = 4 << 20;  // per stream; beyond it output is truncated
+  std::vector<StagedFile> files;       // inputs to place before running
+  std::vector<std::string> returns;    // relative paths to bring back after running
+  std::string output_uri;              // where returned files/spilled output go (prefix)
+  std::string result_uri;              // write the full result JSON here
   // Sync mode: write the result to result_uri only when it does not fit the response
   // (Lambda's 6 MB limit), so a task costs no object-store request. False (async mode): the
   // result object is how the driver learns the result, so it is always written.
@@ -123,8 +129,8 @@ struct TaskResult {
   // returned files and the result object stored), by S3's price classes (aws/s3_requests.h).
   int64_t s3_put_requests = 0;
   int64_t s3_get_requests = 0;
-  std::string error;             // why it could not run / how it ended, for humans
-  std::string error_type;        // kind "function": the C++ type of the exception it threw
+  std::string error;       // why it could not run / how it ended, for humans
+  std::string error_type;  // kind "function": the C++ type of the exception it threw
   std::vector<ReturnedFile> returned;
   std::string log_tail;        // driver side: the Lambda log tail, if any
   int64_t retry_after_ms = 0;  // driver side, not serialised: a 429/5xx's Retry-After hint

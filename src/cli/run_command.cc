@@ -11,7 +11,6 @@
 
 #include "aws/aws_config.h"
 #include "cli/commands.h"
-#include "report/report_html.h"
 #include "cli/signal_stop.h"
 #include "common/clock.h"
 #include "common/json_text.h"
@@ -24,6 +23,7 @@
 #include "driver/run_job.h"
 #include "driver/run_options.h"
 #include "http/io_loop.h"
+#include "report/report_html.h"
 
 namespace parallelagram::cli {
 namespace {
@@ -69,6 +69,20 @@ Several inputs per task ({#} counts tasks; every input is in exactly one task)
   -L, --max-lines N  N input lines per task, a line ending in whitespace continuing on
                      the next (implies -X unless -m or --xargs)
   -N/-n/-L 0 (GNU: read one input, insert none) are refused
+One input in blocks, each block a task's stdin (the blocks are GNU parallel's)
+  --pipe             cut stdin (or the one -a FILE) into blocks at record boundaries
+  --pipe-part        cut the one -a FILE (a local file or s3://BUCKET/KEY) by byte ranges,
+                     reading only around each split point; each worker reads its own range
+  --block SIZE       block size (default 1M; K M G = 1024^n, k m g = 1000^n); on Lambda
+                     blocks of tens of MB make better use of an invocation. A record longer
+                     than the block grows it. --pipe-part --block -K: K blocks per slot
+  --recend STR       what ends a record (default '\n'); --recstart STR what starts one
+                     (a split falls where recend is followed by recstart; \n \t \0 work)
+  --regexp           --recstart/--recend are regular expressions (ECMAScript)
+  -N R / -L L        --pipe: R records per block / records of L lines
+  --header : | N | REGEX   the first line (N lines, what REGEX matches) goes before every block
+  Blocks travel through the object store, not the event (no 6 MB limit); {} is empty and
+  {#} is the block's number. A --pipe job cannot be resumed (its blocks are not recorded).
 Replacement strings (in COMMAND and ARGS; {= perl =} is refused: no Perl runs in a task)
   {}   the input               {.}  without extension      {/}  basename
   {//} directory               {/.} basename without extension

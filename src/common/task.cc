@@ -105,6 +105,7 @@ json TaskEventToJson(const TaskEvent& e) {
   if (e.shell) j["shell"] = true;
   if (!e.env.empty()) j["env"] = e.env;
   if (!e.stdin_data.empty()) PutBytes(j, "stdin", e.stdin_data);
+  if (!e.stdin_files.empty()) PutWords(j, "stdin_files", e.stdin_files);
   if (!e.cwd.empty()) j["cwd"] = e.cwd;
   if (e.timeout_ms > 0) j["timeout_ms"] = e.timeout_ms;
   j["max_output_bytes"] = e.max_output_bytes;
@@ -115,6 +116,7 @@ json TaskEventToJson(const TaskEvent& e) {
       PutBytes(fj, "path", f.path);  // a file name need not be UTF-8
       if (f.executable) fj["executable"] = true;
       if (f.cache) fj["cache"] = true;
+      if (f.offset) fj["offset"] = *f.offset;
       fs.push_back(std::move(fj));
     }
     j["files"] = std::move(fs);
@@ -139,7 +141,8 @@ size_t TaskEventJsonBound(const TaskEvent& e) {
   }
   for (const auto& w : e.argv) n += text(w) + b64(w);
   for (const auto& [k, v] : e.env) n += text(k) + text(v) + 1;
-  n += text(e.stdin_data) + b64(e.stdin_data);
+  n += text(e.stdin_data) + b64(e.stdin_data) + 64;
+  for (const auto& p : e.stdin_files) n += text(p) + b64(p);
   for (const auto& f : e.files)
     n += 128 + text(f.path) + b64(f.path) + text(f.uri) + text(f.sha256);
   for (const auto& r : e.returns) n += text(r) + b64(r);
@@ -162,6 +165,7 @@ Result<TaskEvent> TaskEventFromJson(const json& j) {
   PG_RETURN_IF_ERROR(GetOpt(j, "shell", e.shell));
   PG_RETURN_IF_ERROR(GetOpt(j, "env", e.env));
   PG_ASSIGN_OR_RETURN(e.stdin_data, GetBytes(j, "stdin"));
+  PG_RETURN_IF_ERROR(GetWords(j, "stdin_files", e.stdin_files));
   PG_RETURN_IF_ERROR(GetOpt(j, "cwd", e.cwd));
   PG_RETURN_IF_ERROR(GetOpt(j, "timeout_ms", e.timeout_ms));
   PG_RETURN_IF_ERROR(GetOpt(j, "max_output_bytes", e.max_output_bytes));
@@ -174,6 +178,12 @@ Result<TaskEvent> TaskEventFromJson(const json& j) {
       PG_RETURN_IF_ERROR(GetOpt(fj, "size", f.size));
       PG_RETURN_IF_ERROR(GetOpt(fj, "executable", f.executable));
       PG_RETURN_IF_ERROR(GetOpt(fj, "cache", f.cache));
+      if (const json* off = Field(fj, "offset"); off != nullptr && !off->is_null()) {
+        if (!off->is_number_unsigned()) {
+          return Status::InvalidArgument("'files[].offset' must be a non-negative integer");
+        }
+        f.offset = off->get<uint64_t>();
+      }
       e.files.push_back(std::move(f));
     }
   }

@@ -79,6 +79,7 @@ Status CheckRegex(const std::string& opt, const std::string& re) {
 }
 
 CommandTemplate::ArgMode ArgModeOf(const RunOptions& o) {
+  if (o.pipe) return CommandTemplate::ArgMode::kSingle;  // -N, -L, --header shape blocks
   const bool grouped = o.max_args > 0 || o.max_lines > 0 || o.multi_x || o.multi_m || o.xargs;
   const bool shaped = grouped || o.colsep_set || o.header_set;
   if (!shaped) return CommandTemplate::ArgMode::kSingle;
@@ -95,6 +96,7 @@ int PositionLimit(const RunOptions& o) {
 
 ArgShaping ShapingOf(const RunOptions& o, int jobs, const CommandTemplate* tmpl) {
   ArgShaping s;
+  if (o.pipe) return s;  // a --pipe task's input is its block
   s.active = ArgModeOf(o) != CommandTemplate::ArgMode::kSingle || !o.eof.empty() ||
              (!o.trim.empty() && o.trim != "n");
   s.header = o.header_set && o.header != "0";
@@ -213,7 +215,7 @@ void RewriteHeaderNames(const std::vector<std::string>& names, std::vector<std::
 }
 
 void ApplyHeaderNames(RunOptions* o) {
-  if (!o->header_set || o->header == "0") return;
+  if (!o->header_set || o->header == "0" || o->pipe) return;
   const std::vector<std::string> names = HeaderNames(ShapingOf(*o, 1, nullptr), o->sources);
   RewriteHeaderNames(names, &o->command);
   RewriteHeaderNames(names, &o->transferfiles);

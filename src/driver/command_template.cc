@@ -361,7 +361,7 @@ std::vector<std::string> CommandTemplate::Expand(const TaskInputs& in) const {
   if (mode_ != ArgMode::kSingle) {
     std::vector<std::string> words;
     for (const auto& w : words_) ExpandWordMulti(w, in, shell_, &words);
-    if (!has_replacements_) {
+    if (appends()) {
       for (const auto& v : in.values) words.push_back(shell_ ? ShellQuote(v) : v);
     }
     if (!shell_) return words;
@@ -375,15 +375,15 @@ std::vector<std::string> CommandTemplate::Expand(const TaskInputs& in) const {
       if (i) line += ' ';
       line += ExpandWord(words_[i], in, true);
     }
-    if (!has_replacements_) {
+    if (appends()) {
       for (const auto& v : in.values) line += ' ' + ShellQuote(v);
     }
     return {line};
   }
   std::vector<std::string> argv;
-  argv.reserve(words_.size() + (has_replacements_ ? 0 : in.values.size()));
+  argv.reserve(words_.size() + (appends() ? in.values.size() : 0));
   for (const auto& w : words_) argv.push_back(ExpandWord(w, in, false));
-  if (!has_replacements_) {
+  if (appends()) {
     for (const auto& v : in.values) argv.push_back(v);
   }
   return argv;

@@ -67,6 +67,9 @@ class CommandTemplate {
 
   bool shell() const { return shell_; }
   bool has_replacements() const { return has_replacements_; }
+  // False: a command without replacement strings gets no inputs appended (--pipe: a task's
+  // input is its stdin, as in GNU parallel). Default true.
+  void set_append_inputs(bool append) { append_ = append; }
 
   // Replacement-string-free helpers, exposed for tests and --return/--transferfile paths.
   // Applies the {.} {/} {//} {/.} transformations to one value; `op` is "", ".", "/", "//", "/.".
@@ -94,6 +97,8 @@ class CommandTemplate {
   std::vector<std::vector<Piece>> words_;
   bool shell_ = false;
   bool has_replacements_ = false;
+  bool append_ = true;
+  bool appends() const { return append_ && !has_replacements_; }
   ArgMode mode_ = ArgMode::kSingle;
 };
 

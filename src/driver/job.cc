@@ -15,13 +15,13 @@
 #include "driver/job_record.h"
 #include "driver/joblog.h"
 #include "driver/journal.h"
-#include "driver/task_env.h"
 #include "driver/output_paths.h"
 #include "driver/result_retrieval.h"
 #include "driver/resume.h"
 #include "driver/scheduler.h"
 #include "driver/staging.h"
 #include "driver/state_dir.h"
+#include "driver/task_env.h"
 #include "driver/task_events.h"
 #include "driver/task_plan.h"
 #include "driver/task_recorder.h"
@@ -162,8 +162,8 @@ struct Job::Impl : Scheduler::Listener, AsyncObserver {
   JournalReplay replay;
   PriceTable prices;
   std::map<std::string, std::string> task_env;  // --env
-  std::unique_ptr<CommandTemplate> tag_tmpl;     // --tagstring
-  double spent_before = 0;  // resume: what the earlier runs spent
+  std::unique_ptr<CommandTemplate> tag_tmpl;    // --tagstring
+  double spent_before = 0;                      // resume: what the earlier runs spent
   // 2. Start
   BackendConfig config;
   std::unique_ptr<Backend> backend;
@@ -300,6 +300,7 @@ Status Job::Impl::Open() {
     if (!t.ok()) return t.status();
     tmpl = std::make_unique<CommandTemplate>(std::move(t).value());
     tmpl->set_arg_mode(ArgModeOf(spec));
+    tmpl->set_append_inputs(!spec.pipe);
     shaping = ShapingOf(spec, jobs, tmpl.get());  // as RunJob's InputFeed shapes the inputs
   }
   if (!spec.tagstring.empty()) {  // one word: its expansion, whatever Expand appends after it
@@ -406,6 +407,7 @@ Status Job::Impl::Start() {
     staging_opts.work_dir = state.dir() + "/bundle";
   }
   staging = std::make_unique<Staging>(backend->store(), staging_opts);
+  source->SetStore(&backend->store(), job_id);
   Status st = staging->AddBasefiles(spec.basefiles);
   // Inputs known up front: every task's transfer files are staged now, together. A streamed
   // task's are staged when it arrives (PullTask).
@@ -574,6 +576,7 @@ int Job::Impl::Finish() {
     for (const auto& uri : staging->TransferUris()) (void)backend->store().Delete(uri);
   }
   for (const auto& uri : builder->spilled()) (void)backend->store().Delete(uri);
+  for (const auto& uri : source->StoredObjects()) (void)backend->store().Delete(uri);
   // Sync mode: every result and returned file the driver used is fetched and deleted as it
   // comes, and so is every dropped answer's; what an invocation without an answer (transport
   // failure, a loser still running, an earlier run's attempt in flight at its interruption)
@@ -657,6 +660,7 @@ Scheduler::Listener::Pull Job::Impl::PullTask(int64_t* seq) {
         if (t.planned.ok()) t.planned = staging->Commit();  // only what is new
       }
     }
+    t.files.stdin_parts = std::move(pulled_task.stdin_parts);
     live.emplace(s, std::move(t));
     *seq = s;
     return Pull::kTask;

@@ -35,6 +35,7 @@
 #include "driver/job_observer.h"
 #include "driver/run_options.h"
 #include "driver/task_spec.h"
+#include "parallelagram/task.h"
 
 namespace parallelagram::driver {
 
@@ -49,6 +50,8 @@ inline constexpr int kExitBudget = 102;       // stopped at --max-cost (tasks le
 struct SourcedTask {
   std::vector<std::string> values;
   std::shared_ptr<const TaskSpec> spec;  // null: the command template's task
+  // Staged files whose concatenation is the task's stdin (a --pipe block: pipe_feed.h).
+  std::vector<StagedFile> stdin_parts;
 };
 
 // Where a job's tasks come from. Pulled on the loop thread.
@@ -70,6 +73,11 @@ class TaskSource {
                            std::function<void(int64_t)> /*end*/) {}
   // Set when reading failed, once Pull said kEnd.
   virtual Status error() const { return Status::Ok(); }
+  // The job's object store and id, given once the backend is up, before the first Pull (a source
+  // that stores its tasks' inputs itself: pipe_feed.h). Not owned; outlives the source's use.
+  virtual void SetStore(ObjectStore* /*store*/, const std::string& /*job_id*/) {}
+  // What the source stored for its tasks: the job deletes it when it ends.
+  virtual std::vector<std::string> StoredObjects() const { return {}; }
 };
 
 // A TaskSource a program submits to while the job runs. Thread-safe.

@@ -18,6 +18,7 @@
 #include <atomic>
 #include <cstdint>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "aws/s3_requests.h"
@@ -80,6 +81,16 @@ class ObjectStore {
   // keys. Objects being written (temporaries) are not listed.
   virtual Result<std::vector<StoredObject>> List(const std::string& prefix) = 0;
 
+  // Stores `data` at `key` (PutFile's rules). The base writes a temporary file and calls
+  // PutFile; a store may do better.
+  virtual Result<std::string> PutBytes(const std::string& key, std::string_view data);
+  // The size of the object at `uri` (S3: any bucket). NotFound when there is none. The base
+  // (and the directory store, whose inputs are local files) says InvalidArgument.
+  virtual Result<int64_t> Size(const std::string& uri);
+  // Bytes [offset, offset + length) of the object at `uri`, fewer at its end ("" past it).
+  // The base says InvalidArgument, as Size.
+  virtual Result<std::string> ReadRange(const std::string& uri, int64_t offset, size_t length);
+
   TransferCounters counters() const;
   // The S3 requests this store sent so far, by price class (none for a directory store).
   virtual aws::S3RequestCounts s3_requests() const { return {}; }
@@ -104,6 +115,7 @@ class DirectoryObjectStore : public ObjectStore {
   Status GetFile(const std::string& uri, const std::string& dest) override;
   Status Delete(const std::string& uri) override;
   Result<std::vector<StoredObject>> List(const std::string& prefix) override;
+  Result<std::string> PutBytes(const std::string& key, std::string_view data) override;
   const std::string& root() const { return root_; }
 
  private:

@@ -302,6 +302,13 @@ Result<ResumePlan> PrepareResume(const RunOptions& given) {
   if (!option_args || !command) {
     return Status::IoError("job " + plan.job_id + "'s job.json is damaged; it cannot be resumed");
   }
+  for (const std::string& w : *option_args) {
+    if (w == "--pipe" || w == "--pipe-part") {
+      return Status::InvalidArgument(
+          "job " + plan.job_id + " split its input with " + w +
+          ", and a --pipe job cannot be resumed yet (its blocks are not recorded); run it again");
+    }
+  }
   args = std::move(*option_args);
   args.push_back("--");
   for (auto& w : *command) args.push_back(std::move(w));

@@ -1,5 +1,9 @@
 #include "driver/run_job.h"
 
+#include <fcntl.h>
+#include <string.h>
+#include <unistd.h>
+
 #include <filesystem>
 #include <nlohmann/json.hpp>
 
@@ -10,6 +14,7 @@
 #include "driver/input_feed.h"
 #include "driver/job_output.h"
 #include "driver/job_record.h"
+#include "driver/pipe_feed.h"
 #include "driver/state_dir.h"
 #include "driver/task_plan.h"
 
@@ -38,6 +43,10 @@ int Usage(RunEnv& env, const Status& s) {
   return kExitUsage;
 }
 
+int RunPipeJob(const RunOptions& opts, int jobs, RunEnv& env);
+// Runs the job of `opts` on `source`: the console, the job, the --report.
+int RunSourcedJob(const RunOptions& opts, std::unique_ptr<TaskSource> source, RunEnv& env);
+
 }  // namespace
 
 int RunJob(const RunOptions& given, RunEnv& env) {
@@ -49,6 +58,7 @@ int RunJob(const RunOptions& given, RunEnv& env) {
   tmpl->set_arg_mode(ArgModeOf(opts));
   const int jobs = opts.jobs > 0 ? opts.jobs : std::max(1, env.default_jobs);
   const ArgShaping shaping = ShapingOf(opts, jobs, &*tmpl);
+  if (opts.pipe) return RunPipeJob(opts, jobs, env);
   auto feed = InputFeed::Open(opts.sources, opts.link, shaping);
   if (!feed.ok()) return Usage(env, feed.status());
 
@@ -99,13 +109,57 @@ int RunJob(const RunOptions& given, RunEnv& env) {
     return 0;
   }
 
-  auto source = std::make_unique<FeedSource>(std::move(feed).value());
-  ConsoleReporter console(
-      {{opts.keep_order, opts.json, opts.quiet, opts.halt.when == HaltPolicy::When::kNow,
-        opts.files},
-       opts.progress,
-       env.err_is_tty},
-      env.out, env.err);
+  return RunSourcedJob(opts, std::make_unique<FeedSource>(std::move(feed).value()), env);
+}
+
+namespace {
+
+// --pipe / --pipe-part: the blocks of the input are the tasks.
+int RunPipeJob(const RunOptions& opts, int jobs, RunEnv& env) {
+  if (opts.dry_run) {
+    return Usage(env, Status::InvalidArgument(
+                          "--dry-run cannot list --pipe's tasks: they are the blocks the input is "
+                          "cut into as it is read; run without --dry-run"));
+  }
+  PipeOptions po;
+  po.rules.block_size = opts.block_size;
+  po.rules.recstart = opts.recstart;
+  po.rules.recend = opts.recend;
+  po.rules.recstart_set = opts.recstart_set;
+  po.rules.recend_set = opts.recend_set;
+  po.rules.regexp = opts.regexp;
+  po.rules.records = opts.max_args;
+  po.rules.lines = opts.max_lines;
+  po.rules.header = opts.header_set && opts.header != "0" ? opts.header : "";
+  po.part = opts.pipe_part;
+  po.input = opts.pipe_input;
+  po.part_slices = opts.block_slices;
+  po.jobs = jobs;
+  po.lookahead = static_cast<size_t>(std::min(jobs, 64)) + 2;
+  int fd = 0;
+  if (!po.part && po.input != "-") {  // --pipe -a FILE: the file instead of stdin
+    fd = ::open(po.input.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+      return Usage(env, Status::NotFound("cannot open '" + po.input + "': " + strerror(errno)));
+    }
+  }
+  po.input_fd = fd;
+  auto feed = PipeFeed::Open(std::move(po));
+  if (!feed.ok()) {
+    if (fd > 0) ::close(fd);
+    return Usage(env, feed.status());
+  }
+  const int status = RunSourcedJob(opts, std::move(feed).value(), env);
+  if (fd > 0) ::close(fd);
+  return status;
+}
+
+int RunSourcedJob(const RunOptions& opts, std::unique_ptr<TaskSource> source, RunEnv& env) {
+  ConsoleReporter console({{opts.keep_order, opts.json, opts.quiet,
+                            opts.halt.when == HaltPolicy::When::kNow, opts.files},
+                           opts.progress,
+                           env.err_is_tty},
+                          env.out, env.err);
   JobContext ctx{env.loop, env.clock,     env.backend,     &console,
                  env.stop, env.argv_line, env.default_jobs};
   Job job(opts, std::move(source), ctx);
@@ -125,5 +179,7 @@ int RunJob(const RunOptions& given, RunEnv& env) {
   }
   return exit_status;
 }
+
+}  // namespace
 
 }  // namespace parallelagram::driver

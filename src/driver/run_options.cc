@@ -10,6 +10,7 @@
 
 #include "common/json_text.h"
 #include "driver/arg_shaping.h"
+#include "driver/block_splitter.h"
 #include "driver/task_env.h"
 
 namespace parallelagram::driver {
@@ -95,6 +96,94 @@ Result<int64_t> ParseCount(const std::string& long_opt, const std::string& v) {
                                    EscapeForMessage(v) + "'" + kHint);
   }
   return static_cast<int64_t>(x);
+}
+
+// --pipe / --pipe-part: what they need and what they exclude. Sets o.pipe_input (and
+// o.pipe for --pipe-part); leaves o.sources empty (a pipe job's tasks are its blocks).
+Status CheckPipeOptions(RunOptions& o) {
+  const bool pipe = o.pipe || o.pipe_part;
+  if (!pipe) {
+    const char* only = o.recstart_set ? "--recstart"
+                       : o.recend_set ? "--recend"
+                       : o.regexp     ? "--regexp"
+                                      : nullptr;
+    if (only) {
+      return Status::InvalidArgument(std::string(only) +
+                                     " says where --pipe may cut its input; add --pipe (or "
+                                     "--pipe-part -a FILE), or drop it" +
+                                     kHint);
+    }
+    if (o.block_set) {
+      return Status::InvalidArgument(
+          std::string("--block sizes the blocks of --pipe and --pipe-part; add one of them") +
+          kHint);
+    }
+    return Status::Ok();
+  }
+  const char* word = o.pipe_part ? "--pipe-part" : "--pipe";
+  for (const InputSource& s : o.sources) {
+    if (s.stream_path.empty()) {
+      return Status::InvalidArgument(std::string(word) +
+                                     " splits one input into blocks, each a task's stdin; "
+                                     "':::' values have no place: drop them" +
+                                     kHint);
+    }
+  }
+  if (o.sources.size() > 1) {
+    return Status::InvalidArgument(std::string(word) + " splits one input; give one file (-a " +
+                                   "FILE), not " + std::to_string(o.sources.size()) + kHint);
+  }
+  if (o.pipe_part && o.sources.empty()) {
+    return Status::InvalidArgument(
+        "--pipe-part splits a file without reading it all: name it with -a FILE (a local "
+        "file or s3://BUCKET/KEY); for stdin use --pipe" +
+        std::string(kHint));
+  }
+  if (o.pipe_part && (o.max_args > 0 || o.max_lines > 0)) {
+    return Status::InvalidArgument(
+        "--pipe-part splits by size only and is incompatible with -N, -n and -L (as in GNU "
+        "parallel); use --pipe to count records" +
+        std::string(kHint));
+  }
+  if (!o.pipe_part && o.block_slices > 0) {
+    return Status::InvalidArgument(
+        "a negative --block (blocks per job slot) needs --pipe-part: the size of stdin is not "
+        "known" +
+        std::string(kHint));
+  }
+  const char* excluded = o.multi_x                  ? "-X"
+                         : o.multi_m                ? "-m"
+                         : o.xargs                  ? "--xargs"
+                         : o.colsep_set             ? "--colsep"
+                         : !o.trim.empty()          ? "--trim"
+                         : !o.eof.empty()           ? "-E"
+                         : o.link                   ? "--link"
+                         : !o.transferfiles.empty() ? "--transferfile"
+                                                    : nullptr;
+  if (excluded) {
+    return Status::InvalidArgument(std::string(excluded) +
+                                   " shapes input values into arguments; "
+                                   "with " +
+                                   word + " a task reads its block on stdin: drop it" + kHint);
+  }
+  if (o.null_input || !o.delimiter.empty()) {
+    return Status::InvalidArgument(std::string(word) + " cuts at --recend/--recstart, not at " +
+                                   (o.null_input ? "-0" : "-d") + ": use --recend '\\0'" + kHint);
+  }
+  BlockRules r;
+  r.block_size = o.block_size;
+  r.recstart = o.recstart;
+  r.recend = o.recend;
+  r.recstart_set = o.recstart_set;
+  r.recend_set = o.recend_set;
+  r.regexp = o.regexp;
+  r.header = o.header_set ? o.header : "";
+  PG_RETURN_IF_ERROR(BlockSplitter::Make(r).status());
+  if (o.pipe_part && !o.block_set) o.block_slices = 10;  // GNU: 10 blocks per job slot
+  o.pipe = true;
+  o.pipe_input = o.sources.empty() ? "-" : o.sources[0].stream_path;
+  o.sources.clear();
+  return Status::Ok();
 }
 
 }  // namespace
@@ -333,17 +422,51 @@ Result<RunOptions> ParseRunArgs(const std::vector<std::string>& args) {
          o.prices = v;
          return Status::Ok();
        }},
+      {"--block",
+       [&](const std::string& opt, const std::string& v) {
+         PG_ASSIGN_OR_RETURN(int64_t b, ParseSize(v, opt, INT64_MIN));
+         if (b == 0) {
+           return Status::InvalidArgument(opt + " 0 makes no block: give a size such as 10M" +
+                                          std::string(kHint));
+         }
+         o.block_slices = b < 0 ? -b : 0;
+         o.block_set = true;
+         o.block_size = b < 0 ? 1 : b;
+         return Status::Ok();
+       }},
+      {"--recstart",
+       [&](const std::string&, const std::string& v) {
+         o.recstart = v;
+         o.recstart_set = true;
+         return Status::Ok();
+       }},
+      {"--recend",
+       [&](const std::string&, const std::string& v) {
+         o.recend = v;
+         o.recend_set = true;
+         return Status::Ok();
+       }},
   };
-  std::map<std::string, std::string> aliases = {
-      {"-j", "--jobs"},       {"-P", "--jobs"},
-      {"--bf", "--basefile"}, {"--tf", "--transferfile"},
-      {"-k", "--keep-order"}, {"-q", "--quiet"},
-      {"-h", "--help"},       {"-a", "--arg-file"},
-      {"-0", "--null"},       {"-d", "--delimiter"},
-      {"-C", "--colsep"},     {"--col-sep", "--colsep"},
-      {"-n", "--max-args"},   {"-N", "--max-replace-args"},
-      {"-L", "--max-lines"},  {"-m", "--multi-m"},
-      {"-X", "--multi-x"}};
+  std::map<std::string, std::string> aliases = {{"-j", "--jobs"},
+                                                {"-P", "--jobs"},
+                                                {"--bf", "--basefile"},
+                                                {"--tf", "--transferfile"},
+                                                {"-k", "--keep-order"},
+                                                {"-q", "--quiet"},
+                                                {"-h", "--help"},
+                                                {"-a", "--arg-file"},
+                                                {"-0", "--null"},
+                                                {"-d", "--delimiter"},
+                                                {"-C", "--colsep"},
+                                                {"--col-sep", "--colsep"},
+                                                {"-n", "--max-args"},
+                                                {"-N", "--max-replace-args"},
+                                                {"-L", "--max-lines"},
+                                                {"-m", "--multi-m"},
+                                                {"-X", "--multi-x"},
+                                                {"--block-size", "--block"},
+                                                {"--spreadstdin", "--pipe"},
+                                                {"--pipepart", "--pipe-part"}};
   std::map<std::string, bool*> flags = {{"--keep-order", &o.keep_order},
                                         {"--dry-run", &o.dry_run},
                                         {"--json", &o.json},
@@ -361,7 +484,10 @@ Result<RunOptions> ParseRunArgs(const std::vector<std::string>& args) {
                                         {"--files", &o.files},
                                         {"--multi-m", &o.multi_m},
                                         {"--multi-x", &o.multi_x},
-                                        {"--xargs", &o.xargs}};
+                                        {"--xargs", &o.xargs},
+                                        {"--pipe", &o.pipe},
+                                        {"--pipe-part", &o.pipe_part},
+                                        {"--regexp", &o.regexp}};
 
   // 1. Options.
   for (; i < args.size(); ++i) {
@@ -475,13 +601,14 @@ Result<RunOptions> ParseRunArgs(const std::vector<std::string>& args) {
   }
   const char delimiter = o.null_input ? '\0' : o.delimiter.empty() ? '\n' : o.delimiter[0];
   for (InputSource& s : o.sources) s.delimiter = delimiter;
+  if (o.resume.empty()) PG_RETURN_IF_ERROR(CheckPipeOptions(o));
   // Every `::::` source but the last is read now; the last one streams as the job runs (its
   // first task starts when its first line is read), so only check that it can be read. With
   // --header every source is read now: its header names the replacement strings.
   const bool header_line = o.header_set && o.header != "0";
   for (size_t k = 0; k < o.sources.size(); ++k) {
     InputSource& s = o.sources[k];
-    if (s.stream_path.empty()) continue;
+    if (s.stream_path.empty() || o.pipe) continue;
     if (k + 1 < o.sources.size() || header_line) {
       PG_ASSIGN_OR_RETURN(InputSource whole, ReadInputFile(s.stream_path, s.delimiter));
       s = std::move(whole);
@@ -506,7 +633,7 @@ Result<RunOptions> ParseRunArgs(const std::vector<std::string>& args) {
         "a.txt b.txt'" +
         std::string(kHint));
   }
-  if (o.sources.empty()) {
+  if (o.sources.empty() && !o.pipe) {
     if (isatty(0)) {
       return Status::InvalidArgument(
           "no inputs: give them after ':::' (e.g. '::: a b c') or in a file with ':::: FILE'" +

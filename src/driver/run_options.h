@@ -42,6 +42,18 @@ struct RunOptions {
   bool multi_m = false;      // -m: as many as fit, {} is all of them
   bool xargs = false;        // --xargs: as -m, without spreading over the job slots
   int64_t max_lines = 0;     // -L/--max-lines N: N input lines per task (implies -X)
+  // --pipe / --pipe-part (driver/pipe_feed.h): blocks of the input, each a task's stdin. With
+  // them -N/-n count records per block, -L lines per record, --header names what is repeated
+  // before every block (":" the first line, N lines, or a regex).
+  bool pipe = false;          // --pipe/--spreadstdin: stdin (or the one -a FILE) in blocks
+  bool pipe_part = false;     // --pipe-part/--pipepart: the one -a FILE, split by byte ranges
+  std::string pipe_input;     // what is split: "-" (stdin), a file or an s3:// URI
+  int64_t block_size = 1 << 20;  // --block/--block-size (bytes; GNU parallel's 1M default)
+  int64_t block_slices = 0;      // --pipe-part --block -K: K blocks per job slot
+  bool block_set = false;        //   (--block given; --pipe-part's default is -10)
+  std::string recstart, recend;  // --recstart / --recend
+  bool recstart_set = false, recend_set = false;
+  bool regexp = false;  // --regexp: --recstart/--recend are regular expressions
 
   int jobs = 0;             // -j; 0 = the default (number of cores)
   double timeout_s = 0;     // --timeout; 0 = none (the function's limit)

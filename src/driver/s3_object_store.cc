@@ -180,6 +180,41 @@ Status S3ObjectStore::GetFile(const std::string& uri, const std::string& dest) {
   return Status::Ok();
 }
 
+Result<std::string> S3ObjectStore::PutBytes(const std::string& key, std::string_view data) {
+  std::lock_guard<std::mutex> lock(mu_);
+  const std::string full = KeyOf(key);
+  auto r = session_->Wait<std::string>(
+      [&](auto done) { s3_.PutObject(bucket_, full, std::string(data), done); });
+  if (!r.ok()) return r.status().WithContext("cannot upload to s3://" + bucket_ + "/" + full);
+  CountUpload(static_cast<int64_t>(data.size()));
+  return Uri(key);
+}
+
+Result<int64_t> S3ObjectStore::Size(const std::string& uri) {
+  PG_ASSIGN_OR_RETURN(auto bk, ParseS3Uri(uri));
+  std::lock_guard<std::mutex> lock(mu_);
+  auto r = session_->Wait<aws::S3ObjectInfo>(
+      [&](auto done) { s3_.HeadObject(bk.first, bk.second, done); });
+  if (!r.ok()) return r.status().WithContext("cannot read " + uri);
+  return r->size;
+}
+
+Result<std::string> S3ObjectStore::ReadRange(const std::string& uri, int64_t offset,
+                                             size_t length) {
+  PG_ASSIGN_OR_RETURN(auto bk, ParseS3Uri(uri));
+  if (length == 0) return std::string();
+  std::lock_guard<std::mutex> lock(mu_);
+  aws::S3Client::Range range{offset, offset + static_cast<int64_t>(length) - 1};
+  auto r = session_->Wait<aws::S3GetResult>(
+      [&](auto done) { s3_.GetObject(bk.first, bk.second, done, range); });
+  if (!r.ok()) {
+    if (r.status().message().find("InvalidRange") != std::string::npos) return std::string();
+    return r.status().WithContext("cannot read " + uri);
+  }
+  CountDownload(static_cast<int64_t>(r->body.size()));
+  return std::move(r->body);
+}
+
 Status S3ObjectStore::Delete(const std::string& uri) {
   PG_ASSIGN_OR_RETURN(auto bk, ParseS3Uri(uri));
   if (bk.first != bucket_ || (!prefix_.empty() && bk.second.rfind(prefix_ + "/", 0) != 0)) {

@@ -57,6 +57,10 @@ class S3ObjectStore : public ObjectStore {
   Status GetFile(const std::string& uri, const std::string& dest) override;
   Status Delete(const std::string& uri) override;
   Result<std::vector<StoredObject>> List(const std::string& prefix) override;
+  Result<std::string> PutBytes(const std::string& key, std::string_view data) override;
+  Result<int64_t> Size(const std::string& uri) override;  // HeadObject
+  Result<std::string> ReadRange(const std::string& uri, int64_t offset,
+                                size_t length) override;  // a ranged GetObject
   aws::S3RequestCounts s3_requests() const override { return s3_.requests(); }
 
   const std::string& bucket() const { return bucket_; }

@@ -41,6 +41,10 @@ Result<TaskEvent> TaskEventBuilder::Build(const TaskInputs& in, const PlannedTas
   }
   e.max_output_bytes = s_.max_output;
   e.files = staging_.FilesFor(t.transfer);
+  for (const StagedFile& part : t.stdin_parts) {  // a --pipe block (and its header)
+    e.files.push_back(part);
+    e.stdin_files.push_back(part.path);
+  }
   e.returns = t.returns;
   e.output_uri = retrieval_.OutputUri(seq, invocation);
   e.result_uri = retrieval_.ResultUri(seq, invocation);

@@ -13,13 +13,15 @@
 #include "driver/command_template.h"
 #include "driver/run_options.h"
 #include "parallelagram/status.h"
+#include "parallelagram/task.h"
 
 namespace parallelagram::driver {
 
 // The per-task files.
 struct PlannedTask {
-  std::vector<std::string> transfer;  // expanded --transferfile paths
-  std::vector<std::string> returns;   // expanded --return paths
+  std::vector<std::string> transfer;    // expanded --transferfile paths
+  std::vector<std::string> returns;     // expanded --return paths
+  std::vector<StagedFile> stdin_parts;  // stdin, one file after another (--pipe)
 };
 
 // The templates a plan expands.

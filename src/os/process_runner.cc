@@ -183,6 +183,16 @@ Result<ProcessOutcome> PosixProcessRunner::Run(const ProcessSpec& spec) {
 
   Fd in_r, in_w, out_r, out_w, err_r, err_w;
   PG_RETURN_IF_ERROR(MakePipe(in_r, in_w));
+  if (!spec.stdin_file.empty()) {  // the file replaces the pipe's read end as stdin
+    Fd file(::open(spec.stdin_file.c_str(), O_RDONLY | O_CLOEXEC));
+    if (file.get() < 0) {
+      out.exit_code = 126;
+      out.error = "cannot open stdin file " + spec.stdin_file + ": " + strerror(errno);
+      out.wall_us = MonoUs() - t0;
+      return out;
+    }
+    in_r = std::move(file);
+  }
   PG_RETURN_IF_ERROR(MakePipe(out_r, out_w));
   PG_RETURN_IF_ERROR(MakePipe(err_r, err_w));
 
@@ -260,7 +270,7 @@ Result<ProcessOutcome> PosixProcessRunner::Run(const ProcessSpec& spec) {
   SetNonBlocking(in_w.get());
   SetNonBlocking(out_r.get());
   SetNonBlocking(err_r.get());
-  if (spec.stdin_data.empty()) in_w.Close();
+  if (spec.stdin_data.empty() || !spec.stdin_file.empty()) in_w.Close();
 
   size_t limit = spec.max_output_bytes > 0 ? static_cast<size_t>(spec.max_output_bytes) : 0;
   Capture cout_cap{&out.stdout_data, &out.stdout_truncated, &out.stdout_bytes, limit};

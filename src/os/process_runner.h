@@ -24,9 +24,10 @@ struct ProcessSpec {
   bool shell = false;
   std::map<std::string, std::string> env;  // added to (overriding) the worker's environment
   std::string stdin_data;                  // written to stdin, which is then closed
-  std::string cwd;                         // absolute directory to run in; "" = inherit
-  int64_t timeout_ms = 0;                  // <= 0: no timeout
-  int64_t max_output_bytes = 4 << 20;      // bytes kept per stream; the rest is counted only
+  std::string stdin_file;  // set: stdin is this file, opened read-only (stdin_data unused)
+  std::string cwd;         // absolute directory to run in; "" = inherit
+  int64_t timeout_ms = 0;  // <= 0: no timeout
+  int64_t max_output_bytes = 4 << 20;  // bytes kept per stream; the rest is counted only
   // When set, the child is not an exec of argv (argv[0] only names it in messages) but a fork
   // of this process that runs in_child() (stdin/stdout/stderr, cwd, env and process group set
   // up as for a program) and exits with its value: a program's own C++ function as a process

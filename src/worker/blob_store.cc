@@ -5,6 +5,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <random>
 
@@ -79,6 +80,52 @@ Status FileBlobs::Fetch(const std::string& uri, const std::string& dest) {
   return CopyFileAtomic(src, dest);
 }
 
+Status BlobFetcher::FetchRange(const std::string& uri, uint64_t, uint64_t, const std::string&) {
+  return Status::InvalidArgument("this worker cannot read part of '" + uri + "'");
+}
+
+Status FileBlobs::FetchRange(const std::string& uri, uint64_t offset, uint64_t length,
+                             const std::string& dest) {
+  PG_ASSIGN_OR_RETURN(std::string src, FileUriPath(uri));
+  int in = ::open(src.c_str(), O_RDONLY | O_CLOEXEC);
+  if (in < 0) {
+    if (errno == ENOENT) return Status::NotFound("no such file: " + uri);
+    return Status::IoError("cannot read " + src + ": " + strerror(errno));
+  }
+  PG_RETURN_IF_ERROR(EnsureParent(dest));
+  std::string tmp = TempNameFor(dest);
+  int out = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (out < 0) {
+    ::close(in);
+    return Status::IoError("cannot write " + tmp + ": " + strerror(errno));
+  }
+  Status s;
+  loff_t off_in = static_cast<loff_t>(offset);
+  uint64_t left = length;
+  while (left > 0 && s.ok()) {  // in the kernel when it can (no copy through user space)
+    ssize_t n = ::copy_file_range(in, &off_in, out, nullptr, left, 0);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0 && (errno == EXDEV || errno == ENOSYS || errno == EINVAL)) {
+      std::string buf(std::min<uint64_t>(left, 1 << 20), '\0');
+      n = ::pread(in, buf.data(), buf.size(), off_in);
+      if (n > 0 && ::write(out, buf.data(), static_cast<size_t>(n)) != n) n = -1;
+      if (n > 0) off_in += n;
+    }
+    if (n < 0) s = Status::IoError("cannot copy part of " + src + ": " + strerror(errno));
+    if (n == 0) {
+      s = Status::InvalidArgument(uri + " ends before byte " + std::to_string(offset + length) +
+                                  ": it changed since the job split it");
+    }
+    if (n > 0) left -= static_cast<uint64_t>(n);
+  }
+  ::close(in);
+  if (::close(out) != 0 && s.ok()) s = Status::IoError("cannot write " + tmp);
+  if (s.ok() && ::rename(tmp.c_str(), dest.c_str()) != 0)
+    s = Status::IoError("cannot write " + dest + ": " + strerror(errno));
+  if (!s.ok()) ::unlink(tmp.c_str());
+  return s;
+}
+
 Status FileBlobs::Put(const std::string& src, const std::string& uri) {
   PG_ASSIGN_OR_RETURN(std::string dest, FileUriPath(uri));
   return CopyFileAtomic(src, dest);
@@ -127,6 +174,16 @@ void Blobs::AddFetcher(const std::string& scheme, std::shared_ptr<BlobFetcher> f
 
 void Blobs::AddStore(const std::string& scheme, std::shared_ptr<BlobStore> s) {
   stores_[scheme] = std::move(s);
+}
+
+Status Blobs::FetchRange(const std::string& uri, uint64_t offset, uint64_t length,
+                         const std::string& dest) {
+  auto it = fetchers_.find(UriScheme(uri));
+  if (it == fetchers_.end()) {
+    return Status::InvalidArgument("this worker cannot fetch '" + uri +
+                                   "': unsupported URI scheme (supported: file://, s3://)");
+  }
+  return it->second->FetchRange(uri, offset, length, dest);
 }
 
 Status Blobs::Fetch(const std::string& uri, const std::string& dest) {

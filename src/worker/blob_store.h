@@ -9,6 +9,7 @@
 // in the destination directory, then rename; missing parent directories are created.
 #pragma once
 
+#include <cstdint>
 #include <map>
 #include <memory>
 #include <string>
@@ -24,6 +25,11 @@ class BlobFetcher {
   // Writes the blob at `uri` to the local file `dest` (replaced if present; its parent
   // directory exists). NotFound when there is no such blob.
   virtual Status Fetch(const std::string& uri, const std::string& dest) = 0;
+  // Writes bytes [offset, offset + length) of the blob at `uri` to `dest` (as Fetch). NotFound
+  // when there is no such blob; InvalidArgument when it is shorter than offset + length, or
+  // for a scheme that cannot read a part.
+  virtual Status FetchRange(const std::string& uri, uint64_t offset, uint64_t length,
+                            const std::string& dest);
 };
 
 class BlobStore {
@@ -39,6 +45,8 @@ class BlobStore {
 class FileBlobs : public BlobFetcher, public BlobStore {
  public:
   Status Fetch(const std::string& uri, const std::string& dest) override;
+  Status FetchRange(const std::string& uri, uint64_t offset, uint64_t length,
+                    const std::string& dest) override;
   Status Put(const std::string& src, const std::string& uri) override;
   Status PutBytes(std::string_view data, const std::string& uri) override;
 };
@@ -60,6 +68,8 @@ class Blobs {
 
   // InvalidArgument naming the scheme when none is registered for it.
   Status Fetch(const std::string& uri, const std::string& dest);
+  Status FetchRange(const std::string& uri, uint64_t offset, uint64_t length,
+                    const std::string& dest);
   Status Put(const std::string& src, const std::string& uri);
   Status PutBytes(std::string_view data, const std::string& uri);
 

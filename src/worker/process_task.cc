@@ -9,11 +9,26 @@
 #include <algorithm>
 #include <cstdio>
 #include <filesystem>
+#include <fstream>
 
 namespace parallelagram {
 namespace fs = std::filesystem;
 
 namespace {
+
+// Writes the files `parts` (relative to `scratch`) one after the other to `dest`.
+Status ConcatenateFiles(const std::string& scratch, const std::vector<std::string>& parts,
+                        const std::string& dest) {
+  std::ofstream out(dest, std::ios::binary | std::ios::trunc);
+  for (const auto& p : parts) {
+    std::ifstream in(scratch + "/" + p, std::ios::binary);
+    if (!in) return Status::NotFound("stdin part " + p + " is not among the staged files");
+    if (in.peek() != std::char_traits<char>::eof()) out << in.rdbuf();
+  }
+  out.flush();
+  if (!out) return Status::IoError("cannot write " + dest);
+  return Status::Ok();
+}
 
 constexpr int64_t kMinMarginMs = 200;
 constexpr int64_t kMaxMarginMs = 2000;
@@ -79,6 +94,7 @@ Result<TaskResult> ProcessTaskHandler::Run(const TaskEvent& e, const InvocationC
         "the task event has no program: 'argv' must start with a non-empty string");
   }
   if (!e.cwd.empty()) PG_RETURN_IF_ERROR(CheckRelativePath(e.cwd, "cwd"));
+  for (const auto& p : e.stdin_files) PG_RETURN_IF_ERROR(CheckRelativePath(p, "stdin_files[]"));
   for (const auto& f : e.files) PG_RETURN_IF_ERROR(CheckRelativePath(f.path, "files[].path"));
   for (const auto& p : e.returns) PG_RETURN_IF_ERROR(CheckRelativePath(p, "returns[]"));
   if (!e.returns.empty() && e.output_uri.empty()) {
@@ -127,6 +143,17 @@ void ProcessTaskHandler::RunInScratch(const TaskEvent& e, const InvocationContex
   spec.shell = e.shell;
   spec.env = e.env;
   spec.stdin_data = e.stdin_data;
+  if (e.stdin_files.size() == 1) {
+    spec.stdin_file = scratch + "/" + e.stdin_files[0];
+  } else if (!e.stdin_files.empty()) {  // one file of them all (a header is small)
+    spec.stdin_file = scratch + "/.pg-stdin";
+    Status joined = ConcatenateFiles(scratch, e.stdin_files, spec.stdin_file);
+    if (!joined.ok()) {
+      r.outcome = Outcome::kStagingError;
+      r.error = joined.message();
+      return;
+    }
+  }
   spec.cwd = e.cwd.empty() ? scratch : scratch + "/" + e.cwd;
   std::error_code ec;
   fs::create_directories(spec.cwd, ec);

@@ -189,7 +189,7 @@ std::atomic<int64_t> g_get_requests{0};
 // Sends one signed request; the response body goes to `dest` when it is non-empty.
 Result<S3Reply> SendSigned(const S3BlobsConfig& cfg, const std::string& method,
                            const std::string& uri, const std::string& url, std::string body,
-                           const std::string& dest) {
+                           const std::string& dest, const std::string& range = "") {
   if (cfg.access_key_id.empty() || cfg.secret_access_key.empty()) {
     return Status::PermissionDenied(
         "cannot reach " + uri +
@@ -216,6 +216,7 @@ Result<S3Reply> SendSigned(const S3BlobsConfig& cfg, const std::string& method,
   msg.version(11);
   msg.set(bhttp::field::host, u.host_header);
   for (const auto& [k, v] : req.headers) msg.set(k, v);
+  if (!range.empty()) msg.set(bhttp::field::range, range);  // unsigned, as the SDKs may
   msg.body() = std::move(req.body);
   msg.prepare_payload();
   msg.keep_alive(false);
@@ -276,6 +277,32 @@ Status S3Blobs::Fetch(const std::string& uri, const std::string& dest) {
     return reply.status();
   }
   Status s = Classify(*reply, "GET", uri);
+  if (!s.ok()) {
+    std::remove(tmp.c_str());
+    return s;
+  }
+  std::error_code ec;
+  std::filesystem::rename(tmp, dest, ec);
+  if (ec) return Status::IoError("cannot write " + dest + ": " + ec.message());
+  return Status::Ok();
+}
+
+Status S3Blobs::FetchRange(const std::string& uri, uint64_t offset, uint64_t length,
+                           const std::string& dest) {
+  if (length == 0) {  // S3 refuses an empty range
+    std::ofstream empty(dest, std::ios::binary | std::ios::trunc);
+    return empty ? Status::Ok() : Status::IoError("cannot write " + dest);
+  }
+  PG_ASSIGN_OR_RETURN(std::string url, UrlOf(uri));
+  const std::string tmp = dest + ".part-" + std::to_string(getpid());
+  const std::string range =
+      "bytes=" + std::to_string(offset) + "-" + std::to_string(offset + length - 1);
+  auto reply = SendSigned(config_, "GET", uri, url, "", tmp, range);
+  Status s = reply.ok() ? Classify(*reply, "GET", uri) : reply.status();
+  if (s.ok() && reply->status != 206) {  // a whole object where a part was asked for
+    s = Status::InvalidArgument("GET " + uri + " " + range + ": HTTP " +
+                                std::to_string(reply->status) + ", not a part");
+  }
   if (!s.ok()) {
     std::remove(tmp.c_str());
     return s;

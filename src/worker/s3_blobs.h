@@ -44,6 +44,9 @@ class S3Blobs : public BlobFetcher, public BlobStore {
  public:
   explicit S3Blobs(S3BlobsConfig config);
   Status Fetch(const std::string& uri, const std::string& dest) override;
+  // A ranged GET (Range: bytes=offset-(offset+length-1)); the reply must be 206.
+  Status FetchRange(const std::string& uri, uint64_t offset, uint64_t length,
+                    const std::string& dest) override;
   Status Put(const std::string& src, const std::string& uri) override;
   Status PutBytes(std::string_view data, const std::string& uri) override;
 

@@ -3,11 +3,11 @@
 #include "worker/s3_blobs.h"
 
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <filesystem>
 #include <fstream>
 #include <sstream>
-#include <unistd.h>
 
 #include "aws/moto_fixture_test_util.h"
 #include "aws/s3_client.h"
@@ -65,7 +65,8 @@ TEST(S3BlobsTest, PutAndFetchRoundTripAgainstMoto) {
   if (!m->ok()) FAIL() << m->error();
   CreateBucket("pg-worker-blobs");
   S3Blobs blobs(MotoConfig());
-  std::string dir = std::filesystem::canonical(::testing::TempDir()).string() + "/s3blobs-" + std::to_string(::getpid());
+  std::string dir = std::filesystem::canonical(::testing::TempDir()).string() + "/s3blobs-" +
+                    std::to_string(::getpid());
   std::filesystem::create_directories(dir);
   std::string data;
   for (int i = 0; i < 300000; ++i) data.push_back(static_cast<char>(i * 7));  // binary

@@ -53,7 +53,11 @@ ScratchFiles::ScratchFiles(Blobs* blobs, std::string cache_dir)
     : blobs_(blobs), cache_dir_(std::move(cache_dir)) {}
 
 Status ScratchFiles::FetchVerified(const StagedFile& f, const std::string& dest) {
-  PG_RETURN_IF_ERROR(blobs_->Fetch(f.uri, dest));
+  if (f.offset) {
+    PG_RETURN_IF_ERROR(blobs_->FetchRange(f.uri, *f.offset, f.size, dest));
+  } else {
+    PG_RETURN_IF_ERROR(blobs_->Fetch(f.uri, dest));
+  }
   struct stat st;
   if (::stat(dest.c_str(), &st) != 0)
     return Status::IoError("fetched " + f.uri + " but cannot stat it");
