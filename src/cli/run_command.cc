@@ -22,6 +22,7 @@
 #include "driver/resume.h"
 #include "driver/run_job.h"
 #include "driver/run_options.h"
+#include "driver/s3_object_store.h"
 #include "http/io_loop.h"
 #include "report/report_html.h"
 
@@ -278,6 +279,11 @@ int RunMain(int argc, char** argv) {
   env.backend = [&loop, aws](const driver::BackendConfig& cfg) {
     if (aws) return driver::StartAwsBackend(loop, cfg, aws::Environment::FromProcess());
     return driver::StartLocalBackend(loop, cfg);
+  };
+  env.open_s3 = [](const std::string& bucket) -> Result<std::unique_ptr<driver::ObjectStore>> {
+    auto store = driver::S3ObjectStore::Open(aws::Environment::FromProcess(), bucket, "");
+    if (!store.ok()) return store.status();
+    return std::unique_ptr<driver::ObjectStore>(std::move(store).value());
   };
   env.write_report = [](const std::string& root, const std::string& job_id,
                         const std::string& path) {

@@ -127,6 +127,7 @@ struct Job::Impl : Scheduler::Listener, AsyncObserver {
 
   RunOptions spec;
   std::unique_ptr<TaskSource> source;
+  std::string input_error;  // the source's read error (the job then exits non-zero)
   JobContext ctx;
   JobObserver& observer;
   std::shared_ptr<bool> alive = std::make_shared<bool>(true);
@@ -607,7 +608,11 @@ int Job::Impl::Finish() {
         FormatUsd(meter->spent()), FormatUsd(spec.max_cost_usd), totals.not_run,
         FormatUsd(meter->worst_case_usd()), job_id));
   }
-  const int exit_status = FinishJobInfo(totals, info);
+  int exit_status = FinishJobInfo(totals, info);
+  if (!input_error.empty()) {  // the input could not be read to its end: not a success
+    info["input_error"] = input_error;
+    if (exit_status == 0) exit_status = 1;
+  }
   state.Sync();
   journal.End(info["status"].get<std::string>());
   journal.Sync();
@@ -625,7 +630,10 @@ Scheduler::Listener::Pull Job::Impl::PullTask(int64_t* seq) {
     TaskSource::Next n = source->Pull(&pulled_task);
     if (n == TaskSource::Next::kWait) return Pull::kWait;
     if (n == TaskSource::Next::kEnd) {
-      if (Status e = source->error(); !e.ok()) observer.Problem(e);
+      if (Status e = source->error(); !e.ok()) {
+        observer.Problem(e);
+        input_error = e.message();
+      }
       return Pull::kEnd;
     }
     const int64_t s = ++pulled;

@@ -125,8 +125,8 @@ class Job {
   Job& operator=(const Job&) = delete;
 
   // Opens, starts, executes and finishes the job; returns its exit status (0: every task
-  // succeeded; else the failed count, at most 101; 130/143 after a stop; 255 when it could
-  // not be set up).
+  // succeeded; else the failed count, at most 101, and at least 1 when the source's input
+  // could not be read to its end; 130/143 after a stop; 255 when it could not be set up).
   int Run();
   // The job's id (generated at Open when the spec has none).
   const std::string& id() const;

@@ -169,8 +169,9 @@ Status PipeFeed::ReadParts() {
   const bool s3 = IsS3Uri(o_.input);
   int fd = -1;
   int64_t size = 0;
+  ObjectStore* in = o_.input_store != nullptr ? o_.input_store : store_;
   if (s3) {
-    PG_ASSIGN_OR_RETURN(size, store_->Size(o_.input));
+    PG_ASSIGN_OR_RETURN(size, in->Size(o_.input));
   } else {
     fd = ::open(o_.input.c_str(), O_RDONLY | O_CLOEXEC);
     if (fd < 0) return Status::NotFound("--pipe-part: cannot open " + o_.input);
@@ -185,7 +186,7 @@ Status PipeFeed::ReadParts() {
     }
   } closer{fd};
   auto read_at = [&](int64_t off, size_t n) -> Result<std::string> {
-    if (s3) return store_->ReadRange(o_.input, off, n);
+    if (s3) return in->ReadRange(o_.input, off, n);
     std::string buf(n, '\0');
     ssize_t got = ::pread(fd, buf.data(), n, off);
     if (got < 0) return Status::IoError("--pipe-part: cannot read " + o_.input);

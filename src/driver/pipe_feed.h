@@ -40,6 +40,9 @@ struct PipeOptions {
   int jobs = 1;             // job slots (for --block -K)
   int input_fd = 0;         // --pipe's input (tests give a pipe); not owned
   size_t lookahead = 4;     // blocks stored ahead of the tasks
+  // An s3:// --pipe-part input is read (size, bytes around split points) through this store
+  // (one on the input's bucket); null: through the job's. Not owned; outlives the feed.
+  ObjectStore* input_store = nullptr;
 };
 
 class PipeFeed : public TaskSource {

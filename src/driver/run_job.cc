@@ -15,6 +15,7 @@
 #include "driver/job_output.h"
 #include "driver/job_record.h"
 #include "driver/pipe_feed.h"
+#include "driver/staging.h"
 #include "driver/state_dir.h"
 #include "driver/task_plan.h"
 
@@ -144,6 +145,21 @@ int RunPipeJob(const RunOptions& opts, int jobs, RunEnv& env) {
     }
   }
   po.input_fd = fd;
+  std::unique_ptr<ObjectStore> input_store;
+  if (po.part && IsS3Uri(po.input)) {
+    auto checked = S3InputPath(po.input);  // s3:/BUCKET/KEY
+    if (!checked.ok()) return Usage(env, checked.status().WithContext("--pipe-part"));
+    auto bucket = Result<std::string>(checked->substr(4, checked->find('/', 4) - 4));
+    if (!env.open_s3) {
+      return Usage(env, Status::InvalidArgument("--pipe-part cannot read s3:// inputs here"));
+    }
+    auto opened = env.open_s3(*bucket);
+    if (!opened.ok()) return Usage(env, opened.status().WithContext("--pipe-part " + po.input));
+    input_store = std::move(opened).value();
+    po.input_store = input_store.get();
+    auto size = input_store->Size(po.input);  // a missing object starts nothing
+    if (!size.ok()) return Usage(env, size.status().WithContext("--pipe-part"));
+  }
   auto feed = PipeFeed::Open(std::move(po));
   if (!feed.ok()) {
     if (fd > 0) ::close(fd);

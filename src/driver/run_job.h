@@ -34,9 +34,11 @@ struct RunEnv {
   const StopRequest* stop = nullptr;
   // --report FILE: writes job `job_id`'s report (of state root `root`) to `path` once the job
   // has ended (the CLI's report layer, src/report/). Null: --report is refused.
-  std::function<Status(const std::string& root, const std::string& job_id,
-                       const std::string& path)>
+  std::function<Status(const std::string& root, const std::string& job_id, const std::string& path)>
       write_report;
+  // Opens a store on S3 bucket `bucket` for reading an s3:// --pipe-part input (its size and
+  // the bytes around each split point), whatever the backend. Null: such inputs are refused.
+  std::function<Result<std::unique_ptr<ObjectStore>>(const std::string& bucket)> open_s3;
 };
 
 int RunJob(const RunOptions& options, RunEnv& env);

@@ -36,6 +36,8 @@ class S3InputsTest(unittest.TestCase):
             "data/first file.txt": b"first\nfile\n",
             "data/second.txt": b"2\n" * 1000,
         }
+        cls.big = b"".join(b"%d %s\n" % (i, b"q" * (i % 37)) for i in range(20000))
+        s3.put_object(Bucket="pg-inputs", Key="big/lines.txt", Body=cls.big)
         for k, v in cls.objects.items():
             s3.put_object(Bucket="pg-inputs", Key=k, Body=v)
 
@@ -79,6 +81,30 @@ class S3InputsTest(unittest.TestCase):
             res = {json.loads(l)["args"][0]: json.loads(l) for l in f}
         self.assertEqual(res["s3://pg-inputs/nope.txt"]["outcome"], "staging_error")
         self.assertEqual(res["s3://pg-inputs/data/second.txt"]["outcome"], "succeeded")
+
+    def test_pipe_part_of_an_s3_object_gives_gnu_parallels_blocks(self):
+        """--pipe-part -a s3://...: the driver reads only around the split points (ranged GETs),
+        each worker fetches its own byte range; the blocks are GNU parallel's for the same
+        bytes in a local file."""
+        local = os.path.join(self.dir, "lines.txt")
+        with open(local, "wb") as f:
+            f.write(self.big)
+        cmd = "echo {#}; md5sum"
+        p = self.run_pg("-k", "--pipe-part", "--block", "40k", "-a", "s3://pg-inputs/big/lines.txt",
+                        "--job-id", "s3part", "--shell", cmd)
+        self.assertEqual(p.returncode, 0, p.stderr.decode())
+        g = subprocess.run(["parallel", "-k", "--pipe-part", "--block", "40k", "-a", local, cmd],
+                           capture_output=True, timeout=120)
+        self.assertEqual(p.stdout, g.stdout)
+        self.assertGreater(p.stdout.count(b"\n"), 10)
+        store = os.path.join(self.state, "store")
+        copied = [os.path.join(r, n) for r, _, ns in os.walk(store) for n in ns]
+        self.assertEqual(copied, [], "the object was copied")
+        with open(os.path.join(self.state, "jobs", "s3part", "journal.jsonl")) as f:
+            self.assertIn('"t":', f.read())
+        p = self.run_pg("--pipe-part", "-a", "s3://pg-inputs/big/none.txt", "cat")
+        self.assertEqual(p.returncode, 255, p.stderr.decode())
+        self.assertIn("s3://pg-inputs/big/none.txt", p.stderr.decode())
 
     def test_bad_s3_input_paths_start_nothing(self):
         p = self.run_pg("--tf", "{}", "--", "cat", "{}", ":::", "s3://pg-inputs/a/../b")
