@@ -6,8 +6,8 @@
 //
 // `kind` selects the worker's task handler: "process" (the default) runs argv
 // as a process; "function" (a program's own worker, parallelagram/executor.h) runs the
-// registered C++ function `function` with its serialised arguments in `stdin`. The worker dispatches on `kind` through a
-// registry, never assuming every task is a process.
+// registered C++ function `function` with its serialised arguments in `stdin`. The worker
+// dispatches on `kind` through a registry, never assuming every task is a process.
 #pragma once
 
 #include <cstddef>
@@ -81,6 +81,10 @@ struct TaskEvent {
   // invocation carries only task_id, event_uri and the result fields; the worker fetches
   // the stored event, whose other fields it uses (the envelope's result fields win).
   std::string event_uri;
+  // Local workers only (the driver's machine): a path prefix; the worker appends what the
+  // process writes to PREFIX.stdout and PREFIX.stderr as it reads it (files the driver made),
+  // for the driver's --line-buffer / --ungroup. The result still carries the whole output.
+  std::string live_output;
 };
 
 struct ReturnedFile {
@@ -123,8 +127,8 @@ struct TaskResult {
   // returned files and the result object stored), by S3's price classes (aws/s3_requests.h).
   int64_t s3_put_requests = 0;
   int64_t s3_get_requests = 0;
-  std::string error;             // why it could not run / how it ended, for humans
-  std::string error_type;        // kind "function": the C++ type of the exception it threw
+  std::string error;       // why it could not run / how it ended, for humans
+  std::string error_type;  // kind "function": the C++ type of the exception it threw
   std::vector<ReturnedFile> returned;
   std::string log_tail;        // driver side: the Lambda log tail, if any
   int64_t retry_after_ms = 0;  // driver side, not serialised: a 429/5xx's Retry-After hint
