@@ -34,9 +34,9 @@ check = Checks()
 
 
 def wait(go):
-    """Shell that waits at most 10 s for the file `go`, then fails if it did not come."""
+    """Shell that waits at most 30 s for the file `go`, then fails if it did not come."""
     q = shlex.quote(go)
-    return ('i=0; while [ ! -e %s ] && [ $i -lt 200 ]; do sleep 0.05; i=$((i+1)); done; '
+    return ('i=0; while [ ! -e %s ] && [ $i -lt 600 ]; do sleep 0.05; i=$((i+1)); done; '
             'test -e %s' % (q, q))
 
 # GNU parallel's --eta stderr (stderr not a terminal): the header, then "\r" + a status per
@@ -142,7 +142,7 @@ def main():
             p = live(*opts, "-j", "2", "--shell", "--",
                      "if [ {} = 1 ]; then echo first; " + wait(go) + " && echo done; "
                      "else echo second; fi", ":::", "1", "2")
-            seen = read_until(p, b"first\n", 8)
+            seen = read_until(p, b"first\n", 25)
             check(b"first\n" in seen, name + ": task 1's first line is printed while it runs",
                   seen)
             if "-k" in opts:
@@ -164,7 +164,7 @@ def main():
         go = os.path.join(d, "go-partial-u")
         p = live("-u", "--shell", "--", "printf part; " + wait(go) + " && echo ial # {}", ":::",
                  "1")
-        seen = read_until(p, b"part", 8)
+        seen = read_until(p, b"part", 25)
         check(seen == b"part", "-u: a partial line is printed as it comes", seen)
         open(go, "w").close()
         out, err = p.communicate(timeout=60)
@@ -173,7 +173,7 @@ def main():
         go = os.path.join(d, "go-partial-lb")
         p = live("--line-buffer", "--shell", "--",
                  "printf 'line1\\npart'; " + wait(go) + " && echo ial # {}", ":::", "1")
-        seen = read_until(p, b"line1\n", 8)
+        seen = read_until(p, b"line1\n", 25)
         seen += read_for(p, 0.5)
         check(seen == b"line1\n", "--line-buffer: the whole line at once, the partial one held",
               seen)
