@@ -11,7 +11,6 @@
 
 #include "aws/aws_config.h"
 #include "cli/commands.h"
-#include "report/report_html.h"
 #include "cli/signal_stop.h"
 #include "common/clock.h"
 #include "common/json_text.h"
@@ -24,6 +23,7 @@
 #include "driver/run_job.h"
 #include "driver/run_options.h"
 #include "http/io_loop.h"
+#include "report/report_html.h"
 
 namespace parallelagram::cli {
 namespace {
