@@ -87,6 +87,10 @@ struct TaskEvent {
   // invocation carries only task_id, event_uri and the result fields; the worker fetches
   // the stored event, whose other fields it uses (the envelope's result fields win).
   std::string event_uri;
+  // Local workers only (the driver's machine): a path prefix; the worker appends what the
+  // process writes to PREFIX.stdout and PREFIX.stderr as it reads it (files the driver made),
+  // for the driver's --line-buffer / --ungroup. The result still carries the whole output.
+  std::string live_output;
 };
 
 struct ReturnedFile {

@@ -107,6 +107,12 @@ Options
   -k, --keep-order     print outputs in input order (default: as tasks finish)
   --tag                start each line a task prints (stdout and stderr) with its inputs and
                        a TAB; --tagstring STR with STR instead ({} {#} {1} ... expanded)
+  --line-buffer, --lb  print each task's output as it runs, a whole line at a time (lines of
+                       different tasks interleave, never mix within a line); with -k only the
+                       first unfinished task prints live, the others when their turn comes
+  -u, --ungroup        print each task's output as it runs, bytes as they come (-k ignored).
+                       Both on the local backend; on AWS output arrives whole when each task
+                       ends (said on stderr). Either turns --speculate off
   --files              print the path of each task's stdout file (under --results DIR,
                        which it needs) instead of its output
   --results DIR        keep DIR/<task#>/{stdout,stderr,result.json} and DIR/results.jsonl
@@ -123,6 +129,9 @@ Options
   --progress           when stderr is not a terminal, a progress line every second and
                        a final one (default: a plain line every 5 s, so short jobs print
                        none); on a terminal a live status line is always shown unless -q
+  --eta                GNU parallel's ETA display on stderr instead of the progress line: a
+                       header, then 'ETA: 4s Left: 3 AVG: 0.50s  local:2/2/100%/0.5s'
+  --bar                GNU parallel's progress bar on stderr: 'NN% DONE:LEFT=ETA ARGS'
   -q, --quiet          no progress, no warnings
   --shell              run COMMAND ARGS as one shell command line (pipes, >, $VAR, ...)
   --env NAME           copy NAME from here into every task's environment (read at each run,

@@ -126,6 +126,7 @@ json TaskEventToJson(const TaskEvent& e) {
   if (!e.result_uri.empty()) j["result_uri"] = e.result_uri;
   if (e.result_spill_only) j["result_spill_only"] = true;
   if (!e.event_uri.empty()) j["event_uri"] = e.event_uri;
+  if (!e.live_output.empty()) j["live_output"] = e.live_output;
   return j;
 }
 
@@ -135,8 +136,8 @@ size_t TaskEventJsonBound(const TaskEvent& e) {
   auto text = [](const std::string& s) { return 3 + 6 * s.size(); };
   auto b64 = [](const std::string& s) { return 3 + 4 * ((s.size() + 2) / 3); };
   size_t n = 512;  // the envelope's keys, punctuation, numbers and booleans
-  for (const std::string* s :
-       {&e.task_id, &e.kind, &e.function, &e.cwd, &e.output_uri, &e.result_uri, &e.event_uri}) {
+  for (const std::string* s : {&e.task_id, &e.kind, &e.function, &e.cwd, &e.output_uri,
+                               &e.result_uri, &e.event_uri, &e.live_output}) {
     n += text(*s);
   }
   for (const auto& w : e.argv) n += text(w) + b64(w);
@@ -192,6 +193,7 @@ Result<TaskEvent> TaskEventFromJson(const json& j) {
   PG_RETURN_IF_ERROR(GetOpt(j, "result_uri", e.result_uri));
   PG_RETURN_IF_ERROR(GetOpt(j, "result_spill_only", e.result_spill_only));
   PG_RETURN_IF_ERROR(GetOpt(j, "event_uri", e.event_uri));
+  PG_RETURN_IF_ERROR(GetOpt(j, "live_output", e.live_output));
   if (e.kind == "process" && e.argv.empty() && e.event_uri.empty()) {
     return Status::InvalidArgument(
         "the task event has no 'argv': give the program and its arguments, e.g. "

@@ -81,6 +81,7 @@ TEST(TaskProtocolTest, EventRoundTripsEveryField) {
   e.result_uri = "file:///tmp/res.json";
   e.result_spill_only = true;
   e.event_uri = "s3://b/events/7.1.json";
+  e.live_output = "/tmp/state/live/7.1";
   e.function = "Simulate";
   auto back = TaskEventFromJson(json::parse(TaskEventToJson(e).dump()));
   ASSERT_TRUE(back.ok()) << back.status().ToString();
@@ -107,6 +108,7 @@ TEST(TaskProtocolTest, EventRoundTripsEveryField) {
   EXPECT_EQ(back->result_uri, e.result_uri);
   EXPECT_TRUE(back->result_spill_only);
   EXPECT_EQ(back->event_uri, e.event_uri);
+  EXPECT_EQ(back->live_output, e.live_output);
   EXPECT_EQ(back->function, "Simulate");
 }
 

@@ -11,7 +11,9 @@ using json = nlohmann::json;
 constexpr int64_t kQuietLineIntervalMs = 5000;
 
 Progress::Mode ModeOf(const ConsoleReporter::Settings& s) {
-  if (s.output.quiet) return Progress::Mode::kOff;
+  if (s.output.quiet || s.gnu_status != ConsoleReporter::Settings::Gnu::kNone) {
+    return Progress::Mode::kOff;
+  }
   return s.err_is_tty ? Progress::Mode::kTty : Progress::Mode::kLines;
 }
 
@@ -22,11 +24,18 @@ ConsoleReporter::ConsoleReporter(Settings s, std::FILE* out, std::FILE* err)
       out_(out),
       err_(err),
       progress_(ModeOf(s), err, s.progress ? 1000 : kQuietLineIntervalMs, s.progress),
-      output_(s.output, out, err, progress_) {}
+      output_(s.output, out, err, progress_) {
+  if (s.gnu_status != Settings::Gnu::kNone && !s.output.quiet) {
+    gnu_ = std::make_unique<GnuStatus>(
+        s.gnu_status == Settings::Gnu::kEta ? GnuStatus::Kind::kEta : GnuStatus::Kind::kBar, err,
+        s.host, s.cores, s.columns);
+  }
+}
 
 void ConsoleReporter::JobStarted(const std::string& job_id, int64_t known_total, int jobs,
-                               const std::string& state_dir) {
+                                 const std::string& state_dir) {
   job_id_ = job_id;
+  if (gnu_) gnu_->Start(jobs);
   if (!s_.output.json) return;
   output_.Emit({{"event", "job"},
                 {"job_id", job_id},
@@ -44,6 +53,7 @@ void ConsoleReporter::TaskStarted(int64_t seq, int attempt, int slot, bool dupli
 }
 
 void ConsoleReporter::TaskRetrying(const TaskRecord& a) {
+  output_.AttemptEnded(a.seq);
   if (!s_.output.json) return;
   output_.Emit({{"event", "retry"},
                 {"seq", a.seq},
@@ -77,10 +87,12 @@ void ConsoleReporter::Notice(const std::string& line) {
 
 void ConsoleReporter::Progress(const ProgressCounts& c, int64_t elapsed_ms, bool final) {
   if (!final) {
+    if (gnu_) gnu_->Update(c, elapsed_ms);
     progress_.Update(c, elapsed_ms);
     return;
   }
   output_.Flush();
+  if (gnu_) gnu_->Finish(c, elapsed_ms);
   progress_.Finish(c, elapsed_ms);
 }
 

@@ -1,8 +1,9 @@
 // ConsoleReporter: what `parallelagram run` prints while a Job runs (JobObserver on the run's out
 // and err streams): each finished task's output (JobOutput: whole, in completion order or
-// with -k in input order), the --json event stream, notices ("parallelagram: ..."), and the
-// progress display (a live line on a terminal; else plain lines every second with
-// --progress, every 5 s without).
+// with -k in input order; with --line-buffer / -u as it comes), the --json event stream,
+// notices ("parallelagram: ..."), and the progress display (a live line on a terminal; else
+// plain lines every second with --progress, every 5 s without), or instead GNU parallel's
+// --eta / --bar display (GnuStatus).
 // Not thread-safe; loop thread only. Does not own the streams.
 #pragma once
 
@@ -10,6 +11,7 @@
 #include <memory>
 #include <string>
 
+#include "driver/gnu_status.h"
 #include "driver/job_observer.h"
 #include "driver/job_output.h"
 #include "driver/progress.h"
@@ -22,6 +24,11 @@ class ConsoleReporter : public JobObserver {
     JobOutput::Settings output;
     bool progress = false;    // --progress
     bool err_is_tty = false;  // stderr is a terminal: a live status line
+    // GNU parallel's display instead of the progress line (not with -q).
+    enum class Gnu { kNone, kEta, kBar } gnu_status = Gnu::kNone;
+    std::string host = "local";  // --eta's computer name
+    int cores = 0;               // --eta's CPU cores (0: "-")
+    int columns = 80;            // --bar's width
   };
   ConsoleReporter(Settings s, std::FILE* out, std::FILE* err);
 
@@ -29,6 +36,10 @@ class ConsoleReporter : public JobObserver {
                   const std::string& state_dir) override;
   void TaskStarted(int64_t seq, int attempt, int slot, bool duplicate) override;
   void TaskRetrying(const TaskRecord& a) override;
+  void TaskOutput(int64_t seq, bool is_stderr, const std::string& data,
+                  const std::string& tag) override {
+    output_.Live(seq, is_stderr, data, tag);
+  }
   void TaskFinished(std::shared_ptr<const TaskRecord> rec, const FinishedTask& ft) override;
   void SetupFailed(const Status& s) override;
   void Notice(const std::string& line) override;
@@ -44,6 +55,7 @@ class ConsoleReporter : public JobObserver {
   std::FILE* err_;
   std::string job_id_;
   driver::Progress progress_;
+  std::unique_ptr<GnuStatus> gnu_;  // Settings::gnu_status only
   JobOutput output_;
 };
 

@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <filesystem>
 #include <nlohmann/json.hpp>
 #include <unordered_map>
 
@@ -15,6 +16,7 @@
 #include "driver/job_record.h"
 #include "driver/joblog.h"
 #include "driver/journal.h"
+#include "driver/live_tail.h"
 #include "driver/output_paths.h"
 #include "driver/result_retrieval.h"
 #include "driver/resume.h"
@@ -164,7 +166,12 @@ struct Job::Impl : Scheduler::Listener, AsyncObserver {
   PriceTable prices;
   std::map<std::string, std::string> task_env;  // --env
   std::unique_ptr<CommandTemplate> tag_tmpl;    // --tagstring
-  double spent_before = 0;                      // resume: what the earlier runs spent
+  // --line-buffer / -u on the local backend: each attempt's output read as it comes (null
+  // otherwise), and each such task's tag.
+  std::unique_ptr<LiveTail> live_tail;
+  std::unordered_map<int64_t, std::string> live_tags;
+  std::string newest_args;  // the inputs of the task started last (--bar)
+  double spent_before = 0;  // resume: what the earlier runs spent
   // 2. Start
   BackendConfig config;
   std::unique_ptr<Backend> backend;
@@ -201,6 +208,21 @@ struct Job::Impl : Scheduler::Listener, AsyncObserver {
     return t ? t->describe : tmpl ? tmpl->Describe(in) : std::string();
   }
   ProgressCounts Counts() const;
+  // The task's --tag / --tagstring text ("" none).
+  std::string TagOf(const TaskInputs& in) const {
+    std::string tag;
+    if (tag_tmpl) {
+      auto words = tag_tmpl->Expand(in);
+      if (!words.empty()) tag = words[0];
+    } else if (spec.tag) {
+      for (const std::string& v : in.values) tag += (tag.empty() ? "" : " ") + v;
+    }
+    return tag;
+  }
+  // An attempt of `seq` answered: the rest of its live output, and its tail closed.
+  void EndLiveOutput(int64_t seq) {
+    if (live_tail) live_tail->Close(seq);
+  }
   void CollectAsyncResults();
   // A finished task is brought back at once and recorded with the others that finished in
   // the same pass of the loop (RecordFinished, on a zero-delay timer): one write(2) of the
@@ -220,11 +242,18 @@ struct Job::Impl : Scheduler::Listener, AsyncObserver {
   void Later(int64_t ms, void (Impl::*fn)());
   void FlushTick();
   void Tick();
+  void PollLiveOutput();
   void WatchStop();
 
   // Scheduler::Listener
   Pull PullTask(int64_t* seq) override;
   void OnStart(int64_t seq, int attempt, int slot) override {
+    if (auto it = live.find(seq); it != live.end()) {
+      newest_args.clear();
+      for (const std::string& v : it->second.values) {
+        newest_args += (newest_args.empty() ? "" : " ") + v;
+      }
+    }
     journal.AttemptStarted(seq, attempt, false);
     observer.TaskStarted(seq, attempt, slot, false);
   }
@@ -235,6 +264,7 @@ struct Job::Impl : Scheduler::Listener, AsyncObserver {
   }
   void OnRetry(const TaskRecord& a) override;
   void OnDropped(const TaskRecord& a) override {
+    EndLiveOutput(a.seq);
     JournalAttempt(a, ChargeFor(a));
     retrieval->DeleteObjectsOf(a);
   }
@@ -471,13 +501,48 @@ Status Job::Impl::Start() {
   so.delay_ms = static_cast<int64_t>(spec.delay_s * 1000);
   so.halt = spec.halt;
   so.speculate = spec.speculate;
+  // Live output (--line-buffer, -u): on the local backend the worker appends what a task
+  // writes to files the driver reads from its loop (LiveTail). Output printed cannot be taken
+  // back, so no duplicate attempts then. On AWS the output arrives whole when a task ends.
+  if (spec.line_buffer || spec.ungroup) {
+    const char* opt = spec.line_buffer ? "--line-buffer" : "-u/--ungroup";
+    if (!backend->shape().local) {
+      observer.Notice(fmt::format(
+          "{}: on AWS each task's output arrives whole when the task ends, and is printed then",
+          opt));
+    } else {
+      const std::string dir = state.dir() + "/live";
+      std::error_code ec;
+      std::filesystem::create_directories(dir, ec);
+      if (ec) {
+        return Status::IoError("cannot create " + dir + " for " + opt + ": " + ec.message());
+      }
+      live_tail = std::make_unique<LiveTail>(
+          dir, [this](int64_t seq, bool is_stderr, const std::string& data) {
+            auto tag = live_tags.find(seq);
+            observer.TaskOutput(seq, is_stderr, data,
+                                tag == live_tags.end() ? std::string() : tag->second);
+          });
+      so.speculate = SpeculateOptions{};  // off
+    }
+  }
   so.known_total = source->known_total();
   auto build = [this](int64_t seq, int slot, int64_t invocation) -> Result<TaskEvent> {
     auto it = live.find(seq);
     if (it == live.end()) return Status::Internal("task " + std::to_string(seq) + " is unknown");
     if (!it->second.planned.ok()) return it->second.planned;
-    return builder->Build(TaskInputs{seq, slot, it->second.values}, it->second.files, invocation,
-                          it->second.spec.get());
+    const TaskInputs in{seq, slot, it->second.values};
+    auto event = builder->Build(in, it->second.files, invocation, it->second.spec.get());
+    if (event.ok() && live_tail) {
+      auto prefix = live_tail->Open(seq, retrieval->InvocationName(seq, invocation));
+      if (prefix.ok()) {
+        event->live_output = *prefix;
+        live_tags[seq] = TagOf(in);
+      } else {
+        observer.Problem(prefix.status());  // this attempt's output comes when it ends
+      }
+    }
+    return event;
   };
   sched = std::make_unique<Scheduler>(so, build, backend->invoker(), *ctx.loop, *ctx.clock, *this);
   return Status::Ok();
@@ -562,6 +627,7 @@ void Job::Impl::Execute() {
   // not only when the next line comes.
   if (!sched->done()) {
     Later(Journal::kFlushMs, &Impl::FlushTick);
+    if (live_tail) PollLiveOutput();
     Tick();
     WatchStop();
     ctx.loop->Run();
@@ -570,6 +636,11 @@ void Job::Impl::Execute() {
 
 // 4. What the run leaves behind: the store cleaned, job.json's end, the exit status.
 int Job::Impl::Finish() {
+  if (live_tail) {  // an abandoned attempt's live files go; it may still write to them
+    live_tail.reset();
+    std::error_code ec;
+    std::filesystem::remove(state.dir() + "/live", ec);
+  }
   RecordFinished();
   state.Flush();
   observer.Progress(Counts(), ElapsedMs(), true);
@@ -676,6 +747,7 @@ Scheduler::Listener::Pull Job::Impl::PullTask(int64_t* seq) {
 }
 
 void Job::Impl::OnRetry(const TaskRecord& a) {
+  EndLiveOutput(a.seq);
   JournalAttempt(a, ChargeFor(a));
   retrieval->DeleteObjectsOf(a);
   const Outcome o = a.result.outcome;
@@ -685,6 +757,8 @@ void Job::Impl::OnRetry(const TaskRecord& a) {
 }
 
 void Job::Impl::OnFinish(const TaskRecord& rec_in) {
+  EndLiveOutput(rec_in.seq);  // all it wrote goes before its TaskFinished
+  live_tags.erase(rec_in.seq);
   JournalAttempt(rec_in, ChargeFor(rec_in));
   auto rec = std::make_shared<TaskRecord>(rec_in);
   if (auto c = task_cost.find(rec_in.seq); c != task_cost.end()) {
@@ -713,12 +787,7 @@ void Job::Impl::Record(std::shared_ptr<TaskRecord> rec, std::vector<std::string>
   f.ft.rec = rec.get();
   f.ft.args = std::move(values);
   f.ft.command = Describe(TaskInputs{rec->seq, rec->slot, f.ft.args}, task_spec);
-  if (tag_tmpl) {
-    auto words = tag_tmpl->Expand(TaskInputs{rec->seq, rec->slot, f.ft.args});
-    if (!words.empty()) f.ft.tag = words[0];
-  } else if (spec.tag) {
-    for (const std::string& v : f.ft.args) f.ft.tag += (f.ft.tag.empty() ? "" : " ") + v;
-  }
+  f.ft.tag = TagOf(TaskInputs{rec->seq, rec->slot, f.ft.args});
   if (spec.files) f.ft.stdout_path = spec.results_dir + "/" + std::to_string(rec->seq) + "/stdout";
   retrieval->BringBack(*rec, f.ft);
   f.rec = std::move(rec);
@@ -751,6 +820,7 @@ ProgressCounts Job::Impl::Counts() const {
   c.failed = sched->failed();
   c.retried = sched->retried();
   c.cost_usd = meter ? meter->spent() : -1;
+  c.newest_args = newest_args;
   return c;
 }
 
@@ -765,6 +835,15 @@ void Job::Impl::FlushTick() {
   state.Flush();
   journal.Flush();
   if (!sched->done()) Later(Journal::kFlushMs, &Impl::FlushTick);
+}
+
+// Live output comes within this long of the worker reading it.
+constexpr int64_t kLivePollMs = 20;
+
+void Job::Impl::PollLiveOutput() {
+  if (sched->done()) return;
+  live_tail->Poll();
+  Later(kLivePollMs, &Impl::PollLiveOutput);
 }
 
 void Job::Impl::Tick() {

@@ -31,6 +31,12 @@ class JobObserver {
                           const std::string& /*state_dir*/) {}
   virtual void TaskStarted(int64_t /*seq*/, int /*attempt*/, int /*slot*/, bool /*duplicate*/) {}
   virtual void TaskRetrying(const TaskRecord& /*attempt*/) {}
+  // Live output (--line-buffer / --ungroup on the local backend): task `seq`'s running attempt
+  // wrote `data` (never empty) on stdout or stderr, as it came; `tag` is the task's tag ("" none).
+  // What an attempt wrote comes before its TaskRetrying or TaskFinished; the TaskRecord still
+  // holds the whole output.
+  virtual void TaskOutput(int64_t /*seq*/, bool /*is_stderr*/, const std::string& /*data*/,
+                          const std::string& /*tag*/) {}
   // A task's final result, recorded durably before this call (manifest, --results, --joblog).
   // `ft` describes it (args, command, returned files). Exactly once per task.
   virtual void TaskFinished(std::shared_ptr<const TaskRecord> rec, const FinishedTask& ft) = 0;

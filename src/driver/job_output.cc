@@ -99,25 +99,27 @@ void JobOutput::Halting(const std::string& why) {
 void JobOutput::AddTask(std::shared_ptr<const TaskRecord> rec, std::string warning,
                         nlohmann::json event, std::string tag, std::string stdout_path) {
   const int64_t seq = rec->seq;
-  ordered_.Add(
-      seq, [this, rec = std::move(rec), warning = std::move(warning), event = std::move(event),
-            tag = std::move(tag), stdout_path = std::move(stdout_path)] {
-        progress_.Clear();
-        if (settings_.json) {
-          Emit(event);
-        } else if (settings_.files) {
-          WriteAll(out_, stdout_path + "\n");
-          std::fflush(out_);
-          WriteAll(err_, TagLines(rec->result.stderr_data, tag));
-        } else {
-          WriteAll(out_, TagLines(rec->result.stdout_data, tag));
-          std::fflush(out_);
-          WriteAll(err_, TagLines(rec->result.stderr_data, tag));
-        }
-        if (!warning.empty() && !settings_.quiet) std::fputs(warning.c_str(), err_);
-        std::fflush(err_);
-        progress_.Redraw();
-      });
+  ordered_.Add(seq,
+               [this, rec = std::move(rec), warning = std::move(warning), event = std::move(event),
+                tag = std::move(tag), stdout_path = std::move(stdout_path)] {
+                 progress_.Clear();
+                 if (settings_.json) {
+                   Emit(event);
+                 } else if (live_) {
+                   live_->End(rec->seq, rec->result.stdout_data, rec->result.stderr_data, tag);
+                 } else if (settings_.files) {
+                   WriteAll(out_, stdout_path + "\n");
+                   std::fflush(out_);
+                   WriteAll(err_, TagLines(rec->result.stderr_data, tag));
+                 } else {
+                   WriteAll(out_, TagLines(rec->result.stdout_data, tag));
+                   std::fflush(out_);
+                   WriteAll(err_, TagLines(rec->result.stderr_data, tag));
+                 }
+                 if (!warning.empty() && !settings_.quiet) std::fputs(warning.c_str(), err_);
+                 std::fflush(err_);
+                 progress_.Redraw();
+               });
 }
 
 }  // namespace parallelagram::driver

@@ -12,6 +12,7 @@
 #include <nlohmann/json.hpp>
 #include <string>
 
+#include "driver/live_output.h"
 #include "driver/ordered_output.h"
 #include "driver/progress.h"
 #include "driver/scheduler.h"
@@ -39,13 +40,22 @@ class JobOutput {
     bool quiet = false;       // -q
     bool halt_now = false;    // --halt now,...
     bool files = false;       // --files: the stdout file's path instead of the output
+    // --line-buffer / -u: output printed as it comes (LiveOutput), not whole at the end.
+    enum class Live { kOff, kLines, kRaw } live = Live::kOff;
   };
   JobOutput(Settings settings, std::FILE* out, std::FILE* err, Progress& progress)
       : settings_(settings),
         out_(out),
         err_(err),
         progress_(progress),
-        ordered_(settings.keep_order) {}
+        ordered_(settings.keep_order) {
+    if (settings.live != Settings::Live::kOff) {
+      live_ = std::make_unique<LiveOutput>(settings.live == Settings::Live::kLines
+                                               ? LiveOutput::Mode::kLines
+                                               : LiveOutput::Mode::kRaw,
+                                           settings.keep_order, out, err, progress);
+    }
+  }
 
   // Writes `j` as one line on out and flushes (the --json event stream).
   void Emit(const nlohmann::json& j);
@@ -56,14 +66,23 @@ class JobOutput {
   // --halt met: a "halt" event with --json; unless --quiet, a line saying why and what
   // happens to the running tasks.
   void Halting(const std::string& why);
-  // Prints task `rec`'s stdout and stderr (with --json: `event` instead) and `warning`
-  // (unless --quiet) when its turn comes in OrderedOutput.
+  // Prints task `rec`'s stdout and stderr (with --json: `event` instead; with live output what
+  // LiveOutput::End prints) and `warning` (unless --quiet) when its turn comes in
+  // OrderedOutput.
   // `tag` ("" none) starts every line of its output, then a TAB (--tag); with --files,
   // `stdout_path` is printed instead of the output.
   void AddTask(std::shared_ptr<const TaskRecord> rec, std::string warning, nlohmann::json event,
                std::string tag = "", std::string stdout_path = "");
   // Prints every task output still held (a halted job's gaps are skipped).
   void Flush() { ordered_.Flush(); }
+  // Live output (Settings::live): task `seq` wrote `data`; an attempt of it will run again.
+  // Ignored when output is not live.
+  void Live(int64_t seq, bool is_stderr, const std::string& data, const std::string& tag) {
+    if (live_) live_->Data(seq, is_stderr, data, tag);
+  }
+  void AttemptEnded(int64_t seq) {
+    if (live_) live_->AttemptEnded(seq);
+  }
 
  private:
   Settings settings_;
@@ -71,6 +90,7 @@ class JobOutput {
   std::FILE* err_;
   Progress& progress_;
   OrderedOutput ordered_;
+  std::unique_ptr<LiveOutput> live_;  // Settings::live only
 };
 
 }  // namespace parallelagram::driver

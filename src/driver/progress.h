@@ -23,7 +23,8 @@ struct ProgressCounts {
   int64_t succeeded = 0;
   int64_t failed = 0;
   int64_t retried = 0;
-  double cost_usd = -1;  // spent so far; < 0: not shown
+  double cost_usd = -1;     // spent so far; < 0: not shown
+  std::string newest_args;  // the inputs of the task started last, joined by spaces (--bar)
 };
 
 // The status text for `c` after `elapsed_ms` (no newline).

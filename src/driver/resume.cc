@@ -345,6 +345,13 @@ Result<ResumePlan> PrepareResume(const RunOptions& given) {
     o.quiet = true;
     o.progress = false;
   }
+  if (given.eta || given.bar) o.quiet = false;
+  o.eta = o.eta || given.eta;
+  o.bar = o.bar || given.bar;
+  if (given.line_buffer || given.ungroup) {
+    o.line_buffer = given.line_buffer;
+    o.ungroup = given.ungroup;
+  }
   if (given.progress) {
     o.progress = true;
     o.quiet = false;

@@ -171,11 +171,23 @@ int RunPipeJob(const RunOptions& opts, int jobs, RunEnv& env) {
 }
 
 int RunSourcedJob(const RunOptions& opts, std::unique_ptr<TaskSource> source, RunEnv& env) {
-  ConsoleReporter console({{opts.keep_order, opts.json, opts.quiet,
-                            opts.halt.when == HaltPolicy::When::kNow, opts.files},
-                           opts.progress,
-                           env.err_is_tty},
-                          env.out, env.err);
+  ConsoleReporter::Settings cs;
+  cs.output = {opts.keep_order, opts.json, opts.quiet, opts.halt.when == HaltPolicy::When::kNow,
+               opts.files};
+  cs.output.live = opts.line_buffer ? JobOutput::Settings::Live::kLines
+                   : opts.ungroup   ? JobOutput::Settings::Live::kRaw
+                                    : JobOutput::Settings::Live::kOff;
+  cs.progress = opts.progress;
+  cs.err_is_tty = env.err_is_tty;
+  cs.gnu_status = opts.bar   ? ConsoleReporter::Settings::Gnu::kBar
+                  : opts.eta ? ConsoleReporter::Settings::Gnu::kEta
+                             : ConsoleReporter::Settings::Gnu::kNone;
+  // GNU parallel names this computer "local"; elsewhere the backend's name stands for it.
+  const bool local = opts.backend == "local";
+  cs.host = local ? "local" : opts.backend;
+  cs.cores = local ? env.default_jobs : 0;
+  cs.columns = TerminalColumns(env.err);
+  ConsoleReporter console(cs, env.out, env.err);
   JobContext ctx{env.loop, env.clock,     env.backend,     &console,
                  env.stop, env.argv_line, env.default_jobs};
   Job job(opts, std::move(source), ctx);

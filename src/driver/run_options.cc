@@ -466,7 +466,9 @@ Result<RunOptions> ParseRunArgs(const std::vector<std::string>& args) {
                                                 {"-X", "--multi-x"},
                                                 {"--block-size", "--block"},
                                                 {"--spreadstdin", "--pipe"},
-                                                {"--pipepart", "--pipe-part"}};
+                                                {"--pipepart", "--pipe-part"},
+                                                {"--lb", "--line-buffer"},
+                                                {"-u", "--ungroup"}};
   std::map<std::string, bool*> flags = {{"--keep-order", &o.keep_order},
                                         {"--dry-run", &o.dry_run},
                                         {"--json", &o.json},
@@ -487,7 +489,12 @@ Result<RunOptions> ParseRunArgs(const std::vector<std::string>& args) {
                                         {"--xargs", &o.xargs},
                                         {"--pipe", &o.pipe},
                                         {"--pipe-part", &o.pipe_part},
-                                        {"--regexp", &o.regexp}};
+                                        {"--regexp", &o.regexp},
+
+                                        {"--line-buffer", &o.line_buffer},
+                                        {"--ungroup", &o.ungroup},
+                                        {"--eta", &o.eta},
+                                        {"--bar", &o.bar}};
 
   // 1. Options.
   for (; i < args.size(); ++i) {
@@ -652,6 +659,20 @@ Result<RunOptions> ParseRunArgs(const std::vector<std::string>& args) {
   // 4. Conflicts.
   if (o.quiet && o.progress) {
     return Status::InvalidArgument("--quiet and --progress contradict each other; pick one");
+  }
+  if (o.quiet && (o.eta || o.bar)) {
+    return Status::InvalidArgument(std::string(o.eta ? "--eta" : "--bar") +
+                                   " and --quiet contradict each other; pick one");
+  }
+  if (o.line_buffer && o.ungroup) {
+    return Status::InvalidArgument(
+        "--line-buffer prints whole lines and -u/--ungroup raw bytes as they come; pick one");
+  }
+  if ((o.line_buffer || o.ungroup) && (o.json || o.files)) {
+    return Status::InvalidArgument(std::string(o.line_buffer ? "--line-buffer" : "-u/--ungroup") +
+                                   " prints output as tasks write it, but " +
+                                   (o.json ? "--json" : "--files") +
+                                   " prints each task's result when it ends; pick one");
   }
   if (o.files && o.results_dir.empty()) {
     return Status::InvalidArgument(

@@ -66,9 +66,18 @@ struct RunOptions {
   SpeculateOptions speculate{.mode = SpeculateOptions::Mode::kAuto};  // --speculate
   bool dry_run = false;                                               // --dry-run
   bool json = false;                                                  // --json
-  bool progress = false;          // --progress: plain progress lines even if not a TTY
-  bool quiet = false;             // -q
-  std::string job_id;             // --job-id ("" = generate)
+  bool progress = false;  // --progress: plain progress lines even if not a TTY
+  bool quiet = false;     // -q
+  // How task output is printed while it runs (GNU parallel's options). On the local backend
+  // --line-buffer prints whole lines as the task writes them (lines of different tasks may
+  // interleave, never mix within a line) and -u/--ungroup raw bytes as they come; on AWS the
+  // output arrives whole when each task ends (a notice says so).
+  bool line_buffer = false;  // --line-buffer/--lb
+  bool ungroup = false;      // -u/--ungroup
+  // GNU parallel's status displays on stderr, instead of the progress line.
+  bool eta = false;    // --eta: the computers header, then "ETA: ..s Left: N AVG: ..s  local:..."
+  bool bar = false;    // --bar: "NN% DONE:LEFT=ETAs ARGS" as a reverse-video bar
+  std::string job_id;  // --job-id ("" = generate)
   std::string state_dir;          // --state-dir: the state root ("" = XDG default)
   std::string backend = "local";  // --backend local|aws
   // The AWS backend (--backend aws). Empty function/bucket: the deployment record's.
@@ -92,11 +101,11 @@ struct RunOptions {
   // --env NAME / NAME=VALUE (as given; driver/task_env.h) and --env-secret.
   std::vector<std::string> env;
   bool env_secret = false;
-  bool tag = false;        // --tag: each output line starts with the task's inputs and a TAB
-  std::string tagstring;   // --tagstring STR: ... with STR (replacement strings expanded)
-  bool files = false;      // --files: print each task's stdout file under --results
-  double delay_s = 0;      // --delay SECONDS: at least this long between two task starts
-  std::string prices;  // --prices FILE: the price table's overrides (driver/prices.h)
+  bool tag = false;       // --tag: each output line starts with the task's inputs and a TAB
+  std::string tagstring;  // --tagstring STR: ... with STR (replacement strings expanded)
+  bool files = false;     // --files: print each task's stdout file under --results
+  double delay_s = 0;     // --delay SECONDS: at least this long between two task starts
+  std::string prices;     // --prices FILE: the price table's overrides (driver/prices.h)
   // --resume JOB|last: finish an interrupted job (driver/resume.h). With it, ParseRunArgs
   // accepts no command and no inputs and checks nothing else: the options given are compared
   // with the recorded job's by ResumeOptions.

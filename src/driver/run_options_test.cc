@@ -21,14 +21,31 @@ TEST(RunOptionsTest, GnuParallelShape) {
 }
 
 TEST(RunOptionsTest, CommandStartsAtFirstNonOption) {
-  auto o = Parse({"-j2", "--bf", "tool", "--tf", "{}", "--return", "{}.out", "--cleanup",
-                  "wc", "-l", ":::", "--x", "-y"});
+  auto o = Parse({"-j2", "--bf", "tool", "--tf", "{}", "--return", "{}.out", "--cleanup", "wc",
+                  "-l", ":::", "--x", "-y"});
   ASSERT_TRUE(o.ok()) << o.status().ToString();
   EXPECT_EQ(o->jobs, 2);
   EXPECT_EQ(o->command, (std::vector<std::string>{"wc", "-l"}));
   EXPECT_EQ(o->sources[0].values, (std::vector<std::string>{"--x", "-y"}));
   EXPECT_EQ(o->basefiles, std::vector<std::string>{"tool"});
   EXPECT_TRUE(o->cleanup);
+}
+
+TEST(RunOptionsTest, GnuOutputAndStatusOptions) {
+  auto o = Parse({"--lb", "--eta", "echo", ":::", "a"});
+  ASSERT_TRUE(o.ok()) << o.status().ToString();
+  EXPECT_TRUE(o->line_buffer);
+  EXPECT_FALSE(o->ungroup);
+  EXPECT_TRUE(o->eta);
+  EXPECT_FALSE(o->bar);
+  EXPECT_EQ(o->option_args, (std::vector<std::string>{"--line-buffer", "--eta"}));
+  o = Parse({"-u", "--bar", "-k", "echo", ":::", "a"});
+  ASSERT_TRUE(o.ok()) << o.status().ToString();
+  EXPECT_TRUE(o->ungroup);
+  EXPECT_FALSE(o->line_buffer);
+  EXPECT_TRUE(o->bar);
+  o = Parse({"--line-buffer", "--ungroup=1", "echo", ":::", "a"});
+  EXPECT_FALSE(o.ok());  // a flag takes no value
 }
 
 TEST(RunOptionsTest, HelpNeedsNothingElse) {
@@ -39,27 +56,32 @@ TEST(RunOptionsTest, HelpNeedsNothingElse) {
 
 TEST(RunOptionsTest, BadInputIsOneLineSayingWhatToDo) {
   const std::vector<std::vector<std::string>> bad = {
-      {"--frobnicate", "echo", ":::", "a"},       // unknown option
-      {"echo", ":::"},                            // ::: without inputs
-      {"echo", ":::", "a", ":::"},                // second ::: without inputs
-      {":::", "a"},                               // no command
-      {"echo", "::::", "/nonexistent/file"},      // unreadable :::: file
-      {"echo", "::::"},                           // :::: without a file
-      {"-j", "0", "echo", ":::", "a"},            // bad -j
+      {"--frobnicate", "echo", ":::", "a"},   // unknown option
+      {"echo", ":::"},                        // ::: without inputs
+      {"echo", ":::", "a", ":::"},            // second ::: without inputs
+      {":::", "a"},                           // no command
+      {"echo", "::::", "/nonexistent/file"},  // unreadable :::: file
+      {"echo", "::::"},                       // :::: without a file
+      {"-j", "0", "echo", ":::", "a"},        // bad -j
       {"-j", "x", "echo", ":::", "a"},
       {"--timeout", "-1", "echo", ":::", "a"},
       {"--timeout", "1000", "echo", ":::", "a"},  // over Lambda's limit
       {"--retries", "x", "echo", ":::", "a"},
       {"--halt", "sometimes", "echo", ":::", "a"},
       {"--job-id", "../x", "echo", ":::", "a"},
-      {"-q", "--progress", "echo", ":::", "a"},   // conflicting
-      {"--cleanup", "echo", ":::", "a"},          // nothing to clean
-      {"--bucket", "b", "echo", ":::", "a"},      // AWS only
+      {"-q", "--progress", "echo", ":::", "a"},  // conflicting
+      {"--cleanup", "echo", ":::", "a"},         // nothing to clean
+      {"--bucket", "b", "echo", ":::", "a"},     // AWS only
       {"--mode", "later", "echo", ":::", "a"},
       {"--backend", "mars", "echo", ":::", "a"},
-      {"--bf", "{}", "echo", ":::", "a"},         // per-task basefile
-      {"--jobs"},                                 // missing value
-      {"-k=1", "echo", ":::", "a"},               // flag with a value
+      {"--bf", "{}", "echo", ":::", "a"},      // per-task basefile
+      {"--jobs"},                              // missing value
+      {"-k=1", "echo", ":::", "a"},            // flag with a value
+      {"--lb", "-u", "echo", ":::", "a"},      // lines or raw bytes: one
+      {"--lb", "--json", "echo", ":::", "a"},  // live output vs one event per task
+      {"-u", "--files", "--results", "r", "echo", ":::", "a"},
+      {"--eta", "-q", "echo", ":::", "a"},  // a display and none
+      {"--bar", "--quiet", "echo", ":::", "a"},
   };
   for (const auto& args : bad) {
     auto o = Parse(args);

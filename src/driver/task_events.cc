@@ -73,6 +73,7 @@ Result<TaskEvent> TaskEventBuilder::Build(const TaskInputs& in, const PlannedTas
   small.result_uri = e.result_uri;
   small.result_spill_only = e.result_spill_only;
   small.event_uri = *uri;
+  small.live_output = e.live_output;
   return small;
 }
 

@@ -3,6 +3,7 @@
 // RunJob in a scratch directory. Header-only, for *_test.cc files. Not thread-safe.
 #pragma once
 
+#include <gtest/gtest.h>
 #include <unistd.h>
 
 #include <cctype>
@@ -17,8 +18,6 @@
 #include <string>
 #include <utility>
 #include <vector>
-
-#include <gtest/gtest.h>
 
 #include "common/clock.h"
 #include "driver/backend.h"
@@ -46,7 +45,8 @@ class FakeLoop : public Loop {
  public:
   explicit FakeLoop(FakeClock& clock) : clock_(clock) {}
   void After(int64_t delay_ms, std::function<void()> fn) override {
-    timers_.emplace(std::make_pair(now_ms_ + std::max<int64_t>(0, delay_ms), seq_++), std::move(fn));
+    timers_.emplace(std::make_pair(now_ms_ + std::max<int64_t>(0, delay_ms), seq_++),
+                    std::move(fn));
   }
   // Thread-safe: runs `fn` at the current virtual time (a streamed input's reader thread
   // posts; the job's own timers keep Run going while it waits for them).
@@ -218,7 +218,9 @@ class FakeBackend : public Backend {
   ObjectStore& store() override { return store_; }
   std::string host() const override { return host_; }
   StagingOptions staging_options() const override { return staging_; }
+  FunctionShape shape() const override { return fake_shape; }
   FakeInvoker& fake() { return inv_; }
+  FunctionShape fake_shape;  // what shape() says (local: as the local backend)
 
  private:
   BackendLog* log_;
@@ -306,8 +308,9 @@ class RunJobFixture : public ScratchDirTest {
       ++backends_started_;
       config_ = cfg;
       std::string root = store_root_.empty() ? cfg.state_root + "/store" : store_root_;
-      return std::unique_ptr<Backend>(
-          std::make_unique<FakeBackend>(loop_, root, &log_, worker_, host_, staging_));
+      auto b = std::make_unique<FakeBackend>(loop_, root, &log_, worker_, host_, staging_);
+      b->fake_shape.local = local_;
+      return std::unique_ptr<Backend>(std::move(b));
     };
     int rc = RunJob(o, env);
     out_ = ReadAndClose(out);
@@ -330,6 +333,7 @@ class RunJobFixture : public ScratchDirTest {
   FakeBackend::Worker worker_ = EchoWorker;
   std::string host_ = ":";
   StagingOptions staging_;
+  bool local_ = false;  // the backend's shape().local
   std::string store_root_;
   BackendLog log_;
   std::string out_, err_;

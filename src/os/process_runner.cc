@@ -76,7 +76,10 @@ struct Capture {
   bool* truncated;
   uint64_t* total;
   size_t limit;
+  const std::function<void(bool, const char*, size_t)>* on_output;
+  bool is_stderr;
   void Add(const char* buf, size_t n) {
+    if (*on_output) (*on_output)(is_stderr, buf, n);
     *total += n;
     size_t room = data->size() < limit ? limit - data->size() : 0;
     size_t take = std::min(room, n);
@@ -273,8 +276,10 @@ Result<ProcessOutcome> PosixProcessRunner::Run(const ProcessSpec& spec) {
   if (spec.stdin_data.empty() || !spec.stdin_file.empty()) in_w.Close();
 
   size_t limit = spec.max_output_bytes > 0 ? static_cast<size_t>(spec.max_output_bytes) : 0;
-  Capture cout_cap{&out.stdout_data, &out.stdout_truncated, &out.stdout_bytes, limit};
-  Capture cerr_cap{&out.stderr_data, &out.stderr_truncated, &out.stderr_bytes, limit};
+  Capture cout_cap{
+      &out.stdout_data, &out.stdout_truncated, &out.stdout_bytes, limit, &spec.on_output, false};
+  Capture cerr_cap{
+      &out.stderr_data, &out.stderr_truncated, &out.stderr_bytes, limit, &spec.on_output, true};
   size_t stdin_off = 0;
   const int64_t deadline = spec.timeout_ms > 0 ? t0 + spec.timeout_ms * 1000 : INT64_MAX;
   bool exited = false;      // the main process is a zombie (or reaped)

@@ -33,6 +33,10 @@ struct ProcessSpec {
   // up as for a program) and exits with its value: a program's own C++ function as a process
   // without loading the program again. The caller must be single-threaded (the worker is).
   std::function<int()> in_child;
+  // When set, called with every chunk the child writes, as it is read (`is_stderr` says which
+  // stream), before max_output_bytes cuts what is kept: a live copy of the output
+  // (--line-buffer). Runs on the calling thread, inside Run().
+  std::function<void(bool is_stderr, const char* data, size_t size)> on_output;
 };
 
 struct ProcessOutcome {

@@ -147,6 +147,30 @@ TEST_F(ProcessRunnerTest, TruncatesAndCountsOutput) {
   EXPECT_FALSE(o.stderr_truncated);
 }
 
+// on_output sees each chunk while the child runs: the child waits for a file the callback
+// creates on seeing the first line, so the run only ends (before its timeout) if the copy is live.
+TEST_F(ProcessRunnerTest, OnOutputSeesChunksWhileTheChildRuns) {
+  const std::string go = dir_ + "/go";
+  std::string out_copy, err_copy;
+  ProcessSpec spec{.argv = {"sh", "-c",
+                            "echo first; echo e >&2; i=0; while [ ! -e \"$1\" ] && [ $i -lt 100 ]; "
+                            "do sleep 0.05; i=$((i+1)); done; [ -e \"$1\" ] && head -c 5000 "
+                            "/dev/zero | tr '\\0' x",
+                            "sh", go},
+                   .timeout_ms = 20000,
+                   .max_output_bytes = 100};
+  spec.on_output = [&](bool is_stderr, const char* data, size_t n) {
+    (is_stderr ? err_copy : out_copy).append(data, n);
+    if (out_copy.find("first\n") != std::string::npos) std::ofstream(go).put('1');
+  };
+  auto o = Run(spec);
+  EXPECT_EQ(o.exit_code, 0);
+  EXPECT_EQ(out_copy, "first\n" + std::string(5000, 'x'));  // all of it, past max_output_bytes
+  EXPECT_EQ(err_copy, "e\n");
+  EXPECT_EQ(o.stdout_data.size(), 100u);
+  EXPECT_TRUE(o.stdout_truncated);
+}
+
 TEST_F(ProcessRunnerTest, BinaryOutputIsExact) {
   auto o = Run({.argv = {"printf", "\\000\\377\\001a"}});
   EXPECT_EQ(o.stdout_data, std::string("\0\xff\x01"

@@ -1,5 +1,6 @@
 #include "worker/process_task.h"
 
+#include <fcntl.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -56,6 +57,42 @@ void RemoveTree(const std::string& dir) {
 }
 
 int64_t RoundMs(int64_t us) { return (us + 500) / 1000; }
+
+// The live copy of a process's output (TaskEvent::live_output): PREFIX.stdout and
+// PREFIX.stderr, which the driver made, opened for appending; a file that cannot be opened
+// (or written) is skipped: the result still carries the output.
+class LiveCopy {
+ public:
+  explicit LiveCopy(const std::string& prefix) {
+    if (prefix.empty()) return;
+    fds_[0] = ::open((prefix + ".stdout").c_str(), O_WRONLY | O_APPEND | O_CLOEXEC);
+    fds_[1] = ::open((prefix + ".stderr").c_str(), O_WRONLY | O_APPEND | O_CLOEXEC);
+  }
+  ~LiveCopy() {
+    for (int fd : fds_)
+      if (fd >= 0) ::close(fd);
+  }
+  LiveCopy(const LiveCopy&) = delete;
+  LiveCopy& operator=(const LiveCopy&) = delete;
+  bool active() const { return fds_[0] >= 0 || fds_[1] >= 0; }
+  void Write(bool is_stderr, const char* data, size_t n) {
+    int& fd = fds_[is_stderr ? 1 : 0];
+    while (fd >= 0 && n > 0) {
+      ssize_t w = ::write(fd, data, n);
+      if (w < 0 && errno == EINTR) continue;
+      if (w <= 0) {
+        ::close(fd);
+        fd = -1;
+        return;
+      }
+      data += w;
+      n -= static_cast<size_t>(w);
+    }
+  }
+
+ private:
+  int fds_[2] = {-1, -1};
+};
 
 }  // namespace
 
@@ -168,6 +205,12 @@ void ProcessTaskHandler::RunInScratch(const TaskEvent& e, const InvocationContex
     return;
   }
   spec.timeout_ms = timeout;
+  LiveCopy live(e.live_output);
+  if (live.active()) {
+    spec.on_output = [&live](bool is_stderr, const char* data, size_t n) {
+      live.Write(is_stderr, data, n);
+    };
+  }
 
   Result<os::ProcessOutcome> ran = runner_->Run(spec);
   if (!ran.ok()) {

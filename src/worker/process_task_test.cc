@@ -93,6 +93,40 @@ TEST_F(ProcessTaskTest, RunsInAFreshScratchDirectoryThatIsRemoved) {
   EXPECT_NE(runner_.specs()[1].cwd, s.cwd);
 }
 
+// live_output: each chunk the runner reports is appended to PREFIX.stdout / PREFIX.stderr
+// (files the driver made); without the files, or without live_output, nothing is copied.
+TEST_F(ProcessTaskTest, LiveOutputAppendsChunksToTheDriversFiles) {
+  const std::string prefix = tmp_ + "/live-1.1";
+  std::ofstream(prefix + ".stdout").flush();
+  std::ofstream(prefix + ".stderr").flush();
+  runner_.on_run = [](const os::ProcessSpec& s) {
+    ASSERT_TRUE(s.on_output);
+    s.on_output(false, "one\ntw", 6);
+    s.on_output(true, "err", 3);
+    s.on_output(false, "o\n", 2);
+  };
+  TaskEvent e;
+  e.argv = {"tool"};
+  e.live_output = prefix;
+  EXPECT_EQ(Run(e).outcome, Outcome::kSucceeded);
+  auto slurp = [](const std::string& p) {
+    std::ifstream f(p);
+    return std::string(std::istreambuf_iterator<char>(f), {});
+  };
+  EXPECT_EQ(slurp(prefix + ".stdout"), "one\ntwo\n");
+  EXPECT_EQ(slurp(prefix + ".stderr"), "err");
+
+  bool copied = false;
+  runner_.on_run = [&](const os::ProcessSpec& s) { copied = static_cast<bool>(s.on_output); };
+  e.live_output = tmp_ + "/missing";  // the driver made no files: not created here
+  Run(e);
+  EXPECT_FALSE(copied);
+  EXPECT_FALSE(fs::exists(tmp_ + "/missing.stdout"));
+  e.live_output.clear();
+  Run(e);
+  EXPECT_FALSE(copied);
+}
+
 TEST_F(ProcessTaskTest, TimeoutComesFromTheDeadlineOrTheTask) {
   ctx_.deadline_epoch_ms = clock_.NowEpochMs() + 20'000;
   TaskEvent e;

@@ -133,6 +133,7 @@ Reply RunTaskEvent(TaskRegistry& registry, Blobs& blobs, std::string_view event_
     if (!event->task_id.empty()) stored->task_id = event->task_id;
     if (!event->result_uri.empty()) stored->result_uri = event->result_uri;
     stored->result_spill_only = event->result_spill_only;
+    if (!event->live_output.empty()) stored->live_output = event->live_output;
     event = std::move(stored);
   }
   TaskHandler* handler = registry.Find(event->kind);

@@ -141,6 +141,15 @@ def main():
             check(rc == 0 and ("0 B uploaded" in err or "uploaded 0" in err or "0 bytes" in err),
                   "a second run uploads nothing and says so", err)
 
+            # --line-buffer on AWS: one line says the output arrives whole when each task
+            # ends, and the job runs (its output printed whole, as without the option).
+            rc, out, err = pg(env, job, "run", "--backend", "aws", "--state-dir", state,
+                              "--line-buffer", "-k", "--", "echo", ":::", "a", "b")
+            notice = [l for l in err.splitlines() if "--line-buffer" in l]
+            check(rc == 0 and out == b"a\nb\n" and len(notice) == 1
+                  and "arrives whole when the task ends" in notice[0],
+                  "--line-buffer on AWS: one line saying so, and the job runs", (out, err))
+
             # Big outputs: a 20 MB returned file and 7 MB of stdout.
             big = 20 * 1024 * 1024
             for mode in ("sync", "async"):
