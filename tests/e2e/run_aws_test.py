@@ -150,6 +150,33 @@ def main():
                   and "arrives whole when the task ends" in notice[0],
                   "--line-buffer on AWS: one line saying so, and the job runs", (out, err))
 
+            # --pipe on Lambda: blocks over the 6 MB payload limit travel through S3 (signed
+            # PUTs by the driver, GETs by the worker) and are deleted when the job ends; a
+            # --pipe-part of a local file is uploaded block by block, and gives GNU parallel's
+            # blocks.
+            data = b"".join(b"%07d %s\n" % (i, b"p" * 70) for i in range(200000))  # 15.6 MB
+            p = subprocess.run([PG, "run", "--backend", "aws", "--state-dir", state, "--job-id",
+                                "pipe-aws", "-k", "--pipe", "--block", "7M", "--shell", "wc -lc"],
+                               cwd=job, env=env, input=data, capture_output=True, timeout=600)
+            counts = [tuple(map(int, l.split())) for l in p.stdout.decode().splitlines()]
+            check(p.returncode == 0 and len(counts) == 3 and sum(c[0] for c in counts) == 200000
+                  and sum(c[1] for c in counts) == len(data) and counts[0][1] > 6 * 2**20,
+                  "--pipe --block 7M on Lambda: 3 blocks over the payload limit, every line once",
+                  (p.returncode, p.stdout, p.stderr.decode()[-1500:]))
+            keys = [o["Key"] for o in s3.list_objects_v2(Bucket="pg-run").get("Contents", [])]
+            check(not [k for k in keys if "/pipe-aws/blocks/" in k],
+                  "the job's blocks are deleted from S3 when it ends",
+                  [k for k in keys if "blocks" in k][:5])
+            with open(os.path.join(job, "part.txt"), "wb") as f:
+                f.write(data[:3000000])
+            cmd = "echo {#}; md5sum"
+            rc, out, err = pg(env, job, "run", "--backend", "aws", "--state-dir", state, "-k",
+                              "--pipe-part", "--block", "400k", "-a", "part.txt", "--shell", cmd)
+            g = subprocess.run(["parallel", "-k", "--pipe-part", "--block", "400k", "-a",
+                                "part.txt", cmd], cwd=job, capture_output=True, timeout=120)
+            check(rc == 0 and out == g.stdout and out.count(b"\n") > 10,
+                  "--pipe-part of a local file on Lambda: GNU parallel's blocks", (out, err))
+
             # Big outputs: a 20 MB returned file and 7 MB of stdout.
             big = 20 * 1024 * 1024
             for mode in ("sync", "async"):
