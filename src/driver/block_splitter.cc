@@ -48,6 +48,33 @@ std::string DecodeEscapes(const std::string& s) {
   return out;
 }
 
+// A byte buffer that grows without zero-filling what a read is about to overwrite.
+class ByteBuffer {
+ public:
+  size_t size() const { return len_; }
+  std::string_view view() const { return {data_.get(), len_}; }
+  // Room for `n` more bytes after size(); the caller writes them, then Commit()s.
+  char* Reserve(size_t n) {
+    if (len_ + n > cap_) {
+      const size_t cap = std::max(len_ + n, cap_ * 2);
+      std::unique_ptr<char[]> bigger(new char[cap]);
+      if (len_ > 0) std::memcpy(bigger.get(), data_.get(), len_);
+      data_ = std::move(bigger);
+      cap_ = cap;
+    }
+    return data_.get() + len_;
+  }
+  void Commit(size_t n) { len_ += n; }
+  void EraseFront(size_t n) {
+    std::memmove(data_.get(), data_.get() + n, len_ - n);
+    len_ -= n;
+  }
+
+ private:
+  std::unique_ptr<char[]> data_;
+  size_t cap_ = 0, len_ = 0;
+};
+
 Result<std::regex> Compile(const std::string& re, const std::string& option) {
   try {
     return std::regex(re, std::regex::ECMAScript | std::regex::optimize);
@@ -215,30 +242,27 @@ size_t BlockSplitter::CutAfterLines(std::string_view buf) const {
 Status BlockSplitter::Run(const std::function<int64_t(char*, size_t)>& read,
                           const std::function<Status(std::string_view, std::string_view)>& emit,
                           const std::function<void(const std::string&)>& warn) {
-  std::string buf, header;
+  ByteBuffer buf;
+  std::string header;
   int64_t bs = std::min(rules_.block_size, kMaxBlock);
   bool eof = false;
   auto read_some = [&](size_t want) -> Result<int64_t> {
-    const size_t at = buf.size();
-    buf.resize(at + want);
+    char* at = buf.Reserve(want);
     int64_t n;
     do {
-      n = read(buf.data() + at, want);
+      n = read(at, want);
     } while (n < 0 && errno == EINTR);
-    if (n < 0) {
-      buf.resize(at);
-      return Status::IoError(std::string("cannot read the input: ") + strerror(errno));
-    }
-    buf.resize(at + static_cast<size_t>(n));
+    if (n < 0) return Status::IoError(std::string("cannot read the input: ") + strerror(errno));
+    buf.Commit(static_cast<size_t>(n));
     return n;
   };
   if (header_lines_ > 0 || header_regex_) {  // GNU's find_header
     for (;;) {
       PG_ASSIGN_OR_RETURN(int64_t n, read_some(static_cast<size_t>(bs)));
-      int64_t end = HeaderEnd(buf, n == 0);
+      int64_t end = HeaderEnd(buf.view(), n == 0);
       if (end >= 0) {
-        header = buf.substr(0, static_cast<size_t>(end));
-        buf.erase(0, static_cast<size_t>(end));
+        header = std::string(buf.view().substr(0, static_cast<size_t>(end)));
+        buf.EraseFront(static_cast<size_t>(end));
         break;
       }
       if (n == 0) break;  // no header: the input is all body
@@ -247,14 +271,14 @@ Status BlockSplitter::Run(const std::function<int64_t(char*, size_t)>& read,
   size_t head = 0;  // buf[head..] is what is left; compacted once per round
   auto pass = [&](size_t cut) -> Status {
     if (cut == 0) return Status::Ok();
-    PG_RETURN_IF_ERROR(emit(header, std::string_view(buf).substr(head, cut)));
+    PG_RETURN_IF_ERROR(emit(header, buf.view().substr(head, cut)));
     head += cut;
     return Status::Ok();
   };
   bool garbage_checked = false;
   for (;;) {
     if (head > 0) {
-      buf.erase(0, head);
+      buf.EraseFront(head);
       head = 0;
     }
     // GNU's read_block: up to the next multiple of the block size, or the end.
@@ -266,7 +290,7 @@ Status BlockSplitter::Run(const std::function<int64_t(char*, size_t)>& read,
     } while (want > 0 && n > 0);
     eof = n == 0;
     const size_t before = head;
-    auto rest = [&] { return std::string_view(buf).substr(head); };
+    auto rest = [&] { return buf.view().substr(head); };
     if (rules_.lines > 0 && rules_.records == 0) {
       PG_RETURN_IF_ERROR(pass(CutAfterLines(rest())));
     } else if (rules_.records > 0) {

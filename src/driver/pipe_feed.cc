@@ -69,7 +69,8 @@ TaskSource::Next PipeFeed::Pull(SourcedTask* task) {
       error_ = Status::Internal("--pipe: the job gave the feed no store");
       ended_ = true;
     } else {
-      in_place_ = o_.part && !IsS3Uri(o_.input) && store_->Uri("x").rfind("file://", 0) == 0;
+      local_store_ = store_->Uri("x").rfind("file://", 0) == 0;
+      in_place_ = o_.part && !IsS3Uri(o_.input) && local_store_;
       reader_ = std::thread([this] { ReadLoop(); });
     }
   }
@@ -103,9 +104,15 @@ void PipeFeed::ReadLoop() {
 Result<StagedFile> PipeFeed::StoreBytes(std::string_view data, const std::string& path) {
   StagedFile f;
   f.path = path;
-  f.sha256 = Sha256Hex(data);
   f.size = data.size();
-  PG_ASSIGN_OR_RETURN(f.uri, store_->PutBytes("jobs/" + job_id_ + "/blocks/" + f.sha256, data));
+  std::string name;
+  if (local_store_) {  // read in place by the worker on this machine: no digest to check
+    name = "n" + std::to_string(++stored_count_);
+  } else {  // S3: content-addressed, verified by the worker after its GET
+    f.sha256 = Sha256Hex(data);
+    name = f.sha256;
+  }
+  PG_ASSIGN_OR_RETURN(f.uri, store_->PutBytes("jobs/" + job_id_ + "/blocks/" + name, data));
   std::lock_guard<std::mutex> l(mu_);
   stored_.push_back(f.uri);
   return f;
@@ -153,14 +160,58 @@ Status PipeFeed::ReadStdin() {
       return ::read(fd, buf, n);
     }
   };
+  // Hashing and storing a block overlaps reading and cutting the next one: a second thread
+  // (a bulk transfer) takes the blocks through a channel of two.
+  struct Channel {
+    std::mutex mu;
+    std::condition_variable cv;
+    std::deque<std::pair<std::string, std::string>> blocks;  // header, body
+    bool closed = false;
+    Status error;
+  } ch;
+  std::thread storer([&] {
+    for (;;) {
+      std::pair<std::string, std::string> b;
+      {
+        std::unique_lock<std::mutex> l(ch.mu);
+        ch.cv.wait(l, [&] { return !ch.blocks.empty() || ch.closed; });
+        if (ch.blocks.empty()) return;
+        b = std::move(ch.blocks.front());
+        ch.blocks.pop_front();
+      }
+      ch.cv.notify_all();
+      Status s = [&]() -> Status {
+        PG_ASSIGN_OR_RETURN(std::vector<StagedFile> parts, HeaderPart(b.first));
+        PG_ASSIGN_OR_RETURN(StagedFile block, StoreBytes(b.second, kBlockPath));
+        parts.push_back(std::move(block));
+        return Queue(std::move(parts));
+      }();
+      if (!s.ok()) {
+        std::lock_guard<std::mutex> l(ch.mu);
+        ch.error = s;
+        ch.cv.notify_all();
+        return;
+      }
+    }
+  });
   auto emit = [&](std::string_view header, std::string_view body) -> Status {
-    PG_ASSIGN_OR_RETURN(std::vector<StagedFile> parts, HeaderPart(std::string(header)));
-    PG_ASSIGN_OR_RETURN(StagedFile block, StoreBytes(body, kBlockPath));
-    parts.push_back(std::move(block));
-    return Queue(std::move(parts));
+    std::unique_lock<std::mutex> l(ch.mu);
+    ch.cv.wait(l, [&] { return ch.blocks.size() < 2 || !ch.error.ok(); });
+    if (!ch.error.ok()) return ch.error;
+    ch.blocks.emplace_back(std::string(header), std::string(body));
+    l.unlock();
+    ch.cv.notify_all();
+    return Status::Ok();
   };
   auto warn = [](const std::string& w) { std::fprintf(stderr, "parallelagram: %s\n", w.c_str()); };
   Status s = splitter_->Run(read, emit, warn);
+  {
+    std::lock_guard<std::mutex> l(ch.mu);
+    ch.closed = true;
+  }
+  ch.cv.notify_all();
+  storer.join();
+  if (s.ok()) s = ch.error;
   if (s.code() == StatusCode::kCancelled) return Status::Ok();
   return s;
 }

@@ -2,10 +2,13 @@
 // BlockSplitter as GNU parallel cuts it) is one task, whose stdin is the block (after the
 // --header, when there is one). Blocks travel through the job's object store, not the event,
 // so Lambda's payload limits do not bind them:
-//   --pipe: stdin is read once, streaming, on a thread of its own; each block is stored at
-//     jobs/JOB/blocks/<sha256> (content-addressed within the job) and the reader stays at most
-//     `lookahead` blocks ahead of the tasks, so memory holds about two blocks whatever the
-//     input's size.
+//   --pipe: stdin is read once, streaming, on a thread of its own, and a second one stores the
+//     blocks (hashing and writing overlap reading and cutting): on S3 at
+//     jobs/JOB/blocks/<sha256> (content-addressed within the job; the worker verifies it), in
+//     the local backend's directory store at jobs/JOB/blocks/n<N> (the worker reads it in
+//     place on this machine, so a digest would check nothing). The reader stays at most
+//     `lookahead` blocks ahead of the tasks, so memory holds a few blocks whatever the input's
+//     size.
 //   --pipe-part FILE: the split points are found by reading only around each multiple of the
 //     block size. A local file is used in place by the local backend (each worker reads its
 //     own byte range) and stored block by block for Lambda; an s3:// object is never copied:
@@ -81,7 +84,9 @@ class PipeFeed : public TaskSource {
   std::unique_ptr<BlockSplitter> splitter_;
   ObjectStore* store_ = nullptr;
   std::string job_id_;
-  bool in_place_ = false;  // --pipe-part of a local file on the local backend
+  bool local_store_ = false;  // the job's store is a directory here (the local backend)
+  bool in_place_ = false;     // --pipe-part of a local file on the local backend
+  int64_t stored_count_ = 0;  // blocks stored (the store thread's)
   std::string header_uri_;
   StagedFile header_file_;
   bool started_ = false;

@@ -11,18 +11,18 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <map>
 
 namespace parallelagram {
 namespace fs = std::filesystem;
 
 namespace {
 
-// Writes the files `parts` (relative to `scratch`) one after the other to `dest`.
-Status ConcatenateFiles(const std::string& scratch, const std::vector<std::string>& parts,
-                        const std::string& dest) {
+// Writes the files `parts` one after the other to `dest`.
+Status ConcatenateFiles(const std::vector<std::string>& parts, const std::string& dest) {
   std::ofstream out(dest, std::ios::binary | std::ios::trunc);
   for (const auto& p : parts) {
-    std::ifstream in(scratch + "/" + p, std::ios::binary);
+    std::ifstream in(p, std::ios::binary);
     if (!in) return Status::NotFound("stdin part " + p + " is not among the staged files");
     if (in.peek() != std::char_traits<char>::eof()) out << in.rdbuf();
   }
@@ -169,7 +169,25 @@ Result<TaskResult> ProcessTaskHandler::Run(const TaskEvent& e, const InvocationC
 
 void ProcessTaskHandler::RunInScratch(const TaskEvent& e, const InvocationContext& ctx,
                                       const std::string& scratch, TaskResult& r) {
-  Status staged = scratch_files_->PlaceInputs(e.files, scratch);
+  // A stdin part the driver stored on this machine (file://, whole: the local backend's --pipe
+  // blocks) is read where it is, not copied; its size is checked.
+  std::vector<StagedFile> to_place;
+  std::map<std::string, std::string> in_place;  // stdin part's path -> its local file
+  for (const StagedFile& f : e.files) {
+    const bool stdin_part =
+        std::find(e.stdin_files.begin(), e.stdin_files.end(), f.path) != e.stdin_files.end();
+    if (stdin_part && !f.offset && UriScheme(f.uri) == "file") {
+      auto local = FileUriPath(f.uri);
+      struct stat st;
+      if (local.ok() && ::stat(local->c_str(), &st) == 0 &&
+          static_cast<uint64_t>(st.st_size) == f.size) {
+        in_place[f.path] = *local;
+        continue;
+      }
+    }
+    to_place.push_back(f);
+  }
+  Status staged = scratch_files_->PlaceInputs(to_place, scratch);
   if (!staged.ok()) {
     r.outcome = Outcome::kStagingError;
     r.error = staged.message();
@@ -180,11 +198,16 @@ void ProcessTaskHandler::RunInScratch(const TaskEvent& e, const InvocationContex
   spec.shell = e.shell;
   spec.env = e.env;
   spec.stdin_data = e.stdin_data;
-  if (e.stdin_files.size() == 1) {
-    spec.stdin_file = scratch + "/" + e.stdin_files[0];
-  } else if (!e.stdin_files.empty()) {  // one file of them all (a header is small)
+  std::vector<std::string> stdin_paths;
+  for (const auto& p : e.stdin_files) {
+    auto it = in_place.find(p);
+    stdin_paths.push_back(it != in_place.end() ? it->second : scratch + "/" + p);
+  }
+  if (stdin_paths.size() == 1) {
+    spec.stdin_file = stdin_paths[0];
+  } else if (!stdin_paths.empty()) {  // one file of them all (a header is small)
     spec.stdin_file = scratch + "/.pg-stdin";
-    Status joined = ConcatenateFiles(scratch, e.stdin_files, spec.stdin_file);
+    Status joined = ConcatenateFiles(stdin_paths, spec.stdin_file);
     if (!joined.ok()) {
       r.outcome = Outcome::kStagingError;
       r.error = joined.message();
