@@ -235,8 +235,9 @@ struct Job::Impl : Scheduler::Listener, AsyncObserver {
   };
   std::vector<Finished> finished;
   bool record_scheduled = false;
+  // `stdin_bytes`: the task's stdin (--pipe: its block), --joblog's Send.
   void Record(std::shared_ptr<TaskRecord> rec, std::vector<std::string> values,
-              const TaskSpec* spec = nullptr);
+              const TaskSpec* spec = nullptr, int64_t stdin_bytes = 0);
   void RecordFinished();
   // Runs `fn` after `ms` on the loop, unless the job is gone by then.
   void Later(int64_t ms, void (Impl::*fn)());
@@ -768,24 +769,29 @@ void Job::Impl::OnFinish(const TaskRecord& rec_in) {
   auto it = live.find(rec_in.seq);
   std::vector<std::string> values;
   std::shared_ptr<const TaskSpec> task_spec;
+  int64_t stdin_bytes = 0;
   if (it != live.end()) {
     values = std::move(it->second.values);
     task_spec = std::move(it->second.spec);
+    for (const StagedFile& part : it->second.files.stdin_parts) {
+      stdin_bytes += static_cast<int64_t>(part.size);
+    }
     live.erase(it);
   }
-  Record(std::move(rec), std::move(values), task_spec.get());
+  Record(std::move(rec), std::move(values), task_spec.get(), stdin_bytes);
 }
 
 // A finished task: its full result and --return files brought back, then recorded with the
 // others of this pass of the loop.
 void Job::Impl::Record(std::shared_ptr<TaskRecord> rec, std::vector<std::string> values,
-                       const TaskSpec* task_spec) {
+                       const TaskSpec* task_spec, int64_t stdin_bytes) {
   // The answering invocation's own result object: a late loser writes elsewhere.
   Finished f;
   f.full_result_uri =
       retrieval->FetchFullResult(*rec, retrieval->ResultUri(rec->seq, rec->invocation));
   f.ft.rec = rec.get();
   f.ft.args = std::move(values);
+  f.ft.stdin_bytes = stdin_bytes;
   f.ft.command = Describe(TaskInputs{rec->seq, rec->slot, f.ft.args}, task_spec);
   f.ft.tag = TagOf(TaskInputs{rec->seq, rec->slot, f.ft.args});
   if (spec.files) f.ft.stdout_path = spec.results_dir + "/" + std::to_string(rec->seq) + "/stdout";

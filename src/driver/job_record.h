@@ -35,6 +35,7 @@ struct FinishedTask {
   std::vector<std::pair<std::string, std::string>> returned;  // (path in task, local dest)
   std::string tag;          // --tag/--tagstring: what starts each output line ("" none)
   std::string stdout_path;  // --files: the task's stdout file under --results ("" none)
+  int64_t stdin_bytes = 0;  // what it was given on stdin (--pipe: its block): --joblog's Send
 };
 
 // Outputs up to this size (each) are kept inline in the manifest.

@@ -15,6 +15,7 @@
 #include "driver/job_output.h"
 #include "driver/job_record.h"
 #include "driver/pipe_feed.h"
+#include "driver/pipe_options.h"
 #include "driver/staging.h"
 #include "driver/state_dir.h"
 #include "driver/task_plan.h"
@@ -123,15 +124,7 @@ int RunPipeJob(const RunOptions& opts, int jobs, RunEnv& env) {
                           "cut into as it is read; run without --dry-run"));
   }
   PipeOptions po;
-  po.rules.block_size = opts.block_size;
-  po.rules.recstart = opts.recstart;
-  po.rules.recend = opts.recend;
-  po.rules.recstart_set = opts.recstart_set;
-  po.rules.recend_set = opts.recend_set;
-  po.rules.regexp = opts.regexp;
-  po.rules.records = opts.max_args;
-  po.rules.lines = opts.max_lines;
-  po.rules.header = opts.header_set && opts.header != "0" ? opts.header : "";
+  po.rules = BlockRulesOf(opts);
   po.part = opts.pipe_part;
   po.input = opts.pipe_input;
   po.part_slices = opts.block_slices;

@@ -54,7 +54,7 @@ bool TaskRecorder::Record(const std::vector<Finished>& batch) {
     }
     if (joblog_) {
       joblog_lines +=
-          JoblogLine(rec, backend_.host(), 0 /* no stdin is sent */, batch[i].ft->command);
+          JoblogLine(rec, backend_.host(), batch[i].ft->stdin_bytes, batch[i].ft->command);
     }
   }
   if (!results_lines.empty()) report_(results_->AppendLines(results_lines));

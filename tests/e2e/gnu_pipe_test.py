@@ -155,6 +155,21 @@ def big_blocks_through_the_store(work, env):
     check(not left, "the job's blocks are deleted from the store when it ends", left[:5])
 
 
+def joblog(work, env, files):
+    """--joblog of a --pipe job: Send is each block's size, as GNU parallel's."""
+    cols = []
+    for argv in ([PG, "run"], [GNU]):
+        path = os.path.join(work, "jl-%d.txt" % len(cols))
+        rc, out, err = run(argv + ["-k", "--pipe", "-N", "700", "--joblog", path, "cat"], work,
+                           files["table.csv"], env)
+        with open(path) as f:
+            rows = [l.rstrip("\n").split("\t") for l in f][1:]
+        cols.append(sorted((int(r[0]), r[4], r[5], r[6], r[8]) for r in rows))  # Seq Send Recv Exit Cmd
+    check(cols[0] == cols[1] and len(cols[0]) > 2,
+          "--joblog of a --pipe job: Seq, Send (the block's bytes), Receive, Exitval and "
+          "Command as GNU parallel's", cols)
+
+
 def refused(work, env):
     cases = [
         ("--block 0", "--block", ["--pipe", "--block", "0", "cat"], b"x\n"),
@@ -188,6 +203,7 @@ def main():
         refused(work, env)
         oracle(work, env, files)
         invariants(work, env, files)
+        joblog(work, env, files)
         big_blocks_through_the_store(work, env)
     finally:
         shutil.rmtree(work, ignore_errors=True)
