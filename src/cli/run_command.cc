@@ -83,7 +83,8 @@ One input in blocks, each block a task's stdin (the blocks are GNU parallel's)
   -N R / -L L        --pipe: R records per block / records of L lines
   --header : | N | REGEX   the first line (N lines, what REGEX matches) goes before every block
   Blocks travel through the object store, not the event (no 6 MB limit); {} is empty and
-  {#} is the block's number. A --pipe job cannot be resumed (its blocks are not recorded).
+  {#} is the block's number. --resume splits a --pipe-part file again (refused if its
+  size changed); a --pipe job cannot be resumed (stdin was read once).
 Replacement strings (in COMMAND and ARGS; {= perl =} is refused: no Perl runs in a task)
   {}   the input               {.}  without extension      {/}  basename
   {//} directory               {/.} basename without extension

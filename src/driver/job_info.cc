@@ -1,12 +1,11 @@
 #include "driver/job_info.h"
 
+#include <fmt/format.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <ctime>
 #include <filesystem>
-
-#include <fmt/format.h>
 
 #include "common/json_text.h"
 #include "driver/run_job.h"
@@ -51,6 +50,13 @@ json NewJobInfo(const RunOptions& o, const std::string& argv_line, const std::st
   if (!o.config.empty()) info["config"] = BytesToJson(fs::absolute(o.config).string());
   // Words that are not UTF-8 (a file name is any bytes) as {"b64":..}: lossless, for --resume.
   info["option_args"] = BytesArrayToJson(o.option_args);
+  if (o.pipe_part) {  // a resume splits the same file again: where it is, and its size
+    const bool s3 = o.pipe_input.rfind("s3://", 0) == 0;
+    std::error_code ec;
+    info["pipe_input"] =
+        BytesToJson(s3 ? o.pipe_input : fs::absolute(o.pipe_input, ec).lexically_normal().string());
+    if (!s3) info["pipe_input_size"] = static_cast<int64_t>(fs::file_size(o.pipe_input, ec));
+  }
   if (o.max_cost_usd > 0) info["max_cost_usd"] = o.max_cost_usd;
   info["runs"] = 1;
   return info;

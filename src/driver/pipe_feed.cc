@@ -33,8 +33,9 @@ Result<std::unique_ptr<PipeFeed>> PipeFeed::Open(PipeOptions options) {
   if (o.part && o.part_slices == 0 && o.rules.block_size <= 0) {
     return Status::InvalidArgument("--block must be at least 1 byte");
   }
-  if (o.part_slices > 0) o.rules.block_size = 1;  // set from the size when the reader starts
+  if (o.part_slices > 0) o.rules.block_size = 1;  // set from the size when the file is split
   PG_ASSIGN_OR_RETURN(f->splitter_, BlockSplitter::Make(o.rules));
+  if (o.part && o.split_up_front) PG_RETURN_IF_ERROR(f->Split());
   return f;
 }
 
@@ -45,6 +46,7 @@ PipeFeed::~PipeFeed() {
   }
   not_full_.notify_all();
   if (reader_.joinable()) reader_.join();
+  if (part_fd_ >= 0) ::close(part_fd_);
 }
 
 void PipeFeed::SetWake(std::function<void()> wake) { wake_ = std::move(wake); }
@@ -216,47 +218,61 @@ Status PipeFeed::ReadStdin() {
   return s;
 }
 
-Status PipeFeed::ReadParts() {
-  const bool s3 = IsS3Uri(o_.input);
-  int fd = -1;
+Result<std::string> PipeFeed::ReadAt(int64_t off, size_t n) {
+  if (IsS3Uri(o_.input)) {
+    ObjectStore* in = o_.input_store != nullptr ? o_.input_store : store_;
+    if (in == nullptr) return Status::Internal("--pipe-part: no store to read " + o_.input);
+    return in->ReadRange(o_.input, off, n);
+  }
+  if (part_fd_ < 0) {
+    part_fd_ = ::open(o_.input.c_str(), O_RDONLY | O_CLOEXEC);
+    if (part_fd_ < 0) return Status::NotFound("--pipe-part: cannot open " + o_.input);
+  }
+  std::string buf(n, '\0');
+  ssize_t got = ::pread(part_fd_, buf.data(), n, off);
+  if (got < 0) return Status::IoError("--pipe-part: cannot read " + o_.input);
+  buf.resize(static_cast<size_t>(got));
+  return buf;
+}
+
+Status PipeFeed::Split() {
   int64_t size = 0;
-  ObjectStore* in = o_.input_store != nullptr ? o_.input_store : store_;
-  if (s3) {
+  if (IsS3Uri(o_.input)) {
+    ObjectStore* in = o_.input_store != nullptr ? o_.input_store : store_;
+    if (in == nullptr) return Status::Internal("--pipe-part: no store to read " + o_.input);
     PG_ASSIGN_OR_RETURN(size, in->Size(o_.input));
   } else {
-    fd = ::open(o_.input.c_str(), O_RDONLY | O_CLOEXEC);
-    if (fd < 0) return Status::NotFound("--pipe-part: cannot open " + o_.input);
     struct stat st;
-    ::fstat(fd, &st);
-    size = S_ISBLK(st.st_mode) ? static_cast<int64_t>(::lseek(fd, 0, SEEK_END)) : st.st_size;
-  }
-  struct Closer {
-    int fd;
-    ~Closer() {
+    if (::stat(o_.input.c_str(), &st) != 0) {
+      return Status::NotFound("--pipe-part: cannot open " + o_.input);
+    }
+    size = st.st_size;
+    if (S_ISBLK(st.st_mode)) {
+      int fd = ::open(o_.input.c_str(), O_RDONLY | O_CLOEXEC);
+      size = fd < 0 ? 0 : static_cast<int64_t>(::lseek(fd, 0, SEEK_END));
       if (fd >= 0) ::close(fd);
     }
-  } closer{fd};
-  auto read_at = [&](int64_t off, size_t n) -> Result<std::string> {
-    if (s3) return in->ReadRange(o_.input, off, n);
-    std::string buf(n, '\0');
-    ssize_t got = ::pread(fd, buf.data(), n, off);
-    if (got < 0) return Status::IoError("--pipe-part: cannot read " + o_.input);
-    buf.resize(static_cast<size_t>(got));
-    return buf;
-  };
+  }
   if (o_.part_slices > 0) {  // GNU's --block -K: K blocks per job slot
     BlockRules r = o_.rules;
     const int64_t parts = o_.part_slices * std::max(1, o_.jobs);
     r.block_size = 1 + size / parts;  // GNU parallel's 1 + int(size / slots / K)
     PG_ASSIGN_OR_RETURN(splitter_, BlockSplitter::Make(r));
   }
-  std::string header;
-  PG_ASSIGN_OR_RETURN(std::vector<int64_t> pos, splitter_->SplitPositions(size, read_at, &header));
-  total_ = static_cast<int64_t>(pos.size()) - 1;
-  PG_ASSIGN_OR_RETURN(std::vector<StagedFile> head, HeaderPart(header));
+  auto read_at = [this](int64_t off, size_t n) { return ReadAt(off, n); };
+  PG_ASSIGN_OR_RETURN(positions_, splitter_->SplitPositions(size, read_at, &part_header_));
+  total_ = static_cast<int64_t>(positions_.size()) - 1;
+  split_ = true;
+  return Status::Ok();
+}
+
+Status PipeFeed::ReadParts() {
+  const bool s3 = IsS3Uri(o_.input);
+  if (!split_) PG_RETURN_IF_ERROR(Split());
+  PG_ASSIGN_OR_RETURN(std::vector<StagedFile> head, HeaderPart(part_header_));
+  const std::vector<int64_t>& pos = positions_;
   for (size_t i = 0; i + 1 < pos.size(); ++i) {
     const auto len = static_cast<uint64_t>(pos[i + 1] - pos[i]);
-    if (len == 0) continue;
     std::vector<StagedFile> parts = head;
     if (s3 || in_place_) {  // each worker reads its own range
       StagedFile f;
@@ -266,7 +282,7 @@ Status PipeFeed::ReadParts() {
       f.offset = static_cast<uint64_t>(pos[i]);
       parts.push_back(std::move(f));
     } else {  // a local file for Lambda: stored block by block
-      PG_ASSIGN_OR_RETURN(std::string data, read_at(pos[i], len));
+      PG_ASSIGN_OR_RETURN(std::string data, ReadAt(pos[i], len));
       if (data.size() != len) return Status::IoError("--pipe-part: " + o_.input + " shrank");
       PG_ASSIGN_OR_RETURN(StagedFile f, StoreBytes(data, kBlockPath));
       parts.push_back(std::move(f));

@@ -46,6 +46,9 @@ struct PipeOptions {
   // An s3:// --pipe-part input is read (size, bytes around split points) through this store
   // (one on the input's bucket); null: through the job's. Not owned; outlives the feed.
   ObjectStore* input_store = nullptr;
+  // --pipe-part: find every split point in Open (the task count is then known: a resume
+  // needs it) rather than on the reader thread as the tasks start.
+  bool split_up_front = false;
 };
 
 class PipeFeed : public TaskSource {
@@ -74,6 +77,9 @@ class PipeFeed : public TaskSource {
   void ReadLoop();
   Status ReadStdin();
   Status ReadParts();
+  // --pipe-part: the split points (and the header) of the input.
+  Status Split();
+  Result<std::string> ReadAt(int64_t offset, size_t length);
   // Stores (or describes in place) one block and queues its task; waits while the queue is
   // full. Cancelled when the feed is being destroyed.
   Status Queue(std::vector<StagedFile> parts);
@@ -87,6 +93,10 @@ class PipeFeed : public TaskSource {
   bool local_store_ = false;  // the job's store is a directory here (the local backend)
   bool in_place_ = false;     // --pipe-part of a local file on the local backend
   int64_t stored_count_ = 0;  // blocks stored (the store thread's)
+  bool split_ = false;        // --pipe-part: positions_ and part_header_ are known
+  std::vector<int64_t> positions_;
+  std::string part_header_;
+  int part_fd_ = -1;  // --pipe-part of a local file
   std::string header_uri_;
   StagedFile header_file_;
   bool started_ = false;

@@ -302,24 +302,51 @@ Result<ResumePlan> PrepareResume(const RunOptions& given) {
   if (!option_args || !command) {
     return Status::IoError("job " + plan.job_id + "'s job.json is damaged; it cannot be resumed");
   }
+  bool pipe_part = false;
   for (const std::string& w : *option_args) {
-    if (w == "--pipe" || w == "--pipe-part") {
+    if (w == "--pipe") {
       return Status::InvalidArgument(
-          "job " + plan.job_id + " split its input with " + w +
-          ", and a --pipe job cannot be resumed yet (its blocks are not recorded); run it again");
+          "job " + plan.job_id +
+          " split stdin with --pipe, which cannot be resumed (stdin was read once and its "
+          "blocks are not kept); run it again");
+    }
+    pipe_part = pipe_part || w == "--pipe-part";
+  }
+  std::optional<std::string> pipe_input;
+  if (pipe_part) {  // the same file, split again the same way: no recorded inputs
+    pipe_input =
+        plan.info.contains("pipe_input") ? BytesFromJson(plan.info["pipe_input"]) : std::nullopt;
+    if (!pipe_input) {
+      return Status::InvalidArgument("job " + plan.job_id +
+                                     " does not say which file it split; run it again");
+    }
+    std::error_code ec;
+    if (plan.info.contains("pipe_input_size") &&
+        static_cast<int64_t>(std::filesystem::file_size(*pipe_input, ec)) !=
+            plan.info["pipe_input_size"].get<int64_t>()) {
+      return Status::InvalidArgument("job " + plan.job_id + "'s input " + *pipe_input +
+                                     (ec ? " is gone" : " changed size since the job split it") +
+                                     ", so its blocks would not be the same; run the job again");
+    }
+    for (size_t k = 0; k + 1 < option_args->size(); ++k) {  // -a FILE as recorded: absolute
+      if ((*option_args)[k] == "--arg-file") (*option_args)[k + 1] = *pipe_input;
     }
   }
   args = std::move(*option_args);
   args.push_back("--");
   for (auto& w : *command) args.push_back(std::move(w));
-  args.push_back(":::");
-  args.push_back("-");
+  if (!pipe_part) {
+    args.push_back(":::");
+    args.push_back("-");
+  }
   auto rec = ParseRunArgs(args);
   if (!rec.ok()) {
     return rec.status().WithContext("job " + plan.job_id + "'s recorded options");
   }
   RunOptions o = std::move(rec).value();
-  PG_ASSIGN_OR_RETURN(o.sources, ReadRecordedInputs(dir));
+  if (!pipe_part) {
+    PG_ASSIGN_OR_RETURN(o.sources, ReadRecordedInputs(dir));
+  }
   o.job_id = plan.job_id;
   o.state_dir = plan.root;
   o.resume = plan.job_id;

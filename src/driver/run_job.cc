@@ -128,6 +128,9 @@ int RunPipeJob(const RunOptions& opts, int jobs, RunEnv& env) {
   po.part = opts.pipe_part;
   po.input = opts.pipe_input;
   po.part_slices = opts.block_slices;
+  // A local file's split points cost a read per block: found before the job starts (so a
+  // resume knows its tasks); an S3 object's, a GET each, as the tasks start (unless resuming).
+  po.split_up_front = !IsS3Uri(po.input) || !opts.resume.empty();
   po.jobs = jobs;
   po.lookahead = static_cast<size_t>(std::min(jobs, 64)) + 2;
   int fd = 0;

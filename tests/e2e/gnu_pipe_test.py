@@ -14,15 +14,18 @@ do with --shell, given below). Bad input (--block 0, a --pipe-part input that is
 --regexp that does not compile, --recstart without --pipe, ::: values with --pipe) is refused
 in one line naming the option, exit 255, no job made. After a job the blocks it stored are gone
 from the store."""
+import json
 import os
 import random
+import signal
 import shutil
 import subprocess
 import sys
 import tempfile
+import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
-from e2e_util import Checks  # noqa: E402
+from e2e_util import Checks, children_of  # noqa: E402
 
 PG = os.path.abspath(os.environ.get("PG_BIN", "build/parallelagram"))
 GNU = "/usr/bin/parallel"
@@ -170,6 +173,83 @@ def joblog(work, env, files):
           "Command as GNU parallel's", cols)
 
 
+def manifest(env, job):
+    path = os.path.join(env["XDG_STATE_HOME"], "parallelagram", "jobs", job, "results.jsonl")
+    with open(path, "rb") as f:
+        return [json.loads(l) for l in f.read().split(b"\n") if l.strip()]
+
+
+def killed_and_resumed(work, env, files):
+    """A --pipe-part job killed with SIGKILL part way and resumed: every block exactly once in
+    the manifest, --results and --joblog, each task's output that of GNU parallel's block; a
+    resume after the file changed, and a --pipe job's resume, are refused in one line."""
+    gnu = subprocess.run([GNU, "-k", "--pipe-part", "--block", "20k", "-a", "lines.txt", "md5sum"],
+                         cwd=work, capture_output=True, timeout=120).stdout.decode().splitlines()
+    args = ["-j", "2", "--pipe-part", "--block", "20k", "-a", "lines.txt", "--results", "res",
+            "--joblog", "jl.txt", "--job-id", "part", "--shell", "md5sum; sleep 0.3"]
+    p = subprocess.Popen([PG, "run", *args], cwd=work, env=env, stdout=subprocess.DEVNULL,
+                         stderr=subprocess.DEVNULL, start_new_session=True)
+    path = os.path.join(env["XDG_STATE_HOME"], "parallelagram", "jobs", "part", "results.jsonl")
+    deadline = time.time() + 60
+    while time.time() < deadline:
+        try:
+            with open(path, "rb") as f:
+                if f.read().count(b"\n") >= 3:
+                    break
+        except OSError:
+            pass
+        time.sleep(0.02)
+    kids = children_of(p.pid)
+    os.killpg(p.pid, signal.SIGKILL)
+    p.wait()
+    for k in kids:
+        try:
+            os.killpg(k, signal.SIGKILL)
+        except OSError:
+            pass
+    before = len(manifest(env, "part"))
+    check(3 <= before < len(gnu), "the --pipe-part job was killed part way (%d of %d blocks)"
+          % (before, len(gnu)))
+    rc, out, err = run([PG, "run", "--resume", "part"], work, b"", env)
+    check(rc == 0, "the --pipe-part job resumed and finished", (rc, out, err))
+    rows = sorted(manifest(env, "part"), key=lambda r: r["seq"])
+    check([r["seq"] for r in rows] == list(range(1, len(gnu) + 1)),
+          "every block once in the manifest", [r["seq"] for r in rows])
+    check([r.get("stdout", "").strip() for r in rows] == gnu,
+          "each block's output is GNU parallel's for the same block",
+          ([r.get("stdout") for r in rows][:3], gnu[:3]))
+    with open(os.path.join(work, "res", "results.jsonl"), "rb") as f:
+        res = sorted(json.loads(l)["seq"] for l in f.read().split(b"\n") if l.strip())
+    with open(os.path.join(work, "jl.txt")) as f:
+        jl = sorted(int(l.split("\t")[0]) for l in f.readlines()[1:])
+    check(res == jl == list(range(1, len(gnu) + 1)), "--results and --joblog: every block once",
+          (res, jl))
+    with open(os.path.join(work, "lines.txt"), "ab") as f:
+        f.write(b"one more\n")
+    p = subprocess.Popen([PG, "run", *args[:-4], "--job-id", "part2", "--shell", "sleep 5"],
+                         cwd=work, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                         start_new_session=True)
+    time.sleep(1.5)
+    os.killpg(p.pid, signal.SIGKILL)
+    p.wait()
+    with open(os.path.join(work, "lines.txt"), "wb") as f:
+        f.write(files["lines.txt"])
+    rc, out, err = run([PG, "run", "--resume", "part2"], work, b"", env)
+    check(rc == 255 and b"changed size" in err and err.count(b"\n") == 1,
+          "a resume after the file changed is refused in one line", (rc, err))
+    p = subprocess.Popen([PG, "run", "--pipe", "--job-id", "piped", "--", "sleep", "5"], cwd=work,
+                         env=env, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
+                         stderr=subprocess.DEVNULL, start_new_session=True)
+    p.stdin.write(b"a\nb\n")
+    p.stdin.flush()
+    time.sleep(1.5)
+    os.killpg(p.pid, signal.SIGKILL)
+    p.wait()
+    rc, out, err = run([PG, "run", "--resume", "piped"], work, b"", env)
+    check(rc == 255 and b"--pipe" in err and err.count(b"\n") == 1,
+          "a --pipe job's resume is refused in one line", (rc, err))
+
+
 def refused(work, env):
     cases = [
         ("--block 0", "--block", ["--pipe", "--block", "0", "cat"], b"x\n"),
@@ -204,6 +284,7 @@ def main():
         oracle(work, env, files)
         invariants(work, env, files)
         joblog(work, env, files)
+        killed_and_resumed(work, env, files)
         big_blocks_through_the_store(work, env)
     finally:
         shutil.rmtree(work, ignore_errors=True)
