@@ -90,3 +90,28 @@ def alive(pid):
     """True while `pid` exists and is not a zombie."""
     st = proc_stat(pid)
     return st is not None and st[0] != "Z"
+
+
+def kill_when_lines(p, path, lines, timeout=60):
+    """Waits until file `path` has `lines` lines (or `timeout` seconds), then kills the process
+    group of `p` (started with start_new_session=True) and those of its children with SIGKILL,
+    as a crash would, and reaps `p`."""
+    import signal
+    import time
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        try:
+            with open(path, "rb") as f:
+                if f.read().count(b"\n") >= lines:
+                    break
+        except OSError:
+            pass
+        time.sleep(0.02)
+    kids = children_of(p.pid)
+    os.killpg(p.pid, signal.SIGKILL)
+    p.wait()
+    for k in kids:
+        try:
+            os.killpg(k, signal.SIGKILL)
+        except OSError:
+            pass

@@ -269,14 +269,18 @@ Result<std::string> ReadWhole(const std::string& path) {
 aws::S3RequestCounts S3BlobRequestsSent() { return {g_put_requests.load(), g_get_requests.load()}; }
 
 Status S3Blobs::Fetch(const std::string& uri, const std::string& dest) {
+  return GetInto(uri, dest, "");
+}
+
+Status S3Blobs::GetInto(const std::string& uri, const std::string& dest, const std::string& range) {
   PG_ASSIGN_OR_RETURN(std::string url, UrlOf(uri));
   const std::string tmp = dest + ".part-" + std::to_string(getpid());
-  auto reply = SendSigned(config_, "GET", uri, url, "", tmp);
-  if (!reply.ok()) {
-    std::remove(tmp.c_str());
-    return reply.status();
+  auto reply = SendSigned(config_, "GET", uri, url, "", tmp, range);
+  Status s = reply.ok() ? Classify(*reply, "GET", uri) : reply.status();
+  if (s.ok() && !range.empty() && reply->status != 206) {  // the whole object, not a part
+    s = Status::InvalidArgument("GET " + uri + " " + range + ": HTTP " +
+                                std::to_string(reply->status) + ", not a part");
   }
-  Status s = Classify(*reply, "GET", uri);
   if (!s.ok()) {
     std::remove(tmp.c_str());
     return s;
@@ -293,24 +297,8 @@ Status S3Blobs::FetchRange(const std::string& uri, uint64_t offset, uint64_t len
     std::ofstream empty(dest, std::ios::binary | std::ios::trunc);
     return empty ? Status::Ok() : Status::IoError("cannot write " + dest);
   }
-  PG_ASSIGN_OR_RETURN(std::string url, UrlOf(uri));
-  const std::string tmp = dest + ".part-" + std::to_string(getpid());
-  const std::string range =
-      "bytes=" + std::to_string(offset) + "-" + std::to_string(offset + length - 1);
-  auto reply = SendSigned(config_, "GET", uri, url, "", tmp, range);
-  Status s = reply.ok() ? Classify(*reply, "GET", uri) : reply.status();
-  if (s.ok() && reply->status != 206) {  // a whole object where a part was asked for
-    s = Status::InvalidArgument("GET " + uri + " " + range + ": HTTP " +
-                                std::to_string(reply->status) + ", not a part");
-  }
-  if (!s.ok()) {
-    std::remove(tmp.c_str());
-    return s;
-  }
-  std::error_code ec;
-  std::filesystem::rename(tmp, dest, ec);
-  if (ec) return Status::IoError("cannot write " + dest + ": " + ec.message());
-  return Status::Ok();
+  return GetInto(uri, dest,
+                 "bytes=" + std::to_string(offset) + "-" + std::to_string(offset + length - 1));
 }
 
 Status S3Blobs::Put(const std::string& src, const std::string& uri) {

@@ -54,6 +54,9 @@ class S3Blobs : public BlobFetcher, public BlobStore {
   Result<std::string> UrlOf(const std::string& uri) const;
 
  private:
+  // GETs `uri` (the `range` of it when not "": the reply must be 206) into `dest`, through a
+  // temporary renamed into place.
+  Status GetInto(const std::string& uri, const std::string& dest, const std::string& range);
   S3BlobsConfig config_;
 };
 

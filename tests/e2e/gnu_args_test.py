@@ -17,14 +17,12 @@ resume with another -N is refused."""
 import json
 import os
 import shutil
-import signal
 import subprocess
 import sys
 import tempfile
-import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
-from e2e_util import Checks, children_of  # noqa: E402
+from e2e_util import Checks, kill_when_lines  # noqa: E402
 
 PG = os.path.abspath(os.environ.get("PG_BIN", "build/parallelagram"))
 GNU = "/usr/bin/parallel"
@@ -162,24 +160,7 @@ def killed_and_resumed(work, env):
             "sh", "-c", 'echo "$@"; sleep 0.2', "sh", "{1}", "{2}", "{3}", ":::"] + inputs
     p = subprocess.Popen([PG, "run", *args], cwd=work, env=env, stdout=subprocess.DEVNULL,
                          stderr=subprocess.DEVNULL, start_new_session=True)
-    path = os.path.join(state, "parallelagram", "jobs", "grouped", "results.jsonl")
-    deadline = time.time() + 60
-    while time.time() < deadline:
-        try:
-            with open(path, "rb") as f:
-                if f.read().count(b"\n") >= 2:
-                    break
-        except OSError:
-            pass
-        time.sleep(0.02)
-    kids = children_of(p.pid)
-    os.killpg(p.pid, signal.SIGKILL)
-    p.wait()
-    for k in kids:
-        try:
-            os.killpg(k, signal.SIGKILL)
-        except OSError:
-            pass
+    kill_when_lines(p, os.path.join(state, "parallelagram", "jobs", "grouped", "results.jsonl"), 2)
     before = len(manifest(state, "grouped"))
     check(2 <= before < 7, "the grouped job was killed part way (%d of 7 tasks)" % before)
     rc, out, err = run([PG, "run", "--resume", "grouped", "-N", "4"], work, b"", env)

@@ -25,7 +25,7 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
-from e2e_util import Checks, children_of  # noqa: E402
+from e2e_util import Checks, kill_when_lines  # noqa: E402
 
 PG = os.path.abspath(os.environ.get("PG_BIN", "build/parallelagram"))
 GNU = "/usr/bin/parallel"
@@ -189,24 +189,8 @@ def killed_and_resumed(work, env, files):
             "--joblog", "jl.txt", "--job-id", "part", "--shell", "md5sum; sleep 0.3"]
     p = subprocess.Popen([PG, "run", *args], cwd=work, env=env, stdout=subprocess.DEVNULL,
                          stderr=subprocess.DEVNULL, start_new_session=True)
-    path = os.path.join(env["XDG_STATE_HOME"], "parallelagram", "jobs", "part", "results.jsonl")
-    deadline = time.time() + 60
-    while time.time() < deadline:
-        try:
-            with open(path, "rb") as f:
-                if f.read().count(b"\n") >= 3:
-                    break
-        except OSError:
-            pass
-        time.sleep(0.02)
-    kids = children_of(p.pid)
-    os.killpg(p.pid, signal.SIGKILL)
-    p.wait()
-    for k in kids:
-        try:
-            os.killpg(k, signal.SIGKILL)
-        except OSError:
-            pass
+    kill_when_lines(p, os.path.join(env["XDG_STATE_HOME"], "parallelagram", "jobs", "part",
+                                    "results.jsonl"), 3)
     before = len(manifest(env, "part"))
     check(3 <= before < len(gnu), "the --pipe-part job was killed part way (%d of %d blocks)"
           % (before, len(gnu)))
