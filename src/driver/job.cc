@@ -208,16 +208,18 @@ struct Job::Impl : Scheduler::Listener, AsyncObserver {
     return t ? t->describe : tmpl ? tmpl->Describe(in) : std::string();
   }
   ProgressCounts Counts() const;
-  // The task's --tag / --tagstring text ("" none).
+  // The task's --tag / --tagstring text and its TAB ("" none: TagLines).
   std::string TagOf(const TaskInputs& in) const {
     std::string tag;
     if (tag_tmpl) {
       auto words = tag_tmpl->Expand(in);
       if (!words.empty()) tag = words[0];
     } else if (spec.tag) {
-      for (const std::string& v : in.values) tag += (tag.empty() ? "" : " ") + v;
+      for (size_t i = 0; i < in.values.size(); ++i) tag += (i ? " " : "") + in.values[i];
+    } else {
+      return tag;
     }
-    return tag;
+    return tag + '\t';
   }
   // An attempt of `seq` answered: the rest of its live output, and its tail closed.
   void EndLiveOutput(int64_t seq) {

@@ -22,7 +22,6 @@ std::string TagLines(const std::string& data, const std::string& tag) {
     size_t nl = data.find('\n', at);
     const size_t end = nl == std::string::npos ? data.size() : nl + 1;
     out += tag;
-    out += '\t';
     out.append(data, at, end - at);
     at = end;
   }

@@ -22,8 +22,9 @@ namespace parallelagram::driver {
 
 // Writes `data` to `f` (nothing when empty); does not flush.
 void WriteAll(std::FILE* f, const std::string& data);
-// `data` with `tag` and a TAB before each of its lines (a last line without '\n' too), as
-// GNU parallel's --tag; `data` itself when `tag` is empty.
+// `data` with `tag` (its TAB included: "a 1\t") before each of its lines (a last line
+// without '\n' too), as GNU parallel's --tag; `data` itself when `tag` is empty (no --tag).
+// An empty value's tag is "\t", as GNU parallel prints it.
 std::string TagLines(const std::string& data, const std::string& tag);
 
 // The line printed on err for a task that did not succeed in a way its own output may not

@@ -33,7 +33,7 @@ struct FinishedTask {
   std::vector<std::string> args;
   std::string command;
   std::vector<std::pair<std::string, std::string>> returned;  // (path in task, local dest)
-  std::string tag;          // --tag/--tagstring: what starts each output line ("" none)
+  std::string tag;  // --tag/--tagstring: what starts each output line, TAB included ("" none)
   std::string stdout_path;  // --files: the task's stdout file under --results ("" none)
   int64_t stdin_bytes = 0;  // what it was given on stdin (--pipe: its block): --joblog's Send
 };

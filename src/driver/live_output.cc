@@ -63,7 +63,7 @@ void LiveOutput::Print(Task& t, bool is_stderr, const std::string& data) {
     while (at < data.size()) {
       const size_t nl = data.find('\n', at);
       const size_t end = nl == std::string::npos ? data.size() : nl + 1;
-      if (!t.mid_line[s]) text += t.tag + '\t';
+      if (!t.mid_line[s]) text += t.tag;
       text.append(data, at, end - at);
       t.mid_line[s] = nl == std::string::npos;
       at = end;

@@ -9,10 +9,9 @@
 // the same).
 // kRaw (-u): bytes are printed as they come, possibly mid-line; keep_order is ignored (as GNU's
 // -u ignores -k).
-// A non-empty tag (--tag, --tagstring) and a TAB start every line, a line continued by later
-// bytes keeping its one tag.
-// The progress display is cleared before each write and redrawn after.
-// Not thread-safe; loop thread only. Borrows the streams and `progress`.
+// A non-empty tag (--tag, --tagstring; its TAB included) starts every line, a line continued by
+// later bytes keeping its one tag. The progress display is cleared before each write and redrawn
+// after. Not thread-safe; loop thread only. Borrows the streams and `progress`.
 #pragma once
 
 #include <cstdint>
@@ -35,7 +34,7 @@ class LiveOutput {
     files_[1] = err;
   }
 
-  // Task `seq` wrote `data` on stdout or stderr; `tag` ("" none) is its tag.
+  // Task `seq` wrote `data` on stdout or stderr; `tag` ("" none) is its tag, TAB included.
   void Data(int64_t seq, bool is_stderr, const std::string& data, const std::string& tag);
   // An attempt of task `seq` ended and the task runs again: its unfinished lines are printed
   // as they stand (no newline added), so they mix with no other task's line.

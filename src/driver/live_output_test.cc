@@ -54,14 +54,14 @@ TEST_F(LiveOutputTest, LinesPrintWholeLinesAsTheyComeAndNeverMixTwoTasksInOne) {
 
 TEST_F(LiveOutputTest, TagsStartEveryLineOnceEvenWhenALineComesInPieces) {
   LiveOutput lines(LiveOutput::Mode::kLines, false, out_, err_, progress_);
-  lines.Data(1, false, "x\ny", "a");
-  lines.Data(1, false, "z\n", "a");
-  lines.End(1, "", "", "a");
+  lines.Data(1, false, "x\ny", "a\t");
+  lines.Data(1, false, "z\n", "a\t");
+  lines.End(1, "", "", "a\t");
   EXPECT_EQ(Out(), "a\tx\na\tyz\n");  // as GNU parallel --lb --tag
   LiveOutput raw(LiveOutput::Mode::kRaw, false, out_, err_, progress_);
-  raw.Data(2, false, "p", "b");
-  raw.Data(2, false, "q\nr", "b");
-  raw.End(2, "", "", "b");
+  raw.Data(2, false, "p", "b\t");
+  raw.Data(2, false, "q\nr", "b\t");
+  raw.End(2, "", "", "b\t");
   EXPECT_EQ(Out(), "a\tx\na\tyz\nb\tpq\nb\tr");  // "q" continues the tagged "p" line
 }
 
@@ -101,7 +101,7 @@ TEST_F(LiveOutputTest, ATaskThatStreamedNothingPrintsItsWholeResultAtTheEnd) {
   // As on AWS (nothing streams), or a worker that could not open the live files.
   LiveOutput live(LiveOutput::Mode::kLines, false, out_, err_, progress_);
   live.Data(1, true, "live err\n", "");
-  live.End(1, "whole out\nlast", "live err\n", "t");
+  live.End(1, "whole out\nlast", "live err\n", "t\t");
   EXPECT_EQ(Out(), "t\twhole out\nt\tlast");
   EXPECT_EQ(Err(), "live err\n");  // streamed: not printed twice
 }

@@ -69,6 +69,7 @@ def main():
             ["--tagstring", "T{}", "echo", ":::", "a"],
             ["--tagstring", "plain", "echo", ":::", "a", "b"],
             ["--tag", "true", ":::", "a"],
+            ["--tag", "echo", "x", ":::", "", "a"],  # an empty value's tag is a lone TAB
         ]
         for c in cases:
             n = 2 if c[0] == "--tagstring" else 1

@@ -158,6 +158,16 @@ def big_blocks_through_the_store(work, env):
     check(not left, "the job's blocks are deleted from the store when it ends", left[:5])
 
 
+def tagged(work, env, files):
+    """--tag of a --pipe job: each line starts with the (empty) value and a TAB, as GNU's."""
+    rc, out, err = run([PG, "run", "-k", "--pipe", "-N", "1500", "--tag", "wc", "-l"], work,
+                       files["lines.txt"], env)
+    grc, gout, _ = run([GNU, "-k", "--pipe", "-N", "1500", "--tag", "wc", "-l"], work,
+                       files["lines.txt"])
+    check(rc == 0 and out == gout and out.startswith(b"\t"), "--pipe --tag as GNU parallel's",
+          (out[:80], gout[:80], err))
+
+
 def joblog(work, env, files):
     """--joblog of a --pipe job: Send is each block's size, as GNU parallel's."""
     cols = []
@@ -268,6 +278,7 @@ def main():
         oracle(work, env, files)
         invariants(work, env, files)
         joblog(work, env, files)
+        tagged(work, env, files)
         killed_and_resumed(work, env, files)
         big_blocks_through_the_store(work, env)
     finally:
