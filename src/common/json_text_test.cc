@@ -71,6 +71,15 @@ TEST(TaskCodecTest, FileNamesThatAreNotUtf8TravelAsBase64) {
   auto rback = TaskResultFromJson(json::parse(DumpLenient(TaskResultToJson(r))));
   ASSERT_TRUE(rback.ok()) << rback.status().message();
   EXPECT_EQ(rback->returned.at(0).path, "out/caf\xe9.n");
+  // A URI holds a file name too: a --pipe-part file used in place, a returned file's URI.
+  e.files.push_back({".pg-pipe/block", "file:///data/sp ace\xff.txt", "", 5});
+  auto uri_back = TaskEventFromJson(json::parse(DumpLenient(TaskEventToJson(e))));
+  ASSERT_TRUE(uri_back.ok()) << uri_back.status().message();
+  EXPECT_EQ(uri_back->files.at(1).uri, "file:///data/sp ace\xff.txt");
+  r.returned.push_back({"out/x\xff.n", "file:///r/out/x\xff.n", "cd", 3});
+  auto ruri = TaskResultFromJson(json::parse(DumpLenient(TaskResultToJson(r))));
+  ASSERT_TRUE(ruri.ok()) << ruri.status().message();
+  EXPECT_EQ(ruri->returned.at(1).uri, "file:///r/out/x\xff.n");
   TaskEvent plain;
   plain.files.push_back({"a.txt", "file:///cas/ab", "ab", 2});
   EXPECT_EQ(TaskEventToJson(plain)["files"][0]["path"], "a.txt");

@@ -112,8 +112,9 @@ json TaskEventToJson(const TaskEvent& e) {
   if (!e.files.empty()) {
     json fs = json::array();
     for (const auto& f : e.files) {
-      json fj = {{"uri", f.uri}, {"sha256", f.sha256}, {"size", f.size}};
-      PutBytes(fj, "path", f.path);  // a file name need not be UTF-8
+      json fj = {{"sha256", f.sha256}, {"size", f.size}};
+      PutBytes(fj, "path", f.path);
+      PutBytes(fj, "uri", f.uri);  // a URI holds a file name too  // a file name need not be UTF-8
       if (f.executable) fj["executable"] = true;
       if (f.cache) fj["cache"] = true;
       if (f.offset) fj["offset"] = *f.offset;
@@ -145,7 +146,7 @@ size_t TaskEventJsonBound(const TaskEvent& e) {
   n += text(e.stdin_data) + b64(e.stdin_data) + 64;
   for (const auto& p : e.stdin_files) n += text(p) + b64(p);
   for (const auto& f : e.files)
-    n += 128 + text(f.path) + b64(f.path) + text(f.uri) + text(f.sha256);
+    n += 128 + text(f.path) + b64(f.path) + text(f.uri) + b64(f.uri) + text(f.sha256);
   for (const auto& r : e.returns) n += text(r) + b64(r);
   return n;
 }
@@ -174,7 +175,7 @@ Result<TaskEvent> TaskEventFromJson(const json& j) {
     for (const auto& fj : *files) {
       StagedFile f;
       PG_ASSIGN_OR_RETURN(f.path, GetBytes(fj, "path"));
-      PG_RETURN_IF_ERROR(GetOpt(fj, "uri", f.uri));
+      PG_ASSIGN_OR_RETURN(f.uri, GetBytes(fj, "uri"));
       PG_RETURN_IF_ERROR(GetOpt(fj, "sha256", f.sha256));
       PG_RETURN_IF_ERROR(GetOpt(fj, "size", f.size));
       PG_RETURN_IF_ERROR(GetOpt(fj, "executable", f.executable));
@@ -241,8 +242,9 @@ json TaskResultToJson(const TaskResult& r) {
   if (!r.returned.empty()) {
     json rs = json::array();
     for (const auto& f : r.returned) {
-      json fj = {{"uri", f.uri}, {"sha256", f.sha256}, {"size", f.size}};
-      PutBytes(fj, "path", f.path);  // a file name need not be UTF-8
+      json fj = {{"sha256", f.sha256}, {"size", f.size}};
+      PutBytes(fj, "path", f.path);
+      PutBytes(fj, "uri", f.uri);  // a URI holds a file name too  // a file name need not be UTF-8
       if (f.missing) fj["missing"] = true;
       rs.push_back(std::move(fj));
     }
@@ -293,7 +295,7 @@ Result<TaskResult> TaskResultFromJson(const json& j) {
     for (const auto& fj : *returned) {
       ReturnedFile f;
       PG_ASSIGN_OR_RETURN(f.path, GetBytes(fj, "path"));
-      PG_RETURN_IF_ERROR(GetOpt(fj, "uri", f.uri));
+      PG_ASSIGN_OR_RETURN(f.uri, GetBytes(fj, "uri"));
       PG_RETURN_IF_ERROR(GetOpt(fj, "sha256", f.sha256));
       PG_RETURN_IF_ERROR(GetOpt(fj, "size", f.size));
       PG_RETURN_IF_ERROR(GetOpt(fj, "missing", f.missing));

@@ -66,7 +66,7 @@ const std::regex& CachedRegex(const std::string& re) {
 Status CheckRegex(const std::string& opt, const std::string& re) {
   if (re.empty()) {
     return Status::InvalidArgument(opt + " needs a regular expression, not an empty string; e.g. " +
-                                   opt + " ','" + "; see 'parallelagram run --help'");
+                                   opt + " ','" + kRunHelpHint);
   }
   try {
     std::regex r(re, std::regex::ECMAScript);

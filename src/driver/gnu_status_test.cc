@@ -4,18 +4,10 @@
 
 #include <cstdio>
 
+#include "driver/testing.h"
+
 namespace parallelagram::driver {
 namespace {
-
-std::string Slurp(std::FILE* f) {
-  std::fflush(f);
-  std::rewind(f);
-  std::string s;
-  char buf[4096];
-  size_t n;
-  while ((n = std::fread(buf, 1, sizeof buf, f)) > 0) s.append(buf, n);
-  return s;
-}
 
 ProgressCounts Counts(int64_t total, int64_t running, int64_t done, std::string args = "") {
   ProgressCounts c;
@@ -44,13 +36,12 @@ TEST(GnuStatusTest, EtaHeaderAndStatusLinesInGnuParallelsFormat) {
   eta.Update(Counts(5, 2, 0), 100);
   eta.Update(Counts(5, 1, 1), 1000);  // the first completion: no time passed since it
   eta.Finish(Counts(5, 0, 5), 2000);
-  EXPECT_EQ(Slurp(f),
+  EXPECT_EQ(testing::ReadAndClose(f),
             "\nComputers / CPU cores / Max jobs to run\n1:local / 2 / 2\n"
             "\nComputer:jobs running/jobs completed/%of started jobs/Average seconds to complete\n"
             "\rETA: 0s Left: 5 AVG: 0.00s  local:2/0/100%/0.0s "
             "\rETA: 0s Left: 4 AVG: 0.00s  local:1/1/100%/1.0s "
             "\rETA: 0s Left: 0 AVG: 0.20s  local:0/5/100%/0.4s \n");
-  std::fclose(f);
 }
 
 TEST(GnuStatusTest, EtaIsLeftTimesTheSmoothedAverageAndUnknownCoresShowAsADash) {
@@ -66,8 +57,7 @@ TEST(GnuStatusTest, EtaIsLeftTimesTheSmoothedAverageAndUnknownCoresShowAsADash) 
   std::FILE* g = std::tmpfile();
   GnuStatus header(GnuStatus::Kind::kEta, g, "aws", 0);
   header.Start(8);
-  EXPECT_NE(Slurp(g).find("\n1:aws / - / 8\n"), std::string::npos);
-  std::fclose(g);
+  EXPECT_NE(testing::ReadAndClose(g).find("\n1:aws / - / 8\n"), std::string::npos);
 }
 
 TEST(GnuStatusTest, BarInGnuParallelsFormat) {
@@ -79,7 +69,7 @@ TEST(GnuStatusTest, BarInGnuParallelsFormat) {
   bar.Update(Counts(5, 2, 1, "2"), 400);
   bar.Finish(Counts(5, 0, 5, "5"), 900);
   const std::string pad69(69, ' ');
-  EXPECT_EQ(Slurp(f),
+  EXPECT_EQ(testing::ReadAndClose(f),
             // 0%: the reset comes first, all of the text after it
             "\r\r#   0 sec 2" + pad69 + "\r0\r\033[7m\033[0m0% 0:5=0s 2" + pad69 +
                 "\033[0m"
@@ -90,7 +80,6 @@ TEST(GnuStatusTest, BarInGnuParallelsFormat) {
                 // 100%, and the line ends
                 "\r\r#   0 sec 5" +
                 pad69 + "\r100\r\033[7m100% 5:0=0s 5" + std::string(67, ' ') + "\033[0m\033[0m\n");
-  std::fclose(f);
 }
 
 TEST(GnuStatusTest, BarPercentageIsPrintedAsPerlPrintsANumberAndLongArgsAreCut) {

@@ -237,7 +237,9 @@ Result<std::string> PipeFeed::ReadAt(int64_t off, size_t n) {
 
 Status PipeFeed::Split() {
   int64_t size = 0;
-  if (IsS3Uri(o_.input)) {
+  if (IsS3Uri(o_.input) && o_.input_size >= 0) {
+    size = o_.input_size;
+  } else if (IsS3Uri(o_.input)) {
     ObjectStore* in = o_.input_store != nullptr ? o_.input_store : store_;
     if (in == nullptr) return Status::Internal("--pipe-part: no store to read " + o_.input);
     PG_ASSIGN_OR_RETURN(size, in->Size(o_.input));

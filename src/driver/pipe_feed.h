@@ -46,6 +46,7 @@ struct PipeOptions {
   // An s3:// --pipe-part input is read (size, bytes around split points) through this store
   // (one on the input's bucket); null: through the job's. Not owned; outlives the feed.
   ObjectStore* input_store = nullptr;
+  int64_t input_size = -1;  // an s3:// input's size when the caller has it (-1: ask the store)
   // --pipe-part: find every split point in Open (the task count is then known: a resume
   // needs it) rather than on the reader thread as the tasks start.
   bool split_up_front = false;

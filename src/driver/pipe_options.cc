@@ -3,12 +3,6 @@
 #include "driver/block_splitter.h"
 
 namespace parallelagram::driver {
-namespace {
-
-const char* kPipeHint = "; see 'parallelagram run --help'";
-
-}  // namespace
-
 BlockRules BlockRulesOf(const RunOptions& o) {
   BlockRules r;
   r.block_size = o.block_size;
@@ -36,12 +30,12 @@ Status CheckPipeOptions(RunOptions& o) {
       return Status::InvalidArgument(std::string(only) +
                                      " says where --pipe may cut its input; add --pipe (or "
                                      "--pipe-part -a FILE), or drop it" +
-                                     kPipeHint);
+                                     kRunHelpHint);
     }
     if (o.block_set) {
       return Status::InvalidArgument(
           std::string("--block sizes the blocks of --pipe and --pipe-part; add one of them") +
-          kPipeHint);
+          kRunHelpHint);
     }
     return Status::Ok();
   }
@@ -51,30 +45,30 @@ Status CheckPipeOptions(RunOptions& o) {
       return Status::InvalidArgument(std::string(word) +
                                      " splits one input into blocks, each a task's stdin; "
                                      "':::' values have no place: drop them" +
-                                     kPipeHint);
+                                     kRunHelpHint);
     }
   }
   if (o.sources.size() > 1) {
     return Status::InvalidArgument(std::string(word) + " splits one input; give one file (-a " +
-                                   "FILE), not " + std::to_string(o.sources.size()) + kPipeHint);
+                                   "FILE), not " + std::to_string(o.sources.size()) + kRunHelpHint);
   }
   if (o.pipe_part && o.sources.empty()) {
     return Status::InvalidArgument(
         "--pipe-part splits a file without reading it all: name it with -a FILE (a local "
         "file or s3://BUCKET/KEY); for stdin use --pipe" +
-        std::string(kPipeHint));
+        std::string(kRunHelpHint));
   }
   if (o.pipe_part && (o.max_args > 0 || o.max_lines > 0)) {
     return Status::InvalidArgument(
         "--pipe-part splits by size only and is incompatible with -N, -n and -L (as in GNU "
         "parallel); use --pipe to count records" +
-        std::string(kPipeHint));
+        std::string(kRunHelpHint));
   }
   if (!o.pipe_part && o.block_slices > 0) {
     return Status::InvalidArgument(
         "a negative --block (blocks per job slot) needs --pipe-part: the size of stdin is not "
         "known" +
-        std::string(kPipeHint));
+        std::string(kRunHelpHint));
   }
   const char* excluded = o.multi_x                  ? "-X"
                          : o.multi_m                ? "-m"
@@ -89,12 +83,13 @@ Status CheckPipeOptions(RunOptions& o) {
     return Status::InvalidArgument(std::string(excluded) +
                                    " shapes input values into arguments; "
                                    "with " +
-                                   word + " a task reads its block on stdin: drop it" + kPipeHint);
+                                   word + " a task reads its block on stdin: drop it" +
+                                   kRunHelpHint);
   }
   if (o.null_input || !o.delimiter.empty()) {
     return Status::InvalidArgument(std::string(word) + " cuts at --recend/--recstart, not at " +
                                    (o.null_input ? "-0" : "-d") + ": use --recend '\\0'" +
-                                   kPipeHint);
+                                   kRunHelpHint);
   }
   PG_RETURN_IF_ERROR(BlockSplitter::Make(BlockRulesOf(o)).status());
   if (o.pipe_part && !o.block_set) o.block_slices = 10;  // GNU: 10 blocks per job slot

@@ -155,6 +155,7 @@ int RunPipeJob(const RunOptions& opts, int jobs, RunEnv& env) {
     po.input_store = input_store.get();
     auto size = input_store->Size(po.input);  // a missing object starts nothing
     if (!size.ok()) return Usage(env, size.status().WithContext("--pipe-part"));
+    po.input_size = *size;
   }
   auto feed = PipeFeed::Open(std::move(po));
   if (!feed.ok()) {

@@ -17,7 +17,7 @@
 namespace parallelagram::driver {
 namespace {
 
-const char* kHint = "; see 'parallelagram run --help'";
+const char* kHint = kRunHelpHint;
 
 bool IsSeparator(const std::string& w) { return w == ":::" || w == "::::"; }
 

@@ -45,9 +45,9 @@ struct RunOptions {
   // --pipe / --pipe-part (driver/pipe_feed.h): blocks of the input, each a task's stdin. With
   // them -N/-n count records per block, -L lines per record, --header names what is repeated
   // before every block (":" the first line, N lines, or a regex).
-  bool pipe = false;          // --pipe/--spreadstdin: stdin (or the one -a FILE) in blocks
-  bool pipe_part = false;     // --pipe-part/--pipepart: the one -a FILE, split by byte ranges
-  std::string pipe_input;     // what is split: "-" (stdin), a file or an s3:// URI
+  bool pipe = false;             // --pipe/--spreadstdin: stdin (or the one -a FILE) in blocks
+  bool pipe_part = false;        // --pipe-part/--pipepart: the one -a FILE, split by byte ranges
+  std::string pipe_input;        // what is split: "-" (stdin), a file or an s3:// URI
   int64_t block_size = 1 << 20;  // --block/--block-size (bytes; GNU parallel's 1M default)
   int64_t block_slices = 0;      // --pipe-part --block -K: K blocks per job slot
   bool block_set = false;        //   (--block given; --pipe-part's default is -10)
@@ -114,6 +114,9 @@ struct RunOptions {
   // order: recorded in job.json so that a resume parses them again.
   std::vector<std::string> option_args;
 };
+
+// What ends a one-line usage error of `run` (the options' parsers and checks share it).
+inline constexpr const char* kRunHelpHint = "; see 'parallelagram run --help'";
 
 // Parses argv[1..argc) of `parallelagram run`. Reads `::::` files (and stdin for `:::: -`).
 Result<RunOptions> ParseRunArgs(const std::vector<std::string>& args);
