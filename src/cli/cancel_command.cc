@@ -136,11 +136,9 @@ int CancelMain(int argc, char** argv) {
 
   auto root = driver::ResolveStateRoot(state_dir);
   if (!root.ok()) return Fail(root.status().message());
-  if (job == "last") {
-    auto all = driver::ListJobs(*root);
-    if (all.empty()) return Fail("no jobs in " + *root + "/jobs");
-    job = all.back().job_id;
-  }
+  auto resolved = driver::ResolveLastJob(*root, job);
+  if (!resolved.ok()) return Fail(resolved.status().message());
+  job = *resolved;
   auto summary = driver::ReadJob(*root, job);
   if (!summary.ok()) return Fail(summary.status().message());
   json info = summary->info;

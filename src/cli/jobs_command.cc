@@ -199,11 +199,9 @@ int ResultsMain(int argc, char** argv) {
   }
   auto root = driver::ResolveStateRoot(a.state_dir);
   if (!root.ok()) return Usage(argv[0], root.status().message());
-  if (a.job == "last") {
-    auto jobs = driver::ListJobs(*root);
-    if (jobs.empty()) return Usage(argv[0], "there are no jobs in " + *root + "/jobs yet");
-    a.job = jobs.back().job_id;
-  }
+  auto resolved = driver::ResolveLastJob(*root, a.job);
+  if (!resolved.ok()) return Usage(argv[0], resolved.status().message());
+  a.job = *resolved;
   auto results = driver::ReadResults(*root, a.job);
   if (!results.ok()) return Usage(argv[0], results.status().message());
   std::FILE* out = stdout;

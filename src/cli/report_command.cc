@@ -58,13 +58,10 @@ int ReportMain(int argc, char** argv) {
     return Usage("which job? give its id ('parallelagram jobs' lists them) or 'last'");
   auto root = driver::ResolveStateRoot(state_dir);
   if (!root.ok()) return Usage(root.status().message());
-  if (job == "last") {
-    auto jobs = driver::ListJobs(*root);
-    if (jobs.empty()) return Usage("there are no jobs in " + *root + "/jobs yet");
-    job = jobs.back().job_id;
-  } else if (Status s = driver::CheckJobId(job); !s.ok()) {
-    return Usage(s.message());
-  }
+  if (Status s = driver::CheckJobId(job); !s.ok() && job != "last") return Usage(s.message());
+  auto resolved = driver::ResolveLastJob(*root, job);
+  if (!resolved.ok()) return Usage(resolved.status().message());
+  job = *resolved;
   if (out.empty()) out = job + ".html";
   report::ReportData d;
   Status st = report::WriteReport(*root, job, out, &d);

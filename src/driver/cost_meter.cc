@@ -18,8 +18,7 @@ Charge CostMeter::Add(const TaskRecord& answer) {
     c.estimate = true;
   }
   c.usd = pricing_.InvocationUsd(c.billed_ms, c.memory_mb) +
-          static_cast<double>(r.s3_put_requests) * pricing_.prices.s3_put +
-          static_cast<double>(r.s3_get_requests) * pricing_.prices.s3_get;
+          pricing_.prices.S3RequestsUsd(r.s3_put_requests, r.s3_get_requests);
   spent_ += c.usd;
   ++billed_;
   if (c.estimate) estimated_ = true;
@@ -27,8 +26,7 @@ Charge CostMeter::Add(const TaskRecord& answer) {
 }
 
 void CostMeter::SetDriverRequests(const aws::S3RequestCounts& sent) {
-  driver_s3_usd_ = static_cast<double>(sent.put_class) * pricing_.prices.s3_put +
-                   static_cast<double>(sent.get_class) * pricing_.prices.s3_get;
+  driver_s3_usd_ = pricing_.prices.S3RequestsUsd(sent.put_class, sent.get_class);
 }
 
 }  // namespace parallelagram::driver

@@ -33,6 +33,10 @@ struct PriceTable {
   double s3_put = 0.000005;                   // PUT, COPY, POST, LIST: $0.005 per 1,000
   double s3_get = 0.0000004;                  // GET and the rest: $0.0004 per 1,000
 
+  // What `put` requests of the PUT class and `get` of the GET class cost.
+  double S3RequestsUsd(int64_t put, int64_t get) const {
+    return static_cast<double>(put) * s3_put + static_cast<double>(get) * s3_get;
+  }
   double GbSecond(const std::string& architecture) const {
     return architecture == "arm64" ? gb_second_arm64 : gb_second_x86_64;
   }

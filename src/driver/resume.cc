@@ -268,14 +268,7 @@ Status CheckResumeConflicts(const RunOptions& given, const RunOptions& rec,
 Result<ResumePlan> PrepareResume(const RunOptions& given) {
   ResumePlan plan;
   PG_ASSIGN_OR_RETURN(plan.root, ResolveStateRoot(given.state_dir));
-  plan.job_id = given.resume;
-  if (plan.job_id == "last") {
-    auto jobs = ListJobs(plan.root);
-    if (jobs.empty()) {
-      return Status::NotFound("there are no jobs in " + plan.root + "/jobs to resume");
-    }
-    plan.job_id = jobs.back().job_id;
-  }
+  PG_ASSIGN_OR_RETURN(plan.job_id, ResolveLastJob(plan.root, given.resume));
   PG_ASSIGN_OR_RETURN(JobSummary summary, ReadJob(plan.root, plan.job_id));
   const std::string dir = plan.root + "/jobs/" + plan.job_id;
   plan.info = summary.info;

@@ -213,6 +213,13 @@ JobSummary Summarize(const fs::path& dir) {
 
 }  // namespace
 
+Result<std::string> ResolveLastJob(const std::string& root, const std::string& job) {
+  if (job != "last") return job;
+  std::vector<JobSummary> jobs = ListJobs(root);
+  if (jobs.empty()) return Status::NotFound("there are no jobs in " + root + "/jobs yet");
+  return jobs.back().job_id;
+}
+
 std::vector<JobSummary> ListJobs(const std::string& root) {
   std::vector<JobSummary> out;
   std::error_code ec;

@@ -110,6 +110,8 @@ struct JobSummary {
 // Every job under ROOT/jobs, oldest first (by creation time). Unreadable entries are listed
 // with status "unknown".
 std::vector<JobSummary> ListJobs(const std::string& root);
+// `job` itself, or for "last" the newest job's id (NotFound when there is none).
+Result<std::string> ResolveLastJob(const std::string& root, const std::string& job);
 // The manifest lines of one job, sorted by seq. NotFound (naming the job and ROOT) when absent.
 Result<std::vector<nlohmann::json>> ReadResults(const std::string& root, const std::string& job_id);
 Result<JobSummary> ReadJob(const std::string& root, const std::string& job_id);
